@@ -1,0 +1,62 @@
+import type { Argv } from 'yargs';
+import { DEFAULTS, type RawTransformOptions } from '../config.js';
+
+/** The transform options, shared by transform, preview and run. Names are part of the contract. */
+export function withTransformOptions<T>(y: Argv<T>) {
+  return y
+    .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'Output directory (created if missing)' })
+    .option('map', { type: 'string', describe: 'Source column for a Leanplum field: userId=<col>, event=<col>, time=<col>, value=<col>, currencyCode=<col> (repeatable)' })
+    .option('param', { type: 'string', describe: 'Carry a column as params.<name>: <col> or <col>=<name> (repeatable). Columns already named params.X are carried as they are' })
+    .option('import-at', { type: 'string', describe: 'Import time T as an ISO-8601 instant (default: now)' })
+    .option('max-delay', { type: 'string', default: DEFAULTS.maxDelay, describe: 'Longest delay D between this transform and Leanplum processing the file' })
+    .option('clamp-age', { type: 'string', default: DEFAULTS.clampAge, describe: 'Age A that events older than the cutoff are moved to (T − A)' })
+    .option('clamp-mode', { choices: ['keep', 'monotone'], default: DEFAULTS.clampMode, describe: 'keep: events at or after the cutoff are untouched; monotone: t\' = max(t, T − A), never reorders events' })
+    .option('future-tolerance', { type: 'string', default: DEFAULTS.futureTolerance, describe: 'Events up to this far after T are set to T; later ones are rejected' })
+    .option('min-time', { type: 'string', default: DEFAULTS.minTime, describe: 'Times before this are rejected as implausible (epoch-zero nulls)' })
+    .option('tz', { type: 'string', default: DEFAULTS.tz, describe: 'IANA time zone for date-times without an offset' })
+    .option('time-format', { type: 'string', default: DEFAULTS.timeFormat, describe: 'auto | iso | unix-s | unix-ms | unix-us | unix-ns | a date-fns pattern (e.g. "dd/MM/yyyy HH:mm")' })
+    .option('count-column', { type: 'string', describe: 'Column holding how many times the event happened; the row becomes that many rows' })
+    .option('first-column', { type: 'string', describe: 'With --count-column: time of the first occurrence (spread evenly up to --last-column)' })
+    .option('last-column', { type: 'string', describe: 'With --count-column: time of the last occurrence' })
+    .option('max-count', { type: 'number', default: DEFAULTS.maxCount, describe: 'Largest count accepted; larger rows are rejected (bad_count)' })
+    .option('value-is-total', { type: 'boolean', default: false, describe: 'The value column is the total of all occurrences (split evenly), not per occurrence' })
+    .option('dedupe', { type: 'boolean', default: false, describe: 'Drop rows that exactly repeat an earlier row (memory grows with distinct rows)' })
+    .option('original-time-param', { type: 'string', describe: 'Keep the original time of clamped rows as params.<name> (ISO-8601 UTC)' })
+    .option('max-reject-rate', { type: 'number', default: DEFAULTS.maxRejectRate, describe: 'Exit 3 (after writing everything) when more than this share of rows is rejected' })
+    .option('delimiter', { type: 'string', describe: 'Input delimiter: , ; tab | (default: sniffed from the header line)' })
+    .option('max-part-bytes', { type: 'number', default: DEFAULTS.maxPartBytes, describe: 'Split the clean CSV into parts of at most this many bytes' });
+}
+
+type Args = Record<string, unknown>;
+const str = (a: Args, k: string) => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
+const num = (a: Args, k: string) => (typeof a[k] === 'number' ? (a[k] as number) : undefined);
+// repeated flags arrive as an array, a single one as a string ('array: true' would swallow the input path)
+const list = (a: Args, k: string) => (a[k] === undefined ? undefined : ([] as unknown[]).concat(a[k]).map(String));
+
+export function rawTransformOptions(a: Args, input: string): RawTransformOptions {
+  return {
+    input,
+    out: str(a, 'out') ?? '',
+    map: list(a, 'map'),
+    param: list(a, 'param'),
+    importAt: str(a, 'import-at'),
+    maxDelay: str(a, 'max-delay'),
+    clampAge: str(a, 'clamp-age'),
+    clampMode: str(a, 'clamp-mode'),
+    futureTolerance: str(a, 'future-tolerance'),
+    minTime: str(a, 'min-time'),
+    tz: str(a, 'tz'),
+    timeFormat: str(a, 'time-format'),
+    countColumn: str(a, 'count-column'),
+    firstColumn: str(a, 'first-column'),
+    lastColumn: str(a, 'last-column'),
+    maxCount: num(a, 'max-count'),
+    valueIsTotal: a['value-is-total'] === true,
+    dedupe: a['dedupe'] === true,
+    originalTimeParam: str(a, 'original-time-param'),
+    maxRejectRate: num(a, 'max-reject-rate'),
+    delimiter: str(a, 'delimiter'),
+    sample: num(a, 'sample'),
+    maxPartBytes: num(a, 'max-part-bytes'),
+  };
+}

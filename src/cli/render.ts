@@ -1,0 +1,24 @@
+import type { TransformSummary } from '../pipeline/transform.js';
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+/** The short text summary printed to stdout after a transform. */
+export function renderTransformSummary(s: TransformSummary, outDir: string): string {
+  const c = s.counts;
+  const reasons = (rec: Record<string, number>) =>
+    Object.entries(rec).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${n(v)}`).join(', ') || 'none';
+  const lines = [
+    `input      ${s.input.name} (${n(s.input.bytes)} bytes, sha256 ${s.input.sha256.slice(0, 12)}…)`,
+    `import at  ${s.config.importAt}   cutoff ${s.config.cutoff}   clamp target ${s.config.clampTarget}`,
+    `           launch before ${s.config.staleAfter} (import time + max delay), or transform again`,
+    `rows       read ${n(c.read)}, kept ${n(c.kept)}, rejected ${n(c.rejected)}, dropped ${n(c.dropped)}`,
+    `rejected   ${reasons(c.rejectedByReason)}`,
+    `dropped    ${reasons(c.droppedByReason)}`,
+    `written    ${n(c.written)} rows (${n(c.expandedRows)} rows expanded), ${n(c.clamped)} clamped, ${n(c.nudgedToImportTime)} nudged to import time`,
+    `check      ${s.conservation.rows}; ${s.conservation.occurrences}`,
+    `outputs    ${s.outputs.clean.map((p) => `${outDir}/${p.file}`).join(', ')}, ${outDir}/rejects.csv, ${outDir}/summary.json`,
+  ];
+  if (s.config.leftOutColumns.length > 0) lines.push(`left out   ${s.config.leftOutColumns.join(', ')} (carry them with --param)`);
+  if (s.rejectRateExceeded) lines.push(`REJECT RATE ${(s.rejectRate * 100).toFixed(2)}% is above --max-reject-rate ${(s.config.maxRejectRate * 100).toFixed(2)}%`);
+  return lines.join('\n');
+}

@@ -1,0 +1,53 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { BackfillError } from '../errors.js';
+
+export interface InputSource {
+  /** shown in reports: the path, or "-" for standard input */
+  name: string;
+  /** size on disk, when known (not for stdin) */
+  bytes: number | undefined;
+  stream: Readable;
+}
+
+export async function openInputFile(path: string): Promise<InputSource> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new Error('not a regular file');
+    return { name: path, bytes: s.size, stream: createReadStream(path, { highWaterMark: 1 << 20 }) };
+  } catch (e) {
+    throw new BackfillError(
+      'INPUT_UNREADABLE',
+      `cannot read input "${path}": ${(e as Error).message}`,
+      'Check the path (use - to read standard input).',
+      { cause: e },
+    );
+  }
+}
+
+/** Raw chunks, gunzipped when they start with the gzip magic bytes (files and stdin alike). */
+export async function* decodedChunks(raw: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const it = raw[Symbol.asyncIterator]();
+  const head = await it.next();
+  if (head.done === true) return;
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield head.value as Buffer;
+    for (;;) {
+      const n = await it.next();
+      if (n.done === true) return;
+      yield n.value;
+    }
+  }
+  const first = head.value as Buffer;
+  if (first[0] === 0x1f && first[1] === 0x8b) {
+    try {
+      yield* Readable.from(rest()).pipe(createGunzip()) as AsyncIterable<Buffer>;
+    } catch (e) {
+      throw new BackfillError('INPUT_UNREADABLE', `the input looks gzip-compressed but cannot be decompressed: ${(e as Error).message}`, 'Check that the .gz file is complete.', { cause: e });
+    }
+  } else {
+    yield* rest();
+  }
+}

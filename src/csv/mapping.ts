@@ -1,0 +1,158 @@
+import { BackfillError } from '../errors.js';
+import type { ParamColumn, RowLayout } from '../events/layout.js';
+import { MAX_PARAMS_PER_EVENT, nameProblem } from '../events/names.js';
+
+export const TARGET_FIELDS = ['userId', 'event', 'time', 'value', 'currencyCode'] as const;
+export type TargetField = (typeof TARGET_FIELDS)[number];
+
+export interface MappingOptions {
+  /** target field → source column */
+  map: Partial<Record<TargetField, string>>;
+  /** extra source columns carried as params.<name> */
+  params: readonly { column: string; name: string }[];
+  countColumn?: string | undefined;
+  firstColumn?: string | undefined;
+  lastColumn?: string | undefined;
+  /** adds params.<name> holding the original time of clamped rows */
+  originalTimeParam?: string | undefined;
+}
+
+export interface ResolvedMapping {
+  layout: RowLayout;
+  /** the clean CSV header */
+  outputHeader: string[];
+  /** target field → the source column it came from */
+  columns: Record<string, string>;
+  /** source columns not carried into the output */
+  leftOut: string[];
+}
+
+/** Names that exports commonly use for each field, for the "did you mean" hint. */
+const SYNONYMS: Readonly<Record<TargetField, readonly string[]>> = {
+  userId: ['user_id', 'userid', 'uid', 'user', 'visitor_id', 'customer_id', 'player_id', 'distinct_id', 'device_id', 'account_id'],
+  event: ['event_name', 'eventname', 'event_type', 'name', 'action', 'type', 'event_key'],
+  time: ['timestamp', 'ts', 'event_time', 'eventtime', 'time_utc', 'created_at', 'occurred_at', 'datetime', 'date', 'event_ts', 'first_time', 'last_time'],
+  value: ['amount', 'revenue', 'price', 'total', 'val'],
+  currencyCode: ['currency', 'currency_code', 'iso_currency'],
+};
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** The header column most likely meant for a field, if any is close. */
+export function suggestColumn(field: TargetField, header: readonly string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const wanted = [field, ...SYNONYMS[field]].map(norm);
+  const exact = header.find((h) => wanted.includes(norm(h)));
+  if (exact !== undefined) return exact;
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const h of header) {
+    for (const w of wanted) {
+      const d = editDistance(norm(h), w);
+      if (d < bestD && d <= Math.max(1, Math.floor(w.length / 3))) [best, bestD] = [h, d];
+    }
+  }
+  return best;
+}
+
+function findColumn(header: readonly string[], name: string): number {
+  const i = header.indexOf(name);
+  if (i >= 0) return i;
+  const lower = name.toLowerCase();
+  return header.findIndex((h) => h.toLowerCase() === lower);
+}
+
+/**
+ * Header + options → where every field sits, the output header, and what is left out.
+ * Throws (before any output is written) when a required column is missing or a name is unusable.
+ */
+export function resolveMapping(rawHeader: readonly string[], opts: MappingOptions): ResolvedMapping {
+  const header = rawHeader.map((h) => h.trim());
+  const shown = header.join(',');
+  const problems: string[] = [];
+  const columns: Record<string, string> = {};
+  const used = new Set<number>();
+  const locate = (field: string, column: string | undefined, required: boolean, flag: string): number => {
+    const name = column ?? field;
+    const i = findColumn(header, name);
+    if (i < 0) {
+      if (column !== undefined || required) {
+        const suggestion = TARGET_FIELDS.includes(field as TargetField) ? suggestColumn(field as TargetField, header) : undefined;
+        const fix = suggestion !== undefined ? ` Did you mean ${flag}${suggestion}?` : ` Name it with ${flag}<column>.`;
+        problems.push(`${field}: column "${name}" not found. Header: ${shown}.${fix}`);
+      }
+      return -1;
+    }
+    used.add(i);
+    columns[field] = header[i]!;
+    return i;
+  };
+
+  const spread = opts.firstColumn !== undefined || opts.lastColumn !== undefined;
+  if (spread && (opts.firstColumn === undefined || opts.lastColumn === undefined || opts.countColumn === undefined)) {
+    problems.push('first-column/last-column: give both, together with --count-column');
+  }
+  const userId = locate('userId', opts.map.userId, true, '--map userId=');
+  const event = locate('event', opts.map.event, true, '--map event=');
+  const time = locate('time', opts.map.time, !spread, '--map time=');
+  const value = locate('value', opts.map.value, false, '--map value=');
+  const currencyCode = locate('currencyCode', opts.map.currencyCode, false, '--map currencyCode=');
+  const count = opts.countColumn === undefined ? -1 : locate('count', opts.countColumn, true, '--count-column ');
+  const first = opts.firstColumn === undefined ? -1 : locate('first', opts.firstColumn, true, '--first-column ');
+  const last = opts.lastColumn === undefined ? -1 : locate('last', opts.lastColumn, true, '--last-column ');
+
+  const params: ParamColumn[] = [];
+  for (const p of opts.params) {
+    const i = findColumn(header, p.column);
+    if (i < 0) problems.push(`param: column "${p.column}" not found. Header: ${shown}.`);
+    else {
+      used.add(i);
+      params.push({ index: i, name: p.name });
+    }
+  }
+  header.forEach((h, i) => {
+    if (!used.has(i) && h.startsWith('params.')) {
+      used.add(i);
+      params.push({ index: i, name: h.slice('params.'.length) });
+    }
+  });
+  params.sort((a, b) => a.index - b.index);
+  const paramNames = params.map((p) => p.name);
+  if (opts.originalTimeParam !== undefined) paramNames.push(opts.originalTimeParam);
+  for (const name of paramNames) {
+    const why = nameProblem(name);
+    if (why !== undefined) problems.push(`param: name ${JSON.stringify(name)} ${why} (Leanplum refuses it). Rename it with --param <column>=<name>.`);
+  }
+  const dup = paramNames.find((n, i) => paramNames.indexOf(n) !== i);
+  if (dup !== undefined) problems.push(`param: "${dup}" appears twice in the output`);
+  if (paramNames.length > MAX_PARAMS_PER_EVENT) {
+    problems.push(`param: ${paramNames.length} parameters, Leanplum accepts at most ${MAX_PARAMS_PER_EVENT} per event. Carry fewer columns.`);
+  }
+  if (problems.length > 0) {
+    const missing = problems.some((p) => p.includes('not found'));
+    throw new BackfillError(missing ? 'MISSING_COLUMN' : 'BAD_HEADER', problems.join('\n'));
+  }
+
+  const outputHeader = ['userId', 'event', 'time'];
+  if (value >= 0) outputHeader.push('value');
+  if (currencyCode >= 0) outputHeader.push('currencyCode');
+  for (const n of paramNames) outputHeader.push(`params.${n}`);
+  return {
+    layout: { width: header.length, userId, event, time, value, currencyCode, count, first, last, params },
+    outputHeader,
+    columns,
+    leftOut: header.filter((_, i) => !used.has(i)),
+  };
+}

@@ -1,0 +1,19 @@
+/** Where each Leanplum field sits in a source record (column indices, -1 when absent). */
+export interface RowLayout {
+  width: number;
+  userId: number;
+  event: number;
+  time: number;
+  value: number;
+  currencyCode: number;
+  count: number;
+  first: number;
+  last: number;
+  params: readonly ParamColumn[];
+}
+
+export interface ParamColumn {
+  index: number;
+  /** the name after `params.` in the output header */
+  name: string;
+}

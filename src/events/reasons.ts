@@ -1,0 +1,18 @@
+/** Stable reason codes written to rejects.csv and summary.json. */
+export const REJECT_REASONS = [
+  'ragged_row',
+  'missing_user_id',
+  'bad_user_id',
+  'missing_event',
+  'bad_event_name',
+  'bad_time',
+  'implausible_time',
+  'future_time',
+  'bad_value',
+  'bad_currency',
+  'bad_count',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export const DROP_REASONS = ['blank_line', 'zero_count', 'duplicate'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];

@@ -1,0 +1,139 @@
+import { applyTimeRule, type TimeRule, type TimeChange } from '../time/clamp.js';
+import { parseTime, type TimeFormat } from '../time/parse.js';
+import { spreadTimes, valuePerOccurrence } from './expand.js';
+import type { RowLayout } from './layout.js';
+import { isCurrencyCode, nameProblem, USER_ID_MAX } from './names.js';
+import type { DropReason, RejectReason } from './reasons.js';
+
+export interface RowOptions {
+  rule: TimeRule;
+  timeFormat: TimeFormat;
+  zone: string;
+  maxCount: number;
+  valueIsTotal: boolean;
+}
+
+export interface Occurrence {
+  /** output time, UTC epoch seconds */
+  time: number;
+  /** the time as read, before the rule */
+  original: number;
+  change: TimeChange;
+}
+
+export interface KeptRow {
+  kind: 'kept';
+  userId: string;
+  event: string;
+  /** per-occurrence value ('' when absent) */
+  value: string;
+  currencyCode: string;
+  params: string[];
+  occurrences: Occurrence[];
+  /** the time was a naive date-time read in the configured zone */
+  naive: boolean;
+  timeKind: string;
+}
+export type RowResult =
+  | KeptRow
+  | { kind: 'rejected'; reason: RejectReason; message: string }
+  | { kind: 'dropped'; reason: DropReason };
+
+const reject = (reason: RejectReason, message: string): RowResult => ({ kind: 'rejected', reason, message });
+
+const eventNameCache = new Map<string, string | undefined>();
+function cachedNameProblem(name: string): string | undefined {
+  let p = eventNameCache.get(name);
+  if (p === undefined && !eventNameCache.has(name)) {
+    p = nameProblem(name);
+    if (eventNameCache.size < 10_000) eventNameCache.set(name, p);
+  }
+  return p;
+}
+
+const INTEGER = /^\d+$/;
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A parsed time, or the message explaining why it could not be read. */
+function readTime(raw: string, what: string, opts: RowOptions): { seconds: number; naive: boolean; kind: string } | string {
+  const p = parseTime(raw, opts.timeFormat, opts.zone);
+  return p.ok ? p : `${what}: ${p.message}`;
+}
+
+/**
+ * One source record → kept (with its occurrences, clamped), rejected (reason + message) or
+ * dropped. Pure: the whole rule set of a row lives here, the stream around it only counts.
+ */
+export function processRow(fields: readonly string[], layout: RowLayout, opts: RowOptions): RowResult {
+  if (fields.length !== layout.width) {
+    if (fields.length === 1 && fields[0] === '') return { kind: 'dropped', reason: 'blank_line' };
+    return reject('ragged_row', `expected ${layout.width} fields as in the header, found ${fields.length}`);
+  }
+  const userId = fields[layout.userId]!;
+  if (userId.trim() === '') return reject('missing_user_id', 'userId is empty');
+  if (userId.length > USER_ID_MAX) return reject('bad_user_id', `userId is ${userId.length} characters long (at most ${USER_ID_MAX})`);
+  const event = fields[layout.event]!;
+  if (event === '') return reject('missing_event', 'event is empty');
+  const np = cachedNameProblem(event);
+  if (np !== undefined) return reject('bad_event_name', `event name ${JSON.stringify(event.slice(0, 60))} ${np}`);
+
+  let value = layout.value >= 0 ? fields[layout.value]!.trim() : '';
+  if (value !== '' && (!NUMBER.test(value) || !Number.isFinite(Number(value)))) {
+    return reject('bad_value', `value "${value}" is not a number`);
+  }
+  let currencyCode = layout.currencyCode >= 0 ? fields[layout.currencyCode]!.trim() : '';
+  if (currencyCode !== '') {
+    if (!isCurrencyCode(currencyCode.toUpperCase())) {
+      return reject('bad_currency', `currencyCode "${currencyCode}" is not an ISO 4217 code (e.g. USD, EUR)`);
+    }
+    if (value === '') return reject('bad_currency', `currencyCode "${currencyCode}" given without a value`);
+    currencyCode = currencyCode.toUpperCase();
+  }
+
+  let count = 1;
+  if (layout.count >= 0) {
+    const raw = fields[layout.count]!.trim();
+    if (!INTEGER.test(raw)) return reject('bad_count', `count "${raw}" is not a whole number ≥ 0`);
+    count = Number(raw);
+    if (count > opts.maxCount) return reject('bad_count', `count ${count} is above --max-count ${opts.maxCount}`);
+  }
+
+  let naive = false;
+  let kind = '';
+  let originals: number[];
+  if (layout.first >= 0 && layout.last >= 0) {
+    const first = readTime(fields[layout.first]!, 'first time', opts);
+    if (typeof first === 'string') return reject('bad_time', first);
+    const last = readTime(fields[layout.last]!, 'last time', opts);
+    if (typeof last === 'string') return reject('bad_time', last);
+    if (last.seconds < first.seconds) return reject('bad_time', 'last time is before first time');
+    naive = first.naive || last.naive;
+    kind = first.kind;
+    originals = count === 0 ? [] : spreadTimes(first.seconds, last.seconds, count);
+  } else {
+    const t = readTime(fields[layout.time]!, 'time', opts);
+    if (typeof t === 'string') return reject('bad_time', t);
+    naive = t.naive;
+    kind = t.kind;
+    originals = new Array<number>(count).fill(t.seconds);
+  }
+  if (count === 0) return { kind: 'dropped', reason: 'zero_count' };
+
+  const occurrences: Occurrence[] = new Array(originals.length);
+  for (let i = 0; i < originals.length; i++) {
+    const original = originals[i]!;
+    const v = applyTimeRule(original, opts.rule);
+    if (v.kind === 'future') return reject('future_time', `time ${new Date(original * 1000).toISOString()} is after the import time (beyond --future-tolerance)`);
+    if (v.kind === 'implausible') return reject('implausible_time', `time ${new Date(original * 1000).toISOString()} is before --min-time ${new Date(opts.rule.minTime * 1000).toISOString()}`);
+    occurrences[i] = { time: v.time, original, change: v.change };
+  }
+  value = valuePerOccurrence(value, count, opts.valueIsTotal);
+  const params = layout.params.map((p) => fields[p.index]!);
+  return { kind: 'kept', userId, event, value, currencyCode, params, occurrences, naive, timeKind: kind };
+}
+
+/** Rows with equal keys are exact duplicates (times compared before clamping, so the clamp never merges rows). */
+export function dedupeKey(row: KeptRow): string {
+  const parts = [row.userId, row.event, String(row.occurrences[0]?.original), String(row.occurrences.at(-1)?.original), String(row.occurrences.length), row.value, row.currencyCode, ...row.params];
+  return JSON.stringify(parts);
+}

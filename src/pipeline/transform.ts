@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TransformConfig } from '../config.js';
+import { decodedChunks, openInputFile, type InputSource } from '../csv/input.js';
+import { resolveMapping, type ResolvedMapping } from '../csv/mapping.js';
+import { PartWriter } from '../csv/part-writer.js';
+import { RecordReader } from '../csv/record-reader.js';
+import { RejectsWriter } from '../csv/rejects-writer.js';
+import { csvLine } from '../csv/write.js';
+import { BackfillError } from '../errors.js';
+import { dedupeKey, processRow, type KeptRow, type RowOptions } from '../events/row.js';
+import type { DropReason, RejectReason } from '../events/reasons.js';
+import { clampTargetOf, cutoffOf, staleAfterOf } from '../time/clamp.js';
+import { formatDuration } from '../time/duration.js';
+import { Tally } from './tally.js';
+import { TOOL } from '../version.js';
+
+/** Optional listeners that see every row (the report collector is one). */
+export interface RowObserver {
+  start?(mapping: ResolvedMapping): void;
+  kept?(row: KeptRow, line: number): void;
+  rejected?(fields: readonly string[], line: number, reason: RejectReason, message: string): void;
+  dropped?(fields: readonly string[], line: number, reason: DropReason): void;
+}
+
+export interface Progress {
+  bytesRead: number;
+  bytesTotal: number | undefined;
+  rowsRead: number;
+}
+
+export interface TransformIO {
+  /** an already open source (stdin); otherwise cfg.input is opened as a file */
+  source?: InputSource;
+  observer?: RowObserver;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface TransformResult {
+  summary: TransformSummary;
+  tally: Tally;
+  mapping: ResolvedMapping;
+}
+
+export type TransformSummary = ReturnType<typeof buildSummary>;
+
+const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+
+function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, input: { name: string; bytes: number; sha256: string }, delimiter: string, parts: PartWriter['parts']) {
+  const r = cfg.rule;
+  return {
+    schemaVersion: 1,
+    tool: TOOL,
+    input: { ...input, delimiter, sampled: cfg.sample ?? null },
+    config: {
+      importAt: iso(r.importAt),
+      maxDelay: formatDuration(r.maxDelay),
+      clampAge: formatDuration(r.clampAge),
+      clampMode: r.mode,
+      cutoff: iso(cutoffOf(r)),
+      clampTarget: iso(clampTargetOf(r)),
+      staleAfter: iso(staleAfterOf(r)),
+      futureTolerance: formatDuration(r.futureTolerance),
+      minTime: iso(r.minTime),
+      timeZone: cfg.zone,
+      timeFormat: cfg.timeFormatText,
+      mapping: m.columns,
+      params: m.layout.params.map((p) => p.name),
+      originalTimeParam: cfg.mapping.originalTimeParam ?? null,
+      leftOutColumns: m.leftOut,
+      dedupe: cfg.dedupe,
+      valueIsTotal: cfg.valueIsTotal,
+      maxRejectRate: cfg.maxRejectRate,
+    },
+    counts: {
+      read: t.read,
+      kept: t.kept,
+      rejected: t.rejected,
+      rejectedByReason: t.rejectedByReason,
+      dropped: t.dropped,
+      droppedByReason: t.droppedByReason,
+      occurrences: t.occurrences,
+      written: t.written,
+      expandedRows: t.expandedRows,
+      clamped: t.clamped,
+      clampedRows: t.clampedRows,
+      nudgedToImportTime: t.nudged,
+      naiveTimeRows: t.naiveRows,
+      timeFormats: t.timeKinds,
+      valuesNeedingQuotes: t.quotedValues,
+    },
+    rejectRate: t.rejectRate(),
+    rejectRateExceeded: t.rejectRate() > cfg.maxRejectRate,
+    conservation: t.conservation(),
+    outputs: { clean: parts.map((p) => ({ ...p })), rejects: 'rejects.csv' },
+  };
+}
+
+/** Write JSON atomically: a reader never sees half a file. */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
+  await rename(tmp, path);
+}
+
+/**
+ * Streams the input once: every record goes through the pure row step, kept rows to the clean
+ * CSV, rejected ones to rejects.csv, and everything is counted. Outputs are created only once the
+ * header has been accepted, so a configuration problem leaves nothing behind.
+ */
+export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): Promise<TransformResult> {
+  const source = io.source ?? (await openInputFile(cfg.input));
+  const tally = new Tally();
+  const opts: RowOptions = { rule: cfg.rule, timeFormat: cfg.timeFormat, zone: cfg.zone, maxCount: cfg.maxCount, valueIsTotal: cfg.valueIsTotal };
+  const origParam = cfg.mapping.originalTimeParam !== undefined;
+  const seen = cfg.dedupe ? new Set<string>() : undefined;
+  const observer = io.observer;
+  let mapping: ResolvedMapping | undefined;
+  let clean: PartWriter | undefined;
+  let rejects: RejectsWriter | undefined;
+  let header: string[] | undefined;
+  let stop = false;
+  const hash = createHash('sha256');
+  let bytesRead = 0;
+
+  const writeKept = (row: KeptRow): void => {
+    const hasValue = mapping!.layout.value >= 0;
+    const hasCurrency = mapping!.layout.currencyCode >= 0;
+    for (const o of row.occurrences) {
+      const out = [row.userId, row.event, String(o.time)];
+      if (hasValue) out.push(row.value);
+      if (hasCurrency) out.push(row.currencyCode);
+      for (const p of row.params) out.push(p);
+      if (origParam) out.push(o.change === 'clamped' ? iso(o.original) : '');
+      clean!.add(csvLine(out));
+    }
+    tally.onWritten(row.occurrences.length);
+  };
+
+  const onRecord = (fields: string[], line: number): void => {
+    if (stop) return;
+    if (header === undefined) {
+      header = fields;
+      mapping = resolveMapping(fields, cfg.mapping);
+      observer?.start?.(mapping);
+      return;
+    }
+    if (clean === undefined) {
+      clean = new PartWriter(cfg.outDir, csvLine(mapping!.outputHeader), cfg.maxPartBytes);
+      rejects = new RejectsWriter(join(cfg.outDir, 'rejects.csv'), header);
+    }
+    const r = processRow(fields, mapping!.layout, opts);
+    if (r.kind === 'kept') {
+      if (seen !== undefined) {
+        const key = dedupeKey(r);
+        if (seen.has(key)) {
+          tally.onDropped('duplicate');
+          observer?.dropped?.(fields, line, 'duplicate');
+          return;
+        }
+        seen.add(key);
+      }
+      tally.onKept(r);
+      writeKept(r);
+      observer?.kept?.(r, line);
+    } else if (r.kind === 'rejected') {
+      tally.onRejected(r.reason);
+      rejects!.add(line, r.reason, r.message, fields);
+      observer?.rejected?.(fields, line, r.reason, r.message);
+    } else {
+      tally.onDropped(r.reason);
+      observer?.dropped?.(fields, line, r.reason);
+    }
+    if (cfg.sample !== undefined && tally.read >= cfg.sample) stop = true;
+  };
+
+  const reader = new RecordReader(onRecord, cfg.delimiter);
+  async function* hashed(): AsyncGenerator<Buffer> {
+    for await (const c of source.stream as AsyncIterable<Buffer>) {
+      hash.update(c);
+      bytesRead += c.length;
+      yield c;
+    }
+  }
+  let lastProgress = 0;
+  await mkdir(cfg.outDir, { recursive: true });
+  for await (const chunk of decodedChunks(hashed())) {
+    reader.write(chunk);
+    if (clean !== undefined) {
+      await clean.flush();
+      await rejects!.flush();
+    }
+    if (io.onProgress !== undefined && Date.now() - lastProgress > 200) {
+      lastProgress = Date.now();
+      io.onProgress({ bytesRead, bytesTotal: source.bytes, rowsRead: tally.read });
+    }
+    if (stop) break;
+  }
+  if (!stop) reader.end();
+  if (header === undefined || mapping === undefined) {
+    throw new BackfillError('INPUT_MALFORMED', `the input "${source.name}" is empty: expected a header row with userId, event and time columns`, 'Check that the export finished writing.');
+  }
+  if (clean === undefined) {
+    // a header with no rows: still produce the (empty) outputs so the run is complete
+    clean = new PartWriter(cfg.outDir, csvLine(mapping.outputHeader), cfg.maxPartBytes);
+    rejects = new RejectsWriter(join(cfg.outDir, 'rejects.csv'), header);
+  }
+  await clean.end();
+  await rejects!.end();
+  io.onProgress?.({ bytesRead, bytesTotal: source.bytes, rowsRead: tally.read });
+
+  const summary = buildSummary(cfg, tally, mapping, { name: source.name, bytes: bytesRead, sha256: hash.digest('hex') }, reader.delimiter ?? ',', clean.parts);
+  await writeJsonAtomic(join(cfg.outDir, 'summary.json'), summary);
+  if (!summary.conservation.ok) {
+    throw new BackfillError('CONSERVATION', `row conservation failed: ${summary.conservation.rows}; ${summary.conservation.occurrences}`, 'This is a bug in lp-backfill; please report it with summary.json.');
+  }
+  return { summary, tally, mapping };
+}
