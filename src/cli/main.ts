@@ -10,8 +10,13 @@ import { renderTransformSummary } from './render.js';
 
 type Args = Record<string, unknown>;
 
+// yargs-parser reads a lone "-" as an empty flag; carry it through under a name of its own.
+const STDIN = '\0stdin';
+const argv = hideBin(process.argv).map((x) => (x === '-' ? STDIN : x));
+const inputOf = (a: Args) => (a['input'] === STDIN ? '-' : String(a['input']));
+
 async function transform(a: Args): Promise<number> {
-  const input = String(a['input']);
+  const input = inputOf(a);
   const cfg = buildTransformConfig(rawTransformOptions(a, input), new Date());
   const source = input === '-' ? { name: '-', bytes: undefined, stream: process.stdin } : undefined;
   const { summary } = await runTransform(cfg, source ? { source } : {});
@@ -44,7 +49,7 @@ const run = (fn: (a: Args) => Promise<number>) => async (a: Args) => {
 const inputPositional = <T,>(y: Argv<T>) =>
   y.positional('input', { type: 'string', demandOption: true, describe: 'CSV/TSV export: a path, a .gz file, or - for standard input' });
 
-await yargs(hideBin(process.argv))
+await yargs(argv)
   .scriptName('lp-backfill')
   .usage('$0 <command> [options]\n\nLoad historical events into Leanplum once, correctly.')
   .command('transform <input>', 'Stream an export into a Leanplum-ready clean.csv, rejects.csv and summary.json', (y) => withTransformOptions(inputPositional(y)), run(transform))

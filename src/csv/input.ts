@@ -16,7 +16,7 @@ export async function openInputFile(path: string): Promise<InputSource> {
   try {
     const s = await stat(path);
     if (!s.isFile()) throw new Error('not a regular file');
-    return { name: path, bytes: s.size, stream: createReadStream(path, { highWaterMark: 1 << 20 }) };
+    return { name: path, bytes: s.size, stream: createReadStream(path, { highWaterMark: 1 << 18 }) };
   } catch (e) {
     throw new BackfillError(
       'INPUT_UNREADABLE',

@@ -12,3 +12,16 @@ export function csvLine(fields: readonly string[]): string {
   for (let i = 0; i < fields.length; i++) s += (i === 0 ? '' : ',') + csvField(fields[i]!);
   return s + '\n';
 }
+
+/** Appends `,field` for each field, and counts how many needed quoting (for the report). */
+export function csvTail(fields: readonly string[], counter: { quoted: number }): string {
+  let s = '';
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    if (NEEDS_QUOTES.test(f)) {
+      counter.quoted++;
+      s += `,"${f.replaceAll('"', '""')}"`;
+    } else s += ',' + f;
+  }
+  return s;
+}

@@ -7,7 +7,7 @@ import { resolveMapping, type ResolvedMapping } from '../csv/mapping.js';
 import { PartWriter } from '../csv/part-writer.js';
 import { RecordReader } from '../csv/record-reader.js';
 import { RejectsWriter } from '../csv/rejects-writer.js';
-import { csvLine } from '../csv/write.js';
+import { csvLine, csvTail } from '../csv/write.js';
 import { BackfillError } from '../errors.js';
 import { dedupeKey, processRow, type KeptRow, type RowOptions } from '../events/row.js';
 import type { DropReason, RejectReason } from '../events/reasons.js';
@@ -88,7 +88,7 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, input:
       nudgedToImportTime: t.nudged,
       naiveTimeRows: t.naiveRows,
       timeFormats: t.timeKinds,
-      valuesNeedingQuotes: t.quotedValues,
+      valuesNeedingQuotes: t.quoting.quoted,
     },
     rejectRate: t.rejectRate(),
     rejectRateExceeded: t.rejectRate() > cfg.maxRejectRate,
@@ -124,16 +124,17 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   const hash = createHash('sha256');
   let bytesRead = 0;
 
+  // Occurrences of one row differ only in time: quote the rest once and reuse it.
   const writeKept = (row: KeptRow): void => {
-    const hasValue = mapping!.layout.value >= 0;
-    const hasCurrency = mapping!.layout.currencyCode >= 0;
+    const layout = mapping!.layout;
+    const head = csvTail([row.userId, row.event], tally.quoting).slice(1) + ',';
+    const rest = [];
+    if (layout.value >= 0) rest.push(row.value);
+    if (layout.currencyCode >= 0) rest.push(row.currencyCode);
+    const tail = csvTail(rest.length === 0 ? row.params : rest.concat(row.params), tally.quoting);
     for (const o of row.occurrences) {
-      const out = [row.userId, row.event, String(o.time)];
-      if (hasValue) out.push(row.value);
-      if (hasCurrency) out.push(row.currencyCode);
-      for (const p of row.params) out.push(p);
-      if (origParam) out.push(o.change === 'clamped' ? iso(o.original) : '');
-      clean!.add(csvLine(out));
+      const orig = origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '';
+      clean!.add(head + o.time + tail + orig + '\n');
     }
     tally.onWritten(row.occurrences.length);
   };

@@ -1,4 +1,4 @@
-import { TZDate, tz as inZone } from '@date-fns/tz';
+import { tz as inZone, tzOffset } from '@date-fns/tz';
 import { parse as parseWithPattern, isValid } from 'date-fns';
 
 export type EpochUnit = 'unix-s' | 'unix-ms' | 'unix-us' | 'unix-ns';
@@ -62,8 +62,9 @@ export function autoEpochUnit(text: string): EpochUnit | undefined {
   }
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 function daysInMonth(y: number, m: number): number {
-  return new Date(Date.UTC(y, m, 0)).getUTCDate();
+  return m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : MONTH_DAYS[m - 1]!;
 }
 
 function offsetSeconds(off: string): number {
@@ -91,13 +92,29 @@ function parseIso(text: string, zone: string): ParsedTime {
     return { ok: true, seconds: Date.UTC(y, mo - 1, d, h, mi, s) / 1000 - offsetSeconds(off), naive: false, kind: 'iso' };
   }
   if (zone === 'UTC') return { ok: true, seconds: Date.UTC(y, mo - 1, d, h, mi, s) / 1000, naive: true, kind: 'iso' };
-  const local = new TZDate(y, mo - 1, d, h, mi, s, zone);
-  // TZDate moves a wall time that a DST change skipped; such a time never happened there.
-  if (local.getHours() !== h || local.getMinutes() !== mi || local.getDate() !== d) {
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
+  const instant = wallToInstant(wall, zone);
+  if (instant === undefined) {
     return { ok: false, message: `"${text}" does not exist in ${zone} (skipped by a daylight-saving change)` };
   }
-  // For a repeated wall time (DST end) TZDate takes the first, earlier instant.
-  return { ok: true, seconds: Math.floor(local.getTime() / 1000), naive: true, kind: 'iso' };
+  return { ok: true, seconds: instant / 1000, naive: true, kind: 'iso' };
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * A wall-clock time in `zone` (given as if it were UTC ms) → the UTC instant. Tries the offsets in
+ * force a day before and a day after (real zones change at most once in that span); a wall time
+ * that DST repeats takes the earlier instant, one that DST skipped has none. Independent of the
+ * machine's own zone.
+ */
+export function wallToInstant(wall: number, zone: string): number | undefined {
+  let best: number | undefined;
+  for (const probe of [wall - 24 * HOUR_MS, wall + 24 * HOUR_MS]) {
+    const candidate = wall - tzOffset(zone, new Date(probe)) * 60_000;
+    if (candidate + tzOffset(zone, new Date(candidate)) * 60_000 === wall && (best === undefined || candidate < best)) best = candidate;
+  }
+  return best;
 }
 
 function parseEpoch(text: string, unit: EpochUnit): ParsedTime {
