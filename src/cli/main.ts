@@ -1,31 +1,11 @@
 #!/usr/bin/env node
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { buildTransformConfig } from '../config.js';
 import { BackfillError, exitCodeOf } from '../errors.js';
-import { runTransform } from '../pipeline/transform.js';
 import { TOOL } from '../version.js';
-import { rawTransformOptions, withTransformOptions } from './options.js';
-import { renderTransformSummary } from './render.js';
-
-type Args = Record<string, unknown>;
-
-// yargs-parser reads a lone "-" as an empty flag; carry it through under a name of its own.
-const STDIN = '\0stdin';
-const argv = hideBin(process.argv).map((x) => (x === '-' ? STDIN : x));
-const inputOf = (a: Args) => (a['input'] === STDIN ? '-' : String(a['input']));
-
-async function transform(a: Args): Promise<number> {
-  const input = inputOf(a);
-  const cfg = buildTransformConfig(rawTransformOptions(a, input), new Date());
-  const source = input === '-' ? { name: '-', bytes: undefined, stream: process.stdin } : undefined;
-  const { summary } = await runTransform(cfg, source ? { source } : {});
-  process.stdout.write(renderTransformSummary(summary, cfg.outDir) + '\n');
-  if (summary.rejectRateExceeded) {
-    throw new BackfillError('REJECT_RATE', `${summary.counts.rejected} of ${summary.counts.read} rows were rejected (${(summary.rejectRate * 100).toFixed(2)}%), above --max-reject-rate ${summary.config.maxRejectRate}`, `All outputs were written. Look at ${cfg.outDir}/rejects.csv, fix the mapping or the data, or raise --max-reject-rate.`);
-  }
-  return 0;
-}
+import { transformCommand } from './commands/transform.js';
+import { STDIN, withInput, type Args } from './context.js';
+import { withTransformOptions } from './options.js';
 
 function reportError(e: unknown): number {
   if (e instanceof BackfillError) {
@@ -38,21 +18,33 @@ function reportError(e: unknown): number {
 }
 
 let exitCode = 0;
-const run = (fn: (a: Args) => Promise<number>) => async (a: Args) => {
+const handle = (fn: (a: Args) => Promise<unknown>) => async (a: Args) => {
   try {
-    exitCode = await fn(a);
+    await fn(a);
   } catch (e) {
     exitCode = reportError(e);
   }
 };
 
-const inputPositional = <T,>(y: Argv<T>) =>
-  y.positional('input', { type: 'string', demandOption: true, describe: 'CSV/TSV export: a path, a .gz file, or - for standard input' });
+const argv = hideBin(process.argv).map((x) => (x === '-' ? STDIN : x));
 
 await yargs(argv)
   .scriptName('lp-backfill')
-  .usage('$0 <command> [options]\n\nLoad historical events into Leanplum once, correctly.')
-  .command('transform <input>', 'Stream an export into a Leanplum-ready clean.csv, rejects.csv and summary.json', (y) => withTransformOptions(inputPositional(y)), run(transform))
+  .usage('$0 <command> [options]\n\nLoad historical events into Leanplum once, correctly. Exit codes: 0 ok, 1 bug, 2 usage/config/input, 3 too many rejected rows, 4 GCS/Leanplum error, 5 import job failed or had row failures.')
+  .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress or log lines on stderr' })
+  .option('log-format', { choices: ['text', 'json'], default: 'text', describe: 'stderr logs as text or NDJSON events (for CI)' })
+  .command(
+    'transform <input>',
+    'Stream an export into a Leanplum-ready clean.csv, rejects.csv, summary.json and the preview report',
+    (y) => withTransformOptions(withInput(y)).option('report', { type: 'boolean', default: true, describe: 'Write report.json and report.html (--no-report to skip)' }),
+    handle((a) => transformCommand(a, 'transform')),
+  )
+  .command(
+    'preview <input>',
+    'Transform and write report.json + report.html to show a colleague before anything reaches Leanplum',
+    (y) => withTransformOptions(withInput(y)).option('sample', { type: 'number', describe: 'Only the first n input rows, for a quick look' }),
+    handle((a) => transformCommand(a, 'preview')),
+  )
   .demandCommand(1, 'Name a command; see --help.')
   .strict()
   .version(TOOL.version)

@@ -18,7 +18,7 @@ import { TOOL } from '../version.js';
 
 /** Optional listeners that see every row (the report collector is one). */
 export interface RowObserver {
-  start?(mapping: ResolvedMapping): void;
+  start?(header: readonly string[], mapping: ResolvedMapping): void;
   kept?(row: KeptRow, line: number): void;
   rejected?(fields: readonly string[], line: number, reason: RejectReason, message: string): void;
   dropped?(fields: readonly string[], line: number, reason: DropReason): void;
@@ -144,7 +144,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
     if (header === undefined) {
       header = fields;
       mapping = resolveMapping(fields, cfg.mapping);
-      observer?.start?.(mapping);
+      observer?.start?.(fields, mapping);
       return;
     }
     if (clean === undefined) {

@@ -1,0 +1,38 @@
+import { buildTransformConfig } from '../../config.js';
+import { BackfillError } from '../../errors.js';
+import { transformWithReport, type ReportedResult } from '../../pipeline/transform-with-report.js';
+import { inputOf, progressFor, stdinSource, type Args } from '../context.js';
+import { rawTransformOptions } from '../options.js';
+import { renderTransformSummary } from '../render.js';
+
+/** transform and preview: the same run; preview always writes the report and may sample. */
+export async function transformCommand(a: Args, mode: 'transform' | 'preview'): Promise<ReportedResult> {
+  const input = inputOf(a);
+  const cfg = buildTransformConfig(rawTransformOptions(a, input), new Date());
+  const progress = progressFor(a);
+  const source = stdinSource(input);
+  let result: ReportedResult;
+  try {
+    result = await transformWithReport(cfg, {
+      ...(source ? { source } : {}),
+      report: mode === 'preview' || a['report'] !== false,
+      onProgress: progress.update,
+    });
+  } finally {
+    progress.done();
+  }
+  const { summary, reportPath } = result;
+  process.stdout.write(renderTransformSummary(summary, cfg.outDir) + '\n');
+  if (reportPath !== undefined) process.stdout.write(`report     ${reportPath}\n`);
+  if (result.report !== undefined && mode === 'preview') {
+    for (const w of result.report.warnings) process.stdout.write(`warning    ${w.message}\n`);
+  }
+  if (summary.rejectRateExceeded) {
+    throw new BackfillError(
+      'REJECT_RATE',
+      `${summary.counts.rejected} of ${summary.counts.read} rows were rejected (${(summary.rejectRate * 100).toFixed(2)}%), above --max-reject-rate ${summary.config.maxRejectRate}`,
+      `All outputs were written. Look at ${cfg.outDir}/rejects.csv, fix the mapping or the data, or raise --max-reject-rate.`,
+    );
+  }
+  return result;
+}

@@ -1,0 +1,30 @@
+import type { Argv } from 'yargs';
+import type { InputSource } from '../csv/input.js';
+import { progressReporter, type LogFormat } from './progress.js';
+
+export type Args = Record<string, unknown>;
+
+// yargs-parser reads a lone "-" as an empty flag; the entry point renames it to this.
+export const STDIN = '\0stdin';
+export const inputOf = (a: Args): string => (a['input'] === STDIN ? '-' : String(a['input']));
+export const stdinSource = (input: string): InputSource | undefined =>
+  input === '-' ? { name: '-', bytes: undefined, stream: process.stdin } : undefined;
+
+export const withInput = <T,>(y: Argv<T>) =>
+  y.positional('input', { type: 'string', demandOption: true, describe: 'CSV/TSV export: a path, a .gz file, or - for standard input' });
+
+export function progressFor(a: Args) {
+  return progressReporter({
+    quiet: a['quiet'] === true,
+    format: (a['log-format'] as LogFormat | undefined) ?? 'text',
+    tty: process.stderr.isTTY === true,
+    write: (s) => process.stderr.write(s),
+  });
+}
+
+/** NDJSON event lines for --log-format json; plain text otherwise. */
+export function logEvent(a: Args, event: string, fields: Record<string, unknown>, text: string): void {
+  if (a['quiet'] === true) return;
+  if (a['log-format'] === 'json') process.stderr.write(JSON.stringify({ event, ...fields }) + '\n');
+  else process.stderr.write(text + '\n');
+}

@@ -1,0 +1,140 @@
+import type { ResolvedMapping } from '../csv/mapping.js';
+import type { KeptRow } from '../events/row.js';
+import type { DropReason, RejectReason } from '../events/reasons.js';
+import type { RowObserver } from '../pipeline/transform.js';
+import { DAY, type TimeRule } from '../time/clamp.js';
+import { DistinctCounter } from './hll.js';
+
+/** Leanplum processes an import in batches of this many actions (LEANPLUM-API.md). */
+export const LEANPLUM_BATCH = 50;
+const CLAMPED_SAMPLE = 50;
+const ROWS_PER_REASON = 5;
+const MAX_EVENTS = 2000;
+const FIELD_CHARS = 200;
+
+export interface EventStats {
+  occurrences: number;
+  clamped: number;
+  olderThan7d: number;
+  valueByCurrency: Record<string, number>;
+}
+export interface ClampedSample { line: number; userId: string; event: string; originalTime: number; newTime: number }
+export interface ExampleRow { line: number; message: string; values: string[] }
+
+const clip = (s: string) => (s.length > FIELD_CHARS ? s.slice(0, FIELD_CHARS) + '…' : s);
+
+/**
+ * Everything the preview report shows, gathered while streaming in memory that does not grow
+ * with the input: fixed-size histograms, capped tables, a reservoir sample and a distinct counter.
+ */
+export class ReportCollector implements RowObserver {
+  header: readonly string[] = [];
+  /** day-indexed counts since `firstDay` */
+  private readonly firstDay: number;
+  readonly inputByDay: Uint32Array;
+  readonly outputByDay: Uint32Array;
+  readonly events = new Map<string, EventStats>();
+  otherEvents = 0;
+  readonly clampedSample: ClampedSample[] = [];
+  private clampedSeen = 0;
+  readonly rejectedExamples = new Map<RejectReason, ExampleRow[]>();
+  readonly droppedExamples = new Map<DropReason, ExampleRow[]>();
+  // a plain array: a Set cleared every 50 rows reallocated its table each time
+  private readonly windowUsers: string[] = [];
+  private windowRows = 0;
+  billableAsWritten = 0;
+  readonly users = new DistinctCounter();
+  maxCount = 0;
+  rowsWithLargeCount = 0;
+  private rng = 0x9e3779b9;
+
+  constructor(private readonly rule: TimeRule) {
+    this.firstDay = Math.floor(rule.minTime / DAY);
+    const days = Math.floor((rule.importAt + rule.futureTolerance) / DAY) - this.firstDay + 1;
+    this.inputByDay = new Uint32Array(Math.max(1, days));
+    this.outputByDay = new Uint32Array(Math.max(1, days));
+  }
+
+  dayStart(index: number): number {
+    return (this.firstDay + index) * DAY;
+  }
+
+  private random(): number {
+    let x = this.rng;
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    this.rng = x;
+    return x / 4294967296;
+  }
+
+  start(header: readonly string[], mapping: ResolvedMapping): void {
+    this.header = header;
+    this.outputHeader = mapping.outputHeader;
+  }
+  outputHeader: readonly string[] = [];
+
+  kept(row: KeptRow, line: number): void {
+    let stats = this.events.get(row.event);
+    if (stats === undefined) {
+      if (this.events.size >= MAX_EVENTS) this.otherEvents += row.occurrences.length;
+      else this.events.set(row.event, (stats = { occurrences: 0, clamped: 0, olderThan7d: 0, valueByCurrency: {} }));
+    }
+    const n = row.occurrences.length;
+    if (n > this.maxCount) this.maxCount = n;
+    if (n >= 1000) this.rowsWithLargeCount++;
+    this.users.add(row.userId);
+    const analyticsLine = this.rule.importAt - 7 * DAY;
+    let clampedHere = false;
+    for (const o of row.occurrences) {
+      this.inputByDay[Math.floor(o.original / DAY) - this.firstDay]!++;
+      this.outputByDay[Math.floor(o.time / DAY) - this.firstDay]!++;
+      if (stats !== undefined) {
+        stats.occurrences++;
+        if (o.change === 'clamped') stats.clamped++;
+        if (o.time < analyticsLine) stats.olderThan7d++;
+      }
+      if (o.change === 'clamped') clampedHere = true;
+      if (!this.windowUsers.includes(row.userId)) this.windowUsers.push(row.userId);
+      if (++this.windowRows === LEANPLUM_BATCH) this.closeWindow();
+    }
+    if (stats !== undefined && row.value !== '') {
+      const cur = row.currencyCode === '' ? '(no currency)' : row.currencyCode;
+      stats.valueByCurrency[cur] = (stats.valueByCurrency[cur] ?? 0) + Number(row.value) * n;
+    }
+    if (clampedHere) {
+      const o = row.occurrences.find((x) => x.change === 'clamped')!;
+      const sample = { line, userId: clip(row.userId), event: clip(row.event), originalTime: o.original, newTime: o.time };
+      this.clampedSeen++;
+      if (this.clampedSample.length < CLAMPED_SAMPLE) this.clampedSample.push(sample);
+      else {
+        const j = Math.floor(this.random() * this.clampedSeen);
+        if (j < CLAMPED_SAMPLE) this.clampedSample[j] = sample;
+      }
+    }
+  }
+
+  private closeWindow(): void {
+    this.billableAsWritten += this.windowUsers.length;
+    this.windowUsers.length = 0;
+    this.windowRows = 0;
+  }
+
+  /** The last, partial batch. */
+  finish(): void {
+    if (this.windowRows > 0) this.closeWindow();
+    this.clampedSample.sort((a, b) => a.line - b.line);
+  }
+
+  private example<K>(into: Map<K, ExampleRow[]>, key: K, fields: readonly string[], line: number, message: string): void {
+    let list = into.get(key);
+    if (list === undefined) into.set(key, (list = []));
+    if (list.length < ROWS_PER_REASON) list.push({ line, message, values: fields.slice(0, 30).map(clip) });
+  }
+
+  rejected(fields: readonly string[], line: number, reason: RejectReason, message: string): void {
+    this.example(this.rejectedExamples, reason, fields, line, message);
+  }
+
+  dropped(fields: readonly string[], line: number, reason: DropReason): void {
+    this.example(this.droppedExamples, reason, fields, line, reason === 'duplicate' ? 'repeats an earlier row exactly' : reason === 'zero_count' ? 'count is 0' : 'blank line');
+  }
+}

@@ -1,0 +1,83 @@
+import { esc } from './escape.js';
+import type { Report } from './model.js';
+import { histogramSvg } from './svg.js';
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+const CSS = `
+:root{--fg:#1d2330;--muted:#5b6475;--line:#d8dce4;--in:#7a8bb5;--out:#2f9e6b;--warn:#b45309;--bad:#b42318}
+*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);margin:0 auto;max-width:1100px;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
+.muted{color:var(--muted)}table{border-collapse:collapse;width:100%;margin:6px 0 12px}th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f4f6f9}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px;word-break:break-all}
+.warnings li{margin:4px 0}.warnings .campaigns_fire,.warnings .historical_permission{color:var(--bad);font-weight:600}
+.conservation{font-family:ui-monospace,monospace;background:#f4f6f9;padding:8px;border-radius:4px}.ok{color:var(--out)}.bad{color:var(--bad)}
+.histogram{width:100%;height:auto;border:1px solid var(--line)}.histogram .grid{stroke:#eceff4}.histogram .axis{font-size:11px;fill:var(--muted)}
+.histogram .bar.input{fill:var(--in)}.histogram .bar.output{fill:var(--out)}.histogram .axis-line{stroke:var(--fg)}
+.histogram .marker{stroke-width:2;stroke-dasharray:5 3}.histogram .marker.cutoff{stroke:var(--bad)}.histogram .marker.clamp-target{stroke:var(--warn)}
+.histogram .marker.analytics{stroke:#6d28d9}.histogram .marker.import{stroke:var(--fg)}.histogram .marker-label{font-size:11px}
+.grid2{display:grid;grid-template-columns:1fr 1fr;gap:16px}@media print{body{padding:0}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
+`;
+
+function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[], numeric: ReadonlySet<number> = new Set(), id?: string): string {
+  const head = headers.map((h, i) => `<th${numeric.has(i) ? ' class="num"' : ''}>${esc(h)}</th>`).join('');
+  const body = rows
+    .map((r) => `<tr>${r.map((c, i) => (numeric.has(i) ? `<td class="num">${esc(typeof c === 'number' ? n(c) : c)}</td>` : `<td>${esc(c)}</td>`)).join('')}</tr>`)
+    .join('');
+  const thead = headers.some((h) => h !== '') ? `<thead><tr>${head}</tr></thead>` : '';
+  return `<table${id ? ` id="${esc(id)}"` : ''}>${thead}<tbody>${body || `<tr><td colspan="${headers.length}" class="muted">none</td></tr>`}</tbody></table>`;
+}
+
+/** One self-contained page: no script, no external resource, every input value escaped. */
+export function renderReportHtml(r: Report): string {
+  const t = r.totals;
+  const run = r.run;
+  const cons = r.conservation;
+  const markers = [
+    { at: r.histogram.markers.cutoff, label: '365-day cutoff', cls: 'cutoff' },
+    { at: r.histogram.markers.clampTarget, label: 'clamp target', cls: 'clamp-target' },
+    { at: r.histogram.markers.analytics7d, label: '7-day analytics line', cls: 'analytics' },
+    { at: r.histogram.markers.importAt, label: 'import time', cls: 'import' },
+  ];
+  const currencies = (v: Record<string, number>) => Object.entries(v).map(([c, x]) => `${x.toLocaleString('en-US')} ${c}`).join(', ');
+  const sections = [
+    `<header><h1>Leanplum backfill preview</h1><p class="muted">Generated ${esc(r.generatedAt)} by ${esc(r.tool.name)} ${esc(r.tool.version)} — nothing has been sent to Leanplum by this preview.</p></header>`,
+    `<section id="warnings"><h2>Read before launching</h2><ul class="warnings">${r.warnings.map((w) => `<li class="${esc(w.code)}">${esc(w.message)}</li>`).join('')}</ul></section>`,
+    `<section id="run"><h2>The run</h2>${table(['', ''], [
+      ['input', `${run.input.name} (${n(run.input.bytes)} bytes)`],
+      ['sha256', run.input.sha256],
+      ['import time T', run.importAt],
+      ['365-day cutoff (T + max delay − 365d)', run.cutoff],
+      ['clamp target (T − clamp age)', run.clampTarget],
+      ['max delay / clamp age / mode', `${run.maxDelay} / ${run.clampAge} / ${run.clampMode}`],
+      ['launch before', `${run.launchBefore} — after this the clamp is stale: transform again`],
+      ['time zone for naive times', run.timeZone],
+      ['time format', run.timeFormat],
+      ['mapping', Object.entries(run.mapping).map(([k, v]) => `${k} ← ${v}`).join(', ')],
+      ['params', run.params.join(', ') || 'none'],
+      ['columns left out', run.leftOutColumns.join(', ') || 'none'],
+    ], new Set(), 'run-table')}</section>`,
+    `<section id="totals"><h2>Totals</h2>${table(['read', 'kept', 'rejected', 'dropped', 'rows written', 'expanded rows', 'clamped', 'nudged to T'], [[t.read, t.kept, t.rejected, t.dropped, t.written, t.expandedRows, t.clamped, t.nudgedToImportTime]], new Set([0, 1, 2, 3, 4, 5, 6, 7]), 'totals-table')}
+      <p class="conservation ${cons.ok ? 'ok' : 'bad'}" id="conservation">${esc(cons.rows)}<br>${esc(cons.occurrences)}</p></section>`,
+    `<section id="histogram-section"><h2>Event times per ${esc(r.histogram.unit)}</h2>${histogramSvg(r.histogram.buckets, markers, r.histogram.unit)}
+      <p class="muted">Bars left of the red cutoff would be filed by Leanplum at the moment of import; the clamp moves them to the clamp target.</p></section>`,
+    `<section id="events"><h2>Per event</h2>${table(['event', 'occurrences', 'clamped %', 'older than 7 days %', 'value by currency'],
+      r.events.map((e) => [e.event, e.occurrences, e.clampedShare, e.olderThan7dShare, currencies(e.valueByCurrency)]), new Set([1, 2, 3]), 'events-table')}</section>`,
+    `<section id="clamped"><h2>Clamped rows: ${n(r.clamped.occurrences)} occurrences in ${n(r.clamped.rows)} rows</h2>
+      ${table(['event', 'clamped occurrences'], Object.entries(r.clamped.byEvent), new Set([1]), 'clamped-by-event')}
+      <p class="muted">A sample of up to 50 clamped rows:</p>
+      ${table(['line', 'userId', 'event', 'original time', 'new time'], r.clamped.sample.map((s) => [s.line, s.userId, s.event, s.originalTime, s.newTime]), new Set([0]), 'clamped-sample')}</section>`,
+    `<section id="rejected"><h2>Rejected rows: ${n(r.rejected.total)}</h2>${table(['reason', 'rows'], r.rejected.byReason.map((x) => [x.reason, x.count]), new Set([1]), 'rejected-by-reason')}
+      ${r.rejected.byReason.map((x) => `<h3>${esc(x.reason)}</h3>${table(['line', 'message', ...r.rejected.sourceHeader], x.rows.map((row) => [row.line, row.message, ...row.values]), new Set([0]))}`).join('')}</section>`,
+    `<section id="dropped"><h2>Dropped rows: ${n(r.dropped.total)}</h2>${table(['reason', 'rows', 'first lines'], r.dropped.byReason.map((x) => [x.reason, x.count, x.rows.map((row) => row.line).join(', ')]), new Set([1]), 'dropped-table')}</section>`,
+    `<section id="cost"><h2>Cost estimate</h2>${table(['', ''], [
+      ['Leanplum batch size', String(r.cost.batchSize)],
+      ['billable user lookups, file as written (unique users per 50-row batch, summed)', n(r.cost.billableLookupsAsWritten)],
+      ['lower bound if rows were grouped by user (≈, from the distinct-user estimate)', n(r.cost.lowerBoundIfGroupedByUser)],
+      ['distinct users (≈)', n(r.cost.distinctUsersEstimate)],
+    ], new Set(), 'cost-table')}</section>`,
+  ];
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>Backfill preview — ${esc(run.input.name)}</title><style>${CSS}</style></head><body>${sections.join('\n')}</body></html>\n`;
+}

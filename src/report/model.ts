@@ -1,0 +1,160 @@
+import type { TransformSummary } from '../pipeline/transform.js';
+import { DAY } from '../time/clamp.js';
+import { MAX_EVENT_NAMES_PER_APP, MAX_PARAM_NAMES_PER_APP } from '../events/names.js';
+import { LEANPLUM_BATCH, type ReportCollector } from './collector.js';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+export interface HistogramBucket { start: string; input: number; output: number }
+export interface Warning { code: string; message: string }
+
+const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+const pct = (a: number, b: number) => (b === 0 ? 0 : Math.round((a / b) * 10000) / 100);
+
+function histogram(c: ReportCollector, summary: TransformSummary) {
+  let lo = -1;
+  let hi = -1;
+  for (let i = 0; i < c.inputByDay.length; i++) {
+    if (c.inputByDay[i]! > 0 || c.outputByDay[i]! > 0) {
+      if (lo < 0) lo = i;
+      hi = i;
+    }
+  }
+  const importAt = Date.parse(summary.config.importAt) / 1000;
+  // always show the import time and the cutoff, so the markers have somewhere to stand
+  const idx = (t: number) => Math.floor(t / DAY) - Math.floor(c.dayStart(0) / DAY);
+  const cutoffIdx = idx(Date.parse(summary.config.cutoff) / 1000);
+  const importIdx = Math.min(idx(importAt), c.inputByDay.length - 1);
+  lo = lo < 0 ? cutoffIdx : Math.min(lo, cutoffIdx);
+  hi = Math.max(hi, importIdx);
+  const byDay = hi - lo <= 120;
+  const buckets: HistogramBucket[] = [];
+  let key = '';
+  for (let i = lo; i <= hi; i++) {
+    const date = new Date(c.dayStart(i) * 1000).toISOString();
+    const k = byDay ? date.slice(0, 10) : date.slice(0, 7);
+    if (k !== key) {
+      buckets.push({ start: k, input: 0, output: 0 });
+      key = k;
+    }
+    const b = buckets[buckets.length - 1]!;
+    b.input += c.inputByDay[i]!;
+    b.output += c.outputByDay[i]!;
+  }
+  return {
+    unit: byDay ? ('day' as const) : ('month' as const),
+    buckets,
+    markers: {
+      cutoff: summary.config.cutoff,
+      clampTarget: summary.config.clampTarget,
+      analytics7d: iso(importAt - 7 * DAY),
+      importAt: summary.config.importAt,
+    },
+  };
+}
+
+/** Summary counts + streamed observations → the report, as written to report.json. */
+export function buildReport(summary: TransformSummary, c: ReportCollector, generatedAt: Date) {
+  c.finish();
+  const k = summary.counts;
+  const events = [...c.events.entries()]
+    .map(([event, s]) => ({
+      event,
+      occurrences: s.occurrences,
+      clamped: s.clamped,
+      clampedShare: pct(s.clamped, s.occurrences),
+      olderThan7dShare: pct(s.olderThan7d, s.occurrences),
+      valueByCurrency: Object.fromEntries(Object.entries(s.valueByCurrency).map(([cur, v]) => [cur, Math.round(v * 100) / 100])),
+    }))
+    .sort((a, b) => b.occurrences - a.occurrences || a.event.localeCompare(b.event));
+  const olderThan7d = [...c.events.values()].reduce((s, e) => s + e.olderThan7d, 0);
+  const distinctUsers = c.users.estimate();
+  const warnings: Warning[] = [];
+  if (events.length > 0) {
+    warnings.push({
+      code: 'campaigns_fire',
+      message: `${events.length} event name(s) will be imported: ${events.slice(0, 20).map((e) => e.event).join(', ')}${events.length > 20 ? ', …' : ''}. Imported events behave like live ones: any campaign triggered by them WILL fire. Pause such campaigns before launching.`,
+    });
+  }
+  if (olderThan7d > 0) {
+    warnings.push({ code: 'analytics_7d', message: `${pct(olderThan7d, k.written)}% of the events written are older than 7 days before the import: they reach user profiles and audiences but do not show on Leanplum's Analytics page.` });
+  }
+  if (k.naiveTimeRows > 0) {
+    warnings.push({ code: 'naive_times', message: `${k.naiveTimeRows} row(s) had date-times without an offset and were read in ${summary.config.timeZone}. Check that this is the zone the export was written in (--tz).` });
+  }
+  if (summary.config.leftOutColumns.length > 0) {
+    warnings.push({ code: 'columns_left_out', message: `Columns not imported: ${summary.config.leftOutColumns.join(', ')}. Carry them with --param <column> if they matter.` });
+  }
+  if (c.rowsWithLargeCount > 0) {
+    warnings.push({ code: 'extreme_counts', message: `${c.rowsWithLargeCount} row(s) had a count of 1000 or more (largest ${c.maxCount}); each becomes that many rows.` });
+  }
+  const kinds = Object.keys(k.timeFormats);
+  if (kinds.length > 1) {
+    warnings.push({ code: 'mixed_time_formats', message: `The time column mixes formats: ${Object.entries(k.timeFormats).map(([f, n]) => `${f} ${n}`).join(', ')}. Check that this is expected.` });
+  }
+  if (k.valuesNeedingQuotes > 0) {
+    warnings.push({ code: 'quoted_values', message: `${k.valuesNeedingQuotes} value(s) hold a comma, quote or line break and are RFC 4180-quoted. Leanplum's docs also show backslash escapes: import a small file first and check those values.` });
+  }
+  if (events.length + c.otherEvents > MAX_EVENT_NAMES_PER_APP * 0.8) {
+    warnings.push({ code: 'event_name_limit', message: `${events.length} distinct event names: Leanplum allows at most ${MAX_EVENT_NAMES_PER_APP} per app.` });
+  }
+  if (summary.config.params.length > MAX_PARAM_NAMES_PER_APP * 0.8) {
+    warnings.push({ code: 'param_name_limit', message: `${summary.config.params.length} parameter names: Leanplum allows at most ${MAX_PARAM_NAMES_PER_APP} per app.` });
+  }
+  if (k.rejected > 0) {
+    warnings.push({ code: 'rejected_rows', message: `${k.rejected} row(s) were refused (see rejects.csv); they will not be imported.` });
+  }
+  warnings.push({ code: 'historical_permission', message: 'By default Leanplum apps cannot use the API to send historical data: ask Leanplum to enable it for this app before launching.' });
+
+  const rows = (m: Map<string, { line: number; message: string; values: string[] }[]>, counts: Record<string, number>) =>
+    Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([reason, count]) => ({ reason, count, rows: m.get(reason) ?? [] }));
+
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    generatedAt: generatedAt.toISOString(),
+    tool: summary.tool,
+    run: {
+      input: summary.input,
+      importAt: summary.config.importAt,
+      cutoff: summary.config.cutoff,
+      clampTarget: summary.config.clampTarget,
+      maxDelay: summary.config.maxDelay,
+      clampAge: summary.config.clampAge,
+      clampMode: summary.config.clampMode,
+      launchBefore: summary.config.staleAfter,
+      timeZone: summary.config.timeZone,
+      timeFormat: summary.config.timeFormat,
+      mapping: summary.config.mapping,
+      params: summary.config.params,
+      leftOutColumns: summary.config.leftOutColumns,
+    },
+    totals: {
+      read: k.read, kept: k.kept, rejected: k.rejected, dropped: k.dropped,
+      occurrences: k.occurrences, written: k.written, expandedRows: k.expandedRows,
+      clamped: k.clamped, clampedRows: k.clampedRows, nudgedToImportTime: k.nudgedToImportTime,
+    },
+    conservation: summary.conservation,
+    clamped: {
+      occurrences: k.clamped,
+      rows: k.clampedRows,
+      byEvent: Object.fromEntries(events.filter((e) => e.clamped > 0).map((e) => [e.event, e.clamped])),
+      sample: c.clampedSample.map((s) => ({ line: s.line, userId: s.userId, event: s.event, originalTime: iso(s.originalTime), newTime: iso(s.newTime) })),
+    },
+    rejected: { total: k.rejected, sourceHeader: [...c.header], byReason: rows(c.rejectedExamples, k.rejectedByReason) },
+    dropped: { total: k.dropped, byReason: rows(c.droppedExamples, k.droppedByReason) },
+    histogram: histogram(c, summary),
+    events,
+    otherEventsOccurrences: c.otherEvents,
+    cost: {
+      batchSize: LEANPLUM_BATCH,
+      billableLookupsAsWritten: c.billableAsWritten,
+      distinctUsersEstimate: distinctUsers,
+      lowerBoundIfGroupedByUser: Math.max(distinctUsers, Math.ceil(k.written / LEANPLUM_BATCH)),
+    },
+    warnings,
+  };
+}
+
+export type Report = ReturnType<typeof buildReport>;
