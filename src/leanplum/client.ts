@@ -1,0 +1,188 @@
+import { BackfillError } from '../errors.js';
+import { API_VERSION, LeanplumProtocolError, PERMANENT_MESSAGES, errorMessageOf, firstResponse, parseLaunch, parseStatus, type JobStatus } from './contract.js';
+import { redact } from './redact.js';
+import { DEFAULT_RETRY, retryDelay, type Failure, type RetryPolicy } from './retry.js';
+
+export interface LeanplumClientOptions {
+  apiUrl: string;
+  appId: string;
+  /** the app's Development key (CSV imports require it) */
+  clientKey: string;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  retry?: RetryPolicy;
+  /** per request */
+  timeoutMs?: number;
+  /** called before each retry, for progress logs */
+  onRetry?: (what: string, attempt: number, delayMs: number, reason: string) => void;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** Plain http would send the Development key in clear text: only loopback (simulators) may use it. */
+export function checkApiUrl(apiUrl: string): URL {
+  let u: URL;
+  try {
+    u = new URL(apiUrl);
+  } catch {
+    throw new BackfillError('CONFIG_INVALID', `api-url: "${apiUrl}" is not a URL`, 'Use https://api.leanplum.com/api (the default).');
+  }
+  if (u.protocol === 'https:') return u;
+  if (u.protocol === 'http:' && (LOOPBACK.has(u.hostname) || u.hostname.startsWith('127.'))) return u;
+  throw new BackfillError('CONFIG_INVALID', `api-url: refusing ${u.protocol}//${u.host}: the key would travel unencrypted`, 'Use https; plain http is allowed only to a simulator on loopback.');
+}
+
+class HttpFailure extends Error {
+  constructor(readonly failure: Failure, message: string, readonly serverMessage?: string) {
+    super(message);
+  }
+}
+
+/**
+ * The Leanplum HTTP client. Every call is a POST with form fields; the key is never put in a URL
+ * and is scrubbed from every error before it leaves this module.
+ */
+export class LeanplumClient {
+  private readonly fetch: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly retry: RetryPolicy;
+  private readonly url: URL;
+
+  constructor(private readonly o: LeanplumClientOptions) {
+    this.url = checkApiUrl(o.apiUrl);
+    this.fetch = o.fetch ?? globalThis.fetch;
+    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.random = o.random ?? Math.random;
+    this.retry = o.retry ?? DEFAULT_RETRY;
+  }
+
+  private clean(text: string): string {
+    return redact(text, this.o.clientKey);
+  }
+
+  /** One POST; resolves to the parsed JSON and its raw text, or throws HttpFailure. */
+  private async post(fields: Record<string, string>): Promise<{ json: unknown; raw: string; status: number }> {
+    const body = new URLSearchParams({ appId: this.o.appId, clientKey: this.o.clientKey, apiVersion: API_VERSION, ...fields });
+    let res: Response;
+    try {
+      res = await this.fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+        signal: AbortSignal.timeout(this.o.timeoutMs ?? 60_000),
+      });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new HttpFailure({ kind: 'network' }, this.clean(`${(e as Error).name === 'TimeoutError' ? 'timed out' : 'network error'}: ${cause?.code ?? cause?.message ?? (e as Error).message}`));
+    }
+    let raw: string;
+    try {
+      raw = await res.text();
+    } catch (e) {
+      throw new HttpFailure({ kind: 'network' }, this.clean(`connection lost while reading the answer: ${(e as Error).message}`));
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      if (!res.ok) throw new HttpFailure({ kind: 'status', status: res.status }, `HTTP ${res.status}`);
+      throw new HttpFailure({ kind: 'malformed' }, this.clean(`HTTP ${res.status} with an answer that is not JSON: ${raw.slice(0, 200)}`));
+    }
+    if (!res.ok) {
+      let msg: string | undefined;
+      try {
+        msg = errorMessageOf(firstResponse(json, raw));
+      } catch {
+        msg = undefined;
+      }
+      throw new HttpFailure({ kind: 'status', status: res.status }, this.clean(`HTTP ${res.status}${msg ? `: ${msg}` : ''}`), msg && this.clean(msg));
+    }
+    return { json, raw, status: res.status };
+  }
+
+  private permanentHint(message: string | undefined): string | undefined {
+    if (message === undefined) return undefined;
+    if (message.startsWith('Invalid access key')) return 'Check LEANPLUM_DEV_KEY (or --client-key-file): CSV imports need the app\'s Development key, not the Production one.';
+    if (message.startsWith('App not found')) return 'Check --app-id.';
+    if (message.startsWith('Development mode requested but not permitted')) return 'Use the app\'s Development key.';
+    return undefined;
+  }
+
+  /**
+   * Launches the import job. Never retried: Leanplum has no idempotency key, so a second POST
+   * could start a second job. A lost answer is reported as LAUNCH_UNKNOWN.
+   */
+  async launch(args: { bucket: string; file: string }): Promise<{ jobId: string; warning: string | undefined }> {
+    let r: { json: unknown; raw: string };
+    try {
+      r = await this.post({ action: 'multi', createJob: 'true', defaultAction: 'track', gcsBucket: args.bucket, file: args.file });
+    } catch (e) {
+      if (!(e instanceof HttpFailure)) throw e;
+      const f = e.failure;
+      if (f.kind === 'status' && f.status < 500) {
+        throw new BackfillError('LEANPLUM_FAILED', `Leanplum refused the launch (${e.message}); no job was created`, this.permanentHint(e.serverMessage) ?? (f.status === 429 ? 'Rate limited: wait a minute and run again.' : undefined));
+      }
+      throw new BackfillError('LAUNCH_UNKNOWN', `the launch request got no usable answer (${e.message}): Leanplum may or may not have created a job`, 'Do not launch again blindly. Check the app\'s import jobs in Leanplum (or ask support); only if none was created, run again with --relaunch.');
+    }
+    try {
+      return parseLaunch(r.json, r.raw);
+    } catch (e) {
+      if (e instanceof LeanplumProtocolError) {
+        const msg = this.clean(e.message);
+        const permanent = PERMANENT_MESSAGES.some((p) => msg.includes(p));
+        if (permanent || msg.startsWith('launch refused')) throw new BackfillError('LEANPLUM_FAILED', `Leanplum refused the launch: ${msg}`, this.permanentHint(msg.replace(/^launch refused: /, '')));
+        throw new BackfillError('LAUNCH_UNKNOWN', `Leanplum's launch answer was not understood (${msg}; body: ${this.clean(e.body)})`, 'A job may exist. Check in Leanplum before using --relaunch.');
+      }
+      throw e;
+    }
+  }
+
+  private async withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        let failure: Failure;
+        let message: string;
+        if (e instanceof HttpFailure) [failure, message] = [e.failure, e.message];
+        else if (e instanceof LeanplumProtocolError) [failure, message] = [{ kind: 'malformed' }, this.clean(`${e.message}: ${e.body}`)];
+        else throw e;
+        const delay = retryDelay(attempt, failure, this.retry, this.random());
+        if (delay === undefined) {
+          const serverMessage = e instanceof HttpFailure ? e.serverMessage : undefined;
+          throw new BackfillError('LEANPLUM_FAILED', `${what} failed after ${attempt} attempt(s): ${message}`, this.permanentHint(serverMessage) ?? 'Run `lp-backfill wait <dir>` again later; the job itself is not affected.');
+        }
+        this.o.onRetry?.(what, attempt, delay, message);
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  /** getMultiResults: safe to repeat, so retried. */
+  status(jobId: string): Promise<JobStatus> {
+    return this.withRetry('getMultiResults', async () => {
+      const r = await this.post({ action: 'getMultiResults', jobId });
+      return parseStatus(r.json, r.raw);
+    });
+  }
+
+  /** A results file (JSON Lines). The URL comes from Leanplum; no key is sent with it. */
+  fetchResults(url: string): Promise<string> {
+    return this.withRetry('results download', async () => {
+      let res: Response;
+      try {
+        res = await this.fetch(url, { signal: AbortSignal.timeout(this.o.timeoutMs ?? 60_000) });
+      } catch (e) {
+        throw new HttpFailure({ kind: 'network' }, this.clean(`network error: ${(e as Error).message}`));
+      }
+      if (!res.ok) throw new HttpFailure({ kind: 'status', status: res.status }, `HTTP ${res.status} for the results file`);
+      try {
+        return await res.text();
+      } catch (e) {
+        throw new HttpFailure({ kind: 'network' }, `connection lost while reading the results file: ${(e as Error).message}`);
+      }
+    });
+  }
+}
