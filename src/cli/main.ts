@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BackfillError, exitCodeOf } from '../errors.js';
 import { TOOL } from '../version.js';
 import { transformCommand } from './commands/transform.js';
 import { STDIN, withInput, type Args } from './context.js';
+import { launchCommand, runCommand, uploadCommand, waitCommand, withLaunch, withTarget, withWait } from './commands/cloud.js';
 import { withTransformOptions } from './options.js';
 
 function reportError(e: unknown): number {
@@ -26,6 +27,8 @@ const handle = (fn: (a: Args) => Promise<unknown>) => async (a: Args) => {
   }
 };
 
+const withDir = <T,>(y: Argv<T>) => y.positional('dir', { type: 'string', demandOption: true, describe: 'Run directory (the --out of transform/run)' });
+
 const argv = hideBin(process.argv).map((x) => (x === '-' ? STDIN : x));
 
 await yargs(argv)
@@ -45,6 +48,16 @@ await yargs(argv)
     (y) => withTransformOptions(withInput(y)).option('sample', { type: 'number', describe: 'Only the first n input rows, for a quick look' }),
     handle((a) => transformCommand(a, 'preview')),
   )
+  .command('upload <dir>', 'Upload the clean CSV part(s) of a run directory to GCS (resumable, crc32c-checked, never overwrites)',
+    (y) => withTarget(withDir(y)), handle(uploadCommand))
+  .command('launch <dir>', 'Launch one Leanplum import job per uploaded part (at most once)',
+    (y) => withTarget(withLaunch(withDir(y))), handle(launchCommand))
+  .command('status <dir>', 'Ask Leanplum once for the state of the run\'s job(s)',
+    (y) => withWait(withTarget(withDir(y))), handle((a) => waitCommand(a, true)))
+  .command('wait <dir>', 'Follow the job(s) to FINISHED or FAILED, then summarise the results',
+    (y) => withWait(withTarget(withDir(y))), handle((a) => waitCommand(a, false)))
+  .command('run <input>', 'transform → report → upload → launch → wait; run it again on the same --out to resume',
+    (y) => withWait(withLaunch(withTarget(withTransformOptions(withInput(y))))), handle(runCommand))
   .demandCommand(1, 'Name a command; see --help.')
   .strict()
   .version(TOOL.version)

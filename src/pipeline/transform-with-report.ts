@@ -4,7 +4,8 @@ import type { TransformConfig } from '../config.js';
 import { ReportCollector } from '../report/collector.js';
 import { renderReportHtml } from '../report/html.js';
 import { buildReport, type Report } from '../report/model.js';
-import { runTransform, writeJsonAtomic, type TransformIO, type TransformResult } from './transform.js';
+import { writeJsonAtomic } from './json-file.js';
+import { runTransform, type TransformIO, type TransformResult } from './transform.js';
 
 export interface ReportedResult extends TransformResult {
   report: Report | undefined;

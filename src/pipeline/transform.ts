@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile, rename } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeJsonAtomic } from './json-file.js';
 import { join } from 'node:path';
 import type { TransformConfig } from '../config.js';
 import { decodedChunks, openInputFile, type InputSource } from '../csv/input.js';
 import { resolveMapping, type ResolvedMapping } from '../csv/mapping.js';
 import { PartWriter } from '../csv/part-writer.js';
+import { LineIndexWriter } from '../csv/line-index.js';
 import { RecordReader } from '../csv/record-reader.js';
 import { RejectsWriter } from '../csv/rejects-writer.js';
 import { csvLine, csvTail } from '../csv/write.js';
@@ -97,12 +99,6 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, input:
   };
 }
 
-/** Write JSON atomically: a reader never sees half a file. */
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
-  await rename(tmp, path);
-}
 
 /**
  * Streams the input once: every record goes through the pure row step, kept rows to the clean
@@ -119,13 +115,14 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   let mapping: ResolvedMapping | undefined;
   let clean: PartWriter | undefined;
   let rejects: RejectsWriter | undefined;
+  let lines: LineIndexWriter | undefined;
   let header: string[] | undefined;
   let stop = false;
   const hash = createHash('sha256');
   let bytesRead = 0;
 
   // Occurrences of one row differ only in time: quote the rest once and reuse it.
-  const writeKept = (row: KeptRow): void => {
+  const writeKept = (row: KeptRow, line: number): void => {
     const layout = mapping!.layout;
     const head = csvTail([row.userId, row.event], tally.quoting).slice(1) + ',';
     const rest = [];
@@ -135,6 +132,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
     for (const o of row.occurrences) {
       const orig = origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '';
       clean!.add(head + o.time + tail + orig + '\n');
+      lines!.add(line);
     }
     tally.onWritten(row.occurrences.length);
   };
@@ -150,6 +148,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
     if (clean === undefined) {
       clean = new PartWriter(cfg.outDir, csvLine(mapping!.outputHeader), cfg.maxPartBytes);
       rejects = new RejectsWriter(join(cfg.outDir, 'rejects.csv'), header);
+      lines = new LineIndexWriter(join(cfg.outDir, 'clean.lines'));
     }
     const r = processRow(fields, mapping!.layout, opts);
     if (r.kind === 'kept') {
@@ -163,7 +162,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
         seen.add(key);
       }
       tally.onKept(r);
-      writeKept(r);
+      writeKept(r, line);
       observer?.kept?.(r, line);
     } else if (r.kind === 'rejected') {
       tally.onRejected(r.reason);
@@ -191,6 +190,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
     if (clean !== undefined) {
       await clean.flush();
       await rejects!.flush();
+      await lines!.flush();
     }
     if (io.onProgress !== undefined && Date.now() - lastProgress > 200) {
       lastProgress = Date.now();
@@ -206,9 +206,11 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
     // a header with no rows: still produce the (empty) outputs so the run is complete
     clean = new PartWriter(cfg.outDir, csvLine(mapping.outputHeader), cfg.maxPartBytes);
     rejects = new RejectsWriter(join(cfg.outDir, 'rejects.csv'), header);
+    lines = new LineIndexWriter(join(cfg.outDir, 'clean.lines'));
   }
   await clean.end();
   await rejects!.end();
+  await lines!.end();
   io.onProgress?.({ bytesRead, bytesTotal: source.bytes, rowsRead: tally.read });
 
   const summary = buildSummary(cfg, tally, mapping, { name: source.name, bytes: bytesRead, sha256: hash.digest('hex') }, reader.delimiter ?? ',', clean.parts);

@@ -28,6 +28,16 @@ function table(headers: readonly string[], rows: readonly (readonly (string | nu
   return `<table${id ? ` id="${esc(id)}"` : ''}>${thead}<tbody>${body || `<tr><td colspan="${headers.length}" class="muted">none</td></tr>`}</tbody></table>`;
 }
 
+function resultsSection(res: NonNullable<Report['results']>): string {
+  const past = res.jobs.reduce((s, j) => s + j.pastEventWarnings, 0);
+  const alarm = past > 0 ? `<p class="bad"><strong>${n(past)} row(s) came back with "Past event detected": Leanplum filed them at the time of import.</strong></p>` : '';
+  const messages = res.jobs.flatMap((j) => Object.entries(j.byMessage).map(([m, c]) => [j.part, m, c] as const));
+  return `<section id="results"><h2>Import results</h2>${alarm}
+    ${table(['part', 'job', 'state', 'successes', 'failures', 'warnings', 'note'], res.jobs.map((j) => [j.part, j.jobId, j.state, j.successes, j.failures, j.warnings, j.error ?? j.note ?? '']), new Set([3, 4, 5]), 'results-table')}
+    ${table(['part', 'message', 'rows'], messages, new Set([2]), 'results-messages')}
+    ${res.exposure.length ? table(['part', 'public since', 'until', 'seconds exposed'], res.exposure.map((e) => [e.part, e.since, e.until ?? 'still public', e.exposedSeconds ?? '']), new Set([3]), 'exposure-table') : ''}</section>`;
+}
+
 /** One self-contained page: no script, no external resource, every input value escaped. */
 export function renderReportHtml(r: Report): string {
   const t = r.totals;
@@ -77,6 +87,7 @@ export function renderReportHtml(r: Report): string {
       ['distinct users (≈)', n(r.cost.distinctUsersEstimate)],
     ], new Set(), 'cost-table')}</section>`,
   ];
+  if (r.results) sections.splice(1, 0, resultsSection(r.results));
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <title>Backfill preview — ${esc(run.input.name)}</title><style>${CSS}</style></head><body>${sections.join('\n')}</body></html>\n`;

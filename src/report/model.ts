@@ -157,4 +157,10 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
   };
 }
 
-export type Report = ReturnType<typeof buildReport>;
+export interface ReportResults {
+  jobs: { part: string; jobId: string; state: string; successes: number; failures: number; warnings: number; pastEventWarnings: number; byMessage: Record<string, number>; joined: boolean; note?: string; error?: string }[];
+  exposure: { part: string; since: string; until: string | null; exposedSeconds: number | null }[];
+}
+
+/** report.json; `results` is added once the import job has ended. */
+export type Report = ReturnType<typeof buildReport> & { results?: ReportResults };

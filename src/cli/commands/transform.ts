@@ -1,5 +1,6 @@
 import { buildTransformConfig } from '../../config.js';
 import { BackfillError } from '../../errors.js';
+import { recordTransform } from '../../pipeline/run-state.js';
 import { transformWithReport, type ReportedResult } from '../../pipeline/transform-with-report.js';
 import { inputOf, progressFor, stdinSource, type Args } from '../context.js';
 import { rawTransformOptions } from '../options.js';
@@ -22,6 +23,7 @@ export async function transformCommand(a: Args, mode: 'transform' | 'preview'): 
     progress.done();
   }
   const { summary, reportPath } = result;
+  await recordTransform(cfg.outDir, summary, new Date());
   process.stdout.write(renderTransformSummary(summary, cfg.outDir) + '\n');
   if (reportPath !== undefined) process.stdout.write(`report     ${reportPath}\n`);
   if (result.report !== undefined && mode === 'preview') {

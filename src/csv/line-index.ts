@@ -1,0 +1,60 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { once } from 'node:events';
+
+/**
+ * clean.lines: the source line of every written row, 4 bytes (uint32 LE) per row, in the order
+ * of the clean CSV parts. It lets Leanplum's per-row results be traced back to the input.
+ */
+export class LineIndexWriter {
+  private readonly stream: WriteStream;
+  private buf = new Uint32Array(16384);
+  private n = 0;
+
+  constructor(path: string) {
+    this.stream = createWriteStream(path);
+  }
+
+  add(line: number): void {
+    this.buf[this.n++] = line;
+    if (this.n === this.buf.length) this.spill();
+  }
+
+  private spill(): void {
+    if (this.n === 0) return;
+    this.stream.write(Buffer.from(this.buf.buffer, 0, this.n * 4));
+    this.buf = new Uint32Array(16384);
+    this.n = 0;
+  }
+
+  async flush(): Promise<void> {
+    if (this.stream.writableNeedDrain) await once(this.stream, 'drain');
+  }
+
+  async end(): Promise<void> {
+    this.spill();
+    this.stream.end();
+    await once(this.stream, 'finish');
+  }
+}
+
+/** Source lines for the given 0-based global row indices (missing file or index: undefined). */
+export async function readSourceLines(path: string, indices: readonly number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch {
+    return out;
+  }
+  try {
+    const b = Buffer.alloc(4);
+    for (const i of indices) {
+      const { bytesRead } = await fh.read(b, 0, 4, i * 4);
+      if (bytesRead === 4) out.set(i, b.readUInt32LE(0));
+    }
+  } finally {
+    await fh.close();
+  }
+  return out;
+}
