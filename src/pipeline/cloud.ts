@@ -287,6 +287,7 @@ export async function waitStage(dir: string, client: LeanplumClient, storage: St
     await saveManifest(dir, m);
   }
   if (results.length > 0 && pending.length === 0) {
+    await mkdir(join(dir, 'results'), { recursive: true });
     const cleanHeader = (await readFirstLine(join(dir, m.parts[0]!.file))).split(',');
     await writeFile(join(dir, 'server-rejects.csv'), csvLine(['part', 'row', 'sourceLine', 'kind', 'message', ...cleanHeader]) + allRejects.join(''));
     await writeFile(join(dir, 'results', 'summary.json'), JSON.stringify({ jobs: results }, null, 2) + '\n');

@@ -1,0 +1,151 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { sample, tempDir } from '../helpers/run.js';
+import { APP, BUCKET, startServers } from '../helpers/servers.js';
+
+let s: Awaited<ReturnType<typeof startServers>>;
+let open: Awaited<ReturnType<typeof startServers>>;
+beforeAll(async () => {
+  s = await startServers({ stepMs: 30 });
+  open = await startServers({ stepMs: 30, grant: false });
+});
+afterAll(async () => {
+  await s.stop();
+  await open.stop();
+});
+
+const env = (srv = s) => ({ STORAGE_EMULATOR_HOST: srv.gcs.url, LEANPLUM_DEV_KEY: APP.devKey });
+const cloudArgs = (srv = s) => ['--to', `gs://${BUCKET}/backfills`, '--app-id', APP.id, '--api-url', srv.sim.apiUrl, '--poll-interval', '1s', '--timeout', '30s'];
+const hourAgo = () => new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000).toISOString().replace('.000Z', 'Z');
+
+async function allText(dir: string): Promise<string> {
+  let text = '';
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) text += await readFile(join(e.parentPath, e.name), 'latin1');
+  }
+  return text;
+}
+
+describe('lp-backfill run against the stand-ins', () => {
+  it('transforms, uploads, launches once, follows the job and adds the results to the report', async () => {
+    const out = join(await tempDir(), 'run');
+    const r = await runCli(['run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--yes', '--log-format', 'json', ...cloudArgs()], { env: env() });
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    const m = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+    expect(m.parts).toHaveLength(1);
+    const part = m.parts[0];
+    expect(part).toMatchObject({ launch: { status: 'launched' }, job: { state: 'FINISHED', successes: 84, failures: 0 } });
+    expect(part.object).toMatch(new RegExp(`^backfills/${m.runId}-[0-9a-f]{16}/clean\\.csv$`));
+    const stored = await s.gcs.read(BUCKET, part.object);
+    expect(stored!.data.equals(await readFile(join(out, 'clean.csv')))).toBe(true);
+    expect([...s.sim.jobs.values()].filter((j) => j.file === part.object)).toHaveLength(1);
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    expect(report.results.jobs[0]).toMatchObject({ state: 'FINISHED', successes: 84, failures: 0 });
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('id="results"');
+    // NDJSON logs for CI
+    const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l).event);
+    expect(events).toEqual(expect.arrayContaining(['upload', 'uploaded', 'launched', 'job']));
+    // the key is nowhere: not in the run directory, not in the output
+    expect(await allText(out)).not.toContain(APP.devKey);
+    expect(r.stdout + r.stderr).not.toContain(APP.devKey);
+
+    // run again: nothing is repeated
+    const again = await runCli(['run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--yes', ...cloudArgs()], { env: env() });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('transform already done');
+    expect([...s.sim.jobs.values()].filter((j) => j.file === part.object)).toHaveLength(1);
+  });
+
+  it('splits into parts at row boundaries: one job per part, every part with the header', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'in.csv');
+    const t = Math.floor(Date.now() / 1000) - 86400;
+    const rows = ['user,event,time,params.note'];
+    for (let i = 0; i < 400; i++) rows.push(`u${i},open,${t},${i === 250 ? '"x,y"' : 'note'}`);
+    await writeFile(input, rows.join('\n') + '\n');
+    const out = join(dir, 'run');
+    const r = await runCli(['run', input, '--out', out, '--map', 'userId=user', '--max-part-bytes', '4096', '--yes', ...cloudArgs()], { env: env() });
+    expect(r.code).toBe(0);
+    const m = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+    expect(m.parts.length).toBeGreaterThan(2);
+    expect(m.parts.every((p: { job: { state: string } }) => p.job.state === 'FINISHED')).toBe(true);
+    expect(m.parts.reduce((sum: number, p: { job: { successes: number } }) => sum + p.job.successes, 0)).toBe(400);
+    for (const p of m.parts) expect((await readFile(join(out, p.file), 'utf8')).startsWith('userId,event,time,params.note\n')).toBe(true);
+  });
+
+  it('a clamp with too little margin shows up as "Past event detected": exit 5, every row traced to its input line', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'old.csv');
+    await writeFile(input, 'userId,event,time\nu1,open,2020-01-01T00:00:00Z\nu2,open,2026-01-01T00:00:00Z\nu3,open,2019-06-01T00:00:00Z\n');
+    const out = join(dir, 'run');
+    // Leanplum processes the file 8 days after the import time assumed by the transform
+    await fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ clockOffsetSeconds: 8 * 86400 }) });
+    try {
+      const r = await runCli(['run', input, '--out', out, '--yes', ...cloudArgs()], { env: env() });
+      expect(r.code).toBe(5);
+      expect(r.stderr).toContain('Past event detected');
+      const rejects = parse(await readFile(join(out, 'server-rejects.csv')), { columns: true }) as Record<string, string>[];
+      expect(rejects.map((x) => [x['sourceLine'], x['kind'], x['userId']])).toEqual([['2', 'warning', 'u1'], ['4', 'warning', 'u3']]);
+      expect(rejects[0]!['message']).toMatch(/^Past event detected \(368 days ago\)/);
+      const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+      expect(report.results.jobs[0].pastEventWarnings).toBe(2);
+    } finally {
+      await fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ clockOffsetSeconds: 0 }) });
+    }
+  });
+
+  it('without read access the job FAILS (exit 5, explained); --public-while-importing opens it only while the job runs', async () => {
+    const dir = await tempDir();
+    const failed = await runCli(['run', sample('mobile-game.csv'), '--out', join(dir, 'a'), '--count-column', 'count', '--yes', ...cloudArgs(open)], { env: env(open) });
+    expect(failed.code).toBe(5);
+    expect(failed.stderr).toContain('FAILED');
+    expect(failed.stderr).toMatch(/bucket must grant Leanplum's account read access, or use --public-while-importing/);
+
+    const out = join(dir, 'b');
+    const ok = await runCli(['run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--yes', '--public-while-importing', '--delete-after', ...cloudArgs(open)], { env: env(open) });
+    expect(ok.code).toBe(0);
+    const m = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+    const p = m.parts[0];
+    expect(p.public.until).toBeDefined();
+    expect(Date.parse(p.public.since)).toBeLessThanOrEqual(Date.parse(p.launch.launchedAt));
+    expect(p.public.exposedSeconds).toBeGreaterThanOrEqual(0);
+    expect(p.deletedAt).toBeDefined();
+    expect(await open.gcs.read(BUCKET, p.object)).toBeUndefined();
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    expect(report.results.exposure[0].exposedSeconds).toBe(p.public.exposedSeconds);
+  });
+
+  it('refuses to launch off a terminal without --yes, and when the clamp is stale (exit 2)', async () => {
+    const dir = await tempDir();
+    const noYes = await runCli(['run', sample('mobile-game.csv'), '--out', join(dir, 'a'), '--count-column', 'count', ...cloudArgs()], { env: env() });
+    expect(noYes.code).toBe(2);
+    expect(noYes.stderr).toContain('--yes');
+    const stale = join(dir, 'stale');
+    expect((await runCli(['transform', sample('mobile-game.csv'), '--out', stale, '--count-column', 'count', '--import-at', '2026-01-01T00:00:00Z', '--max-reject-rate', '1'], { env: env() })).code).toBe(0);
+    expect((await runCli(['upload', stale, '--to', `gs://${BUCKET}/stale`], { env: env() })).code).toBe(0);
+    const r = await runCli(['launch', stale, '--yes', '--app-id', APP.id, '--api-url', s.sim.apiUrl], { env: env() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('CLAMP_STALE');
+    expect(r.stderr).toContain('Transform again');
+  });
+
+  it('step by step: transform, upload, launch, status, wait', async () => {
+    const out = join(await tempDir(), 'steps');
+    expect((await runCli(['transform', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--import-at', hourAgo()])).code).toBe(0);
+    expect((await runCli(['upload', out, '--bucket', BUCKET, '--prefix', 'steps'], { env: env() })).code).toBe(0);
+    expect((await runCli(['launch', out, '--yes', '--app-id', APP.id, '--api-url', s.sim.apiUrl], { env: env() })).code).toBe(0);
+    const st = await runCli(['status', out], { env: env() });
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(/job {8}clean\.csv [0-9a-f]+: (PENDING|RUNNING|FINISHED)/);
+    const w = await runCli(['wait', out, '--poll-interval', '1s'], { env: env() });
+    expect(w.code).toBe(0);
+    expect(w.stdout).toContain('84 succeeded, 0 failed');
+    const noKey = await runCli(['wait', out], { env: { ...env(), LEANPLUM_DEV_KEY: '' } });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('LEANPLUM_DEV_KEY');
+  });
+});

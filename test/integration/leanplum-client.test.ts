@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BackfillError } from '../../src/errors.js';
+import { makeStorage, uploadFile } from '../../src/gcs/storage.js';
+import { LeanplumClient } from '../../src/leanplum/client.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/run.js';
+import { APP, BUCKET, startServers } from '../helpers/servers.js';
+
+let s: Awaited<ReturnType<typeof startServers>>;
+let object: string;
+const delays: number[] = [];
+const client = (o: Partial<ConstructorParameters<typeof LeanplumClient>[0]> = {}) =>
+  new LeanplumClient({ apiUrl: s.sim.apiUrl, appId: APP.id, clientKey: APP.devKey, sleep: async (ms) => void delays.push(ms), timeoutMs: 2000, ...o });
+const catchErr = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e as BackfillError);
+
+beforeAll(async () => {
+  s = await startServers({ stepMs: 20 });
+  const dir = await tempDir();
+  const path = join(dir, 'clean.csv');
+  const now = Math.floor(Date.now() / 1000);
+  await writeFile(path, `userId,event,time\nu1,open,${now - 86400}\nu2,open,${now - 400 * 86400}\nu3,,${now}\n`);
+  object = 'runs/t/clean.csv';
+  await uploadFile(makeStorage({ apiEndpoint: s.gcs.url, projectId: 't' }), path, { bucket: BUCKET, name: object });
+});
+afterAll(() => s.stop());
+beforeEach(() => {
+  delays.length = 0;
+  s.sim.faults.clear();
+  s.sim.stuckPending = false;
+});
+
+async function finished(c: LeanplumClient, jobId: string) {
+  for (let i = 0; i < 100; i++) {
+    const st = await c.status(jobId);
+    if (st.state === 'FINISHED' || st.state === 'FAILED') return st;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('job did not end');
+}
+
+describe('Leanplum client against the simulator', () => {
+  it('launches, follows the job and reads per-row results (errors and the Past event warning)', async () => {
+    const c = client();
+    const { jobId } = await c.launch({ bucket: BUCKET, file: object });
+    const st = await finished(c, jobId);
+    expect(st).toMatchObject({ state: 'FINISHED', successes: 2, failures: 1 });
+    const lines = (await c.fetchResults(st.files![0]!)).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toEqual({ success: true });
+    expect(lines[1].warning.message).toMatch(/^Past event detected \(400 days ago\)\. Rewriting timestamp\.$/);
+    expect(lines[2]).toMatchObject({ success: false, error: { message: 'event is required' } });
+  });
+
+  it.each([
+    ['429', { kind: 'status', status: 429 }],
+    ['500', { kind: 'status', status: 500 }],
+    ['a dropped connection', { kind: 'drop' }],
+    ['malformed JSON', { kind: 'malformed' }],
+  ] as const)('retries a status poll after %s, with backoff', async (_name, fault) => {
+    const c = client();
+    const { jobId } = await c.launch({ bucket: BUCKET, file: object });
+    s.sim.faults.add({ match: 'getMultiResults', times: 2, ...fault });
+    const st = await finished(c, jobId);
+    expect(st.state).toBe('FINISHED');
+    expect(delays.length).toBe(2);
+    expect(delays[1]!).toBeGreaterThanOrEqual(delays[0]! / 2);
+  });
+
+  it('retries a slow status answer that hits the request timeout', async () => {
+    const c = client({ timeoutMs: 300 });
+    const { jobId } = await c.launch({ bucket: BUCKET, file: object });
+    s.sim.faults.add({ match: 'getMultiResults', kind: 'slow', delayMs: 800, times: 1 });
+    expect((await finished(c, jobId)).state).toBe('FINISHED');
+    expect(delays.length).toBe(1);
+  });
+
+  it('gives up on a status that keeps failing, with a code and no key in the message', async () => {
+    const c = client();
+    const { jobId } = await c.launch({ bucket: BUCKET, file: object });
+    s.sim.faults.add({ match: 'getMultiResults', kind: 'status', status: 503, times: 100 });
+    const e = await catchErr(c.status(jobId));
+    expect(e.code).toBe('LEANPLUM_FAILED');
+    expect(delays.length).toBe(5);
+    expect(e.message).not.toContain(APP.devKey);
+  });
+
+  it('never retries the launch: a 500 or a dropped answer is an unknown outcome, seen once by the server', async () => {
+    for (const fault of [{ kind: 'status', status: 500 }, { kind: 'drop' }, { kind: 'malformed' }] as const) {
+      const before = s.sim.jobs.size;
+      s.sim.faults.clear();
+      s.sim.faults.add({ match: 'multi', times: 1, ...fault });
+      const e = await catchErr(client().launch({ bucket: BUCKET, file: object }));
+      expect(e.code).toBe('LAUNCH_UNKNOWN');
+      expect(e.hint).toMatch(/--relaunch/);
+      expect(delays).toEqual([]);
+      // the 500/drop fault fires before the job is created; malformed too: no second request either
+      expect(s.sim.jobs.size).toBe(before);
+    }
+  });
+
+  it('a slow launch answer past the timeout is unknown, although the server created the job', async () => {
+    const before = s.sim.jobs.size;
+    s.sim.faults.add({ match: 'multi', kind: 'slow', delayMs: 600, times: 1 });
+    const e = await catchErr(client({ timeoutMs: 200 }).launch({ bucket: BUCKET, file: object }));
+    expect(e.code).toBe('LAUNCH_UNKNOWN');
+    await new Promise((r) => setTimeout(r, 700));
+    expect(s.sim.jobs.size).toBe(before + 1);
+  });
+
+  it('a 429 on launch means nothing was created, and is not retried', async () => {
+    s.sim.faults.add({ match: 'multi', kind: 'status', status: 429, times: 1 });
+    const e = await catchErr(client().launch({ bucket: BUCKET, file: object }));
+    expect(e.code).toBe('LEANPLUM_FAILED');
+    expect(e.message).toContain('no job was created');
+  });
+
+  it('a wrong or Production key is refused with a hint and never echoed', async () => {
+    for (const key of ['wrong-key-abcdef', APP.prodKey]) {
+      const e = await catchErr(client({ clientKey: key }).launch({ bucket: BUCKET, file: object }));
+      expect(e.code).toBe('LEANPLUM_FAILED');
+      expect(e.hint).toMatch(/Development key/);
+      expect(`${e.message} ${e.hint}`).not.toContain(key);
+    }
+    const e = await catchErr(client({ appId: 'nope' }).launch({ bucket: BUCKET, file: object }));
+    expect(e.message).toContain('App not found');
+  });
+
+  it('a missing object makes the job FAIL with a reason', async () => {
+    const c = client();
+    const { jobId } = await c.launch({ bucket: BUCKET, file: 'runs/none/clean.csv' });
+    const st = await finished(c, jobId);
+    expect(st.state).toBe('FAILED');
+    expect(st.error).toMatch(/Could not read gs:\/\/lp-test-bucket\/runs\/none\/clean.csv \(HTTP 404\)/);
+  });
+
+  it('the simulator enforces the JSON multi limits: 50 users / 500 actions, else 403 for the whole batch', async () => {
+    const post = (data: unknown[]) =>
+      fetch(s.sim.apiUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appId: APP.id, clientKey: APP.prodKey, apiVersion: '1.0.6', action: 'multi', time: Date.now() / 1000, data }) });
+    const t = Math.floor(Date.now() / 1000);
+    const users = (n: number, per: number) => Array.from({ length: n * per }, (_, i) => ({ action: 'track', userId: `u${i % n}`, event: 'open', time: t }));
+    expect((await post(users(51, 1))).status).toBe(403);
+    expect((await post(users(50, 11))).status).toBe(403);
+    const ok = await post([...users(50, 10), { action: 'track', userId: 'u1', event: '', time: t }].slice(1));
+    expect(ok.status).toBe(200);
+    const body = (await ok.json()) as { response: { success: boolean }[] };
+    expect(body.response).toHaveLength(500);
+    expect(body.response.at(-1)).toMatchObject({ success: false });
+  });
+});
