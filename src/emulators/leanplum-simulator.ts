@@ -51,6 +51,8 @@ export class LeanplumSimulator {
   private results = new Map<string, string[]>();
   readonly faults = new FaultQueue();
   stuckPending = false;
+  /** every API call as received (before any injected fault), without its key */
+  readonly requests: { action: string; at: number }[] = [];
   url = '';
 
   constructor(private readonly o: SimulatorOptions) {}
@@ -96,6 +98,7 @@ export class LeanplumSimulator {
       return sendJson(res, 200, { ok: true });
     }
     if (url.pathname === '/_sim/jobs' && method === 'GET') return sendJson(res, 200, [...this.jobs.values()]);
+    if (url.pathname === '/_sim/requests' && method === 'GET') return sendJson(res, 200, this.requests);
     const rm = /^\/results\/([^/]+)\/(\d+)\.jsonl$/.exec(url.pathname);
     if (rm && method === 'GET') {
       const lines = this.results.get(rm[1]!);
@@ -114,6 +117,7 @@ export class LeanplumSimulator {
     else for (const [k, v] of new URLSearchParams(raw.toString())) fields.set(k, v);
     const get = (k: string) => (json && typeof json[k] === 'string' ? (json[k] as string) : fields.get(k) ?? undefined);
     const action = get('action');
+    this.requests.push({ action: action ?? '', at: Date.now() });
 
     const fault = this.faults.take(method, `${url.pathname} ${action ?? ''}`);
     if (fault?.kind === 'drop') {

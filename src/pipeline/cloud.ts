@@ -54,6 +54,8 @@ export async function uploadStage(dir: string, target: Target, storage: Storage,
     part.bucket = m.target.bucket;
     part.object ??= `${folder}/${part.file}`;
     if (part.upload) continue;
+    // the name is saved before the bytes move, so a rerun after a crash targets the same object
+    await saveManifest(dir, m);
     const ref = { bucket: part.bucket, name: part.object };
     log('upload', { file: part.file, to: gsUrl(ref) }, `upload     ${part.file} → ${gsUrl(ref)}`);
     const r = await uploadFile(storage, join(dir, part.file), ref, gcs);
