@@ -4,7 +4,7 @@ import { mkdir, readFile, rm, writeFile, rename, appendFile } from 'node:fs/prom
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CRC32C } from '@google-cloud/storage';
-import { FaultQueue, readBody, sendJson, type Fault } from './http-util.js';
+import { closeNow, FaultQueue, listenLoopback, readBody, sendJson, type Fault } from './http-util.js';
 
 /**
  * A small stand-in for Google Cloud Storage speaking the subset of the JSON API that
@@ -97,19 +97,14 @@ export class GcsEmulator {
         else res.destroy();
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve));
-    const addr = this.server.address();
-    if (addr === null || typeof addr === 'string') throw new Error('gcs-emulator: no address');
-    this.url = `http://127.0.0.1:${addr.port}`;
+    this.url = await listenLoopback(this.server, this.opts.port, this.opts.host);
     return this.url;
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    await closeNow(s);
   }
 
   /** Test helper: the stored object, as the server holds it. */

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -40,4 +40,19 @@ export class FaultQueue {
     if (f) f.times--;
     return f;
   }
+}
+
+/** Listens on loopback (port 0: a free one) and returns the base URL. */
+export async function listenLoopback(server: Server, port = 0, host = '127.0.0.1'): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('server has no TCP address');
+  return `http://127.0.0.1:${addr.port}`;
+}
+
+/** Closes at once, cutting open connections as a dying service would. */
+export async function closeNow(server: Server | undefined): Promise<void> {
+  if (!server) return;
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

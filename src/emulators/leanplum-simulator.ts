@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { parse } from 'csv-parse/sync';
 import { nameProblem, USER_ID_MAX } from '../events/names.js';
-import { FaultQueue, readBody, sendJson, type Fault } from './http-util.js';
+import { closeNow, FaultQueue, listenLoopback, readBody, sendJson, type Fault } from './http-util.js';
 
 /**
  * A local Leanplum that holds the contract in shared/LEANPLUM-API.md: checks the app and the key
@@ -63,19 +63,14 @@ export class LeanplumSimulator {
         if (!res.headersSent) fail(res, 500, `simulator: ${(e as Error).message}`);
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(this.o.port ?? 0, this.o.host ?? '127.0.0.1', resolve));
-    const addr = this.server.address();
-    if (addr === null || typeof addr === 'string') throw new Error('simulator: no address');
-    this.url = `http://127.0.0.1:${addr.port}`;
+    this.url = await listenLoopback(this.server, this.o.port, this.o.host);
     return this.url;
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    await closeNow(s);
   }
 
   get apiUrl(): string {

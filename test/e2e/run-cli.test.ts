@@ -144,6 +144,9 @@ describe('lp-backfill run against the stand-ins', () => {
     const w = await runCli(['wait', out, '--poll-interval', '1s'], { env: env() });
     expect(w.code).toBe(0);
     expect(w.stdout).toContain('84 succeeded, 0 failed');
+    const again = await runCli(['transform', sample('mobile-game.csv'), '--out', out, '--count-column', 'count']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('already uploaded or launched');
     const noKey = await runCli(['wait', out], { env: { ...env(), LEANPLUM_DEV_KEY: '' } });
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toContain('LEANPLUM_DEV_KEY');

@@ -1,5 +1,6 @@
 import { buildTransformConfig } from '../../config.js';
 import { BackfillError } from '../../errors.js';
+import { loadManifest } from '../../pipeline/manifest.js';
 import { recordTransform } from '../../pipeline/run-state.js';
 import { transformWithReport, type ReportedResult } from '../../pipeline/transform-with-report.js';
 import { inputOf, progressFor, stdinSource, type Args } from '../context.js';
@@ -10,6 +11,10 @@ import { renderTransformSummary } from '../render.js';
 export async function transformCommand(a: Args, mode: 'transform' | 'preview'): Promise<ReportedResult> {
   const input = inputOf(a);
   const cfg = buildTransformConfig(rawTransformOptions(a, input), new Date());
+  const existing = await loadManifest(cfg.outDir);
+  if (existing?.parts.some((p) => p.upload || p.launch)) {
+    throw new BackfillError('CONFIG_INVALID', `${cfg.outDir} holds run ${existing.runId}, already uploaded or launched: transforming into it would lose track of that`, 'Use a new --out directory.');
+  }
   const progress = progressFor(a);
   const source = stdinSource(input);
   let result: ReportedResult;
