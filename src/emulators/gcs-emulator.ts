@@ -63,7 +63,7 @@ export class GcsEmulator {
   private sessions = new Map<string, Session>();
   readonly faults = new FaultQueue();
   /** every request, for tests that check what the client actually sent */
-  readonly log: { method: string; path: string; status?: number }[] = [];
+  readonly log: { method: string; path: string; status?: number; range?: string }[] = [];
   url = '';
 
   constructor(private readonly opts: GcsEmulatorOptions) {}
@@ -133,7 +133,8 @@ export class GcsEmulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
-    const entry: { method: string; path: string; status?: number } = { method, path: url.pathname + url.search };
+    const entry: { method: string; path: string; status?: number; range?: string } = { method, path: url.pathname + url.search };
+    if (req.headers['content-range'] !== undefined) entry.range = String(req.headers['content-range']);
     this.log.push(entry);
     res.on('finish', () => (entry.status = res.statusCode));
 

@@ -2,7 +2,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, runCli } from '../helpers/cli.js';
 import { sample, tempDir } from '../helpers/run.js';
 import { APP, BUCKET, startServers } from '../helpers/servers.js';
 
@@ -131,6 +132,48 @@ describe('lp-backfill run against the stand-ins', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('CLAMP_STALE');
     expect(r.stderr).toContain('Transform again');
+  });
+
+  it.each([['n', 2], ['y', 0]] as const)('on a terminal it shows the summary and asks before launching (answer %s → exit %i)', async (answer, code) => {
+    const out = join(await tempDir(), 'tty');
+    const cmd = [process.execPath, CLI, 'run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', ...cloudArgs()].map((x) => `'${x}'`).join(' ');
+    // `script` gives the CLI a real pseudo-terminal, as a person at a shell has
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, ...env() } });
+    let screen = '';
+    let answered = false;
+    child.stdout.on('data', (d) => {
+      screen += d;
+      if (!answered && screen.includes('Launch now? [y/N]')) {
+        answered = true;
+        child.stdin.write(`${answer}\n`);
+      }
+    });
+    const exit = await new Promise((r) => child.on('close', r));
+    expect(screen).toMatch(/About to launch 1 Leanplum import job\(s\) for 84 rows/);
+    expect(exit).toBe(code);
+    const m = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+    const jobs = [...s.sim.jobs.values()].filter((j) => j.file === m.parts[0].object);
+    expect(jobs).toHaveLength(answer === 'y' ? 1 : 0);
+    if (answer === 'n') expect(screen).toContain('launch cancelled');
+  });
+
+  it('a job stuck in PENDING: wait gives up at --timeout (exit 4), a later wait follows it to the end', async () => {
+    const out = join(await tempDir(), 'stuck');
+    expect((await runCli(['transform', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--import-at', hourAgo()])).code).toBe(0);
+    expect((await runCli(['upload', out, '--to', `gs://${BUCKET}/stuck`], { env: env() })).code).toBe(0);
+    s.sim.stuckPending = true;
+    try {
+      expect((await runCli(['launch', out, '--yes', '--app-id', APP.id, '--api-url', s.sim.apiUrl], { env: env() })).code).toBe(0);
+      const r = await runCli(['wait', out, '--timeout', '2s', '--poll-interval', '1s'], { env: env() });
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain('did not finish within --timeout 2s');
+      expect(r.stderr).toContain('Run `lp-backfill wait');
+    } finally {
+      await fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ stuckPending: false }) });
+    }
+    const again = await runCli(['wait', out, '--poll-interval', '1s'], { env: env() });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('FINISHED, 84 succeeded');
   });
 
   it('step by step: transform, upload, launch, status, wait', async () => {

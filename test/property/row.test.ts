@@ -1,0 +1,44 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { resolveMapping } from '../../src/csv/mapping.js';
+import { processRow, type RowOptions } from '../../src/events/row.js';
+import { clampTime, DAY, PLATFORM_WINDOW } from '../../src/time/clamp.js';
+
+const T = 1_790_000_000;
+const opts: RowOptions = {
+  rule: { importAt: T, maxDelay: 2 * DAY, clampAge: 360 * DAY, window: PLATFORM_WINDOW, futureTolerance: 300, minTime: 946_684_800, mode: 'keep' },
+  timeFormat: 'unix-s',
+  zone: 'UTC',
+  maxCount: 100_000,
+  valueIsTotal: false,
+};
+const { layout } = resolveMapping(['userId', 'event', 'n', 'first', 'last', 'value'], { map: {}, params: [], countColumn: 'n', firstColumn: 'first', lastColumn: 'last' });
+
+describe('occurrence expansion through the row step', () => {
+  it('turns rows into exactly sum(count) occurrences, each between first and last, each clamped by the rule', () => {
+    const rowArb = fc
+      .record({ n: fc.integer({ min: 0, max: 300 }), first: fc.integer({ min: T - 900 * DAY, max: T }), span: fc.integer({ min: 0, max: 400 * DAY }) })
+      .map((r) => ({ ...r, last: Math.min(T, r.first + r.span) }));
+    fc.assert(
+      fc.property(fc.array(rowArb, { maxLength: 30 }), (rows) => {
+        let out = 0;
+        for (const r of rows) {
+          const res = processRow(['u', 'open', String(r.n), String(r.first), String(r.last), '2'], layout, opts);
+          if (r.n === 0) {
+            expect(res).toEqual({ kind: 'dropped', reason: 'zero_count' });
+            continue;
+          }
+          if (res.kind !== 'kept') throw new Error(`expected kept, got ${JSON.stringify(res)}`);
+          expect(res.occurrences).toHaveLength(r.n);
+          for (const o of res.occurrences) {
+            expect(o.original).toBeGreaterThanOrEqual(r.first);
+            expect(o.original).toBeLessThanOrEqual(r.last);
+            expect(o.time).toBe(clampTime(o.original, opts.rule));
+          }
+          out += res.occurrences.length;
+        }
+        expect(out).toBe(rows.reduce((s, r) => s + r.n, 0));
+      }),
+    );
+  });
+});
