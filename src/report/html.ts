@@ -51,7 +51,7 @@ export function renderReportHtml(r: Report): string {
   ];
   const currencies = (v: Record<string, number>) => Object.entries(v).map(([c, x]) => `${x.toLocaleString('en-US')} ${c}`).join(', ');
   const sections = [
-    `<header><h1>Leanplum backfill preview</h1><p class="muted">Generated ${esc(r.generatedAt)} by ${esc(r.tool.name)} ${esc(r.tool.version)} — nothing has been sent to Leanplum by this preview.</p></header>`,
+    `<header><h1>Leanplum backfill preview</h1><p class="muted">Generated ${esc(r.generatedAt)} by ${esc(r.tool.name)} ${esc(r.tool.version)} — ${r.results ? 'the import has run: its results come first' : 'nothing has been sent to Leanplum by this preview'}.</p></header>`,
     `<section id="warnings"><h2>Read before launching</h2><ul class="warnings">${r.warnings.map((w) => `<li class="${esc(w.code)}">${esc(w.message)}</li>`).join('')}</ul></section>`,
     `<section id="run"><h2>The run</h2>${table(['', ''], [
       ['input', `${run.input.name} (${n(run.input.bytes)} bytes)`],
