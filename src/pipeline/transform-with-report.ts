@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TransformConfig } from '../config.js';
+import type { TransformConfig } from './transform-config.js';
 import { ReportCollector } from '../report/collector.js';
 import { renderReportHtml } from '../report/html.js';
 import { buildReport, type Report } from '../report/model.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { writeJsonAtomic } from './json-file.js';
 import { join } from 'node:path';
-import type { TransformConfig } from '../config.js';
+import type { TransformConfig } from './transform-config.js';
 import { decodedChunks, openInputFile, type InputSource } from '../csv/input.js';
 import { resolveMapping, type ResolvedMapping } from '../csv/mapping.js';
 import { PartWriter } from '../csv/part-writer.js';

@@ -2,7 +2,8 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { buildTransformConfig, type RawTransformOptions } from '../../src/config.js';
+import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
+import type { RawTransformOptions } from '../../src/config.js';
 import { runTransform } from '../../src/pipeline/transform.js';
 
 export const IMPORT_AT = '2026-11-20T00:00:00Z';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTransformConfig } from '../../src/config.js';
+import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
 import { resolveMapping, suggestColumn } from '../../src/csv/mapping.js';
 import { BackfillError, exitCodeOf } from '../../src/errors.js';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { buildTransformConfig } from '../../config.js';
+import { buildTransformConfig } from '../../pipeline/transform-config.js';
 import { BackfillError } from '../../errors.js';
 import { makeStorage, type GcsOptions } from '../../gcs/storage.js';
 import { LeanplumClient } from '../../leanplum/client.js';

@@ -1,4 +1,4 @@
-import { buildTransformConfig } from '../../config.js';
+import { buildTransformConfig } from '../../pipeline/transform-config.js';
 import { BackfillError } from '../../errors.js';
 import { loadManifest } from '../../pipeline/manifest.js';
 import { recordTransform } from '../../pipeline/run-state.js';

@@ -1,0 +1,121 @@
+import { DEFAULTS, type RawTransformOptions } from '../config.js';
+import { BackfillError } from '../errors.js';
+import { DAY, PLATFORM_WINDOW, ruleProblems, type ClampMode, type TimeRule } from '../time/clamp.js';
+import { parseDuration } from '../time/duration.js';
+import { isValidZone, parseTimeFormat, type TimeFormat } from '../time/parse.js';
+import { TARGET_FIELDS, type MappingOptions, type TargetField } from '../csv/mapping.js';
+import { DELIMITERS } from '../csv/sniff.js';
+
+export interface TransformConfig {
+  input: string;
+  outDir: string;
+  rule: TimeRule;
+  timeFormat: TimeFormat;
+  timeFormatText: string;
+  zone: string;
+  mapping: MappingOptions;
+  maxCount: number;
+  valueIsTotal: boolean;
+  dedupe: boolean;
+  maxRejectRate: number;
+  delimiter: string | undefined;
+  sample: number | undefined;
+  maxPartBytes: number;
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+function instant(text: string, path: string, problems: string[]): number {
+  if (!ISO_INSTANT.test(text) || Number.isNaN(Date.parse(text))) {
+    problems.push(`${path}: expected an ISO-8601 instant with Z or an offset (e.g. 2026-11-25T09:00:00Z), found "${text}"`);
+    return NaN;
+  }
+  return Math.floor(Date.parse(text) / 1000);
+}
+
+function duration(text: string, path: string, problems: string[]): number {
+  const s = parseDuration(text);
+  if (s === undefined) problems.push(`${path}: expected a duration like 90s, 5m, 12h or 2d, found "${text}"`);
+  return s ?? NaN;
+}
+
+/** "a=b" pairs; `--map` keys must be Leanplum fields. */
+function parseMap(items: readonly string[], problems: string[]): Partial<Record<TargetField, string>> {
+  const out: Partial<Record<TargetField, string>> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const key = item.slice(0, eq) as TargetField;
+    if (eq <= 0 || eq === item.length - 1) {
+      problems.push(`map: expected <field>=<column> (e.g. --map userId=user_id), found "${item}"`);
+    } else if (!TARGET_FIELDS.includes(key)) {
+      problems.push(`map: "${key}" is not a Leanplum field; use one of ${TARGET_FIELDS.join(', ')} (other columns go with --param)`);
+    } else {
+      out[key] = item.slice(eq + 1);
+    }
+  }
+  return out;
+}
+
+function parseParams(items: readonly string[]): { column: string; name: string }[] {
+  return items.map((item) => {
+    const eq = item.lastIndexOf('=');
+    return eq > 0 ? { column: item.slice(0, eq), name: item.slice(eq + 1) } : { column: item, name: item };
+  });
+}
+
+/** Validates everything at once and reports every problem as "path: message". */
+export function buildTransformConfig(raw: RawTransformOptions, now: Date): TransformConfig {
+  const problems: string[] = [];
+  const importAt = raw.importAt === undefined ? Math.floor(now.getTime() / 1000) : instant(raw.importAt, 'import-at', problems);
+  const maxDelay = duration(raw.maxDelay ?? DEFAULTS.maxDelay, 'max-delay', problems);
+  const clampAge = duration(raw.clampAge ?? DEFAULTS.clampAge, 'clamp-age', problems);
+  const futureTolerance = duration(raw.futureTolerance ?? DEFAULTS.futureTolerance, 'future-tolerance', problems);
+  const minTime = instant(raw.minTime ?? DEFAULTS.minTime, 'min-time', problems);
+  const zone = raw.tz ?? DEFAULTS.tz;
+  if (!isValidZone(zone)) problems.push(`tz: "${zone}" is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)`);
+  const mode = raw.clampMode ?? DEFAULTS.clampMode;
+  if (mode !== 'keep' && mode !== 'monotone') problems.push(`clamp-mode: expected keep or monotone, found "${mode}"`);
+  const timeFormatText = raw.timeFormat ?? DEFAULTS.timeFormat;
+  const maxCount = raw.maxCount ?? DEFAULTS.maxCount;
+  if (!Number.isInteger(maxCount) || maxCount < 1) problems.push(`max-count: expected a whole number ≥ 1, found ${maxCount}`);
+  const maxRejectRate = raw.maxRejectRate ?? DEFAULTS.maxRejectRate;
+  if (!(maxRejectRate >= 0 && maxRejectRate <= 1)) problems.push(`max-reject-rate: expected a number from 0 to 1, found ${maxRejectRate}`);
+  const maxPartBytes = raw.maxPartBytes ?? DEFAULTS.maxPartBytes;
+  if (!Number.isInteger(maxPartBytes) || maxPartBytes < 1024) problems.push(`max-part-bytes: expected a whole number ≥ 1024, found ${maxPartBytes}`);
+  const delimiter = raw.delimiter === 'tab' || raw.delimiter === '\\t' ? '\t' : raw.delimiter;
+  if (delimiter !== undefined && !(DELIMITERS as readonly string[]).includes(delimiter)) {
+    problems.push(`delimiter: expected one of , ; tab |, found ${JSON.stringify(raw.delimiter)}`);
+  }
+  if (raw.sample !== undefined && !(Number.isInteger(raw.sample) && raw.sample > 0)) problems.push(`sample: expected a whole number ≥ 1, found ${raw.sample}`);
+  if (raw.out === '') problems.push('out: an output directory is required (--out <dir>)');
+  const map = parseMap(raw.map ?? [], problems);
+
+  const rule: TimeRule = { importAt, maxDelay, clampAge, window: PLATFORM_WINDOW, futureTolerance, minTime, mode: mode as ClampMode };
+  if (problems.length === 0) problems.push(...ruleProblems(rule));
+  if (problems.length > 0) {
+    throw new BackfillError('CONFIG_INVALID', problems.join('\n'), `Run with --help for every option. Defaults: max-delay ${DEFAULTS.maxDelay}, clamp-age ${DEFAULTS.clampAge} (${(PLATFORM_WINDOW - 360 * DAY) / DAY}d of margin).`);
+  }
+  return {
+    input: raw.input,
+    outDir: raw.out,
+    rule,
+    timeFormat: parseTimeFormat(timeFormatText),
+    timeFormatText,
+    zone,
+    mapping: {
+      map,
+      params: parseParams(raw.param ?? []),
+      countColumn: raw.countColumn,
+      firstColumn: raw.firstColumn,
+      lastColumn: raw.lastColumn,
+      originalTimeParam: raw.originalTimeParam,
+    },
+    maxCount,
+    valueIsTotal: raw.valueIsTotal ?? false,
+    dedupe: raw.dedupe ?? false,
+    maxRejectRate,
+    delimiter,
+    sample: raw.sample,
+    maxPartBytes,
+  };
+}
