@@ -18,6 +18,12 @@ function reportError(e: unknown): number {
   return 1;
 }
 
+// `lp-backfill … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 let exitCode = 0;
 const handle = (fn: (a: Args) => Promise<unknown>) => async (a: Args) => {
   try {

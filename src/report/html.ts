@@ -54,8 +54,8 @@ export function renderReportHtml(r: Report): string {
     `<header><h1>Leanplum backfill preview</h1><p class="muted">Generated ${esc(r.generatedAt)} by ${esc(r.tool.name)} ${esc(r.tool.version)} — ${r.results ? 'the import has run: its results come first' : 'nothing has been sent to Leanplum by this preview'}.</p></header>`,
     `<section id="warnings"><h2>Read before launching</h2><ul class="warnings">${r.warnings.map((w) => `<li class="${esc(w.code)}">${esc(w.message)}</li>`).join('')}</ul></section>`,
     `<section id="run"><h2>The run</h2>${table(['', ''], [
-      ['input', `${run.input.name} (${n(run.input.bytes)} bytes)`],
-      ['sha256', run.input.sha256],
+      ['input', `${run.input.name} (${n(run.input.bytes)} bytes${run.input.sampled ? `; a preview of the first ${n(run.input.sampled)} rows only` : ''})`],
+      [run.input.sampled ? 'sha256 (of the bytes read)' : 'sha256', run.input.sha256],
       ['import time T', run.importAt],
       ['365-day cutoff (T + max delay − 365d)', run.cutoff],
       ['clamp target (T − clamp age)', run.clampTarget],
