@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdir, readFile, rm, writeFile, rename, appendFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CRC32C } from '@google-cloud/storage';
-import { closeNow, FaultQueue, listenLoopback, readBody, sendJson, type Fault } from './http-util.js';
+import { FaultQueue, LoopbackService, readBody, sendJson, type Fault } from './http-util.js';
 
 /**
  * A small stand-in for Google Cloud Storage speaking the subset of the JSON API that
@@ -57,16 +57,16 @@ function gcsError(res: ServerResponse, code: number, message: string, reason = '
   sendJson(res, code, { error: { code, message, errors: [{ message, domain: 'global', reason }] } });
 }
 
-export class GcsEmulator {
-  private server: Server | undefined;
+export class GcsEmulator extends LoopbackService {
   private objects = new Map<string, ObjectMeta>();
   private sessions = new Map<string, Session>();
   readonly faults = new FaultQueue();
   /** every request, for tests that check what the client actually sent */
   readonly log: { method: string; path: string; status?: number; range?: string }[] = [];
-  url = '';
 
-  constructor(private readonly opts: GcsEmulatorOptions) {}
+  constructor(private readonly opts: GcsEmulatorOptions) {
+    super();
+  }
 
   private key(bucket: string, name: string): string {
     return `${bucket}/${name}`;
@@ -91,20 +91,11 @@ export class GcsEmulator {
       for (const o of saved.objects) this.objects.set(this.key(o.bucket, o.name), o);
       for (const [id, s] of saved.sessions) this.sessions.set(id, s);
     }
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => {
-        if (!res.headersSent) gcsError(res, 500, `gcs-emulator: ${(e as Error).message}`, 'backendError');
-        else res.destroy();
-      });
-    });
-    this.url = await listenLoopback(this.server, this.opts.port, this.opts.host);
-    return this.url;
+    return this.listen(this.opts.port, this.opts.host);
   }
 
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    await closeNow(s);
+  protected internalError(res: ServerResponse, e: Error): void {
+    gcsError(res, 500, `gcs-emulator: ${e.message}`, 'backendError');
   }
 
   /** Test helper: the stored object, as the server holds it. */
@@ -130,7 +121,7 @@ export class GcsEmulator {
     return token !== undefined && (this.opts.buckets[meta.bucket]?.readers ?? []).includes(token);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
     const entry: { method: string; path: string; status?: number; range?: string } = { method, path: url.pathname + url.search };

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -42,17 +42,36 @@ export class FaultQueue {
   }
 }
 
-/** Listens on loopback (port 0: a free one) and returns the base URL. */
-export async function listenLoopback(server: Server, port = 0, host = '127.0.0.1'): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('server has no TCP address');
-  return `http://127.0.0.1:${addr.port}`;
-}
+/** An HTTP stand-in on loopback: start on a port (0: a free one), stop at once. */
+export abstract class LoopbackService {
+  private server: Server | undefined;
+  url = '';
 
-/** Closes at once, cutting open connections as a dying service would. */
-export async function closeNow(server: Server | undefined): Promise<void> {
-  if (!server) return;
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  protected abstract handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** the answer to a request whose handler threw */
+  protected abstract internalError(res: ServerResponse, e: Error): void;
+
+  protected async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        if (!res.headersSent) this.internalError(res, e as Error);
+        else res.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(port, host, resolve));
+    const addr = server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('server has no TCP address');
+    this.server = server;
+    this.url = `http://127.0.0.1:${addr.port}`;
+    return this.url;
+  }
+
+  /** Closes at once, cutting open connections as a dying service would. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse } from 'csv-parse/sync';
 import { nameProblem, USER_ID_MAX } from '../events/names.js';
-import { closeNow, FaultQueue, listenLoopback, readBody, sendJson, type Fault } from './http-util.js';
+import { FaultQueue, LoopbackService, readBody, sendJson, type Fault } from './http-util.js';
 
 /**
  * A local Leanplum that holds the contract in shared/LEANPLUM-API.md: checks the app and the key
@@ -45,39 +45,31 @@ const YEAR_WINDOW = 365 * DAY;
 const answer = (res: ServerResponse, status: number, r: Record<string, unknown>) => sendJson(res, status, { response: [r] });
 const fail = (res: ServerResponse, status: number, message: string) => answer(res, status, { success: false, error: { message } });
 
-export class LeanplumSimulator {
-  private server: Server | undefined;
+export class LeanplumSimulator extends LoopbackService {
   readonly jobs = new Map<string, SimJob>();
   private results = new Map<string, string[]>();
   readonly faults = new FaultQueue();
   stuckPending = false;
   /** every API call as received (before any injected fault), without its key */
   readonly requests: { action: string; at: number }[] = [];
-  url = '';
 
-  constructor(private readonly o: SimulatorOptions) {}
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => {
-        if (!res.headersSent) fail(res, 500, `simulator: ${(e as Error).message}`);
-      });
-    });
-    this.url = await listenLoopback(this.server, this.o.port, this.o.host);
-    return this.url;
+  constructor(private readonly o: SimulatorOptions) {
+    super();
   }
 
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    await closeNow(s);
+  start(): Promise<string> {
+    return this.listen(this.o.port, this.o.host);
+  }
+
+  protected internalError(res: ServerResponse, e: Error): void {
+    fail(res, 500, `simulator: ${e.message}`);
   }
 
   get apiUrl(): string {
     return `${this.url}/api`;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
     if (url.pathname === '/_sim/faults' && method === 'POST') {

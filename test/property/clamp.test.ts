@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { defaultRule } from '../helpers/rule.js';
 import { applyTimeRule, clampTargetOf, clampTime, cutoffOf, DAY, PLATFORM_WINDOW, ruleProblems, type TimeRule } from '../../src/time/clamp.js';
 
 const T_MIN = 1_600_000_000;
@@ -80,7 +81,7 @@ describe('clampTime (keep, the DESIGN.md rule)', () => {
   });
 
   it('reorders across the band [cutoff, T − A): the reason --clamp-mode monotone exists', () => {
-    const r: TimeRule = { importAt: 1_800_000_000, maxDelay: 2 * DAY, clampAge: 360 * DAY, window: PLATFORM_WINDOW, futureTolerance: 300, minTime: 0, mode: 'keep' };
+    const r = defaultRule(1_800_000_000);
     const older = cutoffOf(r) - 1;
     const newer = cutoffOf(r);
     expect(clampTime(older, r)).toBeGreaterThan(clampTime(newer, r));

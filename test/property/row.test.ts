@@ -1,17 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveMapping } from '../../src/csv/mapping.js';
-import { processRow, type RowOptions } from '../../src/events/row.js';
-import { clampTime, DAY, PLATFORM_WINDOW } from '../../src/time/clamp.js';
+import { processRow } from '../../src/events/row.js';
+import { clampTime, DAY } from '../../src/time/clamp.js';
+import { rowOptions } from '../helpers/rule.js';
 
 const T = 1_790_000_000;
-const opts: RowOptions = {
-  rule: { importAt: T, maxDelay: 2 * DAY, clampAge: 360 * DAY, window: PLATFORM_WINDOW, futureTolerance: 300, minTime: 946_684_800, mode: 'keep' },
-  timeFormat: 'unix-s',
-  zone: 'UTC',
-  maxCount: 100_000,
-  valueIsTotal: false,
-};
+const opts = rowOptions(T, { timeFormat: 'unix-s', maxCount: 100_000 });
 const { layout } = resolveMapping(['userId', 'event', 'n', 'first', 'last', 'value'], { map: {}, params: [], countColumn: 'n', firstColumn: 'first', lastColumn: 'last' });
 
 describe('occurrence expansion through the row step', () => {

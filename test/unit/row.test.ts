@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { resolveMapping } from '../../src/csv/mapping.js';
-import { processRow, type RowOptions } from '../../src/events/row.js';
-import { DAY, PLATFORM_WINDOW } from '../../src/time/clamp.js';
+import { processRow } from '../../src/events/row.js';
+import { DAY } from '../../src/time/clamp.js';
+import { rowOptions } from '../helpers/rule.js';
 
 const T = Date.parse('2026-11-20T00:00:00Z') / 1000;
-const opts: RowOptions = {
-  rule: { importAt: T, maxDelay: 2 * DAY, clampAge: 360 * DAY, window: PLATFORM_WINDOW, futureTolerance: 300, minTime: 946_684_800, mode: 'keep' },
-  timeFormat: 'auto',
-  zone: 'UTC',
-  maxCount: 1000,
-  valueIsTotal: false,
-};
+const opts = rowOptions(T);
 const { layout } = resolveMapping(['userId', 'event', 'time', 'value', 'currencyCode', 'n', 'params.level'], { map: {}, params: [], countColumn: 'n' });
 const row = (o: Partial<Record<'u' | 'e' | 't' | 'v' | 'c' | 'n' | 'l', string>>) =>
   processRow([o.u ?? 'u1', o.e ?? 'purchase', o.t ?? '2026-10-01T00:00:00Z', o.v ?? '', o.c ?? '', o.n ?? '1', o.l ?? '3'], layout, opts);
