@@ -17,7 +17,8 @@ export const DEFAULTS = {
 
 /** Transform options as a user gives them (strings from the command line). */
 export interface RawTransformOptions {
-  input: string;
+  /** one or more paths (same header), or "-" alone for standard input */
+  input: string | readonly string[];
   out: string;
   map?: readonly string[] | undefined;
   param?: readonly string[] | undefined;

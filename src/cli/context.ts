@@ -6,12 +6,12 @@ export type Args = Record<string, unknown>;
 
 // yargs-parser reads a lone "-" as an empty flag; the entry point renames it to this.
 export const STDIN = '\0stdin';
-export const inputOf = (a: Args): string => (a['input'] === STDIN ? '-' : String(a['input']));
-export const stdinSource = (input: string): InputSource | undefined =>
-  input === '-' ? { name: '-', bytes: undefined, stream: process.stdin } : undefined;
+export const inputsOf = (a: Args): string[] => ([] as unknown[]).concat(a['input'] ?? []).map((x) => (x === STDIN ? '-' : String(x)));
+export const stdinSource = (inputs: readonly string[]): InputSource | undefined =>
+  inputs.length === 1 && inputs[0] === '-' ? { name: '-', bytes: undefined, stream: process.stdin } : undefined;
 
 export const withInput = <T,>(y: Argv<T>) =>
-  y.positional('input', { type: 'string', demandOption: true, describe: 'CSV/TSV export: a path, a .gz file, or - for standard input' });
+  y.positional('input', { type: 'string', array: true, demandOption: true, describe: 'CSV/TSV export(s): paths (read one after the other; same header), .gz files, or - for standard input' });
 
 export function progressFor(a: Args) {
   return progressReporter({

@@ -43,13 +43,13 @@ await yargs(argv)
   .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress or log lines on stderr' })
   .option('log-format', { choices: ['text', 'json'], default: 'text', describe: 'stderr logs as text or NDJSON events (for CI)' })
   .command(
-    'transform <input>',
+    'transform <input..>',
     'Stream an export into a Leanplum-ready clean.csv, rejects.csv, summary.json and the preview report',
     (y) => withTransformOptions(withInput(y)).option('report', { type: 'boolean', default: true, describe: 'Write report.json and report.html (--no-report to skip)' }),
     handle((a) => transformCommand(a, 'transform')),
   )
   .command(
-    'preview <input>',
+    'preview <input..>',
     'Transform and write report.json + report.html to show a colleague before anything reaches Leanplum',
     (y) => withTransformOptions(withInput(y)).option('sample', { type: 'number', describe: 'Only the first n input rows, for a quick look' }),
     handle((a) => transformCommand(a, 'preview')),
@@ -62,7 +62,7 @@ await yargs(argv)
     (y) => withWait(withTarget(withDir(y))), handle((a) => waitCommand(a, true)))
   .command('wait <dir>', 'Follow the job(s) to FINISHED or FAILED, then summarise the results',
     (y) => withWait(withTarget(withDir(y))), handle((a) => waitCommand(a, false)))
-  .command('run <input>', 'transform → report → upload → launch → wait; run it again on the same --out to resume',
+  .command('run <input..>', 'transform → report → upload → launch → wait; run it again on the same --out to resume',
     (y) => withWait(withLaunch(withTarget(withTransformOptions(withInput(y))))), handle(runCommand))
   .demandCommand(1, 'Name a command; see --help.')
   .strict()

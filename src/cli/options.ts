@@ -33,7 +33,7 @@ const num = (a: Args, k: string) => (typeof a[k] === 'number' ? (a[k] as number)
 // repeated flags arrive as an array, a single one as a string ('array: true' would swallow the input path)
 const list = (a: Args, k: string) => (a[k] === undefined ? undefined : ([] as unknown[]).concat(a[k]).map(String));
 
-export function rawTransformOptions(a: Args, input: string): RawTransformOptions {
+export function rawTransformOptions(a: Args, input: readonly string[]): RawTransformOptions {
   return {
     input,
     out: str(a, 'out') ?? '',

@@ -8,7 +8,7 @@ export function renderTransformSummary(s: TransformSummary, outDir: string): str
   const reasons = (rec: Record<string, number>) =>
     Object.entries(rec).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${n(v)}`).join(', ') || 'none';
   const lines = [
-    `input      ${s.input.name} (${n(s.input.bytes)} bytes, sha256 ${s.input.sha256.slice(0, 12)}…)`,
+    ...s.inputs.map((i) => `input      ${i.name} (${n(i.bytes)} bytes, sha256 ${i.sha256.slice(0, 12)}…)`),
     `import at  ${s.config.importAt}   cutoff ${s.config.cutoff}   clamp target ${s.config.clampTarget}`,
     `           launch before ${s.config.staleAfter} (import time + max delay), or transform again`,
     `rows       read ${n(c.read)}, kept ${n(c.kept)}, rejected ${n(c.rejected)}, dropped ${n(c.dropped)}`,

@@ -3,8 +3,9 @@ import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 
 /**
- * clean.lines: the source line of every written row, 4 bytes (uint32 LE) per row, in the order
- * of the clean CSV parts. It lets Leanplum's per-row results be traced back to the input.
+ * clean.lines: where every written row came from, as two uint32 LE per row (input file index,
+ * source line), in the order of the clean CSV parts. It lets Leanplum's per-row results be
+ * traced back to the input.
  */
 export class LineIndexWriter {
   private readonly stream: WriteStream;
@@ -15,7 +16,8 @@ export class LineIndexWriter {
     this.stream = createWriteStream(path);
   }
 
-  add(line: number): void {
+  add(file: number, line: number): void {
+    this.buf[this.n++] = file;
     this.buf[this.n++] = line;
     if (this.n === this.buf.length) this.spill();
   }
@@ -38,9 +40,9 @@ export class LineIndexWriter {
   }
 }
 
-/** Source lines for the given 0-based global row indices (missing file or index: undefined). */
-export async function readSourceLines(path: string, indices: readonly number[]): Promise<Map<number, number>> {
-  const out = new Map<number, number>();
+/** Origins for the given 0-based global row indices (a missing file or index has none). */
+export async function readSourceLines(path: string, indices: readonly number[]): Promise<Map<number, { file: number; line: number }>> {
+  const out = new Map<number, { file: number; line: number }>();
   let fh;
   try {
     fh = await open(path, 'r');
@@ -48,10 +50,10 @@ export async function readSourceLines(path: string, indices: readonly number[]):
     return out;
   }
   try {
-    const b = Buffer.alloc(4);
+    const b = Buffer.alloc(8);
     for (const i of indices) {
-      const { bytesRead } = await fh.read(b, 0, 4, i * 4);
-      if (bytesRead === 4) out.set(i, b.readUInt32LE(0));
+      const { bytesRead } = await fh.read(b, 0, 8, i * 8);
+      if (bytesRead === 8) out.set(i, { file: b.readUInt32LE(0), line: b.readUInt32LE(4) });
     }
   } finally {
     await fh.close();

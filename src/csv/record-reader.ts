@@ -93,3 +93,17 @@ function countBreaks(s: string): number {
   }
   return n;
 }
+
+/** The first record (the header) of a source, read from its first bytes only. */
+export async function readHeaderRecord(chunks: AsyncIterable<Buffer>, delimiter?: string): Promise<string[] | undefined> {
+  let header: string[] | undefined;
+  const reader = new RecordReader((fields) => {
+    header ??= fields;
+  }, delimiter);
+  for await (const chunk of chunks) {
+    reader.write(chunk);
+    if (header !== undefined) return header;
+  }
+  reader.end();
+  return header;
+}

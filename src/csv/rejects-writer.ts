@@ -2,18 +2,19 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { csvLine } from './write.js';
 
-/** rejects.csv: line, reason, message, then the source row's fields unchanged. */
+/** rejects.csv: [file,] line, reason, message, then the source row's fields unchanged. The file
+ * column appears only when several inputs were read. */
 export class RejectsWriter {
   private readonly stream: WriteStream;
   private buffered: string;
 
-  constructor(path: string, sourceHeader: readonly string[]) {
+  constructor(path: string, sourceHeader: readonly string[], private readonly withFile: boolean) {
     this.stream = createWriteStream(path);
-    this.buffered = csvLine(['line', 'reason', 'message', ...sourceHeader]);
+    this.buffered = csvLine([...(withFile ? ['file'] : []), 'line', 'reason', 'message', ...sourceHeader]);
   }
 
-  add(line: number, reason: string, message: string, fields: readonly string[]): void {
-    this.buffered += csvLine([String(line), reason, message, ...fields]);
+  add(file: string, line: number, reason: string, message: string, fields: readonly string[]): void {
+    this.buffered += csvLine([...(this.withFile ? [file] : []), String(line), reason, message, ...fields]);
   }
 
   async flush(): Promise<void> {

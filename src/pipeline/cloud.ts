@@ -201,11 +201,13 @@ async function collectResults(dir: string, m: Manifest, part: PartState, status:
   const rejects: string[] = [];
   if (flagged.length > 0) {
     const offset = m.parts.slice(0, m.parts.indexOf(part)).reduce((s, p) => s + p.rows, 0);
-    const sourceLines = joined ? await readSourceLines(join(dir, 'clean.lines'), flagged.map((f) => offset + f.row)) : new Map<number, number>();
+    const origins = joined ? await readSourceLines(join(dir, 'clean.lines'), flagged.map((f) => offset + f.row)) : new Map<number, { file: number; line: number }>();
+    const inputNames = m.transform!.inputs.map((i) => i.name);
     const wanted = new Map(flagged.map((f) => [f.row, f]));
     const rows = joined ? await pickRows(join(dir, part.file), new Set(wanted.keys())) : new Map<number, string[]>();
     for (const f of flagged) {
-      rejects.push(csvLine([part.file, String(f.row + 1), String(sourceLines.get(offset + f.row) ?? ''), f.kind, f.message, ...(rows.get(f.row) ?? [])]));
+      const o = origins.get(offset + f.row);
+      rejects.push(csvLine([part.file, String(f.row + 1), o ? (inputNames[o.file] ?? '') : '', o ? String(o.line) : '', f.kind, f.message, ...(rows.get(f.row) ?? [])]));
     }
   }
   return { summary, rejects };
@@ -291,7 +293,7 @@ export async function waitStage(dir: string, client: LeanplumClient, storage: St
   if (results.length > 0 && pending.length === 0) {
     await mkdir(join(dir, 'results'), { recursive: true });
     const cleanHeader = (await readFirstLine(join(dir, m.parts[0]!.file))).split(',');
-    await writeFile(join(dir, 'server-rejects.csv'), csvLine(['part', 'row', 'sourceLine', 'kind', 'message', ...cleanHeader]) + allRejects.join(''));
+    await writeFile(join(dir, 'server-rejects.csv'), csvLine(['part', 'row', 'sourceFile', 'sourceLine', 'kind', 'message', ...cleanHeader]) + allRejects.join(''));
     await writeFile(join(dir, 'results', 'summary.json'), JSON.stringify({ jobs: results }, null, 2) + '\n');
   }
   return { manifest: m, results, pending };

@@ -26,7 +26,7 @@ export interface Manifest {
   tool: { name: string; version: string };
   transform?: {
     at: string;
-    input: { name: string; bytes: number; sha256: string };
+    inputs: { name: string; bytes: number; sha256: string }[];
     importAt: string;
     staleAfter: string;
     rejectRateExceeded: boolean;

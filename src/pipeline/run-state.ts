@@ -12,7 +12,7 @@ export async function recordTransform(dir: string, summary: TransformSummary, no
   const m = (await loadManifest(dir)) ?? emptyManifest(now);
   m.transform = {
     at: now.toISOString(),
-    input: { name: summary.input.name, bytes: summary.input.bytes, sha256: summary.input.sha256 },
+    inputs: summary.inputs.map((i) => ({ name: i.name, bytes: i.bytes, sha256: i.sha256 })),
     importAt: summary.config.importAt,
     staleAfter: summary.config.staleAfter,
     rejectRateExceeded: summary.rejectRateExceeded,

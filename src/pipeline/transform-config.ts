@@ -7,7 +7,7 @@ import { TARGET_FIELDS, type MappingOptions, type TargetField } from '../csv/map
 import { DELIMITERS } from '../csv/sniff.js';
 
 export interface TransformConfig {
-  input: string;
+  inputs: string[];
   outDir: string;
   rule: TimeRule;
   timeFormat: TimeFormat;
@@ -88,6 +88,9 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
   }
   if (raw.sample !== undefined && !(Number.isInteger(raw.sample) && raw.sample > 0)) problems.push(`sample: expected a whole number ≥ 1, found ${raw.sample}`);
   if (raw.out === '') problems.push('out: an output directory is required (--out <dir>)');
+  const inputs = typeof raw.input === 'string' ? [raw.input] : [...raw.input];
+  if (inputs.length === 0) problems.push('input: name at least one export file (or - for standard input)');
+  if (inputs.length > 1 && inputs.includes('-')) problems.push('input: - (standard input) cannot be combined with files');
   const map = parseMap(raw.map ?? [], problems);
 
   const rule: TimeRule = { importAt, maxDelay, clampAge, window: PLATFORM_WINDOW, futureTolerance, minTime, mode: mode as ClampMode };
@@ -96,7 +99,7 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     throw new BackfillError('CONFIG_INVALID', problems.join('\n'), `Run with --help for every option. Defaults: max-delay ${DEFAULTS.maxDelay}, clamp-age ${DEFAULTS.clampAge} (${(PLATFORM_WINDOW - 360 * DAY) / DAY}d of margin).`);
   }
   return {
-    input: raw.input,
+    inputs,
     outDir: raw.out,
     rule,
     timeFormat: parseTimeFormat(timeFormatText),

@@ -18,8 +18,8 @@ export interface EventStats {
   olderThan7d: number;
   valueByCurrency: Record<string, number>;
 }
-export interface ClampedSample { line: number; userId: string; event: string; originalTime: number; newTime: number }
-export interface ExampleRow { line: number; message: string; values: string[] }
+export interface ClampedSample { file: string; line: number; userId: string; event: string; originalTime: number; newTime: number }
+export interface ExampleRow { file: string; line: number; message: string; values: string[] }
 
 const clip = (s: string) => (s.length > FIELD_CHARS ? s.slice(0, FIELD_CHARS) + '…' : s);
 
@@ -72,7 +72,7 @@ export class ReportCollector implements RowObserver {
   }
   outputHeader: readonly string[] = [];
 
-  kept(row: KeptRow, line: number): void {
+  kept(row: KeptRow, line: number, file: string): void {
     let stats = this.events.get(row.event);
     if (stats === undefined) {
       if (this.events.size >= MAX_EVENTS) this.otherEvents += row.occurrences.length;
@@ -102,7 +102,7 @@ export class ReportCollector implements RowObserver {
     }
     if (clampedHere) {
       const o = row.occurrences.find((x) => x.change === 'clamped')!;
-      const sample = { line, userId: clip(row.userId), event: clip(row.event), originalTime: o.original, newTime: o.time };
+      const sample = { file, line, userId: clip(row.userId), event: clip(row.event), originalTime: o.original, newTime: o.time };
       this.clampedSeen++;
       if (this.clampedSample.length < CLAMPED_SAMPLE) this.clampedSample.push(sample);
       else {
@@ -124,17 +124,17 @@ export class ReportCollector implements RowObserver {
     this.clampedSample.sort((a, b) => a.line - b.line);
   }
 
-  private example<K>(into: Map<K, ExampleRow[]>, key: K, fields: readonly string[], line: number, message: string): void {
+  private example<K>(into: Map<K, ExampleRow[]>, key: K, fields: readonly string[], file: string, line: number, message: string): void {
     let list = into.get(key);
     if (list === undefined) into.set(key, (list = []));
-    if (list.length < ROWS_PER_REASON) list.push({ line, message, values: fields.slice(0, 30).map(clip) });
+    if (list.length < ROWS_PER_REASON) list.push({ file, line, message, values: fields.slice(0, 30).map(clip) });
   }
 
-  rejected(fields: readonly string[], line: number, reason: RejectReason, message: string): void {
-    this.example(this.rejectedExamples, reason, fields, line, message);
+  rejected(fields: readonly string[], line: number, reason: RejectReason, message: string, file: string): void {
+    this.example(this.rejectedExamples, reason, fields, file, line, message);
   }
 
-  dropped(fields: readonly string[], line: number, reason: DropReason): void {
-    this.example(this.droppedExamples, reason, fields, line, reason === 'duplicate' ? 'repeats an earlier row exactly' : reason === 'zero_count' ? 'count is 0' : 'blank line');
+  dropped(fields: readonly string[], line: number, reason: DropReason, file: string): void {
+    this.example(this.droppedExamples, reason, fields, file, line, reason === 'duplicate' ? 'repeats an earlier row exactly' : reason === 'zero_count' ? 'count is 0' : 'blank line');
   }
 }

@@ -49,13 +49,16 @@ export function renderReportHtml(r: Report): string {
     { at: r.histogram.markers.analytics7d, label: '7-day analytics line', cls: 'analytics' },
     { at: r.histogram.markers.importAt, label: 'import time', cls: 'import' },
   ];
+  const multi = run.inputs.length > 1;
   const currencies = (v: Record<string, number>) => Object.entries(v).map(([c, x]) => `${x.toLocaleString('en-US')} ${c}`).join(', ');
   const sections = [
     `<header><h1>Leanplum backfill preview</h1><p class="muted">Generated ${esc(r.generatedAt)} by ${esc(r.tool.name)} ${esc(r.tool.version)} — ${r.results ? 'the import has run: its results come first' : 'nothing has been sent to Leanplum by this preview'}.</p></header>`,
     `<section id="warnings"><h2>Read before launching</h2><ul class="warnings">${r.warnings.map((w) => `<li class="${esc(w.code)}">${esc(w.message)}</li>`).join('')}</ul></section>`,
     `<section id="run"><h2>The run</h2>${table(['', ''], [
-      ['input', `${run.input.name} (${n(run.input.bytes)} bytes${run.input.sampled ? `; a preview of the first ${n(run.input.sampled)} rows only` : ''})`],
-      [run.input.sampled ? 'sha256 (of the bytes read)' : 'sha256', run.input.sha256],
+      ...run.inputs.flatMap((i) => [
+        ['input', `${i.name} (${n(i.bytes)} bytes${run.sampled ? `; a preview of the first ${n(run.sampled)} rows only` : ''})`],
+        [run.sampled ? 'sha256 (of the bytes read)' : 'sha256', i.sha256],
+      ]),
       ['import time T', run.importAt],
       ['365-day cutoff (T + max delay − 365d)', run.cutoff],
       ['clamp target (T − clamp age)', run.clampTarget],
@@ -76,10 +79,14 @@ export function renderReportHtml(r: Report): string {
     `<section id="clamped"><h2>Clamped rows: ${n(r.clamped.occurrences)} occurrences in ${n(r.clamped.rows)} rows</h2>
       ${table(['event', 'clamped occurrences'], Object.entries(r.clamped.byEvent), new Set([1]), 'clamped-by-event')}
       <p class="muted">A sample of up to 50 clamped rows:</p>
-      ${table(['line', 'userId', 'event', 'original time', 'new time'], r.clamped.sample.map((s) => [s.line, s.userId, s.event, s.originalTime, s.newTime]), new Set([0]), 'clamped-sample')}</section>`,
+      ${multi
+        ? table(['file', 'line', 'userId', 'event', 'original time', 'new time'], r.clamped.sample.map((s) => [s.file, s.line, s.userId, s.event, s.originalTime, s.newTime]), new Set([1]), 'clamped-sample')
+        : table(['line', 'userId', 'event', 'original time', 'new time'], r.clamped.sample.map((s) => [s.line, s.userId, s.event, s.originalTime, s.newTime]), new Set([0]), 'clamped-sample')}</section>`,
     `<section id="rejected"><h2>Rejected rows: ${n(r.rejected.total)}</h2>${table(['reason', 'rows'], r.rejected.byReason.map((x) => [x.reason, x.count]), new Set([1]), 'rejected-by-reason')}
-      ${r.rejected.byReason.map((x) => `<h3>${esc(x.reason)}</h3>${table(['line', 'message', ...r.rejected.sourceHeader], x.rows.map((row) => [row.line, row.message, ...row.values]), new Set([0]))}`).join('')}</section>`,
-    `<section id="dropped"><h2>Dropped rows: ${n(r.dropped.total)}</h2>${table(['reason', 'rows', 'first lines'], r.dropped.byReason.map((x) => [x.reason, x.count, x.rows.map((row) => row.line).join(', ')]), new Set([1]), 'dropped-table')}</section>`,
+      ${r.rejected.byReason.map((x) => `<h3>${esc(x.reason)}</h3>${multi
+        ? table(['file', 'line', 'message', ...r.rejected.sourceHeader], x.rows.map((row) => [row.file, row.line, row.message, ...row.values]), new Set([1]))
+        : table(['line', 'message', ...r.rejected.sourceHeader], x.rows.map((row) => [row.line, row.message, ...row.values]), new Set([0]))}`).join('')}</section>`,
+    `<section id="dropped"><h2>Dropped rows: ${n(r.dropped.total)}</h2>${table(['reason', 'rows', 'first lines'], r.dropped.byReason.map((x) => [x.reason, x.count, x.rows.map((row) => (multi ? `${row.file}:${row.line}` : row.line)).join(', ')]), new Set([1]), 'dropped-table')}</section>`,
     `<section id="cost"><h2>Cost estimate</h2>${table(['', ''], [
       ['Leanplum batch size', String(r.cost.batchSize)],
       ['billable user lookups, file as written (unique users per 50-row batch, summed)', n(r.cost.billableLookupsAsWritten)],
@@ -90,5 +97,5 @@ export function renderReportHtml(r: Report): string {
   if (r.results) sections.splice(1, 0, resultsSection(r.results));
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>Backfill preview — ${esc(run.input.name)}</title><style>${CSS}</style></head><body>${sections.join('\n')}</body></html>\n`;
+<title>Backfill preview — ${esc(run.inputs.map((i) => i.name).join(', '))}</title><style>${CSS}</style></head><body>${sections.join('\n')}</body></html>\n`;
 }

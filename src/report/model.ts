@@ -106,7 +106,7 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
   }
   warnings.push({ code: 'historical_permission', message: 'By default Leanplum apps cannot use the API to send historical data: ask Leanplum to enable it for this app before launching.' });
 
-  const rows = (m: Map<string, { line: number; message: string; values: string[] }[]>, counts: Record<string, number>) =>
+  const rows = (m: Map<string, { file: string; line: number; message: string; values: string[] }[]>, counts: Record<string, number>) =>
     Object.entries(counts)
       .filter(([, n]) => n > 0)
       .map(([reason, count]) => ({ reason, count, rows: m.get(reason) ?? [] }));
@@ -116,7 +116,8 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
     generatedAt: generatedAt.toISOString(),
     tool: summary.tool,
     run: {
-      input: summary.input,
+      inputs: summary.inputs,
+      sampled: summary.sampled,
       importAt: summary.config.importAt,
       cutoff: summary.config.cutoff,
       clampTarget: summary.config.clampTarget,
@@ -140,7 +141,7 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
       occurrences: k.clamped,
       rows: k.clampedRows,
       byEvent: Object.fromEntries(events.filter((e) => e.clamped > 0).map((e) => [e.event, e.clamped])),
-      sample: c.clampedSample.map((s) => ({ line: s.line, userId: s.userId, event: s.event, originalTime: iso(s.originalTime), newTime: iso(s.newTime) })),
+      sample: c.clampedSample.map((s) => ({ file: s.file, line: s.line, userId: s.userId, event: s.event, originalTime: iso(s.originalTime), newTime: iso(s.newTime) })),
     },
     rejected: { total: k.rejected, sourceHeader: [...c.header], byReason: rows(c.rejectedExamples, k.rejectedByReason) },
     dropped: { total: k.dropped, byReason: rows(c.droppedExamples, k.droppedByReason) },

@@ -90,7 +90,7 @@ describe('lp-backfill run against the stand-ins', () => {
       expect(r.code).toBe(5);
       expect(r.stderr).toContain('Past event detected');
       const rejects = parse(await readFile(join(out, 'server-rejects.csv')), { columns: true }) as Record<string, string>[];
-      expect(rejects.map((x) => [x['sourceLine'], x['kind'], x['userId']])).toEqual([['2', 'warning', 'u1'], ['4', 'warning', 'u3']]);
+      expect(rejects.map((x) => [x['sourceFile'], x['sourceLine'], x['kind'], x['userId']])).toEqual([[input, '2', 'warning', 'u1'], [input, '4', 'warning', 'u3']]);
       expect(rejects[0]!['message']).toMatch(/^Past event detected \(368 days ago\)/);
       const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
       expect(report.results.jobs[0].pastEventWarnings).toBe(2);

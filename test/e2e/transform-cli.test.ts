@@ -45,7 +45,7 @@ describe('lp-backfill transform on the samples', () => {
     expect(summaryJson.counts).toMatchObject({ read: 16, kept: 6, rejected: 9, dropped: 1, written: 6, clamped: 2, naiveTimeRows: 6 });
     expect(summaryJson.counts.droppedByReason.blank_line).toBe(1);
     expect(summaryJson.config).toMatchObject({ importAt: IMPORT_AT, timeZone: 'America/New_York', clampTarget: '2025-11-25T00:00:00Z', cutoff: '2025-11-22T00:00:00Z' });
-    expect(summaryJson.input.delimiter).toBe(';');
+    expect(summaryJson.inputs).toEqual([expect.objectContaining({ name: sample('messy.csv'), delimiter: ';', bytes: (await readFile(sample('messy.csv'))).length })]);
     expect(summaryJson.conservation.ok).toBe(true);
   });
 
@@ -91,6 +91,40 @@ describe('lp-backfill transform on the samples', () => {
     const r = await runCli(['transform', '-', '--out', b, ...args], { stdin: gz });
     expect(r.code).toBe(0);
     expect(await readFile(join(b, 'clean.csv'), 'utf8')).toBe(await readFile(join(a, 'clean.csv'), 'utf8'));
+  });
+
+  it('reads several inputs one after the other (plain and gzip); rejects name their file and line', async () => {
+    const dir = await tempDir();
+    const a = join(dir, 'day1.csv');
+    const b = join(dir, 'day2.csv.gz');
+    await writeFile(a, 'userId,event,time\nu1,open,2026-11-01T00:00:00Z\n,open,2026-11-01T00:00:00Z\n');
+    await writeFile(b, gzipSync('userId,event,time\nu2,open,2026-11-02T00:00:00Z\nu3,open,2026-11-02T00:00:00Z\nu4,,2026-11-02T00:00:00Z\n'));
+    const out = join(dir, 'out');
+    const r = await runCli(['transform', a, b, '--out', out, '--import-at', IMPORT_AT, '--max-reject-rate', '1']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { clean, rejects, summaryJson } = await readOutputs(out);
+    expect(clean.map((c) => c['userId'])).toEqual(['u1', 'u2', 'u3']);
+    expect(rejects.map((x) => [x['file'], x['line'], x['reason']])).toEqual([[a, '3', 'missing_user_id'], [b, '4', 'missing_event']]);
+    expect(summaryJson.inputs.map((i: { name: string }) => i.name)).toEqual([a, b]);
+    expect(summaryJson.conservation.rows).toBe('read 5 = kept 3 + rejected 2 + dropped 0');
+  });
+
+  it('refuses inputs whose headers differ, before any output (exit 2), and - mixed with files', async () => {
+    const dir = await tempDir();
+    const a = join(dir, 'a.csv');
+    const b = join(dir, 'b.csv');
+    await writeFile(a, 'userId,event,time\nu1,open,2026-11-01T00:00:00Z\n');
+    await writeFile(b, 'userId,time,event\nu1,2026-11-01T00:00:00Z,open\n');
+    const out = join(dir, 'out');
+    const r = await runCli(['transform', a, b, '--out', out, '--import-at', IMPORT_AT]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('BAD_HEADER');
+    expect(r.stderr).toContain(`${b}: userId,time,event`);
+    await expect(readFile(join(out, 'clean.csv'))).rejects.toThrow();
+    const mixed = await runCli(['transform', a, '-', '--out', out]);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('cannot be combined');
   });
 
   it('stops before any output on a missing column, naming the header and the fix (exit 2)', async () => {

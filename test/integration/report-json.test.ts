@@ -32,11 +32,11 @@ describe('report.json', () => {
     expect(badValue.rows[1].values).toEqual(['ü-10', 'café_visit', '2026-05-05 05:05:05', '3,5', '', 'decimal comma']);
     expect(report.rejected.sourceHeader).toEqual(['user_id', 'event', 'event_time', 'amount', 'currency', 'note']);
     expect(report.clamped.sample).toEqual([
-      { line: 8, userId: 'u-6', event: 'signup', originalTime: '2019-05-04T16:00:00Z', newTime: '2025-11-25T00:00:00Z' },
-      { line: 16, userId: 'u-12', event: 'purchase', originalTime: '2025-01-15T23:30:00Z', newTime: '2025-11-25T00:00:00Z' },
+      { file: sample('messy.csv'), line: 8, userId: 'u-6', event: 'signup', originalTime: '2019-05-04T16:00:00Z', newTime: '2025-11-25T00:00:00Z' },
+      { file: sample('messy.csv'), line: 16, userId: 'u-12', event: 'purchase', originalTime: '2025-01-15T23:30:00Z', newTime: '2025-11-25T00:00:00Z' },
     ]);
     expect(report.clamped.byEvent).toEqual({ signup: 1, purchase: 1 });
-    expect(report.dropped.byReason).toEqual([{ reason: 'blank_line', count: 1, rows: [{ line: 11, message: 'blank line', values: [''] }] }]);
+    expect(report.dropped.byReason).toEqual([{ reason: 'blank_line', count: 1, rows: [{ file: sample('messy.csv'), line: 11, message: 'blank line', values: [''] }] }]);
     expect(report.warnings.map((w: { code: string }) => w.code)).toEqual(
       expect.arrayContaining(['campaigns_fire', 'analytics_7d', 'naive_times', 'quoted_values', 'rejected_rows', 'historical_permission']),
     );

@@ -14,7 +14,7 @@ import { attachResults, recordTransform } from '../../pipeline/run-state.js';
 import { transformWithReport } from '../../pipeline/transform-with-report.js';
 import { parseDuration } from '../../time/duration.js';
 import { confirmOnTty } from '../confirm.js';
-import { inputOf, logEvent, progressFor, stdinSource, type Args } from '../context.js';
+import { inputsOf, logEvent, progressFor, stdinSource, type Args } from '../context.js';
 import { rawTransformOptions } from '../options.js';
 import { renderTransformSummary } from '../render.js';
 
@@ -112,7 +112,7 @@ export async function uploadCommand(a: Args): Promise<void> {
 async function confirmLaunch(a: Args, dir: string): Promise<void> {
   if (a['yes'] === true) return;
   const m = await requireManifest(dir);
-  const summary = `About to launch ${m.parts.length} Leanplum import job(s) for ${m.parts.reduce((s, p) => s + p.rows, 0)} rows from ${m.transform!.input.name}.\nThe report: ${dir}/report.html. Imported events fire campaigns like live ones.`;
+  const summary = `About to launch ${m.parts.length} Leanplum import job(s) for ${m.parts.reduce((s, p) => s + p.rows, 0)} rows from ${m.transform!.inputs.map((i) => i.name).join(', ')}.\nThe report: ${dir}/report.html. Imported events fire campaigns like live ones.`;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw new BackfillError('LAUNCH_REFUSED', 'not launching without confirmation: no terminal to ask on', 'Read the report, then run again with --yes.');
   }
@@ -182,7 +182,7 @@ async function sha256File(path: string): Promise<string> {
 
 /** transform → report → upload → launch → wait, resuming at the first unfinished stage. */
 export async function runCommand(a: Args): Promise<void> {
-  const input = inputOf(a);
+  const input = inputsOf(a);
   const dir = String(a['out']);
   const log = logger(a);
   let key: string | undefined;
@@ -193,8 +193,12 @@ export async function runCommand(a: Args): Promise<void> {
     key = c.key;
     const existing = await loadManifest(dir);
     if (existing?.transform) {
-      if (input !== '-' && (await sha256File(input)) !== existing.transform.input.sha256) {
-        throw new BackfillError('CONFIG_INVALID', `${dir} was made from another input (sha256 differs from ${input})`, 'Use a new --out directory for a new input.');
+      if (!input.includes('-')) {
+        const now = await Promise.all(input.map(sha256File));
+        const then = existing.transform.inputs.map((i) => i.sha256);
+        if (now.join() !== then.join()) {
+          throw new BackfillError('CONFIG_INVALID', `${dir} was made from other input(s) than ${input.join(', ')} (sha256 differs)`, 'Use a new --out directory for a new input.');
+        }
       }
       log('resume', { runId: existing.runId }, `resume     run ${existing.runId}: transform already done, not repeated`);
     } else {

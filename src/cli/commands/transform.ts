@@ -3,13 +3,13 @@ import { BackfillError } from '../../errors.js';
 import { loadManifest } from '../../pipeline/manifest.js';
 import { recordTransform } from '../../pipeline/run-state.js';
 import { transformWithReport, type ReportedResult } from '../../pipeline/transform-with-report.js';
-import { inputOf, progressFor, stdinSource, type Args } from '../context.js';
+import { inputsOf, progressFor, stdinSource, type Args } from '../context.js';
 import { rawTransformOptions } from '../options.js';
 import { renderTransformSummary } from '../render.js';
 
 /** transform and preview: the same run; preview always writes the report and may sample. */
 export async function transformCommand(a: Args, mode: 'transform' | 'preview'): Promise<ReportedResult> {
-  const input = inputOf(a);
+  const input = inputsOf(a);
   const cfg = buildTransformConfig(rawTransformOptions(a, input), new Date());
   const existing = await loadManifest(cfg.outDir);
   if (existing?.parts.some((p) => p.upload || p.launch)) {
