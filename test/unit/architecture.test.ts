@@ -1,0 +1,61 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/run.js';
+
+// DESIGN.md, "Modules": cli → pipeline/report/gcs/leanplum → csv/time/events → config/errors.
+// Pure modules do no I/O, and only the CLI layer touches argv, env, stdout/stderr or exits.
+const LAYER: Readonly<Record<string, number>> = {
+  cli: 3,
+  pipeline: 2, report: 2, gcs: 2, leanplum: 2, emulators: 2,
+  csv: 1, time: 1, events: 1,
+  'config.ts': 0, 'errors.ts': 0, 'version.ts': 0,
+};
+const PURE = new Set(['time', 'events']);
+
+async function sources(): Promise<{ path: string; text: string }[]> {
+  const dir = join(repoRoot, 'src');
+  const out: { path: string; text: string }[] = [];
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile() && e.name.endsWith('.ts')) {
+      const full = join(e.parentPath, e.name);
+      out.push({ path: relative(dir, full), text: await readFile(full, 'utf8') });
+    }
+  }
+  return out;
+}
+
+const top = (path: string) => path.split('/')[0]!;
+const importsOf = (text: string) => [...text.matchAll(/^import\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]!).concat([...text.matchAll(/import\('([^']+)'\)/g)].map((m) => m[1]!));
+
+describe('architecture (DESIGN.md)', () => {
+  it('every module sits in a known layer', async () => {
+    for (const f of await sources()) expect(LAYER[top(f.path)], f.path).toBeDefined();
+  });
+
+  it('dependencies point inward', async () => {
+    const problems: string[] = [];
+    for (const f of await sources()) {
+      const from = LAYER[top(f.path)]!;
+      for (const spec of importsOf(f.text)) {
+        if (!spec.startsWith('.')) continue;
+        const target = relative(join(repoRoot, 'src'), join(repoRoot, 'src', f.path, '..', spec)).replace(/\.js$/, '.ts');
+        const to = LAYER[top(target)];
+        // type-only imports describe shapes, not calls; the report collector implements a pipeline interface
+        const typeOnly = new RegExp(`import type [^;]*'${spec.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}'`).test(f.text);
+        if (to !== undefined && to > from && !typeOnly) problems.push(`${f.path} → ${target}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('pure modules (time/, events/) do no I/O', async () => {
+    const bad = (await sources()).filter((f) => PURE.has(top(f.path)) && /from 'node:(fs|net|http|https|child_process|readline)/.test(f.text));
+    expect(bad.map((f) => f.path)).toEqual([]);
+  });
+
+  it('only the CLI layer reads argv or env, prints, or exits', async () => {
+    const bad = (await sources()).filter((f) => top(f.path) !== 'cli' && /process\.(argv|env|exit|stdout|stderr)|console\./.test(f.text));
+    expect(bad.map((f) => f.path)).toEqual([]);
+  });
+});
