@@ -47,7 +47,3 @@ export class BackfillError extends Error {
 }
 
 export const exitCodeOf = (code: ErrorCode): number => EXIT[code];
-
-export function isBackfillError(e: unknown): e is BackfillError {
-  return e instanceof BackfillError;
-}

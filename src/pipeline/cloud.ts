@@ -9,7 +9,7 @@ import { csvLine } from '../csv/write.js';
 import { BackfillError } from '../errors.js';
 import { deleteObject, gsUrl, setPublicRead, uploadFile, type GcsOptions } from '../gcs/storage.js';
 import type { LeanplumClient } from '../leanplum/client.js';
-import { PAST_EVENT_WARNING, parseResultLine, type JobStatus } from '../leanplum/contract.js';
+import { CLOCK_SKEW_WARNING, PAST_EVENT_WARNING, TIME_SKEW_WARNING, parseResultLine, type JobStatus } from '../leanplum/contract.js';
 import { loadManifest, saveManifest, type Manifest, type PartState } from './manifest.js';
 
 export interface Target {
@@ -156,6 +156,9 @@ export interface ResultsSummary {
   failures: number;
   warnings: number;
   pastEventWarnings: number;
+  /** "Device clock skew detected" and "Anomaly detected: time skew" (LEANPLUM-API.md asks to count them) */
+  clockSkewWarnings: number;
+  timeSkewWarnings: number;
   byMessage: Record<string, number>;
   joined: boolean;
   note?: string;
@@ -164,20 +167,14 @@ export interface ResultsSummary {
 
 const ENDED = new Set(['FINISHED', 'FAILED']);
 
-/** Reads every results file of a finished job, counts by message and writes server-rejects rows. */
-async function collectResults(dir: string, m: Manifest, part: PartState, status: JobStatus, client: LeanplumClient): Promise<{ summary: ResultsSummary; rejects: string[] }> {
-  const lines: string[] = [];
-  await mkdir(join(dir, 'results'), { recursive: true });
-  let n = 0;
-  for (const url of status.files ?? []) {
-    const text = await client.fetchResults(url);
-    await writeFile(join(dir, 'results', `${part.file.replace(/\.csv$/, '')}-results-${n++}.jsonl`), text);
-    for (const l of text.split('\n')) if (l.trim() !== '') lines.push(l);
-  }
+/** Leanplum's per-row answers, counted by message and by the warnings that matter here. Pure. */
+export function tallyResultLines(lines: readonly string[]) {
   const byMessage: Record<string, number> = {};
   const flagged: { row: number; kind: 'error' | 'warning'; message: string }[] = [];
   let warnings = 0;
   let past = 0;
+  let clockSkew = 0;
+  let timeSkew = 0;
   lines.forEach((l, i) => {
     const r = parseResultLine(l);
     const msg = r.error ?? r.warning;
@@ -189,13 +186,30 @@ async function collectResults(dir: string, m: Manifest, part: PartState, status:
     else {
       warnings++;
       if (PAST_EVENT_WARNING.test(msg)) past++;
+      else if (CLOCK_SKEW_WARNING.test(msg)) clockSkew++;
+      else if (TIME_SKEW_WARNING.test(msg)) timeSkew++;
       flagged.push({ row: i, kind: 'warning', message: msg });
     }
   });
+  return { byMessage, flagged, warnings, past, clockSkew, timeSkew };
+}
+
+/** Reads every results file of a finished job, counts by message and writes server-rejects rows. */
+async function collectResults(dir: string, m: Manifest, part: PartState, status: JobStatus, client: LeanplumClient): Promise<{ summary: ResultsSummary; rejects: string[] }> {
+  const lines: string[] = [];
+  await mkdir(join(dir, 'results'), { recursive: true });
+  let n = 0;
+  for (const url of status.files ?? []) {
+    const text = await client.fetchResults(url);
+    await writeFile(join(dir, 'results', `${part.file.replace(/\.csv$/, '')}-results-${n++}.jsonl`), text);
+    for (const l of text.split('\n')) if (l.trim() !== '') lines.push(l);
+  }
+  const { byMessage, flagged, warnings, past, clockSkew, timeSkew } = tallyResultLines(lines);
   const joined = lines.length === part.rows;
   const summary: ResultsSummary = {
     part: part.file, jobId: part.launch!.jobId!, state: status.state,
-    successes: status.successes ?? 0, failures: status.failures ?? 0, warnings, pastEventWarnings: past, byMessage, joined,
+    successes: status.successes ?? 0, failures: status.failures ?? 0, warnings, pastEventWarnings: past,
+    clockSkewWarnings: clockSkew, timeSkewWarnings: timeSkew, byMessage, joined,
   };
   if (!joined) summary.note = `${lines.length} result lines for ${part.rows} rows: rows cannot be matched by position`;
   const rejects: string[] = [];
@@ -277,7 +291,7 @@ export async function waitStage(dir: string, client: LeanplumClient, storage: St
     await revokePublic(dir, m, part, storage, log);
     if (status.state === 'FAILED') {
       part.job = { ...part.job, state: 'FAILED', checkedAt: new Date().toISOString(), ...(status.error ? { error: status.error } : {}) };
-      results.push({ part: part.file, jobId: part.launch.jobId, state: 'FAILED', successes: 0, failures: 0, warnings: 0, pastEventWarnings: 0, byMessage: {}, joined: false, ...(status.error ? { error: status.error } : {}) });
+      results.push({ part: part.file, jobId: part.launch.jobId, state: 'FAILED', successes: 0, failures: 0, warnings: 0, pastEventWarnings: 0, clockSkewWarnings: 0, timeSkewWarnings: 0, byMessage: {}, joined: false, ...(status.error ? { error: status.error } : {}) });
     } else {
       const { summary, rejects } = await collectResults(dir, m, part, status, client);
       results.push(summary);
@@ -322,12 +336,4 @@ export function judgeResults(results: readonly ResultsSummary[]): BackfillError 
     return new BackfillError('JOB_ROW_FAILURES', `${failures} row(s) failed inside Leanplum`, 'See server-rejects.csv for each row, its source line and Leanplum\'s message.');
   }
   return undefined;
-}
-
-export async function readReportJson(dir: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,4 +1,3 @@
-import type { ResolvedMapping } from '../csv/mapping.js';
 import type { KeptRow } from '../events/row.js';
 import type { DropReason, RejectReason } from '../events/reasons.js';
 import type { RowObserver } from '../pipeline/transform.js';
@@ -66,11 +65,9 @@ export class ReportCollector implements RowObserver {
     return x / 4294967296;
   }
 
-  start(header: readonly string[], mapping: ResolvedMapping): void {
+  start(header: readonly string[]): void {
     this.header = header;
-    this.outputHeader = mapping.outputHeader;
   }
-  outputHeader: readonly string[] = [];
 
   kept(row: KeptRow, line: number, file: string): void {
     let stats = this.events.get(row.event);

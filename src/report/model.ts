@@ -159,7 +159,7 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
 }
 
 export interface ReportResults {
-  jobs: { part: string; jobId: string; state: string; successes: number; failures: number; warnings: number; pastEventWarnings: number; byMessage: Record<string, number>; joined: boolean; note?: string; error?: string }[];
+  jobs: { part: string; jobId: string; state: string; successes: number; failures: number; warnings: number; pastEventWarnings: number; clockSkewWarnings: number; timeSkewWarnings: number; byMessage: Record<string, number>; joined: boolean; note?: string; error?: string }[];
   exposure: { part: string; since: string; until: string | null; exposedSeconds: number | null }[];
 }
 

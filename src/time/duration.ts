@@ -8,10 +8,10 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(m[1]) * unit);
 }
 
-/** seconds → the shortest exact "Nd"/"Nh"/"Nm"/"Ns" form, for messages and reports. */
+/** seconds → the largest exact "Nd"/"Nh"/"Nm"/"Ns" form, for messages and reports. */
 export function formatDuration(seconds: number): string {
-  for (const [u, n] of [['w', 604800], ['d', 86400], ['h', 3600], ['m', 60]] as const) {
-    if (seconds !== 0 && seconds % n === 0 && u !== 'w') return `${seconds / n}${u}`;
+  for (const [unit, n] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds !== 0 && seconds % n === 0) return `${seconds / n}${unit}`;
   }
   return `${seconds}s`;
 }

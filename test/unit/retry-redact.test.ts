@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkApiUrl } from '../../src/leanplum/client.js';
+import { tallyResultLines } from '../../src/pipeline/cloud.js';
 import { parseLaunch, parseStatus, LeanplumProtocolError } from '../../src/leanplum/contract.js';
 import { maskSecret, redact } from '../../src/leanplum/redact.js';
 import { DEFAULT_RETRY, retryDelay } from '../../src/leanplum/retry.js';
@@ -58,5 +59,27 @@ describe('the Leanplum contract', () => {
     expect(() => checkApiUrl('http://api.leanplum.com/api')).toThrow(/unencrypted/);
     expect(checkApiUrl('http://127.0.0.1:9/api').hostname).toBe('127.0.0.1');
     expect(checkApiUrl('https://api.leanplum.com/api').protocol).toBe('https:');
+  });
+});
+
+describe('tallyResultLines', () => {
+  it('counts Past event, clock skew and time skew warnings, groups messages by shape, flags rows by index', () => {
+    const t = tallyResultLines([
+      '{"success":true}',
+      '{"success":true,"warning":{"message":"Past event detected (731 days ago). Rewriting timestamp."}}',
+      '{"success":true,"warning":{"message":"Past event detected (400 days ago). Rewriting timestamp."}}',
+      '{"success":true,"warning":{"message":"Device clock skew detected (3 days behind)"}}',
+      '{"success":true,"warning":{"message":"Anomaly detected: time skew. User will be excluded from analytics."}}',
+      '{"success":false,"error":{"message":"Invalid event name"}}',
+    ]);
+    expect([t.warnings, t.past, t.clockSkew, t.timeSkew]).toEqual([4, 2, 1, 1]);
+    expect(t.byMessage).toEqual({
+      'Past event detected (N days ago). Rewriting timestamp.': 2,
+      'Device clock skew detected (N days behind)': 1,
+      'Anomaly detected: time skew. User will be excluded from analytics.': 1,
+      'Invalid event name': 1,
+    });
+    expect(t.flagged.map((f) => [f.row, f.kind])).toEqual([[1, 'warning'], [2, 'warning'], [3, 'warning'], [4, 'warning'], [5, 'error']]);
+    expect(() => tallyResultLines(['{"ok":1}'])).toThrow(/success/);
   });
 });
