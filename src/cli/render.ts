@@ -3,7 +3,7 @@ import type { TransformSummary } from '../pipeline/transform.js';
 const n = (x: number) => x.toLocaleString('en-US');
 
 /** The short text summary printed to stdout after a transform. */
-export function renderTransformSummary(s: TransformSummary, outDir: string): string {
+export function renderTransformSummary(s: TransformSummary, outDir: string, now: Date): string {
   const c = s.counts;
   const reasons = (rec: Record<string, number>) =>
     Object.entries(rec).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${n(v)}`).join(', ') || 'none';
@@ -20,5 +20,10 @@ export function renderTransformSummary(s: TransformSummary, outDir: string): str
   ];
   if (s.config.leftOutColumns.length > 0) lines.push(`left out   ${s.config.leftOutColumns.join(', ')} (carry them with --param)`);
   if (s.rejectRateExceeded) lines.push(`REJECT RATE ${(s.rejectRate * 100).toFixed(2)}% is above --max-reject-rate ${(s.config.maxRejectRate * 100).toFixed(2)}%`);
+  // A past --import-at is fine for a preview, but the user should learn now, not at launch, that
+  // this output can no longer be imported safely.
+  if (now.getTime() > Date.parse(s.config.staleAfter)) {
+    lines.push(`STALE      the launch deadline ${s.config.staleAfter} has passed: launch/run will refuse this output; transform again without --import-at to import it`);
+  }
   return lines.join('\n');
 }

@@ -67,6 +67,16 @@ describe('lp-backfill transform on the samples', () => {
     expect(Object.keys(clean[0]!)).toEqual(['userId', 'event', 'time', 'value', 'currencyCode', 'params.level', 'params.mode', 'params.original_time']);
   });
 
+  it('says at once when a past --import-at makes the output too stale to launch, and not otherwise', async () => {
+    const past = await runCli(['transform', sample('mobile-game.csv'), '--out', await tempDir(), '--import-at', IMPORT_AT, '--count-column', 'count']);
+    expect(past.code).toBe(0);
+    expect(past.stdout).toContain(`STALE      the launch deadline ${new Date(Date.parse(IMPORT_AT) + 2 * 86400_000).toISOString().replace('.000', '')} has passed`);
+    const current = await runCli(['transform', sample('mobile-game.csv'), '--out', await tempDir(), '--count-column', 'count']);
+    expect(current.code).toBe(0);
+    expect(current.stdout).toContain('launch before');
+    expect(current.stdout).not.toContain('STALE');
+  });
+
   it('ecommerce-clickstream.csv: epoch ms, item ids as params, unmapped columns listed', async () => {
     const out = await tempDir();
     const r = await runCli(['transform', sample('ecommerce-clickstream.csv'), '--out', out, '--import-at', IMPORT_AT,

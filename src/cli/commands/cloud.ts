@@ -211,7 +211,7 @@ export async function runCommand(a: Args): Promise<void> {
       } finally {
         progress.done();
       }
-      process.stdout.write(renderTransformSummary(result.summary, dir) + `\nreport     ${result.reportPath}\n`);
+      process.stdout.write(renderTransformSummary(result.summary, dir, new Date()) + `\nreport     ${result.reportPath}\n`);
       await recordTransform(dir, result.summary, new Date());
       if (result.summary.rejectRateExceeded) {
         throw new BackfillError('REJECT_RATE', `${result.summary.counts.rejected} of ${result.summary.counts.read} rows were rejected, above --max-reject-rate`, `Nothing was uploaded. Fix the input or raise --max-reject-rate, then run again in a new --out directory.`);

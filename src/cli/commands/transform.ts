@@ -29,7 +29,7 @@ export async function transformCommand(a: Args, mode: 'transform' | 'preview'): 
   }
   const { summary, reportPath } = result;
   await recordTransform(cfg.outDir, summary, new Date());
-  process.stdout.write(renderTransformSummary(summary, cfg.outDir) + '\n');
+  process.stdout.write(renderTransformSummary(summary, cfg.outDir, new Date()) + '\n');
   if (reportPath !== undefined) process.stdout.write(`report     ${reportPath}\n`);
   if (result.report !== undefined && mode === 'preview') {
     for (const w of result.report.warnings) process.stdout.write(`warning    ${w.message}\n`);
