@@ -1,3 +1,4 @@
+import type { ResultsSummary } from '../pipeline/cloud.js';
 import type { TransformSummary } from '../pipeline/transform.js';
 import { DAY } from '../time/clamp.js';
 import { MAX_EVENT_NAMES_PER_APP, MAX_PARAM_NAMES_PER_APP } from '../events/names.js';
@@ -159,7 +160,7 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
 }
 
 export interface ReportResults {
-  jobs: { part: string; jobId: string; state: string; successes: number; failures: number; warnings: number; pastEventWarnings: number; clockSkewWarnings: number; timeSkewWarnings: number; byMessage: Record<string, number>; joined: boolean; note?: string; error?: string }[];
+  jobs: ResultsSummary[];
   exposure: { part: string; since: string; until: string | null; exposedSeconds: number | null }[];
 }
 
