@@ -1,4 +1,5 @@
 import type { TransformSummary } from '../pipeline/transform.js';
+import { isStale } from '../time/clamp.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
@@ -22,7 +23,7 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
   if (s.rejectRateExceeded) lines.push(`REJECT RATE ${(s.rejectRate * 100).toFixed(2)}% is above --max-reject-rate ${(s.config.maxRejectRate * 100).toFixed(2)}%`);
   // A past --import-at is fine for a preview, but the user should learn now, not at launch, that
   // this output can no longer be imported safely.
-  if (now.getTime() > Date.parse(s.config.staleAfter)) {
+  if (isStale(s.config.staleAfter, now)) {
     lines.push(`STALE      the launch deadline ${s.config.staleAfter} has passed: launch/run will refuse this output; transform again without --import-at to import it`);
   }
   return lines.join('\n');

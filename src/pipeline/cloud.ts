@@ -10,6 +10,7 @@ import { BackfillError } from '../errors.js';
 import { deleteObject, gsUrl, setPublicRead, uploadFile, type GcsOptions } from '../gcs/storage.js';
 import type { LeanplumClient } from '../leanplum/client.js';
 import { CLOCK_SKEW_WARNING, PAST_EVENT_WARNING, TIME_SKEW_WARNING, parseResultLine, type JobStatus } from '../leanplum/contract.js';
+import { isStale } from '../time/clamp.js';
 import { loadManifest, saveManifest, type Manifest, type PartState } from './manifest.js';
 
 export interface Target {
@@ -81,7 +82,6 @@ export interface LaunchOptions {
  */
 export async function launchStage(dir: string, client: LeanplumClient, storage: Storage | undefined, o: LaunchOptions, log: Log): Promise<Manifest> {
   const m = await requireManifest(dir);
-  const staleAfter = Date.parse(m.transform!.staleAfter);
   m.leanplum = { appId: o.appId, apiUrl: o.apiUrl };
   for (const part of m.parts) {
     if (part.launch?.status === 'launched') continue;
@@ -95,7 +95,7 @@ export async function launchStage(dir: string, client: LeanplumClient, storage: 
         'Check the app\'s import jobs in Leanplum (or ask Leanplum support). If no job was created, run again with --relaunch; otherwise do nothing, a second job would import every row twice.',
       );
     }
-    if (o.now().getTime() > staleAfter) {
+    if (isStale(m.transform!.staleAfter, o.now())) {
       throw new BackfillError(
         'CLAMP_STALE',
         `the clamp of this run is stale: it was computed for import time ${m.transform!.importAt} and is only safe until ${m.transform!.staleAfter}`,

@@ -28,6 +28,8 @@ export const cutoffOf = (r: TimeRule): number => r.importAt + r.maxDelay - r.win
 export const clampTargetOf = (r: TimeRule): number => r.importAt - r.clampAge;
 /** After this moment the clamp no longer protects the oldest rows: re-run the transform. */
 export const staleAfterOf = (r: TimeRule): number => r.importAt + r.maxDelay;
+/** The same deadline as recorded in summary.json / manifest.json (ISO-8601). */
+export const isStale = (staleAfterIso: string, now: Date): boolean => now.getTime() > Date.parse(staleAfterIso);
 
 /** Problems that make the rule unsafe, as "path: message" lines. */
 export function ruleProblems(r: TimeRule): string[] {
