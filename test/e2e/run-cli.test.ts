@@ -78,6 +78,27 @@ describe('lp-backfill run against the stand-ins', () => {
     for (const p of m.parts) expect((await readFile(join(out, p.file), 'utf8')).startsWith('userId,event,time,params.note\n')).toBe(true);
   });
 
+  it('above --max-reject-rate it writes everything, uploads nothing (exit 3), and a rerun refuses too', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'in.csv');
+    const t = Math.floor(Date.now() / 1000) - 86400;
+    await writeFile(input, `user,event,time\nu1,open,${t}\n,open,${t}\nu3,open,later\n`);
+    const out = join(dir, 'run');
+    const args = ['run', input, '--out', out, '--map', 'userId=user', '--yes', ...cloudArgs()];
+    const uploadsBefore = s.gcs.log.filter((l) => l.path.startsWith('/upload')).length;
+    const r = await runCli(args, { env: env() });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('REJECT_RATE');
+    expect(r.stderr).toContain('Nothing was uploaded');
+    expect(r.stdout).toContain('read 3 = kept 1 + rejected 2 + dropped 0');
+    expect((await readFile(join(out, 'rejects.csv'), 'utf8')).trim().split('\n')).toHaveLength(3);
+    const again = await runCli(args, { env: env() });
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain('transform already done');
+    expect(s.gcs.log.filter((l) => l.path.startsWith('/upload')).length).toBe(uploadsBefore);
+    expect(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')).parts[0].upload).toBeUndefined();
+  });
+
   it('a clamp with too little margin shows up as "Past event detected": exit 5, every row traced to its input line', async () => {
     const dir = await tempDir();
     const input = join(dir, 'old.csv');

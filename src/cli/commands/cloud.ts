@@ -2,21 +2,18 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { buildTransformConfig } from '../../pipeline/transform-config.js';
 import { BackfillError } from '../../errors.js';
 import { makeStorage, type GcsOptions } from '../../gcs/storage.js';
 import { LeanplumClient } from '../../leanplum/client.js';
 import { DEFAULT_API_URL } from '../../leanplum/contract.js';
 import { redact } from '../../leanplum/redact.js';
-import { judgeResults, launchStage, parseGsUrl, requireManifest, uploadStage, waitStage, type Log, type Target, type WaitOutcome } from '../../pipeline/cloud.js';
+import { judgeResults, launchStage, parseGsUrl, requireManifest, uploadStage, waitStage, type LaunchOptions, type Log, type Target, type WaitOutcome } from '../../pipeline/cloud.js';
 import { loadManifest } from '../../pipeline/manifest.js';
-import { attachResults, recordTransform } from '../../pipeline/run-state.js';
-import { transformWithReport } from '../../pipeline/transform-with-report.js';
+import { attachResults } from '../../pipeline/run-state.js';
 import { parseDuration } from '../../time/duration.js';
 import { confirmOnTty } from '../confirm.js';
-import { inputsOf, logEvent, progressFor, stdinSource, type Args } from '../context.js';
-import { rawTransformOptions } from '../options.js';
-import { renderTransformSummary } from '../render.js';
+import { inputsOf, logEvent, type Args } from '../context.js';
+import { transformCommand } from './transform.js';
 
 export const withTarget = <T,>(y: Argv<T>) =>
   y
@@ -103,6 +100,18 @@ export async function scrubbed<T>(key: () => string | undefined, fn: () => Promi
   }
 }
 
+type Connected = Awaited<ReturnType<typeof client>>;
+
+/** Every command that talks to Leanplum: the key is read once and scrubbed from any error. */
+async function withLeanplumClient(a: Args, fn: (c: Connected) => Promise<unknown>): Promise<void> {
+  let key: string | undefined;
+  await scrubbed(() => key, async () => {
+    const c = await client(a, logger(a));
+    key = c.key;
+    await fn(c);
+  });
+}
+
 export async function uploadCommand(a: Args): Promise<void> {
   const dir = String(a['dir']);
   const o = gcsOptions(a);
@@ -120,16 +129,20 @@ async function confirmLaunch(a: Args, dir: string): Promise<void> {
   if (!(await confirmOnTty('Launch now?'))) throw new BackfillError('LAUNCH_REFUSED', 'launch cancelled', 'Nothing was sent to Leanplum. Run again when ready.');
 }
 
+const launchOptions = (a: Args, c: Connected): LaunchOptions => ({
+  relaunch: a['relaunch'] === true,
+  publicWhileImporting: a['public-while-importing'] === true,
+  now: () => new Date(),
+  appId: c.appId,
+  apiUrl: c.apiUrl,
+});
+
 export async function launchCommand(a: Args): Promise<void> {
   const dir = String(a['dir']);
-  const log = logger(a);
-  let key: string | undefined;
-  await scrubbed(() => key, async () => {
-    const c = await client(a, log);
-    key = c.key;
+  await withLeanplumClient(a, async (c) => {
     await confirmLaunch(a, dir);
     const o = gcsOptions(a);
-    await launchStage(dir, c.client, a['public-while-importing'] === true ? makeStorage(o) : undefined, { relaunch: a['relaunch'] === true, publicWhileImporting: a['public-while-importing'] === true, now: () => new Date(), appId: c.appId, apiUrl: c.apiUrl }, log);
+    await launchStage(dir, c.client, a['public-while-importing'] === true ? makeStorage(o) : undefined, launchOptions(a, c), logger(a));
   });
 }
 
@@ -166,12 +179,7 @@ async function follow(a: Args, dir: string, once: boolean, c: LeanplumClient): P
 
 export async function waitCommand(a: Args, once: boolean): Promise<void> {
   const dir = String(a['dir']);
-  let key: string | undefined;
-  await scrubbed(() => key, async () => {
-    const c = await client(a, logger(a));
-    key = c.key;
-    await follow(a, dir, once, c.client);
-  });
+  await withLeanplumClient(a, (c) => follow(a, dir, once, c.client));
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -185,12 +193,9 @@ export async function runCommand(a: Args): Promise<void> {
   const input = inputsOf(a);
   const dir = String(a['out']);
   const log = logger(a);
-  let key: string | undefined;
-  await scrubbed(() => key, async () => {
-    // everything that can be refused is checked before any work
-    const tgt = target(a, true)!;
-    const c = await client(a, log);
-    key = c.key;
+  // everything that can be refused is checked before any work
+  const tgt = target(a, true)!;
+  await withLeanplumClient(a, async (c) => {
     const existing = await loadManifest(dir);
     if (existing?.transform) {
       if (!input.includes('-')) {
@@ -202,20 +207,7 @@ export async function runCommand(a: Args): Promise<void> {
       }
       log('resume', { runId: existing.runId }, `resume     run ${existing.runId}: transform already done, not repeated`);
     } else {
-      const cfg = buildTransformConfig(rawTransformOptions(a, input), new Date());
-      const progress = progressFor(a);
-      const source = stdinSource(input);
-      let result;
-      try {
-        result = await transformWithReport(cfg, { ...(source ? { source } : {}), report: true, onProgress: progress.update });
-      } finally {
-        progress.done();
-      }
-      process.stdout.write(renderTransformSummary(result.summary, dir, new Date()) + `\nreport     ${result.reportPath}\n`);
-      await recordTransform(dir, result.summary, new Date());
-      if (result.summary.rejectRateExceeded) {
-        throw new BackfillError('REJECT_RATE', `${result.summary.counts.rejected} of ${result.summary.counts.read} rows were rejected, above --max-reject-rate`, `Nothing was uploaded. Fix the input or raise --max-reject-rate, then run again in a new --out directory.`);
-      }
+      await transformCommand(a, 'run');
     }
     const m = await requireManifest(dir);
     if (m.transform!.rejectRateExceeded) throw new BackfillError('REJECT_RATE', 'this run\'s transform rejected more rows than --max-reject-rate allowed', 'Start a new --out directory after fixing the input.');
@@ -225,7 +217,7 @@ export async function runCommand(a: Args): Promise<void> {
     const needLaunch = (await requireManifest(dir)).parts.some((p) => p.launch?.status !== 'launched');
     if (needLaunch) {
       await confirmLaunch(a, dir);
-      await launchStage(dir, c.client, storage, { relaunch: a['relaunch'] === true, publicWhileImporting: a['public-while-importing'] === true, now: () => new Date(), appId: c.appId, apiUrl: c.apiUrl }, log);
+      await launchStage(dir, c.client, storage, launchOptions(a, c), log);
     } else log('resume', {}, 'resume     jobs already launched: following them');
     await follow(a, dir, false, c.client);
     process.stdout.write(`manifest   ${dir}/manifest.json\n`);

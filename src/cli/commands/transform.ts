@@ -7,8 +7,11 @@ import { inputsOf, progressFor, stdinSource, type Args } from '../context.js';
 import { rawTransformOptions } from '../options.js';
 import { renderTransformSummary } from '../render.js';
 
-/** transform and preview: the same run; preview always writes the report and may sample. */
-export async function transformCommand(a: Args, mode: 'transform' | 'preview'): Promise<ReportedResult> {
+/**
+ * transform and preview: the same run; preview always writes the report and may sample.
+ * `run` starts with it too ('run': report always on, and a refusal says nothing was uploaded).
+ */
+export async function transformCommand(a: Args, mode: 'transform' | 'preview' | 'run'): Promise<ReportedResult> {
   const input = inputsOf(a);
   const cfg = buildTransformConfig(rawTransformOptions(a, input), new Date());
   const existing = await loadManifest(cfg.outDir);
@@ -21,7 +24,7 @@ export async function transformCommand(a: Args, mode: 'transform' | 'preview'): 
   try {
     result = await transformWithReport(cfg, {
       ...(source ? { source } : {}),
-      report: mode === 'preview' || a['report'] !== false,
+      report: mode !== 'transform' || a['report'] !== false,
       onProgress: progress.update,
     });
   } finally {
@@ -38,7 +41,7 @@ export async function transformCommand(a: Args, mode: 'transform' | 'preview'): 
     throw new BackfillError(
       'REJECT_RATE',
       `${summary.counts.rejected} of ${summary.counts.read} rows were rejected (${(summary.rejectRate * 100).toFixed(2)}%), above --max-reject-rate ${summary.config.maxRejectRate}`,
-      `All outputs were written. Look at ${cfg.outDir}/rejects.csv, fix the mapping or the data, or raise --max-reject-rate.`,
+      `${mode === 'run' ? 'Nothing was uploaded. ' : ''}All outputs were written. Look at ${cfg.outDir}/rejects.csv, fix the mapping or the data, or raise --max-reject-rate${mode === 'run' ? ', then run again in a new --out directory' : ''}.`,
     );
   }
   return result;
