@@ -172,9 +172,9 @@ export function tallyResultLines(lines: readonly string[]) {
   const byMessage: Record<string, number> = {};
   const flagged: { row: number; kind: 'error' | 'warning'; message: string }[] = [];
   let warnings = 0;
-  let past = 0;
-  let clockSkew = 0;
-  let timeSkew = 0;
+  let pastEventWarnings = 0;
+  let clockSkewWarnings = 0;
+  let timeSkewWarnings = 0;
   lines.forEach((l, i) => {
     const r = parseResultLine(l);
     const msg = r.error ?? r.warning;
@@ -185,13 +185,13 @@ export function tallyResultLines(lines: readonly string[]) {
     if (!r.success) flagged.push({ row: i, kind: 'error', message: msg });
     else {
       warnings++;
-      if (PAST_EVENT_WARNING.test(msg)) past++;
-      else if (CLOCK_SKEW_WARNING.test(msg)) clockSkew++;
-      else if (TIME_SKEW_WARNING.test(msg)) timeSkew++;
+      if (PAST_EVENT_WARNING.test(msg)) pastEventWarnings++;
+      else if (CLOCK_SKEW_WARNING.test(msg)) clockSkewWarnings++;
+      else if (TIME_SKEW_WARNING.test(msg)) timeSkewWarnings++;
       flagged.push({ row: i, kind: 'warning', message: msg });
     }
   });
-  return { byMessage, flagged, warnings, past, clockSkew, timeSkew };
+  return { flagged, counts: { warnings, pastEventWarnings, clockSkewWarnings, timeSkewWarnings, byMessage } };
 }
 
 /** Reads every results file of a finished job, counts by message and writes server-rejects rows. */
@@ -204,12 +204,11 @@ async function collectResults(dir: string, m: Manifest, part: PartState, status:
     await writeFile(join(dir, 'results', `${part.file.replace(/\.csv$/, '')}-results-${n++}.jsonl`), text);
     for (const l of text.split('\n')) if (l.trim() !== '') lines.push(l);
   }
-  const { byMessage, flagged, warnings, past, clockSkew, timeSkew } = tallyResultLines(lines);
+  const { flagged, counts } = tallyResultLines(lines);
   const joined = lines.length === part.rows;
   const summary: ResultsSummary = {
     part: part.file, jobId: part.launch!.jobId!, state: status.state,
-    successes: status.successes ?? 0, failures: status.failures ?? 0, warnings, pastEventWarnings: past,
-    clockSkewWarnings: clockSkew, timeSkewWarnings: timeSkew, byMessage, joined,
+    successes: status.successes ?? 0, failures: status.failures ?? 0, ...counts, joined,
   };
   if (!joined) summary.note = `${lines.length} result lines for ${part.rows} rows: rows cannot be matched by position`;
   const rejects: string[] = [];
@@ -291,7 +290,7 @@ export async function waitStage(dir: string, client: LeanplumClient, storage: St
     await revokePublic(dir, m, part, storage, log);
     if (status.state === 'FAILED') {
       part.job = { ...part.job, state: 'FAILED', checkedAt: new Date().toISOString(), ...(status.error ? { error: status.error } : {}) };
-      results.push({ part: part.file, jobId: part.launch.jobId, state: 'FAILED', successes: 0, failures: 0, warnings: 0, pastEventWarnings: 0, clockSkewWarnings: 0, timeSkewWarnings: 0, byMessage: {}, joined: false, ...(status.error ? { error: status.error } : {}) });
+      results.push({ part: part.file, jobId: part.launch.jobId, state: 'FAILED', successes: 0, failures: 0, ...tallyResultLines([]).counts, joined: false, ...(status.error ? { error: status.error } : {}) });
     } else {
       const { summary, rejects } = await collectResults(dir, m, part, status, client);
       results.push(summary);

@@ -72,8 +72,8 @@ describe('tallyResultLines', () => {
       '{"success":true,"warning":{"message":"Anomaly detected: time skew. User will be excluded from analytics."}}',
       '{"success":false,"error":{"message":"Invalid event name"}}',
     ]);
-    expect([t.warnings, t.past, t.clockSkew, t.timeSkew]).toEqual([4, 2, 1, 1]);
-    expect(t.byMessage).toEqual({
+    expect([t.counts.warnings, t.counts.pastEventWarnings, t.counts.clockSkewWarnings, t.counts.timeSkewWarnings]).toEqual([4, 2, 1, 1]);
+    expect(t.counts.byMessage).toEqual({
       'Past event detected (N days ago). Rewriting timestamp.': 2,
       'Device clock skew detected (N days behind)': 1,
       'Anomaly detected: time skew. User will be excluded from analytics.': 1,
