@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GcsEmulator } from '../src/emulators/gcs-emulator.js';
-import { LeanplumSimulator } from '../src/emulators/leanplum-simulator.js';
+import { GcsEmulator } from '../test/stand-ins/gcs-emulator.js';
+import { LeanplumSimulator } from '../test/stand-ins/leanplum-simulator.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');

@@ -164,7 +164,7 @@ describe('the GCS service dies in the middle of an upload', () => {
     expect(first.code).toBe(4);
     expect(first.stderr).toContain('GCS_FAILED');
     expect(first.stderr).toMatch(/how to fix: Run the same command again/);
-    const { GcsEmulator } = await import('../../src/emulators/gcs-emulator.js');
+    const { GcsEmulator } = await import('../stand-ins/gcs-emulator.js');
     const again = new GcsEmulator({ dataDir: own.dataDir, buckets: { [BUCKET]: { readers: ['leanplum-reader-token'] } }, port });
     await again.start();
     try {

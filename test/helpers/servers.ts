@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { GcsEmulator } from '../../src/emulators/gcs-emulator.js';
-import { LeanplumSimulator } from '../../src/emulators/leanplum-simulator.js';
+import { GcsEmulator } from '../stand-ins/gcs-emulator.js';
+import { LeanplumSimulator } from '../stand-ins/leanplum-simulator.js';
 import { tempDir } from './run.js';
 
 export const BUCKET = 'lp-test-bucket';

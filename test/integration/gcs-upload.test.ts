@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GcsEmulator } from '../../src/emulators/gcs-emulator.js';
+import { GcsEmulator } from '../stand-ins/gcs-emulator.js';
 import { BackfillError } from '../../src/errors.js';
 import { fileCrc32c, makeStorage, setPublicRead, uploadFile } from '../../src/gcs/storage.js';
 import { tempDir } from '../helpers/run.js';

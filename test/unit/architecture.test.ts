@@ -7,7 +7,7 @@ import { repoRoot } from '../helpers/run.js';
 // Pure modules do no I/O, and only the CLI layer touches argv, env, stdout/stderr or exits.
 const LAYER: Readonly<Record<string, number>> = {
   cli: 3,
-  pipeline: 2, report: 2, gcs: 2, leanplum: 2, emulators: 2,
+  pipeline: 2, report: 2, gcs: 2, leanplum: 2,
   csv: 1, time: 1, events: 1,
   'config.ts': 0, 'errors.ts': 0, 'version.ts': 0,
 };
@@ -52,6 +52,14 @@ describe('architecture (DESIGN.md)', () => {
   it('pure modules (time/, events/) do no I/O', async () => {
     const bad = (await sources()).filter((f) => PURE.has(top(f.path)) && /from 'node:(fs|net|http|https|child_process|readline)/.test(f.text));
     expect(bad.map((f) => f.path)).toEqual([]);
+  });
+
+  it('the stand-ins live under test/, outside the shipped sources', async () => {
+    // They were once src/emulators/: inside src/ they ship in the package and can drift into sharing the tool's code.
+    const files = await sources();
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.filter((f) => top(f.path) === 'emulators').map((f) => f.path)).toEqual([]);
+    expect(files.filter((f) => importsOf(f.text).some((s) => s.includes('/test/') || s.includes('stand-ins'))).map((f) => f.path)).toEqual([]);
   });
 
   it('only the CLI layer reads argv or env, prints, or exits', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse } from 'csv-parse/sync';
-import { nameProblem, USER_ID_MAX } from '../events/names.js';
+import { nameProblem, USER_ID_MAX } from '../../src/events/names.js';
 import { FaultQueue, LoopbackService, readBody, sendJson, type Fault } from './http-util.js';
 
 /**
