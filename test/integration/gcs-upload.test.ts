@@ -106,4 +106,12 @@ describe('upload to the GCS stand-in through @google-cloud/storage', () => {
     expect(r.status).toBe('uploaded');
     expect(gcs.log.some((l) => l.status === 503)).toBe(true);
   });
+
+  it('a status fault can carry Retry-After (over the /_emulator/faults endpoint too)', async () => {
+    await fetch(`${gcs.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ match: 'GET /storage/v1/b/', kind: 'status', status: 429, retryAfterSeconds: 3, times: 1 }) });
+    const r = await fetch(`${gcs.url}/storage/v1/b/${BUCKET}`);
+    expect(r.status).toBe(429);
+    expect(r.headers.get('retry-after')).toBe('3');
+    expect((await fetch(`${gcs.url}/storage/v1/b/${BUCKET}`)).status).toBe(200);
+  });
 });

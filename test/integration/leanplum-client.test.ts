@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/run.js';
 import { APP, BUCKET, startServers } from '../helpers/servers.js';
+import { LeanplumSimulator } from '../stand-ins/leanplum-simulator.js';
 
 let s: Awaited<ReturnType<typeof startServers>>;
 let object: string;
@@ -145,5 +146,110 @@ describe('Leanplum client against the simulator', () => {
     const body = (await ok.json()) as { response: { success: boolean }[] };
     expect(body.response).toHaveLength(500);
     expect(body.response.at(-1)).toMatchObject({ success: false });
+  });
+
+  it('the simulator checks rows against the documented limits on its own', async () => {
+    const t = Math.floor(Date.now() / 1000);
+    const act = (over: Record<string, unknown>) => ({ action: 'track', userId: 'u1', event: 'open', time: t, ...over });
+    const params = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, 'x']));
+    const cases: [Record<string, unknown>, RegExp | null][] = [
+      [act({}), null],
+      [act({ event: 'e'.repeat(139) }), null],
+      [act({ event: 'e'.repeat(140) }), /event name/],
+      [act({ event: '.hidden' }), /event name/],
+      [act({ event: '-x' }), /event name/],
+      [act({ event: 'a/' }), /event name/],
+      [act({ event: '12' }), /event name/],
+      [act({ event: '1.5' }), /event name/],
+      [act({ event: 'level 12' }), null],
+      ...[',', '|', '"', '{', '\t', '\n'].map((c): [Record<string, unknown>, RegExp] => [act({ event: `a${c}b` }), /event name/]),
+      [act({ userId: 'u'.repeat(400) }), null],
+      [act({ userId: 'u'.repeat(401) }), /userId/],
+      [act({ params: params(50) }), null],
+      [act({ params: params(51) }), /Too many parameters/],
+      [act({ params: { 'bad|name': 1 } }), /parameter name/],
+      [act({ value: 'abc' }), /value/],
+      [act({ currencyCode: 'usd' }), /currencyCode/],
+      [act({ time: 'yesterday' }), /time/],
+    ];
+    const res = await fetch(s.sim.apiUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appId: APP.id, clientKey: APP.prodKey, apiVersion: '1.0.6', action: 'multi', time: t, data: cases.map(([a]) => a) }),
+    });
+    const body = (await res.json()) as { response: { success: boolean; error?: { message: string } }[] };
+    cases.forEach(([a, problem], i) => {
+      const r = body.response[i]!;
+      if (problem === null) expect(r, JSON.stringify(a)).toEqual({ success: true });
+      else expect(r.error?.message, JSON.stringify(a)).toMatch(problem);
+    });
+  });
+
+  describe('echo mode: error answers quote the key, as a careless server would', () => {
+    const form = (f: Record<string, string>) =>
+      fetch(s.sim.apiUrl, { method: 'POST', body: new URLSearchParams({ apiVersion: '1.0.6', appId: APP.id, clientKey: APP.devKey, ...f }) });
+    const message = async (r: Response) => ((await r.json()) as { response: { error: { message: string } }[] }).response[0]!.error.message;
+    const setEcho = (on: boolean) => fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ echoKey: on }) });
+
+    it('off by default: no answer holds the key', async () => {
+      expect(await message(await form({ action: 'getMultiResults', jobId: 'none' }))).toBe('Job not found');
+      expect(await message(await form({ action: 'multi', clientKey: 'wrong-key-abcdef', createJob: 'true' }))).toBe('Invalid access key');
+    });
+
+    it('on (through /_sim/config): 400/401/404/429/500 and injected faults quote the key they received', async () => {
+      await setEcho(true);
+      try {
+        const bad = 'wrong-key-abcdef';
+        const wrongKey = await form({ action: 'multi', clientKey: bad, createJob: 'true' });
+        expect(wrongKey.status).toBe(401);
+        expect(await message(wrongKey)).toBe(`Invalid access key "${bad}"`);
+        expect(await message(await form({ action: 'multi', appId: 'nope', createJob: 'true' }))).toBe(`App not found: nope (key ${APP.devKey})`);
+        expect(await message(await form({ action: 'getMultiResults', jobId: 'none' }))).toBe(`Job not found (request from key ${APP.devKey})`);
+        expect(await message(await form({ action: 'frobnicate' }))).toContain(APP.devKey);
+        for (const status of [429, 500]) {
+          s.sim.faults.add({ match: 'getMultiResults', kind: 'status', status, times: 1 });
+          const r = await form({ action: 'getMultiResults', jobId: 'none' });
+          expect(r.status).toBe(status);
+          expect(await message(r)).toContain(APP.devKey);
+        }
+      } finally {
+        await setEcho(false);
+      }
+    });
+
+    it('on (constructor option): a FAILED job\'s error quotes the key', async () => {
+      const own = new LeanplumSimulator({ apps: { [APP.id]: { devKey: APP.devKey, prodKey: APP.prodKey } }, gcsUrl: s.gcs.url, stepMs: 5, echoKey: true });
+      await own.start();
+      try {
+        const c = client({ apiUrl: own.apiUrl });
+        const { jobId } = await c.launch({ bucket: BUCKET, file: 'runs/none/echo.csv' });
+        expect((await finished(c, jobId)).state).toBe('FAILED');
+        // the raw answer, before the tool's own scrubbing
+        const raw = await fetch(own.apiUrl, { method: 'POST', body: new URLSearchParams({ apiVersion: '1.0.6', appId: APP.id, clientKey: APP.devKey, action: 'getMultiResults', jobId }) });
+        expect(await raw.json()).toMatchObject({ response: [{ state: 'FAILED', error: { message: expect.stringContaining(APP.devKey) } }] });
+        const tooBig = await fetch(own.apiUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ appId: APP.id, clientKey: APP.prodKey, apiVersion: '1.0.6', action: 'multi', data: Array.from({ length: 51 }, (_, i) => ({ userId: `u${i}`, event: 'open', time: 1 })) }),
+        });
+        expect(tooBig.status).toBe(403);
+        expect(await message(tooBig)).toContain(APP.prodKey);
+      } finally {
+        await own.stop();
+      }
+    });
+  });
+
+  it('a status fault can carry Retry-After, and carries none unless asked', async () => {
+    const status = (f: Record<string, string>) =>
+      fetch(s.sim.apiUrl, { method: 'POST', body: new URLSearchParams({ apiVersion: '1.0.6', appId: APP.id, clientKey: APP.devKey, action: 'getMultiResults', jobId: 'none', ...f }) });
+    s.sim.faults.add({ match: 'getMultiResults', kind: 'status', status: 429, retryAfterSeconds: 7, times: 1 });
+    const r = await status({});
+    expect(r.status).toBe(429);
+    expect(r.headers.get('retry-after')).toBe('7');
+    s.sim.faults.add({ match: 'getMultiResults', kind: 'status', status: 503, times: 1 });
+    const plain = await status({});
+    expect(plain.status).toBe(503);
+    expect(plain.headers.get('retry-after')).toBeNull();
   });
 });

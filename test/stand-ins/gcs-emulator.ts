@@ -4,7 +4,7 @@ import { mkdir, readFile, rm, writeFile, rename, appendFile } from 'node:fs/prom
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CRC32C } from '@google-cloud/storage';
-import { FaultQueue, LoopbackService, readBody, sendJson, type Fault } from './http-util.js';
+import { FaultQueue, LoopbackService, faultHeaders, readBody, sendJson, type Fault } from './http-util.js';
 
 /**
  * A small stand-in for Google Cloud Storage speaking the subset of the JSON API that
@@ -53,8 +53,8 @@ interface Session {
 
 const SUBSET_NOTE = 'gcs-emulator: not implemented';
 
-function gcsError(res: ServerResponse, code: number, message: string, reason = 'invalid'): void {
-  sendJson(res, code, { error: { code, message, errors: [{ message, domain: 'global', reason }] } });
+function gcsError(res: ServerResponse, code: number, message: string, reason = 'invalid', headers: Record<string, string> = {}): void {
+  sendJson(res, code, { error: { code, message, errors: [{ message, domain: 'global', reason }] } }, headers);
 }
 
 export class GcsEmulator extends LoopbackService {
@@ -143,7 +143,7 @@ export class GcsEmulator extends LoopbackService {
     if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
     if (fault?.kind === 'status') {
       await readBody(req);
-      return gcsError(res, fault.status ?? 503, 'injected fault', 'backendError');
+      return gcsError(res, fault.status ?? 503, 'injected fault', 'backendError', faultHeaders(fault));
     }
 
     let path = url.pathname;

@@ -12,12 +12,19 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** The headers a 'status' fault's answer carries. */
+export function faultHeaders(f: Fault): Record<string, string> {
+  return f.retryAfterSeconds === undefined ? {} : { 'retry-after': String(f.retryAfterSeconds) };
+}
+
 /** A fault injected into the next matching requests (tests and the demo's "what if" runs). */
 export interface Fault {
   /** substring of "METHOD path" the fault applies to; empty matches every request */
   match: string;
   kind: 'status' | 'drop' | 'slow' | 'malformed' | 'drop-mid-body';
   status?: number;
+  /** with kind 'status': the answer carries `Retry-After: <n>`, as a throttling server may send */
+  retryAfterSeconds?: number;
   delayMs?: number;
   /** how many requests it applies to */
   times: number;

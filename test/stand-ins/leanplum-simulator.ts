@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse } from 'csv-parse/sync';
-import { nameProblem, USER_ID_MAX } from '../../src/events/names.js';
-import { FaultQueue, LoopbackService, readBody, sendJson, type Fault } from './http-util.js';
+import { FaultQueue, LoopbackService, faultHeaders, readBody, sendJson, type Fault } from './http-util.js';
 
 /**
  * A local Leanplum that holds the contract in shared/LEANPLUM-API.md: checks the app and the key
@@ -21,6 +20,8 @@ export interface SimulatorOptions {
   stepMs?: number;
   /** Leanplum's processing clock = real clock + this (to simulate a late job) */
   clockOffsetSeconds?: number;
+  /** error answers quote the clientKey they received, as a careless server might (for tests of the tool's key scrubbing) */
+  echoKey?: boolean;
   host?: string;
   port?: number;
 }
@@ -42,19 +43,46 @@ export interface SimJob {
 const DAY = 86_400;
 const YEAR_WINDOW = 365 * DAY;
 
-const answer = (res: ServerResponse, status: number, r: Record<string, unknown>) => sendJson(res, status, { response: [r] });
-const fail = (res: ServerResponse, status: number, message: string) => answer(res, status, { success: false, error: { message } });
+// The limits below are copied from LEANPLUM-API.md ("CSV for defaultAction=track", "Limits"), not
+// taken from the tool: the stand-in exists to disagree with the tool when the tool is wrong.
+const NAME_MAX_CHARS = 139;
+const USER_ID_MAX_CHARS = 400;
+const PARAMS_PER_EVENT_MAX = 50;
+const NAME_FORBIDDEN = [',', '|', '"', '{', '\t', '\n', '\r'];
+
+/** "Characters" read as Unicode code points: the document does not say UTF-16 units. */
+const chars = (s: string) => [...s].length;
+
+/** Why Leanplum would refuse this event or parameter name (LEANPLUM-API.md, "Limits"), or undefined. */
+function badName(name: string): string | undefined {
+  const n = chars(name);
+  if (n < 1 || n > NAME_MAX_CHARS) return `must be 1-${NAME_MAX_CHARS} characters, has ${n}`;
+  if (name[0] === '.' || name[0] === '-') return `must not start with ${JSON.stringify(name[0])}`;
+  if (name.endsWith('/')) return 'must not end with "/"';
+  const c = NAME_FORBIDDEN.find((x) => name.includes(x));
+  if (c !== undefined) return `must not contain ${JSON.stringify(c)}`;
+  // "purely numeric": made of nothing but digits and decimal points
+  if (/^[0-9.]+$/.test(name) && /[0-9]/.test(name)) return 'must not be purely numeric';
+  return undefined;
+}
+
+const answer = (res: ServerResponse, status: number, r: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  sendJson(res, status, { response: [r] }, headers);
 
 export class LeanplumSimulator extends LoopbackService {
   readonly jobs = new Map<string, SimJob>();
   private results = new Map<string, string[]>();
   readonly faults = new FaultQueue();
   stuckPending = false;
+  echoKey: boolean;
+  /** the clientKey each API request carried, so any error answer to it can quote it in echo mode */
+  private keyOf = new WeakMap<ServerResponse, string>();
   /** every API call as received (before any injected fault), without its key */
   readonly requests: { action: string; at: number }[] = [];
 
   constructor(private readonly o: SimulatorOptions) {
     super();
+    this.echoKey = o.echoKey ?? false;
   }
 
   start(): Promise<string> {
@@ -62,7 +90,21 @@ export class LeanplumSimulator extends LoopbackService {
   }
 
   protected internalError(res: ServerResponse, e: Error): void {
-    fail(res, 500, `simulator: ${e.message}`);
+    this.fail(res, 500, `simulator: ${e.message}`);
+  }
+
+  /** An error answer; in echo mode it quotes the request's key the way a careless server would. */
+  private fail(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+    answer(res, status, { success: false, error: { message: this.quoteKey(res, message) } }, headers);
+  }
+
+  private quoteKey(res: ServerResponse, message: string): string {
+    const key = this.keyOf.get(res);
+    if (!this.echoKey || !key) return message;
+    // keep the documented prefixes intact: clients classify permanent failures by them
+    if (message.startsWith('Invalid access key')) return `Invalid access key "${key}"${message.slice('Invalid access key'.length)}`;
+    if (message.startsWith('App not found')) return `${message} (key ${key})`;
+    return `${message} (request from key ${key})`;
   }
 
   get apiUrl(): string {
@@ -77,8 +119,9 @@ export class LeanplumSimulator extends LoopbackService {
       return sendJson(res, 200, { ok: true });
     }
     if (url.pathname === '/_sim/config' && method === 'POST') {
-      const c = JSON.parse((await readBody(req)).toString()) as { stuckPending?: boolean; clockOffsetSeconds?: number; stepMs?: number };
+      const c = JSON.parse((await readBody(req)).toString()) as { stuckPending?: boolean; clockOffsetSeconds?: number; stepMs?: number; echoKey?: boolean };
       if (c.stuckPending !== undefined) this.stuckPending = c.stuckPending;
+      if (c.echoKey !== undefined) this.echoKey = c.echoKey;
       if (c.clockOffsetSeconds !== undefined) this.o.clockOffsetSeconds = c.clockOffsetSeconds;
       if (c.stepMs !== undefined) this.o.stepMs = c.stepMs;
       if (!this.stuckPending) for (const j of this.jobs.values()) if (j.state === 'PENDING') this.schedule(j);
@@ -105,6 +148,8 @@ export class LeanplumSimulator extends LoopbackService {
     const get = (k: string) => (json && typeof json[k] === 'string' ? (json[k] as string) : fields.get(k) ?? undefined);
     const action = get('action');
     this.requests.push({ action: action ?? '', at: Date.now() });
+    const key = get('clientKey') ?? '';
+    this.keyOf.set(res, key);
 
     const fault = this.faults.take(method, `${url.pathname} ${action ?? ''}`);
     if (fault?.kind === 'drop') {
@@ -112,25 +157,26 @@ export class LeanplumSimulator extends LoopbackService {
       return;
     }
     if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
-    if (fault?.kind === 'status') return fail(res, fault.status ?? 500, fault.status === 429 ? 'Too many requests' : 'Internal error');
+    if (fault?.kind === 'status') {
+      return this.fail(res, fault.status ?? 500, fault.status === 429 ? 'Too many requests' : 'Internal error', faultHeaders(fault));
+    }
     if (fault?.kind === 'malformed') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"response":[{"success":tru');
       return;
     }
 
-    if (get('apiVersion') === undefined) return fail(res, 400, 'apiVersion is required');
+    if (get('apiVersion') === undefined) return this.fail(res, 400, 'apiVersion is required');
     const appId = get('appId') ?? '';
     const app = this.o.apps[appId];
-    if (!app) return fail(res, 400, `App not found: ${appId}`);
-    const key = get('clientKey') ?? '';
-    if (key !== app.devKey && key !== app.prodKey) return fail(res, 401, 'Invalid access key');
+    if (!app) return this.fail(res, 400, `App not found: ${appId}`);
+    if (key !== app.devKey && key !== app.prodKey) return this.fail(res, 401, 'Invalid access key');
 
     if (action === 'multi' && get('createJob') === 'true') {
-      if (key !== app.devKey) return fail(res, 401, 'Invalid access key: CSV imports require the Development key');
+      if (key !== app.devKey) return this.fail(res, 401, 'Invalid access key: CSV imports require the Development key');
       const bucket = get('gcsBucket');
       const file = get('file');
-      if (!bucket || !file) return fail(res, 400, 'gcsBucket and file are required with createJob');
-      if (get('defaultAction') !== 'track') return fail(res, 400, 'this simulator only imports defaultAction=track');
+      if (!bucket || !file) return this.fail(res, 400, 'gcsBucket and file are required with createJob');
+      if (get('defaultAction') !== 'track') return this.fail(res, 400, 'this simulator only imports defaultAction=track');
       const job: SimJob = { id: randomBytes(8).toString('hex'), appId, bucket, file, state: 'PENDING', createdAt: new Date().toISOString(), statusRequests: 0 };
       this.jobs.set(job.id, job);
       if (!this.stuckPending) this.schedule(job);
@@ -138,29 +184,29 @@ export class LeanplumSimulator extends LoopbackService {
     }
     if (action === 'getMultiResults') {
       const job = this.jobs.get(get('jobId') ?? '');
-      if (key !== app.devKey) return fail(res, 401, 'Invalid access key');
-      if (!job || job.appId !== appId) return fail(res, 404, 'Job not found');
+      if (key !== app.devKey) return this.fail(res, 401, 'Invalid access key');
+      if (!job || job.appId !== appId) return this.fail(res, 404, 'Job not found');
       job.statusRequests++;
       const r: Record<string, unknown> = { success: true, state: job.state };
       if (job.state === 'FINISHED') r['data'] = { successesCount: job.successes, failuresCount: job.failures, files: job.files };
-      if (job.state === 'FAILED') r['error'] = { message: job.error };
+      if (job.state === 'FAILED') r['error'] = { message: this.quoteKey(res, job.error ?? '') };
       return answer(res, 200, r);
     }
     if (action === 'multi') return this.jsonMulti(res, json, key === app.prodKey);
-    return fail(res, 400, `Unknown action: ${action}`);
+    return this.fail(res, 400, `Unknown action: ${action}`);
   }
 
   /** Synchronous JSON multi: 50 users / 500 actions per call, else 403 and nothing is done (V). */
   private jsonMulti(res: ServerResponse, body: Record<string, unknown> | undefined, production: boolean): void {
     const data = body?.['data'];
-    if (!Array.isArray(data)) return fail(res, 400, 'data must be an array of actions');
+    if (!Array.isArray(data)) return this.fail(res, 400, 'data must be an array of actions');
     const users = new Set(data.map((a) => (a as Record<string, unknown>)['userId']));
-    if (data.length > 500 || users.size > 50) return fail(res, 403, `Batch too large: ${data.length} actions, ${users.size} users (at most 500 actions and 50 users)`);
-    if (!production) return fail(res, 401, 'Invalid access key: track requires the Production key');
+    if (data.length > 500 || users.size > 50) return this.fail(res, 403, `Batch too large: ${data.length} actions, ${users.size} users (at most 500 actions and 50 users)`);
+    if (!production) return this.fail(res, 401, 'Invalid access key: track requires the Production key');
     const now = this.nowSeconds();
-    const out = data.map((a) => {
-      const r = this.checkAction(a as Record<string, string>, now);
-      return r;
+    const out = data.map((a: Record<string, unknown>) => {
+      const params = typeof a['params'] === 'object' && a['params'] !== null ? (a['params'] as Record<string, unknown>) : {};
+      return this.checkAction(a, params, now);
     });
     sendJson(res, 200, { response: out });
   }
@@ -169,16 +215,32 @@ export class LeanplumSimulator extends LoopbackService {
     return Date.now() / 1000 + (this.o.clockOffsetSeconds ?? 0);
   }
 
-  private checkAction(a: Record<string, string | undefined>, now: number): Record<string, unknown> {
+  /** One track action against LEANPLUM-API.md ("CSV for defaultAction=track"). */
+  private checkAction(a: Record<string, unknown>, params: Record<string, unknown>, now: number): Record<string, unknown> {
     const err = (message: string) => ({ success: false, error: { message } });
-    if (!a['userId']) return err('userId is required');
-    if (a['userId'].length > USER_ID_MAX) return err('userId too long');
-    if (!a['event']) return err('event is required');
-    const np = nameProblem(a['event']);
-    if (np) return err(`Invalid event name: ${np}`);
-    const t = Number(a['time']);
-    if (a['time'] === undefined || a['time'] === '' || !Number.isFinite(t)) return err('Invalid time');
-    if (a['value'] !== undefined && a['value'] !== '' && !Number.isFinite(Number(a['value']))) return err('Invalid value');
+    const text = (k: string) => (a[k] === undefined || a[k] === null ? '' : String(a[k]));
+    const userId = text('userId');
+    if (userId === '') return err('userId is required');
+    if (chars(userId) > USER_ID_MAX_CHARS) return err(`userId is longer than ${USER_ID_MAX_CHARS} characters`);
+    const event = text('event');
+    if (event === '') return err('event is required');
+    const eventProblem = badName(event);
+    if (eventProblem) return err(`Invalid event name: ${eventProblem}`);
+    for (const name of Object.keys(params)) {
+      const p = badName(name);
+      if (p) return err(`Invalid parameter name ${JSON.stringify(name)}: ${p}`);
+    }
+    // an empty cell under a params column is taken as "no parameter" (the document is silent)
+    const given = Object.values(params).filter((v) => v !== undefined && v !== null && v !== '').length;
+    if (given > PARAMS_PER_EVENT_MAX) return err(`Too many parameters: ${given} (at most ${PARAMS_PER_EVENT_MAX})`);
+    const time = text('time');
+    const t = Number(time);
+    if (time.trim() === '' || !Number.isFinite(t)) return err('Invalid time');
+    const value = text('value');
+    if (value !== '' && !Number.isFinite(Number(value))) return err('Invalid value');
+    // ISO 4217 codes are three capital letters; whether the code is assigned is not checked here
+    const currency = text('currencyCode');
+    if (currency !== '' && !/^[A-Z]{3}$/.test(currency)) return err('Invalid currencyCode');
     const age = now - t;
     if (age > YEAR_WINDOW) return { success: true, warning: { message: `Past event detected (${Math.floor(age / DAY)} days ago). Rewriting timestamp.` } };
     return { success: true };
@@ -240,9 +302,13 @@ export class LeanplumSimulator extends LoopbackService {
       if (row.length !== header.length) r = { success: false, error: { message: `Row has ${row.length} fields, header has ${header.length}` } };
       else {
         const a: Record<string, string> = {};
-        header.forEach((h, i) => (a[h] = row[i]!));
-        const bad = header.filter((h) => h.startsWith('params.')).map((h) => nameProblem(h.slice(7))).find((p) => p !== undefined);
-        r = bad ? { success: false, error: { message: `Invalid parameter name: ${bad}` } } : this.checkAction(a, now);
+        const params: Record<string, string> = {};
+        // dotted columns nest: params.Level → params {Level}
+        header.forEach((h, i) => {
+          if (h.startsWith('params.')) params[h.slice('params.'.length)] = row[i]!;
+          else a[h] = row[i]!;
+        });
+        r = this.checkAction(a, params, now);
       }
       if (r['success'] === true) successes++;
       else failures++;
