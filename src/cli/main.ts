@@ -1,18 +1,29 @@
 #!/usr/bin/env node
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { BackfillError, exitCodeOf } from '../errors.js';
+import { BackfillError, exitCodeOf, ioFailure } from '../errors.js';
 import { TOOL } from '../version.js';
 import { transformCommand } from './commands/transform.js';
 import { STDIN, withInput, type Args } from './context.js';
-import { launchCommand, runCommand, uploadCommand, waitCommand, withLaunch, withTarget, withWait } from './commands/cloud.js';
+import { launchCommand, runCommand, statusCommand, uploadCommand, waitCommand, withLaunch, withLeanplum, withTarget, withWait } from './commands/cloud.js';
 import { withTransformOptions } from './options.js';
 
+const debug = process.argv.includes('--debug');
+
+/** The stack and the cause chain, for --debug only: a user needs the one line above it. */
+function debugTrace(e: unknown): string {
+  let out = '';
+  for (let x: unknown = e, depth = 0; x instanceof Error && depth < 10; x = x.cause, depth++) out += `${depth === 0 ? '' : 'caused by: '}${x.stack ?? x.message}\n`;
+  return out;
+}
+
 function reportError(e: unknown): number {
-  if (e instanceof BackfillError) {
-    process.stderr.write(`lp-backfill: error [${e.code}]: ${e.message}\n`);
-    if (e.hint !== undefined) process.stderr.write(`  how to fix: ${e.hint}\n`);
-    return exitCodeOf(e.code);
+  const known = e instanceof BackfillError ? e : ioFailure(e);
+  if (known !== undefined) {
+    process.stderr.write(`lp-backfill: error [${known.code}]: ${known.message}\n`);
+    if (known.hint !== undefined) process.stderr.write(`  how to fix: ${known.hint}\n`);
+    if (debug) process.stderr.write(debugTrace(e));
+    return exitCodeOf(known.code);
   }
   process.stderr.write(`lp-backfill: internal error (a bug; please report it): ${(e as Error)?.stack ?? String(e)}\n`);
   return 1;
@@ -42,6 +53,7 @@ await yargs(argv)
   .usage('$0 <command> [options]\n\nLoad historical events into Leanplum once, correctly. Exit codes: 0 ok, 1 bug, 2 usage/config/input, 3 too many rejected rows, 4 GCS/Leanplum error, 5 import job failed or had row failures.')
   .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress or log lines on stderr' })
   .option('log-format', { choices: ['text', 'json'], default: 'text', describe: 'stderr logs as text or NDJSON events (for CI)' })
+  .option('debug', { type: 'boolean', default: false, describe: 'On an error, also print its stack trace and causes' })
   .command(
     'transform <input..>',
     'Stream an export into a Leanplum-ready clean.csv, rejects.csv, summary.json and the preview report',
@@ -58,10 +70,10 @@ await yargs(argv)
     (y) => withTarget(withDir(y)), handle(uploadCommand))
   .command('launch <dir>', 'Launch one Leanplum import job per uploaded part (at most once)',
     (y) => withTarget(withLaunch(withDir(y))), handle(launchCommand))
-  .command('status <dir>', 'Ask Leanplum once for the state of the run\'s job(s)',
-    (y) => withWait(withTarget(withDir(y))), handle((a) => waitCommand(a, true)))
+  .command('status <dir>', 'Show the run\'s state; asks Leanplum once about unfinished jobs (read-only: no lock, no writes)',
+    (y) => withLeanplum(withDir(y)), handle(statusCommand))
   .command('wait <dir>', 'Follow the job(s) to FINISHED or FAILED, then summarise the results',
-    (y) => withWait(withTarget(withDir(y))), handle((a) => waitCommand(a, false)))
+    (y) => withWait(withTarget(withDir(y))), handle(waitCommand))
   .command('run <input..>', 'transform → report → upload → launch → wait; run it again on the same --out to resume',
     (y) => withWait(withLaunch(withTarget(withTransformOptions(withInput(y))))), handle(runCommand))
   .demandCommand(1, 'Name a command; see --help.')

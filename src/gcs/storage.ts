@@ -1,5 +1,6 @@
 import { CRC32C, Storage } from '@google-cloud/storage';
 import { BackfillError } from '../errors.js';
+import { gsUrl } from './url.js';
 
 export interface GcsOptions {
   /** an emulator or private endpoint; default: Google's, with Application Default Credentials */
@@ -16,7 +17,7 @@ export interface ObjectRef {
   name: string;
 }
 
-export const gsUrl = (o: ObjectRef) => `gs://${o.bucket}/${o.name}`;
+export { gsUrl } from './url.js';
 
 export function makeStorage(o: GcsOptions): Storage {
   return new Storage({

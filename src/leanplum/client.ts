@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { BackfillError } from '../errors.js';
 import { API_VERSION, LeanplumProtocolError, PERMANENT_MESSAGES, errorMessageOf, firstResponse, parseLaunch, parseStatus, type JobStatus } from './contract.js';
 import { redact } from './redact.js';
@@ -18,7 +19,17 @@ export interface LeanplumClientOptions {
   onRetry?: (what: string, attempt: number, delayMs: number, reason: string) => void;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+/**
+ * Loopback proper: an IPv4 literal in 127.0.0.0/8, the IPv6 literal ::1, or exactly "localhost".
+ * Parsed as addresses, never by prefix: "127.evil.example" is a host name anyone can register.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  if (h === 'localhost') return true;
+  if (isIPv4(h)) return h.split('.')[0] === '127';
+  if (isIPv6(h)) return new URL(`http://[${h}]/`).hostname === '[::1]';
+  return false;
+}
 
 /** Plain http would send the Development key in clear text: only loopback (simulators) may use it. */
 export function checkApiUrl(apiUrl: string): URL {
@@ -29,9 +40,21 @@ export function checkApiUrl(apiUrl: string): URL {
     throw new BackfillError('CONFIG_INVALID', `api-url: "${apiUrl}" is not a URL`, 'Use https://api.leanplum.com/api (the default).');
   }
   if (u.protocol === 'https:') return u;
-  if (u.protocol === 'http:' && (LOOPBACK.has(u.hostname) || u.hostname.startsWith('127.'))) return u;
+  if (u.protocol === 'http:' && isLoopbackHost(u.hostname)) return u;
   throw new BackfillError('CONFIG_INVALID', `api-url: refusing ${u.protocol}//${u.host}: the key would travel unencrypted`, 'Use https; plain http is allowed only to a simulator on loopback.');
 }
+
+/** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), in ms from now; undefined if absent or unreadable. */
+export function parseRetryAfter(header: string | null, nowMs: number): number | undefined {
+  if (header === null) return undefined;
+  const t = header.trim();
+  if (/^\d+$/.test(t)) return Number(t) * 1000;
+  const at = Date.parse(t);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+const statusFailure = (status: number, retryAfterMs: number | undefined): Failure =>
+  retryAfterMs === undefined ? { kind: 'status', status } : { kind: 'status', status, retryAfterMs };
 
 class HttpFailure extends Error {
   constructor(readonly failure: Failure, message: string, readonly serverMessage?: string) {
@@ -83,11 +106,12 @@ export class LeanplumClient {
     } catch (e) {
       throw new HttpFailure({ kind: 'network' }, this.clean(`connection lost while reading the answer: ${(e as Error).message}`));
     }
+    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), Date.now());
     let json: unknown;
     try {
       json = JSON.parse(raw);
     } catch {
-      if (!res.ok) throw new HttpFailure({ kind: 'status', status: res.status }, `HTTP ${res.status}`);
+      if (!res.ok) throw new HttpFailure(statusFailure(res.status, retryAfterMs), `HTTP ${res.status}`);
       throw new HttpFailure({ kind: 'malformed' }, this.clean(`HTTP ${res.status} with an answer that is not JSON: ${raw.slice(0, 200)}`));
     }
     if (!res.ok) {
@@ -97,7 +121,7 @@ export class LeanplumClient {
       } catch {
         msg = undefined;
       }
-      throw new HttpFailure({ kind: 'status', status: res.status }, this.clean(`HTTP ${res.status}${msg ? `: ${msg}` : ''}`), msg && this.clean(msg));
+      throw new HttpFailure(statusFailure(res.status, retryAfterMs), this.clean(`HTTP ${res.status}${msg ? `: ${msg}` : ''}`), msg && this.clean(msg));
     }
     return { json, raw, status: res.status };
   }
@@ -122,7 +146,7 @@ export class LeanplumClient {
       if (!(e instanceof HttpFailure)) throw e;
       const f = e.failure;
       if (f.kind === 'status' && f.status < 500) {
-        throw new BackfillError('LEANPLUM_FAILED', `Leanplum refused the launch (${e.message}); no job was created`, this.permanentHint(e.serverMessage) ?? (f.status === 429 ? 'Rate limited: wait a minute and run again.' : undefined));
+        throw new BackfillError('LEANPLUM_FAILED', `Leanplum refused the launch (${e.message}); no job was created`, this.permanentHint(e.serverMessage) ?? (f.status === 429 ? `Rate limited: wait ${f.retryAfterMs !== undefined ? `${Math.ceil(f.retryAfterMs / 1000)}s (Leanplum's Retry-After)` : 'a minute'} and run again.` : undefined));
       }
       throw new BackfillError('LAUNCH_UNKNOWN', `the launch request got no usable answer (${e.message}): Leanplum may or may not have created a job`, 'Do not launch again blindly. Check the app\'s import jobs in Leanplum (or ask support); only if none was created, run again with --relaunch.');
     }

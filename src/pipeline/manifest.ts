@@ -1,40 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { JobState } from '../leanplum/contract.js';
+import { BackfillError } from '../errors.js';
+import { MANIFEST_SCHEMA_VERSION, type Manifest } from '../model/manifest.js';
 import { TOOL } from '../version.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
+import type { RunLock } from './lock.js';
 
-export interface PartState {
-  file: string;
-  rows: number;
-  bytes: number;
-  bucket?: string;
-  object?: string;
-  upload?: { at: string; outcome: 'uploaded' | 'already-there'; crc32c: string; size: number; generation: string };
-  public?: { since: string; until?: string; exposedSeconds?: number };
-  /** 'launching' is written before the POST: found after a crash, the outcome is unknown */
-  launch?: { status: 'launching' | 'launched' | 'refused'; startedAt: string; jobId?: string; launchedAt?: string; message?: string; attempts: number };
-  job?: { state: JobState; checkedAt: string; successes?: number; failures?: number; files?: string[]; error?: string; pastEventWarnings?: number; warnings?: number };
-  deletedAt?: string;
-}
-
-export interface Manifest {
-  schemaVersion: 1;
-  runId: string;
-  createdAt: string;
-  updatedAt: string;
-  tool: { name: string; version: string };
-  transform?: {
-    at: string;
-    inputs: { name: string; bytes: number; sha256: string }[];
-    importAt: string;
-    staleAfter: string;
-    rejectRateExceeded: boolean;
-  };
-  target?: { bucket: string; prefix: string; token: string };
-  leanplum?: { appId: string; apiUrl: string };
-  parts: PartState[];
-}
+export type { Manifest, PartState } from '../model/manifest.js';
 
 export const manifestPath = (dir: string) => join(dir, 'manifest.json');
 
@@ -42,15 +14,33 @@ export function newRunId(now: Date): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Reads manifest.json (undefined when there is none); a manifest this version cannot read is refused. */
 export async function loadManifest(dir: string): Promise<Manifest | undefined> {
-  return readJson<Manifest>(manifestPath(dir));
+  let m: Manifest | undefined;
+  try {
+    m = await readJson<Manifest>(manifestPath(dir));
+  } catch (e) {
+    if (e instanceof SyntaxError) {
+      throw new BackfillError('STAGE_REFUSED', `${manifestPath(dir)} is not valid JSON`, 'The manifest was edited or damaged. Restore it, or start a new run directory.', { cause: e });
+    }
+    throw e;
+  }
+  if (m !== undefined && m.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
+    throw new BackfillError(
+      'STAGE_REFUSED',
+      `${manifestPath(dir)} has schemaVersion ${String(m.schemaVersion)}; this lp-backfill reads ${MANIFEST_SCHEMA_VERSION}`,
+      'Finish that run with the lp-backfill version that started it, or transform again into a new --out directory.',
+    );
+  }
+  return m;
 }
 
-export async function saveManifest(dir: string, m: Manifest, now: Date = new Date()): Promise<void> {
+/** Only a lock holder writes the manifest; durably (temp, fsync, rename, fsync the directory). */
+export async function saveManifest(lock: RunLock, m: Manifest, now: Date = new Date()): Promise<void> {
   m.updatedAt = now.toISOString();
-  await writeJsonAtomic(manifestPath(dir), m);
+  await writeJsonAtomic(manifestPath(lock.dir), m);
 }
 
 export function emptyManifest(now: Date): Manifest {
-  return { schemaVersion: 1, runId: newRunId(now), createdAt: now.toISOString(), updatedAt: now.toISOString(), tool: { ...TOOL }, parts: [] };
+  return { schemaVersion: MANIFEST_SCHEMA_VERSION, runId: newRunId(now), createdAt: now.toISOString(), updatedAt: now.toISOString(), tool: { ...TOOL }, parts: [] };
 }

@@ -10,6 +10,8 @@ export interface TransformConfig {
   inputs: string[];
   outDir: string;
   rule: TimeRule;
+  /** --import-at was given (else T is "now", which a resumed run does not compare) */
+  importAtGiven: boolean;
   timeFormat: TimeFormat;
   timeFormatText: string;
   zone: string;
@@ -102,6 +104,7 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     inputs,
     outDir: raw.out,
     rule,
+    importAtGiven: raw.importAt !== undefined,
     timeFormat: parseTimeFormat(timeFormatText),
     timeFormatText,
     zone,

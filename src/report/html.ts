@@ -32,9 +32,11 @@ function resultsSection(res: NonNullable<Report['results']>): string {
   const past = res.jobs.reduce((s, j) => s + j.pastEventWarnings, 0);
   const alarm = past > 0 ? `<p class="bad"><strong>${n(past)} row(s) came back with "Past event detected": Leanplum filed them at the time of import.</strong></p>` : '';
   const messages = res.jobs.flatMap((j) => Object.entries(j.byMessage).map(([m, c]) => [j.part, m, c] as const));
+  const replaced = res.jobs.flatMap((j) => (j.replaced ?? []).map((o) => [j.part, o.jobId ?? '(no answer to the launch)', o.outcome, o.error ?? ''] as const));
   return `<section id="results"><h2>Import results</h2>${alarm}
     ${table(['part', 'job', 'state', 'successes', 'failures', 'warnings', 'note'], res.jobs.map((j) => [j.part, j.jobId, j.state, j.successes, j.failures, j.warnings, j.error ?? j.note ?? '']), new Set([3, 4, 5]), 'results-table')}
     ${table(['part', 'message', 'rows'], messages, new Set([2]), 'results-messages')}
+    ${replaced.length ? `<p>Earlier jobs, replaced by <code>--relaunch</code> (their rows were not imported by them):</p>${table(['part', 'job', 'outcome', 'error'], replaced, new Set(), 'replaced-jobs')}` : ''}
     ${res.exposure.length ? table(['part', 'public since', 'until', 'seconds exposed'], res.exposure.map((e) => [e.part, e.since, e.until ?? 'still public', e.exposedSeconds ?? '']), new Set([3]), 'exposure-table') : ''}</section>`;
 }
 

@@ -1,4 +1,4 @@
-import type { ResultsSummary } from '../pipeline/cloud.js';
+import type { ResultsSummary } from '../model/results.js';
 import type { TransformSummary } from '../pipeline/transform.js';
 import { DAY } from '../time/clamp.js';
 import { MAX_EVENT_NAMES_PER_APP, MAX_PARAM_NAMES_PER_APP } from '../events/names.js';

@@ -185,14 +185,14 @@ describe('lp-backfill run against the stand-ins', () => {
     s.sim.stuckPending = true;
     try {
       expect((await runCli(['launch', out, '--yes', '--app-id', APP.id, '--api-url', s.sim.apiUrl], { env: env() })).code).toBe(0);
-      const r = await runCli(['wait', out, '--timeout', '2s', '--poll-interval', '1s'], { env: env() });
+      const r = await runCli(['wait', out, '--timeout', '2s', '--poll-interval', '1s', '--api-url', s.sim.apiUrl], { env: env() });
       expect(r.code).toBe(4);
       expect(r.stderr).toContain('did not finish within --timeout 2s');
       expect(r.stderr).toContain('Run `lp-backfill wait');
     } finally {
       await fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ stuckPending: false }) });
     }
-    const again = await runCli(['wait', out, '--poll-interval', '1s'], { env: env() });
+    const again = await runCli(['wait', out, '--poll-interval', '1s', '--api-url', s.sim.apiUrl], { env: env() });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('FINISHED, 84 succeeded');
   });
@@ -202,16 +202,16 @@ describe('lp-backfill run against the stand-ins', () => {
     expect((await runCli(['transform', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--import-at', hourAgo()])).code).toBe(0);
     expect((await runCli(['upload', out, '--bucket', BUCKET, '--prefix', 'steps'], { env: env() })).code).toBe(0);
     expect((await runCli(['launch', out, '--yes', '--app-id', APP.id, '--api-url', s.sim.apiUrl], { env: env() })).code).toBe(0);
-    const st = await runCli(['status', out], { env: env() });
+    const st = await runCli(['status', out, '--api-url', s.sim.apiUrl], { env: env() });
     expect(st.code).toBe(0);
     expect(st.stdout).toMatch(/job {8}clean\.csv [0-9a-f]+: (PENDING|RUNNING|FINISHED)/);
-    const w = await runCli(['wait', out, '--poll-interval', '1s'], { env: env() });
+    const w = await runCli(['wait', out, '--poll-interval', '1s', '--api-url', s.sim.apiUrl], { env: env() });
     expect(w.code).toBe(0);
     expect(w.stdout).toContain('84 succeeded, 0 failed');
     const again = await runCli(['transform', sample('mobile-game.csv'), '--out', out, '--count-column', 'count']);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('already uploaded or launched');
-    const noKey = await runCli(['wait', out], { env: { ...env(), LEANPLUM_DEV_KEY: '' } });
+    const noKey = await runCli(['wait', out, '--api-url', s.sim.apiUrl], { env: { ...env(), LEANPLUM_DEV_KEY: '' } });
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toContain('LEANPLUM_DEV_KEY');
   });

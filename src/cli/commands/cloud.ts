@@ -1,19 +1,28 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { BackfillError } from '../../errors.js';
 import { makeStorage, type GcsOptions } from '../../gcs/storage.js';
+import { parseGsUrl, type Target } from '../../gcs/url.js';
 import { LeanplumClient } from '../../leanplum/client.js';
 import { DEFAULT_API_URL } from '../../leanplum/contract.js';
-import { redact } from '../../leanplum/redact.js';
-import { judgeResults, launchStage, parseGsUrl, requireManifest, uploadStage, waitStage, type LaunchOptions, type Log, type Target, type WaitOutcome } from '../../pipeline/cloud.js';
+import { scrubError } from '../../leanplum/redact.js';
+import { sha256File } from '../../pipeline/file-hash.js';
+import { launchStage, type LaunchOptions } from '../../pipeline/launch.js';
+import { withRunLock, type RunLock } from '../../pipeline/lock.js';
+import type { Log } from '../../pipeline/log.js';
 import { loadManifest } from '../../pipeline/manifest.js';
+import { enforce, isRefusal, mayLaunch, mayResume } from '../../pipeline/run-machine.js';
 import { attachResults } from '../../pipeline/run-state.js';
+import { jobsToAsk, readRunStatus } from '../../pipeline/status.js';
+import { buildTransformConfig } from '../../pipeline/transform-config.js';
+import { effectiveOptions } from '../../pipeline/transform-options.js';
+import { uploadStage } from '../../pipeline/upload.js';
+import { judgeResults, waitStage, type WaitOutcome } from '../../pipeline/wait.js';
 import { parseDuration } from '../../time/duration.js';
 import { confirmOnTty } from '../confirm.js';
 import { inputsOf, logEvent, type Args } from '../context.js';
-import { transformCommand } from './transform.js';
+import { rawTransformOptions } from '../options.js';
+import { transformLocked } from './transform.js';
 
 export const withTarget = <T,>(y: Argv<T>) =>
   y
@@ -71,11 +80,21 @@ async function devKey(a: Args): Promise<string> {
   throw new BackfillError('CONFIG_INVALID', 'no Leanplum key: CSV imports need the app\'s Development key', 'Set LEANPLUM_DEV_KEY (or pass --client-key-file <path>). Keys are never accepted as flag values, so they stay out of shell history and process lists.');
 }
 
+/** An option that may be given once: where the key goes must never depend on which copy wins. */
+function once(a: Args, name: string): string | undefined {
+  const v = a[name];
+  if (Array.isArray(v)) throw new BackfillError('CONFIG_INVALID', `${name}: given ${v.length} times (${v.map(String).join(', ')})`, `Give --${name} once.`);
+  return typeof v === 'string' ? v : undefined;
+}
+
 async function client(a: Args, log: Log): Promise<{ client: LeanplumClient; appId: string; apiUrl: string; key: string }> {
-  const m = await loadManifest(String(a['dir'] ?? a['out'] ?? ''));
-  const appId = typeof a['app-id'] === 'string' ? a['app-id'] : m?.leanplum?.appId;
+  const m = await loadManifest(String(a['dir'] ?? a['out'] ?? '')).catch(() => undefined);
+  const apiUrlFlag = once(a, 'api-url');
+  const appIdFlag = once(a, 'app-id');
+  const appId = appIdFlag ?? m?.leanplum?.appId;
   if (!appId) throw new BackfillError('CONFIG_INVALID', 'app-id: required', 'Give --app-id <your Leanplum app id>.');
-  const apiUrl = a['api-url'] !== DEFAULT_API_URL || !m?.leanplum ? String(a['api-url']) : m.leanplum.apiUrl;
+  // never the manifest's URL: the stages check that it agrees with this one (run-machine apiUrlGate)
+  const apiUrl = apiUrlFlag ?? DEFAULT_API_URL;
   const key = await devKey(a);
   const c = new LeanplumClient({
     apiUrl, appId, clientKey: key,
@@ -91,11 +110,7 @@ export async function scrubbed<T>(key: () => string | undefined, fn: () => Promi
   try {
     return await fn();
   } catch (e) {
-    const k = key();
-    if (k && e instanceof Error) {
-      e.message = redact(e.message, k);
-      if (e instanceof BackfillError && e.hint) (e as { hint?: string }).hint = redact(e.hint, k);
-    }
+    scrubError(e, key());
     throw e;
   }
 }
@@ -115,12 +130,13 @@ async function withLeanplumClient(a: Args, fn: (c: Connected) => Promise<unknown
 export async function uploadCommand(a: Args): Promise<void> {
   const dir = String(a['dir']);
   const o = gcsOptions(a);
-  await uploadStage(dir, target(a, true)!, makeStorage(o), o, logger(a));
+  const tgt = target(a, true)!;
+  await withRunLock(dir, 'upload', (lock) => uploadStage(lock, tgt, makeStorage(o), o, logger(a)));
 }
 
 async function confirmLaunch(a: Args, dir: string): Promise<void> {
   if (a['yes'] === true) return;
-  const m = await requireManifest(dir);
+  const m = (await loadManifest(dir))!;
   const summary = `About to launch ${m.parts.length} Leanplum import job(s) for ${m.parts.reduce((s, p) => s + p.rows, 0)} rows from ${m.transform!.inputs.map((i) => i.name).join(', ')}.\nThe report: ${dir}/report.html. Imported events fire campaigns like live ones.`;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw new BackfillError('LAUNCH_REFUSED', 'not launching without confirmation: no terminal to ask on', 'Read the report, then run again with --yes.');
@@ -137,13 +153,26 @@ const launchOptions = (a: Args, c: Connected): LaunchOptions => ({
   apiUrl: c.apiUrl,
 });
 
+/**
+ * Asks the state machine first, so a refused launch (sampled, rejects, stale, unknown outcome)
+ * is refused before the confirmation prompt; then launches what the plan holds.
+ */
+async function launchIfNeeded(a: Args, lock: RunLock, c: Connected, log: Log): Promise<void> {
+  const o = launchOptions(a, c);
+  const plan = mayLaunch(await loadManifest(lock.dir), lock.dir, { now: o.now(), relaunch: o.relaunch, apiUrl: o.apiUrl });
+  if (isRefusal(plan)) enforce(plan);
+  else if (plan.launch.length === 0) {
+    log('resume', {}, 'resume     jobs already launched: following them');
+    return;
+  }
+  await confirmLaunch(a, lock.dir);
+  const storage = o.publicWhileImporting ? makeStorage(gcsOptions(a)) : undefined;
+  await launchStage(lock, c.client, storage, o, log);
+}
+
 export async function launchCommand(a: Args): Promise<void> {
   const dir = String(a['dir']);
-  await withLeanplumClient(a, async (c) => {
-    await confirmLaunch(a, dir);
-    const o = gcsOptions(a);
-    await launchStage(dir, c.client, a['public-while-importing'] === true ? makeStorage(o) : undefined, launchOptions(a, c), logger(a));
-  });
+  await withLeanplumClient(a, (c) => withRunLock(dir, 'launch', (lock) => launchIfNeeded(a, lock, c, logger(a))));
 }
 
 function duration(a: Args, name: string): number {
@@ -152,23 +181,21 @@ function duration(a: Args, name: string): number {
   return s * 1000;
 }
 
-async function follow(a: Args, dir: string, once: boolean, c: LeanplumClient): Promise<WaitOutcome> {
+async function follow(a: Args, lock: RunLock, c: Connected): Promise<WaitOutcome> {
+  const dir = lock.dir;
   const log = logger(a);
   const o = gcsOptions(a);
-  const out = await waitStage(dir, c, makeStorage(o), {
+  const out = await waitStage(lock, c.client, makeStorage(o), {
     timeoutMs: duration(a, 'timeout'), pollMs: duration(a, 'poll-interval'), sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    deleteAfter: a['delete-after'] === true, once,
+    deleteAfter: a['delete-after'] === true, apiUrl: c.apiUrl,
   }, log);
-  if (out.results.length > 0 && out.pending.length === 0) await attachResults(dir, out.results, out.manifest);
+  if (out.results.length > 0 && out.pending.length === 0) await attachResults(lock, out.results, out.manifest);
   for (const r of out.results) {
     process.stdout.write(`job        ${r.part} ${r.jobId}: ${r.state}, ${r.successes} succeeded, ${r.failures} failed, ${r.warnings} warnings${r.error ? ` — ${r.error}` : ''}\n`);
     for (const [msg, count] of Object.entries(r.byMessage)) process.stdout.write(`           ${count} × ${msg}\n`);
+    for (const old of r.replaced ?? []) process.stdout.write(`           replaced an earlier job ${old.jobId ?? '(no id: launch outcome unknown)'}: ${old.outcome}${old.error ? ` — ${old.error}` : ''}\n`);
   }
   if (out.pending.length > 0) {
-    if (once) {
-      for (const p of out.manifest.parts) process.stdout.write(`job        ${p.file} ${p.launch?.jobId}: ${p.job?.state ?? 'unknown'}\n`);
-      return out;
-    }
     throw new BackfillError('LEANPLUM_FAILED', `the job(s) for ${out.pending.join(', ')} did not finish within --timeout ${String(a['timeout'])}`, `They go on inside Leanplum. Run \`lp-backfill wait ${dir}\` again later.`);
   }
   process.stdout.write(`results    ${dir}/results/summary.json, ${dir}/server-rejects.csv, report ${dir}/report.html\n`);
@@ -177,15 +204,26 @@ async function follow(a: Args, dir: string, once: boolean, c: LeanplumClient): P
   return out;
 }
 
-export async function waitCommand(a: Args, once: boolean): Promise<void> {
+export async function waitCommand(a: Args): Promise<void> {
   const dir = String(a['dir']);
-  await withLeanplumClient(a, (c) => follow(a, dir, once, c.client));
+  await withLeanplumClient(a, (c) => withRunLock(dir, 'wait', (lock) => follow(a, lock, c)));
 }
 
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
+/** Read-only: no lock, no writes; asks Leanplum only about jobs not known to have ended. */
+export async function statusCommand(a: Args): Promise<void> {
+  const dir = String(a['dir']);
+  const m = await loadManifest(dir);
+  const ask = m !== undefined && jobsToAsk(m).length > 0;
+  const show = async (c: Connected | undefined) => {
+    const { manifest, parts } = await readRunStatus(dir, c ? { client: c.client, apiUrl: c.apiUrl } : undefined);
+    process.stdout.write(`run        ${manifest.runId}${manifest.transform?.sampled != null ? ` (sampled preview: ${manifest.transform.sampled} rows)` : ''}\n`);
+    for (const p of parts) {
+      if (p.jobId !== undefined) process.stdout.write(`job        ${p.file} ${p.jobId}: ${p.state ?? 'unknown'}${p.replaced > 0 ? ` (${p.replaced} earlier job(s) replaced)` : ''}\n`);
+      else process.stdout.write(`part       ${p.file}: ${p.stage}, ${p.rows} rows\n`);
+    }
+  };
+  if (ask) await withLeanplumClient(a, show);
+  else await show(undefined);
 }
 
 /** transform → report → upload → launch → wait, resuming at the first unfinished stage. */
@@ -195,31 +233,22 @@ export async function runCommand(a: Args): Promise<void> {
   const log = logger(a);
   // everything that can be refused is checked before any work
   const tgt = target(a, true)!;
-  await withLeanplumClient(a, async (c) => {
-    const existing = await loadManifest(dir);
-    if (existing?.transform) {
-      if (!input.includes('-')) {
-        const now = await Promise.all(input.map(sha256File));
-        const then = existing.transform.inputs.map((i) => i.sha256);
-        if (now.join() !== then.join()) {
-          throw new BackfillError('CONFIG_INVALID', `${dir} was made from other input(s) than ${input.join(', ')} (sha256 differs)`, 'Use a new --out directory for a new input.');
-        }
+  const cfg = buildTransformConfig(rawTransformOptions(a, input), new Date());
+  await withLeanplumClient(a, (c) =>
+    withRunLock(dir, 'run', async (lock) => {
+      const existing = await loadManifest(dir);
+      if (existing?.transform && existing.committing === undefined) {
+        const sha = input.includes('-') ? undefined : await Promise.all(input.map(sha256File));
+        enforce(mayResume(existing, dir, sha, effectiveOptions(cfg)));
+        log('resume', { runId: existing.runId }, `resume     run ${existing.runId}: transform already done, not repeated`);
+      } else {
+        await transformLocked(a, 'run', cfg, lock);
       }
-      log('resume', { runId: existing.runId }, `resume     run ${existing.runId}: transform already done, not repeated`);
-    } else {
-      await transformCommand(a, 'run');
-    }
-    const m = await requireManifest(dir);
-    if (m.transform!.rejectRateExceeded) throw new BackfillError('REJECT_RATE', 'this run\'s transform rejected more rows than --max-reject-rate allowed', 'Start a new --out directory after fixing the input.');
-    const o = gcsOptions(a);
-    const storage = makeStorage(o);
-    await uploadStage(dir, tgt, storage, o, log);
-    const needLaunch = (await requireManifest(dir)).parts.some((p) => p.launch?.status !== 'launched');
-    if (needLaunch) {
-      await confirmLaunch(a, dir);
-      await launchStage(dir, c.client, storage, launchOptions(a, c), log);
-    } else log('resume', {}, 'resume     jobs already launched: following them');
-    await follow(a, dir, false, c.client);
-    process.stdout.write(`manifest   ${dir}/manifest.json\n`);
-  });
+      const o = gcsOptions(a);
+      await uploadStage(lock, tgt, makeStorage(o), o, log);
+      await launchIfNeeded(a, lock, c, log);
+      await follow(a, lock, c);
+      process.stdout.write(`manifest   ${dir}/manifest.json\n`);
+    }, { create: true }),
+  );
 }

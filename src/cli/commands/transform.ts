@@ -1,28 +1,27 @@
-import { buildTransformConfig } from '../../pipeline/transform-config.js';
 import { BackfillError } from '../../errors.js';
-import { loadManifest } from '../../pipeline/manifest.js';
-import { recordTransform } from '../../pipeline/run-state.js';
-import { transformWithReport, type ReportedResult } from '../../pipeline/transform-with-report.js';
+import { withRunLock, type RunLock } from '../../pipeline/lock.js';
+import { buildTransformConfig, type TransformConfig } from '../../pipeline/transform-config.js';
+import { transformStage, type TransformStageResult } from '../../pipeline/transform-stage.js';
 import { inputsOf, progressFor, stdinSource, type Args } from '../context.js';
 import { rawTransformOptions } from '../options.js';
 import { renderTransformSummary } from '../render.js';
 
+/** transform and preview: the same run; preview always writes the report and may sample. */
+export async function transformCommand(a: Args, mode: 'transform' | 'preview'): Promise<TransformStageResult> {
+  const cfg = buildTransformConfig(rawTransformOptions(a, inputsOf(a)), new Date());
+  return withRunLock(cfg.outDir, mode, (lock) => transformLocked(a, mode, cfg, lock), { create: true });
+}
+
 /**
- * transform and preview: the same run; preview always writes the report and may sample.
- * `run` starts with it too ('run': report always on, and a refusal says nothing was uploaded).
+ * The transform stage under a lock the caller holds (`run` holds it from start to end), with
+ * progress and the printed summary. 'run': report always on, and a refusal says nothing was uploaded.
  */
-export async function transformCommand(a: Args, mode: 'transform' | 'preview' | 'run'): Promise<ReportedResult> {
-  const input = inputsOf(a);
-  const cfg = buildTransformConfig(rawTransformOptions(a, input), new Date());
-  const existing = await loadManifest(cfg.outDir);
-  if (existing?.parts.some((p) => p.upload || p.launch)) {
-    throw new BackfillError('CONFIG_INVALID', `${cfg.outDir} holds run ${existing.runId}, already uploaded or launched: transforming into it would lose track of that`, 'Use a new --out directory.');
-  }
+export async function transformLocked(a: Args, mode: 'transform' | 'preview' | 'run', cfg: TransformConfig, lock: RunLock): Promise<TransformStageResult> {
   const progress = progressFor(a);
-  const source = stdinSource(input);
-  let result: ReportedResult;
+  const source = stdinSource(inputsOf(a));
+  let result: TransformStageResult;
   try {
-    result = await transformWithReport(cfg, {
+    result = await transformStage(lock, cfg, {
       ...(source ? { source } : {}),
       report: mode !== 'transform' || a['report'] !== false,
       onProgress: progress.update,
@@ -31,17 +30,19 @@ export async function transformCommand(a: Args, mode: 'transform' | 'preview' | 
     progress.done();
   }
   const { summary, reportPath } = result;
-  await recordTransform(cfg.outDir, summary, new Date());
   process.stdout.write(renderTransformSummary(summary, cfg.outDir, new Date()) + '\n');
   if (reportPath !== undefined) process.stdout.write(`report     ${reportPath}\n`);
   if (result.report !== undefined && mode === 'preview') {
     for (const w of result.report.warnings) process.stdout.write(`warning    ${w.message}\n`);
   }
+  if (summary.sampled !== null) {
+    process.stdout.write(`sampled    only the first ${summary.sampled} row(s) were read: this output is a preview and can never be uploaded or launched\n`);
+  }
   if (summary.rejectRateExceeded) {
     throw new BackfillError(
       'REJECT_RATE',
       `${summary.counts.rejected} of ${summary.counts.read} rows were rejected (${(summary.rejectRate * 100).toFixed(2)}%), above --max-reject-rate ${summary.config.maxRejectRate}`,
-      `${mode === 'run' ? 'Nothing was uploaded. ' : ''}All outputs were written. Look at ${cfg.outDir}/rejects.csv, fix the mapping or the data, or raise --max-reject-rate${mode === 'run' ? ', then run again in a new --out directory' : ''}.`,
+      `${mode === 'run' ? 'Nothing was uploaded. ' : ''}All outputs were written. Look at ${cfg.outDir}/rejects.csv, fix the mapping or the data, or raise --max-reject-rate, then transform again${mode === 'run' ? ' (upload and launch refuse this output)' : ''}.`,
     );
   }
   return result;

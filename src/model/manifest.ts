@@ -1,0 +1,69 @@
+// The shape of manifest.json, the run's durable state. Types only: every layer may read them.
+// Versioned: a change that an older lp-backfill would misread bumps MANIFEST_SCHEMA_VERSION.
+
+export const MANIFEST_SCHEMA_VERSION = 2;
+
+export type JobState = 'PENDING' | 'RUNNING' | 'FINISHED' | 'FAILED';
+
+/** A launch that did not end well, kept for the record when the part is launched again. */
+export interface LaunchHistoryEntry {
+  /** FAILED: the job ran and failed; unknown: the POST got no answer; refused: Leanplum said no */
+  outcome: 'FAILED' | 'unknown' | 'refused';
+  startedAt: string;
+  jobId?: string;
+  launchedAt?: string;
+  error?: string;
+  /** when this entry was closed by a new launch */
+  replacedAt: string;
+  public?: { since: string; until?: string; exposedSeconds?: number };
+}
+
+export interface PartState {
+  file: string;
+  rows: number;
+  bytes: number;
+  /** of the committed file: upload refuses a file that no longer matches */
+  sha256: string;
+  bucket?: string;
+  object?: string;
+  upload?: { at: string; outcome: 'uploaded' | 'already-there'; crc32c: string; size: number; generation: string };
+  public?: { since: string; until?: string; exposedSeconds?: number };
+  /** 'launching' is written (durably) before the POST: found after a crash, the outcome is unknown */
+  launch?: { status: 'launching' | 'launched' | 'refused'; startedAt: string; jobId?: string; launchedAt?: string; message?: string; attempts: number };
+  job?: { state: JobState; checkedAt: string; successes?: number; failures?: number; files?: string[]; error?: string; pastEventWarnings?: number; warnings?: number };
+  /** earlier launches of this part (FAILED jobs, unknown outcomes), oldest first */
+  history?: LaunchHistoryEntry[];
+  deletedAt?: string;
+}
+
+export interface TransformRecord {
+  at: string;
+  inputs: { name: string; bytes: number; sha256: string }[];
+  importAt: string;
+  /** --import-at given explicitly (a default "now" is not an option to compare on resume) */
+  importAtGiven: boolean;
+  staleAfter: string;
+  /** n when only the first n rows were read (preview --sample): never uploadable */
+  sampled: number | null;
+  rejectRate: number;
+  maxRejectRate: number;
+  rejectRateExceeded: boolean;
+  conservationOk: boolean;
+  /** the effective transform options by flag name, and their hash: a resume must match */
+  options: Record<string, unknown>;
+  optionsHash: string;
+}
+
+export interface Manifest {
+  schemaVersion: typeof MANIFEST_SCHEMA_VERSION;
+  runId: string;
+  createdAt: string;
+  updatedAt: string;
+  tool: { name: string; version: string };
+  /** set while a transform's outputs are being moved in: found after a crash, the output is mixed */
+  committing?: { startedAt: string; staging: string };
+  transform?: TransformRecord;
+  target?: { bucket: string; prefix: string; token: string };
+  leanplum?: { appId: string; apiUrl: string };
+  parts: PartState[];
+}

@@ -1,0 +1,82 @@
+import type { Storage } from '@google-cloud/storage';
+import { BackfillError } from '../errors.js';
+import type { LeanplumClient } from '../leanplum/client.js';
+import type { Manifest, PartState } from '../model/manifest.js';
+import { openPublic, revokePublic } from './exposure.js';
+import type { RunLock } from './lock.js';
+import type { Log } from './log.js';
+import { loadManifest, saveManifest } from './manifest.js';
+import { enforce, isRefusal, mayLaunch } from './run-machine.js';
+
+export interface LaunchOptions {
+  relaunch: boolean;
+  publicWhileImporting: boolean;
+  now: () => Date;
+  appId: string;
+  apiUrl: string;
+}
+
+export interface LaunchOutcome {
+  manifest: Manifest;
+  launched: string[];
+  /** parts whose job ended FAILED and that were left alone (no --relaunch) */
+  failedWithoutRelaunch: string[];
+}
+
+/** The earlier launch goes to the part's history before a new one replaces it. */
+function archive(part: PartState, outcome: 'FAILED' | 'unknown', now: Date): void {
+  const l = part.launch!;
+  (part.history ??= []).push({
+    outcome,
+    startedAt: l.startedAt,
+    ...(l.jobId !== undefined ? { jobId: l.jobId } : {}),
+    ...(l.launchedAt !== undefined ? { launchedAt: l.launchedAt } : {}),
+    ...(part.job?.error !== undefined ? { error: part.job.error } : {}),
+    ...(part.public !== undefined ? { public: { ...part.public } } : {}),
+    replacedAt: now.toISOString(),
+  });
+  delete part.job;
+  delete part.public;
+}
+
+/**
+ * Launches one job per part that needs one, at most once per call: 'launching' is saved durably
+ * before the POST and the jobId after, so a crash in between is an unknown outcome that only
+ * --relaunch retries. With --relaunch, parts whose job ended FAILED get a new job too; finished
+ * and running parts never do.
+ */
+export async function launchStage(lock: RunLock, client: LeanplumClient, storage: Storage | undefined, o: LaunchOptions, log: Log): Promise<LaunchOutcome> {
+  const dir = lock.dir;
+  const m = await loadManifest(dir);
+  const plan = mayLaunch(m, dir, { now: o.now(), relaunch: o.relaunch, apiUrl: o.apiUrl });
+  if (isRefusal(plan)) enforce(plan);
+  const { launch, failedWithoutRelaunch } = plan as Exclude<typeof plan, { gate: string }>;
+  const man = m!;
+  man.leanplum = { appId: o.appId, apiUrl: o.apiUrl };
+  const launched: string[] = [];
+  for (const { part, replaces } of launch) {
+    if (replaces !== undefined) {
+      archive(part, replaces, o.now());
+      log('relaunch', { file: part.file, replaces }, `relaunch   ${part.file}: the earlier ${replaces === 'FAILED' ? 'job FAILED' : 'launch had no answer'}; launching a new job`);
+    }
+    if (o.publicWhileImporting && storage) await openPublic(lock, man, part, storage, log);
+    part.launch = { status: 'launching', startedAt: o.now().toISOString(), attempts: (part.launch?.attempts ?? 0) + 1 };
+    await saveManifest(lock, man);
+    try {
+      const r = await client.launch({ bucket: part.bucket!, file: part.object! });
+      part.launch = { ...part.launch, status: 'launched', jobId: r.jobId, launchedAt: new Date().toISOString() };
+      await saveManifest(lock, man);
+      launched.push(part.file);
+      log('launched', { file: part.file, jobId: r.jobId }, `launched   ${part.file}: job ${r.jobId}${r.warning ? ` (warning: ${r.warning})` : ''}`);
+    } catch (e) {
+      if (e instanceof BackfillError && e.code === 'LEANPLUM_FAILED') {
+        // a clear refusal: nothing was created, so launching again later is safe
+        part.launch = { ...part.launch, status: 'refused', message: e.message };
+        await revokePublic(lock, man, part, storage, log);
+        await saveManifest(lock, man);
+      }
+      throw e;
+    }
+  }
+  return { manifest: man, launched, failedWithoutRelaunch: failedWithoutRelaunch.map((p) => p.file) };
+}

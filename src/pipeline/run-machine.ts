@@ -1,0 +1,248 @@
+import { BackfillError, type ErrorCode } from '../errors.js';
+import type { Manifest, PartState } from '../model/manifest.js';
+import { isStale } from '../time/clamp.js';
+
+/**
+ * The run directory as a state machine. Each stage asks here "may I?" and gets a Refusal (why,
+ * and how to fix it) or nothing; every command path (transform, upload, launch, wait, run) goes
+ * through these same gates, so no path can skip one. Pure: the caller loads the manifest.
+ *
+ * Part states: transformed → uploaded → launching → launched → FINISHED | FAILED
+ * (a launch Leanplum refused goes back to uploaded; FAILED and an unknown launch go back to
+ * uploaded only with --relaunch).
+ */
+export type Gate =
+  | 'no-transform'
+  | 'committing'
+  | 'sampled'
+  | 'reject-rate'
+  | 'conservation'
+  | 'stale'
+  | 'options-changed'
+  | 'inputs-changed'
+  | 'already-uploaded'
+  | 'target-changed'
+  | 'not-uploaded'
+  | 'launch-unknown'
+  | 'job-failed'
+  | 'api-url-changed'
+  | 'not-launched';
+
+export interface Refusal {
+  gate: Gate;
+  message: string;
+  fix: string;
+}
+
+const CODE: Readonly<Record<Gate, ErrorCode>> = {
+  'no-transform': 'STAGE_REFUSED',
+  committing: 'STAGE_REFUSED',
+  sampled: 'SAMPLED_OUTPUT',
+  'reject-rate': 'REJECT_RATE',
+  conservation: 'CONSERVATION',
+  stale: 'CLAMP_STALE',
+  'options-changed': 'OPTIONS_CHANGED',
+  'inputs-changed': 'OPTIONS_CHANGED',
+  'already-uploaded': 'STAGE_REFUSED',
+  'target-changed': 'STAGE_REFUSED',
+  'not-uploaded': 'STAGE_REFUSED',
+  'launch-unknown': 'LAUNCH_UNKNOWN',
+  'job-failed': 'JOB_FAILED',
+  'api-url-changed': 'STAGE_REFUSED',
+  'not-launched': 'STAGE_REFUSED',
+};
+
+export const refusalError = (r: Refusal): BackfillError => new BackfillError(CODE[r.gate], r.message, r.fix);
+
+/** Throws the refusal, if any: the one way a stage turns "no" into an exit code. */
+export function enforce(r: Refusal | undefined): void {
+  if (r !== undefined) throw refusalError(r);
+}
+
+export type PartStage = 'transformed' | 'uploaded' | 'launching' | 'launched' | 'finished' | 'failed';
+
+export function partStage(p: PartState): PartStage {
+  if (p.launch?.status === 'launching') return 'launching';
+  if (p.launch?.status === 'launched') {
+    if (p.job?.state === 'FINISHED') return 'finished';
+    if (p.job?.state === 'FAILED') return 'failed';
+    return 'launched';
+  }
+  return p.upload ? 'uploaded' : 'transformed';
+}
+
+const anyUploaded = (m: Manifest) => m.parts.some((p) => p.upload !== undefined || p.launch !== undefined);
+
+/** A new transform may replace the outputs only while nothing of them has left the machine. */
+export function mayTransform(m: Manifest | undefined, dir: string): Refusal | undefined {
+  if (m !== undefined && anyUploaded(m)) {
+    return {
+      gate: 'already-uploaded',
+      message: `${dir} holds run ${m.runId}, already uploaded or launched: transforming into it would lose track of that`,
+      fix: 'Use a new --out directory. (Follow the existing run with `lp-backfill wait` or `status`.)',
+    };
+  }
+  return undefined;
+}
+
+/** The transform's output is whole, full-sized and within the limits: the gates every cloud stage shares. */
+function outputGates(m: Manifest | undefined, dir: string): Refusal | undefined {
+  if (m?.committing !== undefined) {
+    return {
+      gate: 'committing',
+      message: `a transform into ${dir} stopped while moving its outputs in (started ${m.committing.startedAt}): the files there are a mix of two runs`,
+      fix: `Transform again into ${dir} (nothing was uploaded), then upload.`,
+    };
+  }
+  const t = m?.transform;
+  if (m === undefined || t === undefined) {
+    return { gate: 'no-transform', message: `${dir} holds no finished transform (manifest.json missing or incomplete)`, fix: 'Run `lp-backfill transform <input> --out <dir>` (or `run`) first.' };
+  }
+  if (t.sampled !== null) {
+    return {
+      gate: 'sampled',
+      message: `${dir} holds a sampled preview (only the first ${t.sampled} row(s) were read): this is a sampled preview; transform the whole input`,
+      fix: `Sampled output is never uploaded or launched. Run lp-backfill transform <input> --out ${dir} (without --sample), then upload.`,
+    };
+  }
+  if (!t.conservationOk) {
+    return { gate: 'conservation', message: `the transform in ${dir} did not account for every row`, fix: 'This is a bug in lp-backfill; please report it with summary.json.' };
+  }
+  if (t.rejectRateExceeded) {
+    return {
+      gate: 'reject-rate',
+      message: `the transform in ${dir} rejected ${(t.rejectRate * 100).toFixed(2)}% of the rows, above --max-reject-rate ${t.maxRejectRate}: not uploaded or launched`,
+      fix: `Look at ${dir}/rejects.csv, fix the mapping or the data (or raise --max-reject-rate), and transform again.`,
+    };
+  }
+  return undefined;
+}
+
+export function mayUpload(m: Manifest | undefined, dir: string, target: { bucket: string; prefix: string }): Refusal | undefined {
+  const r = outputGates(m, dir);
+  if (r !== undefined) return r;
+  if (m!.target && (m!.target.bucket !== target.bucket || m!.target.prefix !== target.prefix)) {
+    return {
+      gate: 'target-changed',
+      message: `this run was uploaded to gs://${m!.target.bucket}/${m!.target.prefix}, not gs://${target.bucket}/${target.prefix}`,
+      fix: 'Use the same --to as before, or start a new run directory.',
+    };
+  }
+  return undefined;
+}
+
+/** What a launch call will do with each part. */
+export interface LaunchPlan {
+  launch: { part: PartState; replaces?: 'FAILED' | 'unknown' }[];
+  /** FAILED parts left alone because --relaunch was not given */
+  failedWithoutRelaunch: PartState[];
+}
+
+export function mayLaunch(m: Manifest | undefined, dir: string, o: { now: Date; relaunch: boolean; apiUrl: string }): Refusal | LaunchPlan {
+  const r = outputGates(m, dir);
+  if (r !== undefined) return r;
+  const man = m!;
+  const t = man.transform!;
+  const url = apiUrlGate(man, o.apiUrl);
+  if (url !== undefined) return url;
+  const plan: LaunchPlan = { launch: [], failedWithoutRelaunch: [] };
+  for (const part of man.parts) {
+    const stage = partStage(part);
+    if (stage === 'launched' || stage === 'finished') continue;
+    if (!part.upload || !part.bucket || !part.object) {
+      return { gate: 'not-uploaded', message: `${part.file} is not uploaded yet`, fix: 'Run `lp-backfill upload <dir> --to gs://...` first (or `run`).' };
+    }
+    if (stage === 'launching') {
+      if (!o.relaunch) {
+        return {
+          gate: 'launch-unknown',
+          message: `an earlier launch of ${part.file} (started ${part.launch!.startedAt}) ended without an answer: Leanplum may already be importing it`,
+          fix: 'Check the app\'s import jobs in Leanplum (or ask Leanplum support). If no job was created, run again with --relaunch; otherwise do nothing, a second job would import every row twice.',
+        };
+      }
+      plan.launch.push({ part, replaces: 'unknown' });
+    } else if (stage === 'failed') {
+      if (o.relaunch) plan.launch.push({ part, replaces: 'FAILED' });
+      else plan.failedWithoutRelaunch.push(part);
+    } else plan.launch.push({ part });
+  }
+  if (plan.launch.length > 0 && isStale(t.staleAfter, o.now)) {
+    return {
+      gate: 'stale',
+      message: `the clamp of this run is stale: it was computed for import time ${t.importAt} and is only safe until ${t.staleAfter}`,
+      fix: 'Transform again (a new --out directory) so old events are clamped for the real import time, then launch that run.',
+    };
+  }
+  return plan;
+}
+
+export const isRefusal = (x: Refusal | LaunchPlan): x is Refusal => 'gate' in x;
+
+/**
+ * The key goes wherever the API URL points, so the URL always comes from the command line (default:
+ * Leanplum's): one recorded in a manifest, perhaps received from someone else, is never followed;
+ * it only has to agree.
+ */
+export function apiUrlGate(m: Manifest, apiUrl: string): Refusal | undefined {
+  if (m.leanplum && m.leanplum.apiUrl !== apiUrl) {
+    return {
+      gate: 'api-url-changed',
+      message: `this run was launched through ${m.leanplum.apiUrl}, but the key would now go to ${apiUrl}; a manifest's URL is never used on its own`,
+      fix: `If ${m.leanplum.apiUrl} is yours, repeat it: --api-url ${m.leanplum.apiUrl}.`,
+    };
+  }
+  return undefined;
+}
+
+/** Following jobs needs every part launched, through the API the run was launched with. */
+export function mayWait(m: Manifest | undefined, dir: string, apiUrl: string): Refusal | undefined {
+  if (m === undefined || m.transform === undefined) {
+    return { gate: 'no-transform', message: `${dir} holds no run (manifest.json missing or incomplete)`, fix: 'Run `lp-backfill run` or `transform`, `upload`, `launch` first.' };
+  }
+  const url = apiUrlGate(m, apiUrl);
+  if (url !== undefined) return url;
+  for (const part of m.parts) {
+    const stage = partStage(part);
+    if (stage === 'launching') {
+      return {
+        gate: 'launch-unknown',
+        message: `the launch of ${part.file} (started ${part.launch!.startedAt}) ended without an answer: there is no job id to follow`,
+        fix: 'Check the app\'s import jobs in Leanplum. If no job was created, run `lp-backfill launch <dir> --relaunch`.',
+      };
+    }
+    if (stage !== 'launched' && stage !== 'finished' && stage !== 'failed') {
+      return { gate: 'not-launched', message: `${part.file} has no launched job to follow`, fix: 'Run `lp-backfill launch <dir>` first (or `run`).' };
+    }
+  }
+  return undefined;
+}
+
+/** The options that differ between a finished transform and the one asked for now, by flag name. */
+export function changedOptions(then: Record<string, unknown>, now: Record<string, unknown>): string[] {
+  const keys = new Set([...Object.keys(then), ...Object.keys(now)]);
+  return [...keys].filter((k) => JSON.stringify(then[k] ?? null) !== JSON.stringify(now[k] ?? null)).sort();
+}
+
+export function mayResume(m: Manifest, dir: string, inputsSha: readonly string[] | undefined, options: Record<string, unknown>): Refusal | undefined {
+  const t = m.transform!;
+  if (inputsSha !== undefined && inputsSha.join() !== t.inputs.map((i) => i.sha256).join()) {
+    return { gate: 'inputs-changed', message: `${dir} was made from other input(s) (sha256 differs)`, fix: 'Use a new --out directory for a new input.' };
+  }
+  const then = { ...t.options };
+  const asked = { ...options };
+  // a default import time ("now") is not a choice: compare it only when given this time
+  if (asked['import-at'] === undefined) delete then['import-at'];
+  else if (then['import-at'] === undefined) then['import-at'] = t.importAt;
+  const changed = changedOptions(then, asked);
+  if (changed.length > 0) {
+    const show = (o: Record<string, unknown>, k: string) => JSON.stringify(o[k] ?? null);
+    return {
+      gate: 'options-changed',
+      message: `${dir} was transformed with other options; these differ: ${changed.map((k) => `--${k} (then ${show(then, k)}, now ${show(asked, k)})`).join(', ')}`,
+      fix: anyUploaded(m)
+        ? 'This run is already uploaded: repeat the options it was made with, or start a new --out directory.'
+        : `Nothing was uploaded yet: transform again into ${dir} with the new options (lp-backfill transform …), or repeat the old ones.`,
+    };
+  }
+  return undefined;
+}

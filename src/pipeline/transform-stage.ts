@@ -1,0 +1,80 @@
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Manifest, PartState } from '../model/manifest.js';
+import { sha256File } from './file-hash.js';
+import { syncDir } from './json-file.js';
+import type { RunLock } from './lock.js';
+import { emptyManifest, loadManifest, saveManifest } from './manifest.js';
+import { enforce, mayTransform } from './run-machine.js';
+import type { TransformConfig } from './transform-config.js';
+import { effectiveOptions, optionsHash } from './transform-options.js';
+import { transformWithReport, type ReportedResult } from './transform-with-report.js';
+import type { TransformIO } from './transform.js';
+
+/** Where a transform builds its outputs; moved in only when complete. */
+export const STAGING = '.staging';
+
+/** The files a transform (and the results of its jobs) leave in a run directory. */
+const OUTPUT = /^(clean(-part-\d+)?\.csv|clean\.lines|rejects\.csv|summary\.json|report\.json|report\.html|server-rejects\.csv|results)$/;
+
+export interface TransformStageResult extends ReportedResult {
+  manifest: Manifest;
+}
+
+/**
+ * The transform as a transition of the run: refused once anything was uploaded; otherwise the
+ * outputs are built in a staging directory and moved in by rename(2) only when they are complete
+ * and every row is accounted for. A transform that fails (bad input, full disk, conservation)
+ * leaves the previous outputs and manifest exactly as they were.
+ */
+export async function transformStage(lock: RunLock, cfg: TransformConfig, io: TransformIO & { report: boolean }, now: () => Date = () => new Date()): Promise<TransformStageResult> {
+  const dir = lock.dir;
+  const before = await loadManifest(dir);
+  enforce(mayTransform(before, dir));
+  const staging = join(dir, STAGING);
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging);
+  let result: ReportedResult;
+  try {
+    result = await transformWithReport({ ...cfg, outDir: staging }, io);
+  } catch (e) {
+    await rm(staging, { recursive: true, force: true });
+    throw e;
+  }
+  const parts: PartState[] = [];
+  for (const p of result.summary.outputs.clean) parts.push({ file: p.file, rows: p.rows, bytes: p.bytes, sha256: await sha256File(join(staging, p.file)) });
+
+  const m = before ?? emptyManifest(now());
+  // from here until the manifest says otherwise, the directory may hold a mix of two transforms
+  m.committing = { startedAt: now().toISOString(), staging: STAGING };
+  await saveManifest(lock, m, now());
+  const written = new Set(await readdir(staging));
+  for (const name of written) await rename(join(staging, name), join(dir, name));
+  for (const name of await readdir(dir)) {
+    if (OUTPUT.test(name) && !written.has(name)) await rm(join(dir, name), { recursive: true, force: true });
+  }
+  await syncDir(dir);
+
+  const s = result.summary;
+  const options = effectiveOptions(cfg);
+  m.transform = {
+    at: now().toISOString(),
+    inputs: s.inputs.map((i) => ({ name: i.name, bytes: i.bytes, sha256: i.sha256 })),
+    importAt: s.config.importAt,
+    importAtGiven: cfg.importAtGiven,
+    staleAfter: s.config.staleAfter,
+    sampled: s.sampled,
+    rejectRate: s.rejectRate,
+    maxRejectRate: s.config.maxRejectRate,
+    rejectRateExceeded: s.rejectRateExceeded,
+    conservationOk: s.conservation.ok,
+    options,
+    optionsHash: optionsHash(options),
+  };
+  m.parts = parts;
+  delete m.committing;
+  await saveManifest(lock, m, now());
+  await rm(staging, { recursive: true, force: true });
+  const reportPath = result.reportPath === undefined ? undefined : join(dir, 'report.html');
+  return { ...result, reportPath, manifest: m };
+}
