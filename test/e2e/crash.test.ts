@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { until } from '../helpers/wait.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { sample, tempDir } from '../helpers/run.js';
@@ -108,8 +109,8 @@ describe('exactly once: run killed with SIGKILL, then run again', () => {
     const n = s.sim.requests.length;
     const first = await killWhen(out, () => s.sim.requests.slice(n).some((r) => r.action === 'multi'));
     expect(first.signal).toBe('SIGKILL');
-    await sleep(1000); // the server finishes handling the orphaned POST
     const m = await manifest(out);
+    await until(() => [...s.sim.jobs.values()].some((j) => j.file === m.parts[0].object), 'the server, done with the orphaned POST, has created its job');
     expect(m.parts[0].launch.status).toBe('launching');
     const rerun = await runCli(args(out), { env: env() });
     expect(await checkAfterRerun(out, rerun)).toBe('unknown');
@@ -158,7 +159,7 @@ describe('the GCS service dies in the middle of an upload', () => {
       '--to', `gs://${BUCKET}/dies`, '--app-id', APP.id, '--api-url', own.sim.apiUrl, '--poll-interval', '1s'];
     own.gcs.faults.add({ match: 'PUT /upload', kind: 'slow', delayMs: 2000, times: 1 });
     const { done } = startCli(runArgs, { env: e });
-    for (let i = 0; i < 1000 && !own.gcs.log.some((l) => l.method === 'PUT'); i++) await sleep(5);
+    await until(() => own.gcs.log.some((l) => l.method === 'PUT'), 'the upload has sent its first bytes');
     await own.gcs.stop();
     const first = await done;
     expect(first.code).toBe(4);

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -10,9 +10,29 @@ export const IMPORT_AT = '2026-11-20T00:00:00Z';
 export const repoRoot = join(import.meta.dirname, '..', '..');
 export const sample = (name: string) => join(repoRoot, 'samples', name);
 
+// Temp directories live as long as what made them: one made inside a test is removed after that
+// test, one made in beforeAll after the whole file (test/setup.ts drives both).
+const made = { test: [] as string[], file: [] as string[] };
+let inTest = false;
+
 export async function tempDir(prefix = 'lpb-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  (inTest ? made.test : made.file).push(dir);
+  return dir;
 }
+
+export const tempDirs = {
+  testStarts(): void {
+    inTest = true;
+  },
+  async testEnded(): Promise<void> {
+    inTest = false;
+    await Promise.all(made.test.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  },
+  async fileEnded(): Promise<void> {
+    await Promise.all(made.file.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  },
+};
 
 /** Runs the transform in-process, as the CLI would, and reads back its three outputs. */
 export async function transformFile(input: string, opts: Partial<RawTransformOptions> = {}) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { until } from '../helpers/wait.js';
 import { BackfillError } from '../../src/errors.js';
 import { makeStorage, uploadFile } from '../../src/gcs/storage.js';
 import { LeanplumClient } from '../../src/leanplum/client.js';
@@ -32,12 +33,9 @@ beforeEach(() => {
 });
 
 async function finished(c: LeanplumClient, jobId: string) {
-  for (let i = 0; i < 100; i++) {
-    const st = await c.status(jobId);
-    if (st.state === 'FINISHED' || st.state === 'FAILED') return st;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('job did not end');
+  let st = await c.status(jobId);
+  await until(async () => (st = await c.status(jobId)).state === 'FINISHED' || st.state === 'FAILED', `job ${jobId} ends`);
+  return st;
 }
 
 describe('Leanplum client against the simulator', () => {
@@ -68,9 +66,10 @@ describe('Leanplum client against the simulator', () => {
   });
 
   it('retries a slow status answer that hits the request timeout', async () => {
-    const c = client({ timeoutMs: 300 });
+    // the slow answer never comes in time; the retried one has all the time a loaded machine needs
+    const c = client({ timeoutMs: 1500 });
     const { jobId } = await c.launch({ bucket: BUCKET, file: object });
-    s.sim.faults.add({ match: 'getMultiResults', kind: 'slow', delayMs: 800, times: 1 });
+    s.sim.faults.add({ match: 'getMultiResults', kind: 'slow', delayMs: 30_000, times: 1 });
     expect((await finished(c, jobId)).state).toBe('FINISHED');
     expect(delays.length).toBe(1);
   });
@@ -101,11 +100,10 @@ describe('Leanplum client against the simulator', () => {
 
   it('a slow launch answer past the timeout is unknown, although the server created the job', async () => {
     const before = s.sim.jobs.size;
-    s.sim.faults.add({ match: 'multi', kind: 'slow', delayMs: 600, times: 1 });
-    const e = await catchErr(client({ timeoutMs: 200 }).launch({ bucket: BUCKET, file: object }));
+    s.sim.faults.add({ match: 'multi', kind: 'slow', delayMs: 1500, times: 1 });
+    const e = await catchErr(client({ timeoutMs: 500 }).launch({ bucket: BUCKET, file: object }));
     expect(e.code).toBe('LAUNCH_UNKNOWN');
-    await new Promise((r) => setTimeout(r, 700));
-    expect(s.sim.jobs.size).toBe(before + 1);
+    await until(() => s.sim.jobs.size === before + 1, 'the server, done with its slow answer, has created the job');
   });
 
   it('a 429 on launch means nothing was created, and is not retried', async () => {
