@@ -1,8 +1,9 @@
 // npm run bench [-- --rows 5000000] — throughput of `lp-backfill transform` as a ratio to a
-// csv-parse → csv-stringify pass-through of the same file, measured in the same run, plus peak RSS.
+// csv-parse → csv-stringify pass-through of the same file, measured in the same run, plus peak RSS;
+// then the memory bounds of two hostile inputs: large counts, and a quote that is never closed.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, statSync } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +46,14 @@ async function generate(path: string, rows: number): Promise<void> {
   await once(out, 'finish');
 }
 
-function measure(script: string, scriptArgs: string[]): Promise<{ seconds: number; rssMb: number }> {
+interface Measured {
+  seconds: number;
+  rssMb: number;
+  code: number | null;
+  stderr: string;
+}
+
+function measure(script: string, scriptArgs: string[], expectCode = 0): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn(process.execPath, ['--import', join(root, 'dist/scripts/rss-probe.js'), script, ...scriptArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -55,10 +63,18 @@ function measure(script: string, scriptArgs: string[]): Promise<{ seconds: numbe
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const m = /@@peak-rss-kb (\d+)/.exec(err);
-      if (code !== 0 || !m) return reject(new Error(`${script} exited ${code}: ${err.slice(0, 2000)}`));
-      resolve({ seconds, rssMb: Number(m[1]) / 1024 });
+      if (code !== expectCode || !m) return reject(new Error(`${script} exited ${code} (expected ${expectCode}): ${err.slice(0, 2000)}`));
+      resolve({ seconds, rssMb: Number(m[1]) / 1024, code, stderr: err.replace(/\n@@peak-rss-kb \d+\n/, '') });
     });
   });
+}
+
+const cli = join(root, 'dist/src/cli/main.js');
+const out = join(dir, 'out');
+// a fresh output directory each time: a run directory remembers its inputs and options
+async function transformArgs(input: string): Promise<string[]> {
+  await rm(out, { recursive: true, force: true });
+  return ['transform', input, '--out', out, '--import-at', IMPORT_AT, '--count-column', 'count', '--param', 'item', '--param', 'label', '--map', 'userId=user_id'];
 }
 
 await mkdir(dir, { recursive: true });
@@ -71,7 +87,7 @@ for (const rows of sizes) {
   const best = { pass: Infinity, tf: Infinity, passRss: 0, tfRss: 0 };
   for (let r = 0; r < repeats; r++) {
     const p = await measure(join(root, 'dist/scripts/bench-passthrough.js'), [input, join(dir, 'passthrough.csv')]);
-    const t = await measure(join(root, 'dist/src/cli/main.js'), ['transform', input, '--out', join(dir, 'out'), '--import-at', IMPORT_AT, '--count-column', 'count', '--param', 'item', '--param', 'label', '--map', 'userId=user_id']);
+    const t = await measure(cli, await transformArgs(input));
     best.pass = Math.min(best.pass, p.seconds);
     best.tf = Math.min(best.tf, t.seconds);
     best.passRss = Math.max(best.passRss, p.rssMb);
@@ -99,13 +115,45 @@ if (!args.includes('--no-report-check')) {
   const input = join(dir, `bench-${reportRows}.csv`);
   process.stderr.write(`generating ${reportRows.toLocaleString('en')} rows for the report check…\n`);
   await generate(input, reportRows);
-  const p = await measure(join(root, 'dist/src/cli/main.js'), ['preview', input, '--out', join(dir, 'out'), '--import-at', IMPORT_AT, '--count-column', 'count', '--param', 'item', '--param', 'label', '--map', 'userId=user_id', '--quiet']);
+  await rm(out, { recursive: true, force: true });
+  const p = await measure(cli, ['preview', input, '--out', out, '--import-at', IMPORT_AT, '--count-column', 'count', '--param', 'item', '--param', 'label', '--map', 'userId=user_id', '--quiet']);
   reportRss = Math.round(p.rssMb);
-  htmlBytes = (await stat(join(dir, 'out', 'report.html'))).size;
+  htmlBytes = (await stat(join(out, 'report.html'))).size;
   console.log(JSON.stringify({ previewRows: reportRows, previewSeconds: +p.seconds.toFixed(1), previewPeakRssMB: reportRss, reportHtmlKB: Math.round(htmlBytes / 1024) }));
 }
+
+// Large counts: few input rows, millions written. Memory must not follow the expansion (the
+// writers' backpressure reaches into the middle of an expanded row).
+const EXPAND_ROWS = 100;
+const EXPAND_COUNT = 50_000;
+const expandInput = join(dir, `bench-expand-${EXPAND_ROWS}x${EXPAND_COUNT}.csv`);
+if (!existsSync(expandInput)) {
+  let text = 'user_id,event,time,count,item,label\n';
+  for (let i = 0; i < EXPAND_ROWS; i++) text += `u${i},level_complete,2026-06-0${1 + (i % 9)}T12:00:00+00:00,${EXPAND_COUNT},sku-${i},"Bundle, size ${i % 9}"\n`;
+  await writeFile(expandInput, text);
+}
+const ex = await measure(cli, await transformArgs(expandInput));
+const exWritten = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).counts.written as number;
+const expand = { expandRows: EXPAND_ROWS, count: EXPAND_COUNT, rowsWritten: exWritten, seconds: +ex.seconds.toFixed(1), writtenRowsPerS: Math.round(exWritten / ex.seconds), peakRssMB: Math.round(ex.rssMb) };
+console.log(JSON.stringify(expand));
+
+// A quote opened on line 2 and never closed: csv-parse would take the rest of the file as one
+// field. The record cap must stop it early, with exit 2 and the line.
+const quoteInput = join(dir, 'bench-unclosed-quote-16MB.csv');
+if (!existsSync(quoteInput)) {
+  const row = 'u1,app_open,2026-06-01T00:00:00Z,1,sku-1,single\n';
+  const head = 'user_id,event,time,count,item,label\nu0,app_open,2026-06-01T00:00:00Z,1,sku-0,"never closed\n';
+  await writeFile(quoteInput, head + row.repeat(Math.ceil((16 * 1024 * 1024 - head.length) / row.length)));
+}
+const q = await measure(cli, await transformArgs(quoteInput), 2);
+const quote = { unclosedQuoteInputMB: +(statSync(quoteInput).size / 1e6).toFixed(1), exitCode: q.code, seconds: +q.seconds.toFixed(2), peakRssMB: Math.round(q.rssMb), namesLine2: /line 2\b/.test(q.stderr) };
+console.log(JSON.stringify(quote));
+
 const ok = results.every((r) => (r['ratio'] as number) >= 0.9 && (r['transformPeakRssMB'] as number) <= 150);
 const rss = results.map((r) => r['transformPeakRssMB'] as number);
 const flat = rss.length < 2 || Math.max(...rss) <= Math.min(...rss) * 1.1;
-console.log(`targets: ratio ≥ 0.9 and peak RSS ≤ 150 MB: ${ok ? 'met' : 'NOT met'}${rss.length > 1 ? `; RSS 1M vs 5M within 10%: ${flat ? 'met' : 'NOT met'}` : ''}${reportRss !== undefined ? `; preview RSS ≤ 150 MB: ${reportRss <= 150 ? 'met' : 'NOT met'}; report.html < 2 MB: ${(htmlBytes ?? 0) < 2 * 1024 * 1024 ? 'met' : 'NOT met'}` : ''}`);
-if (!args.includes('--keep')) await rm(join(dir, 'out'), { recursive: true, force: true });
+const met = (b: boolean) => (b ? 'met' : 'NOT met');
+console.log(`targets: ratio ≥ 0.9 and peak RSS ≤ 150 MB: ${met(ok)}${rss.length > 1 ? `; RSS 1M vs 5M within 10%: ${met(flat)}` : ''}${reportRss !== undefined ? `; preview RSS ≤ 150 MB: ${met(reportRss <= 150)}; report.html < 2 MB: ${met((htmlBytes ?? 0) < 2 * 1024 * 1024)}` : ''}` +
+  `; ${EXPAND_ROWS}×${EXPAND_COUNT} expansion RSS ≤ 150 MB: ${met(expand.peakRssMB <= 150 && exWritten === EXPAND_ROWS * EXPAND_COUNT)}` +
+  `; unclosed quote exits 2 naming line 2, RSS ≤ 150 MB: ${met(quote.namesLine2 && quote.peakRssMB <= 150)}`);
+if (!args.includes('--keep')) await rm(out, { recursive: true, force: true });

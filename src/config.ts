@@ -13,6 +13,7 @@ export const DEFAULTS = {
   maxCount: 100_000,
   maxRejectRate: 0.01,
   maxPartBytes: 100 * 1024 * 1024,
+  maxRecordBytes: 4 * 1024 * 1024,
 } as const;
 
 /** Transform options as a user gives them (strings from the command line). */
@@ -41,4 +42,5 @@ export interface RawTransformOptions {
   delimiter?: string | undefined;
   sample?: number | undefined;
   maxPartBytes?: number | undefined;
+  maxRecordBytes?: number | undefined;
 }

@@ -24,7 +24,8 @@ export function withTransformOptions<T>(y: Argv<T>) {
     .option('original-time-param', { type: 'string', describe: 'Keep the original time of clamped rows as params.<name> (ISO-8601 UTC)' })
     .option('max-reject-rate', { type: 'number', default: DEFAULTS.maxRejectRate, describe: 'Exit 3 (after writing everything) when more than this share of rows is rejected' })
     .option('delimiter', { type: 'string', describe: 'Input delimiter: , ; tab | (default: sniffed from the header line)' })
-    .option('max-part-bytes', { type: 'number', default: DEFAULTS.maxPartBytes, describe: 'Split the clean CSV into parts of at most this many bytes' });
+    .option('max-part-bytes', { type: 'number', default: DEFAULTS.maxPartBytes, describe: 'Split the clean CSV into parts of at most this many bytes' })
+    .option('max-record-bytes', { type: 'number', default: DEFAULTS.maxRecordBytes, describe: 'Largest input record accepted; a larger one (usually a quote never closed) stops the transform with its line (exit 2)' });
 }
 
 type Args = Record<string, unknown>;
@@ -58,5 +59,6 @@ export function rawTransformOptions(a: Args, input: readonly string[]): RawTrans
     delimiter: str(a, 'delimiter'),
     sample: num(a, 'sample'),
     maxPartBytes: num(a, 'max-part-bytes'),
+    maxRecordBytes: num(a, 'max-record-bytes'),
   };
 }

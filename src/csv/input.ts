@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BackfillError } from '../errors.js';
 
@@ -42,10 +42,20 @@ export async function* decodedChunks(raw: AsyncIterable<Buffer>): AsyncGenerator
   }
   const first = head.value as Buffer;
   if (first[0] === 0x1f && first[1] === 0x8b) {
+    // pipeline, not .pipe(): a read error of the source must end the gunzip stream with that
+    // error, where .pipe() would leave it waiting for data that never comes.
+    const gunzip = pipeline(Readable.from(rest()), createGunzip(), () => {});
     try {
-      yield* Readable.from(rest()).pipe(createGunzip()) as AsyncIterable<Buffer>;
+      yield* gunzip as AsyncIterable<Buffer>;
     } catch (e) {
+      if (e instanceof BackfillError) throw e;
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (!code.startsWith('Z_')) {
+        throw new BackfillError('INPUT_UNREADABLE', `reading the input failed: ${(e as Error).message}`, 'Check that the file is readable and complete, then run again.', { cause: e });
+      }
       throw new BackfillError('INPUT_UNREADABLE', `the input looks gzip-compressed but cannot be decompressed: ${(e as Error).message}`, 'Check that the .gz file is complete.', { cause: e });
+    } finally {
+      gunzip.destroy();
     }
   } else {
     yield* rest();

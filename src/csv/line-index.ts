@@ -11,22 +11,32 @@ export class LineIndexWriter {
   private readonly stream: WriteStream;
   private buf = new Uint32Array(16384);
   private n = 0;
+  /**
+   * Entries handed to the stream, counted at the write: the conservation check compares it with
+   * the clean CSV writer's rows and the row step's occurrences.
+   */
+  entriesWritten = 0;
 
   constructor(path: string) {
-    this.stream = createWriteStream(path);
+    this.stream = createWriteStream(path, { highWaterMark: 1 << 20 });
   }
 
-  add(file: number, line: number): void {
+  /** Records one row's origin; returns true when the caller should await `flush()` before adding more. */
+  add(file: number, line: number): boolean {
     this.buf[this.n++] = file;
     this.buf[this.n++] = line;
-    if (this.n === this.buf.length) this.spill();
+    return this.n === this.buf.length && !this.spill();
   }
 
-  private spill(): void {
-    if (this.n === 0) return;
-    this.stream.write(Buffer.from(this.buf.buffer, 0, this.n * 4));
+  /** Writes the buffered entries; false when the stream asks the writer to wait for 'drain'. */
+  private spill(): boolean {
+    if (this.n === 0) return true;
+    const ok = this.stream.write(Buffer.from(this.buf.buffer, 0, this.n * 4));
+    this.entriesWritten += this.n / 2;
+    // the written Buffer shares this memory until the stream is done with it
     this.buf = new Uint32Array(16384);
     this.n = 0;
+    return ok;
   }
 
   async flush(): Promise<void> {

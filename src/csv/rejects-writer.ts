@@ -13,8 +13,10 @@ export class RejectsWriter {
     this.buffered = csvLine([...(withFile ? ['file'] : []), 'line', 'reason', 'message', ...sourceHeader]);
   }
 
-  add(file: string, line: number, reason: string, message: string, fields: readonly string[]): void {
+  /** Queue one rejected row; returns true when the caller should await `flush()` before adding more. */
+  add(file: string, line: number, reason: string, message: string, fields: readonly string[]): boolean {
     this.buffered += csvLine([...(this.withFile ? [file] : []), String(line), reason, message, ...fields]);
+    return this.buffered.length > 1 << 16;
   }
 
   async flush(): Promise<void> {

@@ -100,7 +100,9 @@ export function processRow(fields: readonly string[], layout: RowLayout, opts: R
 
   let naive = false;
   let kind = '';
-  let originals: number[];
+  /** spread times of first/last rows; undefined when every occurrence has the time `single` */
+  let originals: number[] | undefined;
+  let single = 0;
   if (layout.first >= 0 && layout.last >= 0) {
     const first = readTime(fields[layout.first]!, 'first time', opts);
     if (typeof first === 'string') return reject('bad_time', first);
@@ -115,17 +117,25 @@ export function processRow(fields: readonly string[], layout: RowLayout, opts: R
     if (typeof t === 'string') return reject('bad_time', t);
     naive = t.naive;
     kind = t.kind;
-    originals = new Array<number>(count).fill(t.seconds);
+    single = t.seconds;
   }
   if (count === 0) return { kind: 'dropped', reason: 'zero_count' };
 
-  const occurrences: Occurrence[] = new Array(originals.length);
-  for (let i = 0; i < originals.length; i++) {
-    const original = originals[i]!;
+  // Equal times make equal occurrences: they share one object, so a large count costs an array of
+  // references rather than tens of thousands of objects that outlive young-generation GC while
+  // the writer streams them out.
+  const occurrences: Occurrence[] = new Array(count);
+  let prev: Occurrence | undefined;
+  for (let i = 0; i < count; i++) {
+    const original = originals === undefined ? single : originals[i]!;
+    if (prev !== undefined && prev.original === original) {
+      occurrences[i] = prev;
+      continue;
+    }
     const v = applyTimeRule(original, opts.rule);
     if (v.kind === 'future') return reject('future_time', `time ${new Date(original * 1000).toISOString()} is after the import time (beyond --future-tolerance)`);
     if (v.kind === 'implausible') return reject('implausible_time', `time ${new Date(original * 1000).toISOString()} is before --min-time ${new Date(opts.rule.minTime * 1000).toISOString()}`);
-    occurrences[i] = { time: v.time, original, change: v.change };
+    occurrences[i] = prev = { time: v.time, original, change: v.change };
   }
   value = valuePerOccurrence(value, count, opts.valueIsTotal);
   const params = layout.params.map((p) => fields[p.index]!);

@@ -4,7 +4,14 @@ import { DROP_REASONS, REJECT_REASONS, type DropReason, type RejectReason } from
 const zeroed = <K extends string>(keys: readonly K[]): Record<K, number> =>
   Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 
-/** The counts every run keeps, and the conservation laws over them. */
+/**
+ * The counts every run keeps, and the conservation laws over them. The two sides of each law are
+ * counted in different places, so a row lost between them shows up as a mismatch:
+ * - `read`: records the reader handed over (headers excluded), counted by the reader;
+ * - `kept`, `rejected`, `dropped`, `occurrences`: the row step's decisions;
+ * - `written`: rows the clean CSV writer handed to its streams;
+ * - `lineIndexEntries`: entries the line index writer handed to clean.lines.
+ */
 export class Tally {
   read = 0;
   kept = 0;
@@ -15,6 +22,7 @@ export class Tally {
   /** occurrences of kept rows (dedupe drops whole rows, so a duplicate never counts here) */
   occurrences = 0;
   written = 0;
+  lineIndexEntries = 0;
   clamped = 0;
   clampedRows = 0;
   nudged = 0;
@@ -24,8 +32,12 @@ export class Tally {
   /** values holding , " or a line break, RFC 4180-quoted on output (LEANPLUM-API.md: the importer's escaping is unconfirmed) */
   readonly quoting = { quoted: 0 };
 
+  /** rows the row step has decided on so far */
+  get decided(): number {
+    return this.kept + this.rejected + this.dropped;
+  }
+
   onKept(row: KeptRow): void {
-    this.read++;
     this.kept++;
     const n = row.occurrences.length;
     this.occurrences += n;
@@ -43,29 +55,30 @@ export class Tally {
     this.timeKinds[row.timeKind] = (this.timeKinds[row.timeKind] ?? 0) + 1;
   }
 
-  onWritten(n: number): void {
-    this.written += n;
-  }
-
   onRejected(reason: RejectReason): void {
-    this.read++;
     this.rejected++;
     this.rejectedByReason[reason]++;
   }
 
   onDropped(reason: DropReason): void {
-    this.read++;
     this.dropped++;
     this.droppedByReason[reason]++;
   }
 
+  /** Both laws, each as one line that names the numbers that disagree. */
   conservation(): { ok: boolean; rows: string; occurrences: string } {
-    const rowsOk = this.read === this.kept + this.rejected + this.dropped;
-    const occOk = this.written === this.occurrences;
+    const decided = this.decided;
+    const rowsOk = this.read === decided;
+    const writtenOk = this.written === this.occurrences;
+    const linesOk = this.lineIndexEntries === this.occurrences;
+    const occMismatch = [
+      ...(writtenOk ? [] : [`written ${this.written} (clean CSV) ≠ occurrences ${this.occurrences} (row step)`]),
+      ...(linesOk ? [] : [`clean.lines ${this.lineIndexEntries} (line index) ≠ occurrences ${this.occurrences} (row step)`]),
+    ];
     return {
-      ok: rowsOk && occOk,
-      rows: `read ${this.read} = kept ${this.kept} + rejected ${this.rejected} + dropped ${this.dropped}${rowsOk ? '' : '  MISMATCH'}`,
-      occurrences: `written ${this.written} = occurrences of kept rows ${this.occurrences}${occOk ? '' : '  MISMATCH'}`,
+      ok: rowsOk && writtenOk && linesOk,
+      rows: `read ${this.read} = kept ${this.kept} + rejected ${this.rejected} + dropped ${this.dropped}${rowsOk ? '' : `  MISMATCH: read ${this.read} (reader) ≠ ${decided} decided (row step)`}`,
+      occurrences: `written ${this.written} = clean.lines ${this.lineIndexEntries} = occurrences of kept rows ${this.occurrences}${occMismatch.length === 0 ? '' : `  MISMATCH: ${occMismatch.join(', ')}`}`,
     };
   }
 

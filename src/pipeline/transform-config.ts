@@ -23,6 +23,8 @@ export interface TransformConfig {
   delimiter: string | undefined;
   sample: number | undefined;
   maxPartBytes: number;
+  /** largest input record; bounds memory when a quote is never closed */
+  maxRecordBytes: number;
 }
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -84,6 +86,8 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
   if (!(maxRejectRate >= 0 && maxRejectRate <= 1)) problems.push(`max-reject-rate: expected a number from 0 to 1, found ${maxRejectRate}`);
   const maxPartBytes = raw.maxPartBytes ?? DEFAULTS.maxPartBytes;
   if (!Number.isInteger(maxPartBytes) || maxPartBytes < 1024) problems.push(`max-part-bytes: expected a whole number ≥ 1024, found ${maxPartBytes}`);
+  const maxRecordBytes = raw.maxRecordBytes ?? DEFAULTS.maxRecordBytes;
+  if (!Number.isInteger(maxRecordBytes) || maxRecordBytes < 1024) problems.push(`max-record-bytes: expected a whole number ≥ 1024, found ${maxRecordBytes}`);
   const delimiter = raw.delimiter === 'tab' || raw.delimiter === '\\t' ? '\t' : raw.delimiter;
   if (delimiter !== undefined && !(DELIMITERS as readonly string[]).includes(delimiter)) {
     problems.push(`delimiter: expected one of , ; tab |, found ${JSON.stringify(raw.delimiter)}`);
@@ -123,5 +127,6 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     delimiter,
     sample: raw.sample,
     maxPartBytes,
+    maxRecordBytes,
   };
 }

@@ -37,6 +37,16 @@ export interface TransformIO {
   source?: InputSource;
   observer?: RowObserver;
   onProgress?: (p: Progress) => void;
+  /**
+   * For tests only: faults placed between the counting points (reader, row step, writers), to
+   * prove that the conservation check catches a row going missing there.
+   */
+  testSeams?: {
+    /** sees every record between the reader and the row step; false loses it */
+    passRecord?: (fields: readonly string[], line: number) => boolean;
+    /** builds the clean CSV writer in place of `new PartWriter(dir, header, maxBytes)` */
+    partWriter?: (dir: string, header: string, maxBytes: number) => PartWriter;
+  };
 }
 
 export interface TransformResult {
@@ -92,6 +102,7 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
       droppedByReason: t.droppedByReason,
       occurrences: t.occurrences,
       written: t.written,
+      lineIndexEntries: t.lineIndexEntries,
       expandedRows: t.expandedRows,
       clamped: t.clamped,
       clampedRows: t.clampedRows,
@@ -108,6 +119,31 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
 }
 
 
+/** What is left to write of an expanded row, without its occurrence objects. */
+interface CompactOccurrences {
+  times: Float64Array;
+  /** the original time of a clamped occurrence, NaN for the others; only with --original-time-param */
+  originals: Float64Array | undefined;
+}
+
+/**
+ * A row with a large count is written across many waits for the writers. Its occurrence objects
+ * (tens of thousands) would stay reachable from the suspended writer all that time and be
+ * promoted to the old heap, which then grows by megabytes per row; typed arrays off the heap
+ * let them die young.
+ */
+function compact(occ: KeptRow['occurrences'], from: number, withOriginals: boolean): CompactOccurrences {
+  const n = occ.length - from;
+  const times = new Float64Array(n);
+  const originals = withOriginals ? new Float64Array(n) : undefined;
+  for (let i = 0; i < n; i++) {
+    const o = occ[from + i]!;
+    times[i] = o.time;
+    if (originals !== undefined) originals[i] = o.change === 'clamped' ? o.original : NaN;
+  }
+  return { times, originals };
+}
+
 /** Every input, opened; from the second on, the header must equal the first one's. */
 async function openInputs(cfg: TransformConfig, io: TransformIO): Promise<InputSource[]> {
   if (io.source) return [io.source];
@@ -116,7 +152,7 @@ async function openInputs(cfg: TransformConfig, io: TransformIO): Promise<InputS
     let first: string[] | undefined;
     for (const path of cfg.inputs) {
       const probe = await openInputFile(path);
-      const header = await readHeaderRecord(decodedChunks(probe.stream as AsyncIterable<Buffer>), cfg.delimiter);
+      const header = await readHeaderRecord(decodedChunks(probe.stream as AsyncIterable<Buffer>), { delimiter: cfg.delimiter, maxRecordBytes: cfg.maxRecordBytes, name: path });
       probe.stream.destroy();
       if (header === undefined) throw new BackfillError('INPUT_MALFORMED', `the input "${path}" is empty: expected a header row`, 'Check that the export finished writing, or leave the file out.');
       const norm = header.map((h) => h.trim()).join(',');
@@ -135,6 +171,8 @@ async function openInputs(cfg: TransformConfig, io: TransformIO): Promise<InputS
  * Streams the inputs once, one after the other: every record goes through the pure row step,
  * kept rows to the clean CSV, rejected ones to rejects.csv, and everything is counted. Outputs
  * are created only once the header has been accepted, so a configuration problem leaves nothing.
+ * Memory stays bounded: the reader caps a record at --max-record-bytes, and the row step waits
+ * for a writer whenever one says its buffer is full, also in the middle of an expanded row.
  */
 export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): Promise<TransformResult> {
   const sources = await openInputs(cfg, io);
@@ -145,6 +183,8 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   const origParam = cfg.mapping.originalTimeParam !== undefined;
   const seen = cfg.dedupe ? new Set<string>() : undefined;
   const observer = io.observer;
+  const passRecord = io.testSeams?.passRecord;
+  const newPartWriter = io.testSeams?.partWriter ?? ((dir: string, header: string, maxBytes: number) => new PartWriter(dir, header, maxBytes));
   let mapping: ResolvedMapping | undefined;
   let clean: PartWriter | undefined;
   let rejects: RejectsWriter | undefined;
@@ -155,36 +195,64 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   const facts: InputFacts[] = [];
 
   const openOutputs = (h: string[], m: ResolvedMapping) => {
-    clean = new PartWriter(cfg.outDir, csvLine(m.outputHeader), cfg.maxPartBytes);
+    clean = newPartWriter(cfg.outDir, csvLine(m.outputHeader), cfg.maxPartBytes);
     rejects = new RejectsWriter(join(cfg.outDir, 'rejects.csv'), h, sources.length > 1);
     lines = new LineIndexWriter(join(cfg.outDir, 'clean.lines'));
+  };
+  const flushRows = async (): Promise<void> => {
+    await clean!.flush();
+    await lines!.flush();
+  };
+
+  // The records of one input chunk, from the reader to the row step. csv-parse calls the reader
+  // synchronously, and the row step may have to wait for a writer, so the step takes them after.
+  const batchFields: string[][] = [];
+  const batchLines: number[] = [];
+  const onRecord = (fields: string[], line: number): void => {
+    batchFields.push(fields);
+    batchLines.push(line);
   };
 
   await mkdir(cfg.outDir, { recursive: true });
   let lastProgress = 0;
+  /** data records read from the inputs before the current one */
+  let readBefore = 0;
   for (let fileIndex = 0; fileIndex < sources.length && !stop; fileIndex++) {
     const source = sources[fileIndex]!;
     const file = source.name;
     let fileHeaderSeen = false;
 
-    // Occurrences of one row differ only in time: quote the rest once and reuse it.
-    const writeKept = (row: KeptRow, line: number): void => {
+    // Occurrences of one row differ only in time: quote the rest once and reuse it. The common
+    // row needs no waiting and stays synchronous; only when a writer is full does the rest of
+    // the row (possibly thousands of occurrences of a large count) continue asynchronously.
+    const writeKept = (row: KeptRow, line: number): Promise<void> | undefined => {
       const layout = mapping!.layout;
       const head = csvTail([row.userId, row.event], tally.quoting).slice(1) + ',';
       const rest = [];
       if (layout.value >= 0) rest.push(row.value);
       if (layout.currencyCode >= 0) rest.push(row.currencyCode);
       const tail = csvTail(rest.length === 0 ? row.params : rest.concat(row.params), tally.quoting);
-      for (const o of row.occurrences) {
+      const occ = row.occurrences;
+      for (let i = 0; i < occ.length; i++) {
+        const o = occ[i]!;
         const orig = origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '';
-        clean!.add(head + o.time + tail + orig + '\n');
-        lines!.add(fileIndex, line);
+        const cleanFull = clean!.add(head + o.time + tail + orig + '\n');
+        if (lines!.add(fileIndex, line) || cleanFull) return i + 1 === occ.length ? flushRows() : writeRest(compact(occ, i + 1, origParam), head, tail, line);
       }
-      tally.onWritten(row.occurrences.length);
+      return undefined;
+    };
+    const writeRest = async (rest: CompactOccurrences, head: string, tail: string, line: number): Promise<void> => {
+      await flushRows();
+      const { times, originals } = rest;
+      for (let i = 0; i < times.length; i++) {
+        const orig = originals === undefined ? '' : ',' + (Number.isNaN(originals[i]!) ? '' : iso(originals[i]!));
+        const cleanFull = clean!.add(head + times[i] + tail + orig + '\n');
+        if (lines!.add(fileIndex, line) || cleanFull) await flushRows();
+      }
     };
 
-    const onRecord = (fields: string[], line: number): void => {
-      if (stop) return;
+    /** The row step for one record: decides, counts, and writes; a promise when a writer must drain first. */
+    const step = (fields: string[], line: number): Promise<void> | undefined => {
       if (!fileHeaderSeen) {
         fileHeaderSeen = true;
         if (header === undefined) {
@@ -192,7 +260,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
           mapping = resolveMapping(fields, cfg.mapping);
           observer?.start?.(fields, mapping, names);
         }
-        return;
+        return undefined;
       }
       if (clean === undefined) openOutputs(header!, mapping!);
       const r = processRow(fields, mapping!.layout, opts);
@@ -202,25 +270,40 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
           if (seen.has(key)) {
             tally.onDropped('duplicate');
             observer?.dropped?.(fields, line, 'duplicate', file);
-            return;
+            return undefined;
           }
           seen.add(key);
         }
         tally.onKept(r);
-        writeKept(r, line);
         observer?.kept?.(r, line, file);
-      } else if (r.kind === 'rejected') {
-        tally.onRejected(r.reason);
-        rejects!.add(file, line, r.reason, r.message, fields);
-        observer?.rejected?.(fields, line, r.reason, r.message, file);
-      } else {
-        tally.onDropped(r.reason);
-        observer?.dropped?.(fields, line, r.reason, file);
+        return writeKept(r, line);
       }
-      if (cfg.sample !== undefined && tally.read >= cfg.sample) stop = true;
+      if (r.kind === 'rejected') {
+        tally.onRejected(r.reason);
+        observer?.rejected?.(fields, line, r.reason, r.message, file);
+        return rejects!.add(file, line, r.reason, r.message, fields) ? rejects!.flush() : undefined;
+      }
+      tally.onDropped(r.reason);
+      observer?.dropped?.(fields, line, r.reason, file);
+      return undefined;
     };
 
-    const reader = new RecordReader(onRecord, cfg.delimiter);
+    const takeBatch = async (): Promise<void> => {
+      for (let i = 0; i < batchFields.length; i++) {
+        const fields = batchFields[i]!;
+        const line = batchLines[i]!;
+        if (passRecord !== undefined && !passRecord(fields, line)) continue;
+        const wait = step(fields, line);
+        if (wait !== undefined) await wait;
+      }
+      batchFields.length = 0;
+      batchLines.length = 0;
+    };
+
+    const reader = new RecordReader(onRecord, { delimiter: cfg.delimiter, maxRecordBytes: cfg.maxRecordBytes, name: file });
+    // --sample: the reader hands over this file's header and no more rows than are still wanted
+    if (cfg.sample !== undefined) reader.limit = 1 + cfg.sample - readBefore;
+    const readHere = () => Math.max(0, reader.records - 1);
     const hash = createHash('sha256');
     let fileBytes = 0;
     async function* hashed(): AsyncGenerator<Buffer> {
@@ -233,21 +316,24 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
     }
     for await (const chunk of decodedChunks(hashed())) {
       reader.write(chunk);
-      if (clean !== undefined) {
-        await clean.flush();
-        await rejects!.flush();
-        await lines!.flush();
-      }
+      await takeBatch();
       if (io.onProgress !== undefined && Date.now() - lastProgress > 200) {
         lastProgress = Date.now();
-        io.onProgress({ bytesRead, bytesTotal, rowsRead: tally.read });
+        io.onProgress({ bytesRead, bytesTotal, rowsRead: readBefore + readHere() });
       }
-      if (stop) break;
+      if (reader.records >= reader.limit) {
+        stop = true;
+        break;
+      }
     }
-    if (!stop) reader.end();
+    if (!stop) {
+      reader.end();
+      await takeBatch();
+    }
     if (!fileHeaderSeen) {
       throw new BackfillError('INPUT_MALFORMED', `the input "${file}" is empty: expected a header row with userId, event and time columns`, 'Check that the export finished writing.');
     }
+    readBefore += readHere();
     facts.push({ name: file, bytes: fileBytes, sha256: hash.digest('hex'), delimiter: reader.delimiter ?? ',' });
   }
   for (const s of sources.slice(facts.length)) s.stream.destroy();
@@ -255,6 +341,10 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   await clean!.end();
   await rejects!.end();
   await lines!.end();
+  // each side of the conservation laws from the place that did the work
+  tally.read = readBefore;
+  tally.written = clean!.rowsWritten;
+  tally.lineIndexEntries = lines!.entriesWritten;
   io.onProgress?.({ bytesRead, bytesTotal, rowsRead: tally.read });
 
   const summary = buildSummary(cfg, tally, mapping!, facts, clean!.parts);

@@ -1,8 +1,12 @@
 import fc from 'fast-check';
-import { writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, transformFile } from '../helpers/run.js';
+import { PartWriter } from '../../src/csv/part-writer.js';
+import { BackfillError, exitCodeOf } from '../../src/errors.js';
+import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
+import { runTransform, type TransformIO } from '../../src/pipeline/transform.js';
+import { IMPORT_AT, tempDir, transformFile } from '../helpers/run.js';
 
 /** A field that stresses CSV: delimiters, quotes, line breaks, unicode, emptiness. */
 const nasty = fc.oneof(
@@ -53,6 +57,8 @@ describe('row conservation on generated exports', () => {
         expect(tally.read).toBe(tally.kept + tally.rejected + tally.dropped);
         expect(clean).toHaveLength(tally.written);
         expect(tally.written).toBe(tally.occurrences);
+        expect(tally.lineIndexEntries).toBe(tally.written);
+        expect((await stat(join(dir, `out-${run}`, 'clean.lines'))).size).toBe(8 * tally.written);
         expect(rejects).toHaveLength(tally.rejected);
         for (const r of rejects) expect(startLines).toContain(Number(r['line']));
         // every rejected source row appears once, at the line where it starts
@@ -60,5 +66,60 @@ describe('row conservation on generated exports', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('the conservation check sees a row lost between its counting points', () => {
+  // 5 data rows: 3 kept (counts 1, 2, 3: 6 occurrences), 1 rejected, 1 dropped (count 0)
+  const csv = 'userId,event,time,n\nu1,open,2026-10-01T00:00:00Z,1\nu2,open,2026-10-01T00:00:00Z,2\n,open,2026-10-01T00:00:00Z,1\nu3,open,2026-10-01T00:00:00Z,0\nu4,open,2026-10-01T00:00:00Z,3\n';
+
+  async function runWith(seams: NonNullable<TransformIO['testSeams']>): Promise<{ error: unknown; out: string }> {
+    const dir = await tempDir();
+    const input = join(dir, 'in.csv');
+    await writeFile(input, csv);
+    const out = join(dir, 'out');
+    const cfg = buildTransformConfig({ input, out, importAt: IMPORT_AT, countColumn: 'n', maxRejectRate: 1 }, new Date());
+    const error = await runTransform(cfg, { testSeams: seams }).then(() => undefined, (e: unknown) => e);
+    return { error, out };
+  }
+
+  it('passes when nothing is lost (the seams themselves change nothing)', async () => {
+    const { error, out } = await runWith({ passRecord: () => true, partWriter: (d, h, m) => new PartWriter(d, h, m) });
+    expect(error).toBeUndefined();
+    const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+    expect(summary.counts).toMatchObject({ read: 5, kept: 3, rejected: 1, dropped: 1, occurrences: 6, written: 6, lineIndexEntries: 6 });
+    expect(summary.conservation.ok).toBe(true);
+  });
+
+  it('a clean CSV writer that drops one row: CONSERVATION, exit 1, written ≠ occurrences named', async () => {
+    class Lossy extends PartWriter {
+      private calls = 0;
+      override add(line: string): boolean {
+        return ++this.calls === 4 ? false : super.add(line);
+      }
+    }
+    const { error, out } = await runWith({ partWriter: (d, h, m) => new Lossy(d, h, m) });
+    expect(error).toBeInstanceOf(BackfillError);
+    const e = error as BackfillError;
+    expect(e.code).toBe('CONSERVATION');
+    expect(exitCodeOf(e.code)).toBe(1);
+    expect(e.message).toContain('written 5 (clean CSV) ≠ occurrences 6 (row step)');
+    expect(e.message).not.toContain('clean.lines 6 (line index) ≠');
+    expect(e.message).toContain('read 5 = kept 3 + rejected 1 + dropped 1;');
+    // the evidence stays on disk for the bug report
+    const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+    expect(summary.conservation.ok).toBe(false);
+    expect(summary.counts).toMatchObject({ written: 5, lineIndexEntries: 6, occurrences: 6 });
+  });
+
+  it('a record lost between the reader and the row step: CONSERVATION, exit 1, read ≠ decided named', async () => {
+    const { error } = await runWith({ passRecord: (_fields, line) => line !== 3 });
+    expect(error).toBeInstanceOf(BackfillError);
+    const e = error as BackfillError;
+    expect(e.code).toBe('CONSERVATION');
+    expect(exitCodeOf(e.code)).toBe(1);
+    expect(e.message).toContain('read 5 = kept 2 + rejected 1 + dropped 1  MISMATCH: read 5 (reader) ≠ 4 decided (row step)');
+    // the lost row's occurrences never reached the row step, so that law still holds
+    expect(e.message).toMatch(/; written 4 = clean\.lines 4 = occurrences of kept rows 4$/);
   });
 });
