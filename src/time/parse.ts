@@ -67,12 +67,44 @@ function daysInMonth(y: number, m: number): number {
   return m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : MONTH_DAYS[m - 1]!;
 }
 
-function offsetSeconds(off: string): number {
+/**
+ * Offsets in use run from −12:00 to +14:00 (Pacific/Kiritimati); ±14:00 bounds both sides. Anything
+ * beyond, or minutes/seconds past 59, is a typo that would otherwise shift the event silently
+ * (date arithmetic reads +05:99 as +06:39).
+ */
+const MAX_OFFSET = 14 * 3600;
+const OFFSET = /^([+-])(\d{2})(?:(:?)(\d{2})(?:\3(\d{2}))?)?$/;
+
+/**
+ * "Z", "±hh", "±hhmm", "±hh:mm", "±hhmmss", "±hh:mm:ss" → seconds east of UTC; undefined when no
+ * zone has such an offset. The ISO path and the pattern path both read offsets here, so they
+ * accept and refuse the same ones.
+ */
+export function offsetSeconds(off: string): number | undefined {
   if (off === 'Z' || off === 'z') return 0;
-  const sign = off[0] === '-' ? -1 : 1;
-  const hh = Number(off.slice(1, 3));
-  const mm = off.length > 3 ? Number(off.slice(off.length - 2)) : 0;
-  return sign * (hh * 3600 + mm * 60);
+  const m = OFFSET.exec(off);
+  if (!m) return undefined;
+  const hh = Number(m[2]);
+  const mm = Number(m[4] ?? 0);
+  const ss = Number(m[5] ?? 0);
+  if (mm > 59 || ss > 59) return undefined;
+  const total = hh * 3600 + mm * 60 + ss;
+  if (total > MAX_OFFSET) return undefined;
+  return m[1] === '-' && total !== 0 ? -total : total;
+}
+
+const impossibleOffset = (text: string, off: string): ParsedTime => ({
+  ok: false,
+  message: `"${text}" has an impossible UTC offset ${off} (offsets run from -12:00 to +14:00, minutes 00–59)`,
+});
+
+/** A wall-clock time (ms, as if UTC) read in `zone`: the one rule for every naive time, ISO or pattern. */
+function fromWall(text: string, wall: number, zone: string, kind: 'iso' | 'pattern'): ParsedTime {
+  const instant = zone === 'UTC' ? wall : wallToInstant(wall, zone);
+  if (instant === undefined) {
+    return { ok: false, message: `"${text}" does not exist in ${zone} (skipped by a daylight-saving change)` };
+  }
+  return { ok: true, seconds: Math.floor(instant / 1000), naive: true, kind };
 }
 
 function parseIso(text: string, zone: string): ParsedTime {
@@ -85,19 +117,12 @@ function parseIso(text: string, zone: string): ParsedTime {
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59) {
     return { ok: false, message: `"${text}" is not a real calendar date-time` };
   }
-  const off = m[8];
-  if (off !== undefined) {
-    const oh = Math.abs(offsetSeconds(off));
-    if (oh > 18 * 3600) return { ok: false, message: `"${text}" has an impossible UTC offset ${off}` };
-    return { ok: true, seconds: Date.UTC(y, mo - 1, d, h, mi, s) / 1000 - offsetSeconds(off), naive: false, kind: 'iso' };
-  }
-  if (zone === 'UTC') return { ok: true, seconds: Date.UTC(y, mo - 1, d, h, mi, s) / 1000, naive: true, kind: 'iso' };
   const wall = Date.UTC(y, mo - 1, d, h, mi, s);
-  const instant = wallToInstant(wall, zone);
-  if (instant === undefined) {
-    return { ok: false, message: `"${text}" does not exist in ${zone} (skipped by a daylight-saving change)` };
-  }
-  return { ok: true, seconds: instant / 1000, naive: true, kind: 'iso' };
+  const off = m[8];
+  if (off === undefined) return fromWall(text, wall, zone, 'iso');
+  const offset = offsetSeconds(off);
+  if (offset === undefined) return impossibleOffset(text, off);
+  return { ok: true, seconds: wall / 1000 - offset, naive: false, kind: 'iso' };
 }
 
 const HOUR_MS = 3_600_000;
@@ -122,12 +147,83 @@ function parseEpoch(text: string, unit: EpochUnit): ParsedTime {
   return { ok: true, seconds: epochToSeconds(text, unit), naive: false, kind: unit };
 }
 
-const PATTERN_HAS_ZONE = /(^|[^'])[XxOz]/;
+const UTC_CONTEXT = inZone('UTC');
+const REFERENCE = new Date(0);
+// date-fns's own tokenizer, so quoted literals split here exactly as they split there.
+const PATTERN_TOKENS = /[yYQqMLwIdDecihHKkms]o|(\w)\1*|''|'(''|[^'])+('|$)|./g;
+// Stands in for the offset text; never in a real time value, and not a letter, so date-fns takes
+// it unquoted as a literal.
+const SENTINEL = '\u0000';
+/** The text each length of X…/x… accepts (date-fns `timezonePatterns`), anchored where it is tried. */
+const OFFSET_SHAPES: Readonly<Record<number, RegExp>> = {
+  1: /Z|[+-]\d{2}(?:\d{2})?/y,
+  2: /Z|[+-]\d{4}/y,
+  3: /Z|[+-]\d{2}:\d{2}/y,
+  4: /Z|[+-]\d{4}(?:\d{2})?/y,
+  5: /Z|[+-]\d{2}:\d{2}(?::\d{2})?/y,
+};
 
+interface PatternPlan {
+  /** t / T: the value is an epoch timestamp, already an instant */
+  timestamp: boolean;
+  /** the pattern with its offset token replaced by SENTINEL, and the offset text that token takes */
+  offset: { wallPattern: string; shape: RegExp } | undefined;
+}
+
+const plans = new Map<string, PatternPlan>();
+function planOf(pattern: string): PatternPlan {
+  let plan = plans.get(pattern);
+  if (plan !== undefined) return plan;
+  const tokens = pattern.match(PATTERN_TOKENS) ?? [];
+  const at = tokens.findIndex((t) => t[0] === 'X' || t[0] === 'x');
+  plan = {
+    timestamp: tokens.some((t) => t[0] === 't' || t[0] === 'T'),
+    offset:
+      at === -1
+        ? undefined
+        : { wallPattern: tokens.map((t, i) => (i === at ? SENTINEL : t)).join(''), shape: OFFSET_SHAPES[tokens[at]!.length] ?? OFFSET_SHAPES[3]! },
+  };
+  if (plans.size < 100) plans.set(pattern, plan);
+  return plan;
+}
+
+/** The fields the pattern reads, as a UTC ms value: the wall time, before any zone or offset. */
+function parseWall(text: string, pattern: string): number | undefined {
+  const d = parseWithPattern(text, pattern, REFERENCE, { in: UTC_CONTEXT });
+  return isValid(d) ? d.getTime() : undefined;
+}
+
+/**
+ * date-fns reads the fields, but zones and offsets are applied here, by the same rules as ISO
+ * values: left to date-fns, a wall time skipped by DST silently moves an hour and +05:99 passes.
+ */
 function parsePattern(text: string, pattern: string, zone: string): ParsedTime {
-  const d = parseWithPattern(text, pattern, new Date(0), { in: inZone(zone) });
-  if (!isValid(d)) return { ok: false, message: `"${text}" does not match the pattern "${pattern}"` };
-  return { ok: true, seconds: Math.floor(d.getTime() / 1000), naive: !PATTERN_HAS_ZONE.test(pattern), kind: 'pattern' };
+  const noMatch: ParsedTime = { ok: false, message: `"${text}" does not match the pattern "${pattern}"` };
+  const plan = planOf(pattern);
+  if (plan.timestamp) {
+    const instant = parseWall(text, pattern);
+    return instant === undefined ? noMatch : { ok: true, seconds: Math.floor(instant / 1000), naive: false, kind: 'pattern' };
+  }
+  if (plan.offset === undefined) {
+    const wall = parseWall(text, pattern);
+    return wall === undefined ? noMatch : fromWall(text, wall, zone, 'pattern');
+  }
+  // Which offset-shaped piece of the text is the offset is left to date-fns: only the right one,
+  // taken out, lets the rest of the pattern match. Offsets usually come last, so try from the end.
+  const { wallPattern, shape } = plan.offset;
+  for (let i = text.length - 1; i >= 0; i--) {
+    const c = text[i];
+    if (c !== '+' && c !== '-' && c !== 'Z') continue;
+    shape.lastIndex = i;
+    const off = shape.exec(text)?.[0];
+    if (off === undefined) continue;
+    const wall = parseWall(text.slice(0, i) + SENTINEL + text.slice(i + off.length), wallPattern);
+    if (wall === undefined) continue;
+    const offset = offsetSeconds(off);
+    if (offset === undefined) return impossibleOffset(text, off);
+    return { ok: true, seconds: Math.floor(wall / 1000) - offset, naive: false, kind: 'pattern' };
+  }
+  return noMatch;
 }
 
 /** One raw time value → UTC epoch seconds. Pure: no clock, no I/O. */
