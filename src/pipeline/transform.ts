@@ -12,19 +12,15 @@ import { RejectsWriter } from '../csv/rejects-writer.js';
 import { csvLine, csvTail } from '../csv/write.js';
 import { BackfillError } from '../errors.js';
 import { dedupeKey, processRow, type KeptRow, type RowOptions } from '../events/row.js';
-import type { DropReason, RejectReason } from '../events/reasons.js';
 import { clampTargetOf, cutoffOf, staleAfterOf } from '../time/clamp.js';
 import { formatDuration } from '../time/duration.js';
 import { Tally } from './tally.js';
 import { TOOL } from '../version.js';
+import type { InputFacts, TransformSummary } from '../model/summary.js';
+import type { RowObserver } from '../csv/row-observer.js';
 
-/** Optional listeners that see every row (the report collector is one); `file` names the input. */
-export interface RowObserver {
-  start?(header: readonly string[], mapping: ResolvedMapping, inputs: readonly string[]): void;
-  kept?(row: KeptRow, line: number, file: string): void;
-  rejected?(fields: readonly string[], line: number, reason: RejectReason, message: string, file: string): void;
-  dropped?(fields: readonly string[], line: number, reason: DropReason, file: string): void;
-}
+export type { RowObserver } from '../csv/row-observer.js';
+export type { InputFacts, TransformSummary } from '../model/summary.js';
 
 export interface Progress {
   bytesRead: number;
@@ -55,18 +51,9 @@ export interface TransformResult {
   mapping: ResolvedMapping;
 }
 
-export type TransformSummary = ReturnType<typeof buildSummary>;
-
 const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
-export interface InputFacts {
-  name: string;
-  bytes: number;
-  sha256: string;
-  delimiter: string;
-}
-
-function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs: InputFacts[], parts: PartWriter['parts']) {
+function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs: InputFacts[], parts: PartWriter['parts']): TransformSummary {
   const r = cfg.rule;
   return {
     schemaVersion: 1,

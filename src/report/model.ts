@@ -1,18 +1,17 @@
-import type { ResultsSummary } from '../model/results.js';
-import type { TransformSummary } from '../pipeline/transform.js';
+import type { HistogramBucket, Report, Warning } from '../model/report.js';
+import type { TransformSummary } from '../model/summary.js';
 import { DAY } from '../time/clamp.js';
 import { MAX_EVENT_NAMES_PER_APP, MAX_PARAM_NAMES_PER_APP } from '../events/names.js';
 import { LEANPLUM_BATCH, type ReportCollector } from './collector.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
-export interface HistogramBucket { start: string; input: number; output: number }
-export interface Warning { code: string; message: string }
+export type { HistogramBucket, Report, ReportResults, Warning } from '../model/report.js';
 
 const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 const pct = (a: number, b: number) => (b === 0 ? 0 : Math.round((a / b) * 10000) / 100);
 
-function histogram(c: ReportCollector, summary: TransformSummary) {
+function histogram(c: ReportCollector, summary: TransformSummary): Report['histogram'] {
   let lo = -1;
   let hi = -1;
   for (let i = 0; i < c.inputByDay.length; i++) {
@@ -55,7 +54,7 @@ function histogram(c: ReportCollector, summary: TransformSummary) {
 }
 
 /** Summary counts + streamed observations → the report, as written to report.json. */
-export function buildReport(summary: TransformSummary, c: ReportCollector, generatedAt: Date) {
+export function buildReport(summary: TransformSummary, c: ReportCollector, generatedAt: Date): Report {
   c.finish();
   const k = summary.counts;
   const events = [...c.events.entries()]
@@ -158,11 +157,3 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
     warnings,
   };
 }
-
-export interface ReportResults {
-  jobs: ResultsSummary[];
-  exposure: { part: string; since: string; until: string | null; exposedSeconds: number | null }[];
-}
-
-/** report.json; `results` is added once the import job has ended. */
-export type Report = ReturnType<typeof buildReport> & { results?: ReportResults };

@@ -49,6 +49,43 @@ describe('architecture (DESIGN.md)', () => {
     expect(problems).toEqual([]);
   });
 
+  it('no import cycles between modules, type-only imports included', async () => {
+    const files = await sources();
+    const graph = new Map<string, string[]>();
+    for (const f of files) {
+      graph.set(f.path, importsOf(f.text).filter((spec) => spec.startsWith('.')).map((spec) => relative(join(repoRoot, 'src'), join(repoRoot, 'src', f.path, '..', spec)).replace(/\.js$/, '.ts')));
+    }
+    // depth-first search; a back edge is a cycle, reported as the chain of modules
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const stack: string[] = [];
+    const visit = (n: string) => {
+      state.set(n, 'open');
+      stack.push(n);
+      for (const m of graph.get(n) ?? []) {
+        if (state.get(m) === 'open') cycles.push([...stack.slice(stack.indexOf(m)), m].join(' → '));
+        else if (!state.has(m)) visit(m);
+      }
+      stack.pop();
+      state.set(n, 'done');
+    };
+    for (const n of graph.keys()) if (!state.has(n)) visit(n);
+    expect(cycles).toEqual([]);
+  });
+
+  it('no cycles between directories either, type-only imports included (report/ reads documents from model/, not pipeline/)', async () => {
+    const edges = new Set<string>();
+    for (const f of await sources()) {
+      for (const spec of importsOf(f.text)) {
+        if (!spec.startsWith('.')) continue;
+        const [from, to] = [top(f.path), top(relative(join(repoRoot, 'src'), join(repoRoot, 'src', f.path, '..', spec)))];
+        if (from !== to) edges.add(`${from} → ${to}`);
+      }
+    }
+    const both = [...edges].filter((e) => edges.has(e.split(' → ').reverse().join(' → ')));
+    expect(both).toEqual([]);
+  });
+
   it('pure modules (time/, events/) do no I/O', async () => {
     const bad = (await sources()).filter((f) => PURE.has(top(f.path)) && /from 'node:(fs|net|http|https|child_process|readline)/.test(f.text));
     expect(bad.map((f) => f.path)).toEqual([]);

@@ -1,0 +1,60 @@
+// The shape of report.json (schemaVersion 1, documented in the README). Types only.
+import type { ResultsSummary } from './results.js';
+import type { Conservation, InputFacts } from './summary.js';
+
+export interface HistogramBucket { start: string; input: number; output: number }
+export interface Warning { code: string; message: string }
+export interface ExampleRow { file: string; line: number; message: string; values: string[] }
+export interface ReasonRows { reason: string; count: number; rows: ExampleRow[] }
+
+export interface ReportResults {
+  jobs: ResultsSummary[];
+  exposure: { part: string; since: string; until: string | null; exposedSeconds: number | null }[];
+}
+
+export interface Report {
+  schemaVersion: 1;
+  generatedAt: string;
+  tool: { name: string; version: string };
+  run: {
+    inputs: InputFacts[];
+    sampled: number | null;
+    importAt: string;
+    cutoff: string;
+    clampTarget: string;
+    maxDelay: string;
+    clampAge: string;
+    clampMode: 'keep' | 'monotone';
+    launchBefore: string;
+    timeZone: string;
+    timeFormat: string;
+    mapping: Record<string, string>;
+    params: string[];
+    leftOutColumns: string[];
+  };
+  totals: {
+    read: number; kept: number; rejected: number; dropped: number;
+    occurrences: number; written: number; expandedRows: number;
+    clamped: number; clampedRows: number; nudgedToImportTime: number;
+  };
+  conservation: Conservation;
+  clamped: {
+    occurrences: number;
+    rows: number;
+    byEvent: Record<string, number>;
+    sample: { file: string; line: number; userId: string; event: string; originalTime: string; newTime: string }[];
+  };
+  rejected: { total: number; sourceHeader: string[]; byReason: ReasonRows[] };
+  dropped: { total: number; byReason: ReasonRows[] };
+  histogram: {
+    unit: 'day' | 'month';
+    buckets: HistogramBucket[];
+    markers: { cutoff: string; clampTarget: string; analytics7d: string; importAt: string };
+  };
+  events: { event: string; occurrences: number; clamped: number; clampedShare: number; olderThan7dShare: number; valueByCurrency: Record<string, number> }[];
+  otherEventsOccurrences: number;
+  cost: { batchSize: number; billableLookupsAsWritten: number; distinctUsersEstimate: number; lowerBoundIfGroupedByUser: number };
+  warnings: Warning[];
+  /** added once the import job(s) have ended */
+  results?: ReportResults;
+}

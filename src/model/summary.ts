@@ -1,0 +1,68 @@
+// The shape of summary.json, written by every transform. Types only. A change that a reader of
+// schemaVersion 1 would misread bumps the version.
+
+export interface InputFacts {
+  name: string;
+  bytes: number;
+  sha256: string;
+  delimiter: string;
+}
+
+export interface Conservation {
+  ok: boolean;
+  /** read = kept + rejected + dropped, as text with MISMATCH and the numbers when it fails */
+  rows: string;
+  /** written = clean.lines entries = occurrences of kept rows, likewise */
+  occurrences: string;
+}
+
+export interface TransformSummary {
+  schemaVersion: 1;
+  tool: { name: string; version: string };
+  inputs: InputFacts[];
+  /** n when only the first n rows were read (preview --sample) */
+  sampled: number | null;
+  config: {
+    importAt: string;
+    maxDelay: string;
+    clampAge: string;
+    clampMode: 'keep' | 'monotone';
+    cutoff: string;
+    clampTarget: string;
+    staleAfter: string;
+    futureTolerance: string;
+    minTime: string;
+    timeZone: string;
+    timeFormat: string;
+    /** Leanplum field → source column */
+    mapping: Record<string, string>;
+    params: string[];
+    originalTimeParam: string | null;
+    leftOutColumns: string[];
+    dedupe: boolean;
+    valueIsTotal: boolean;
+    maxRejectRate: number;
+  };
+  counts: {
+    read: number;
+    kept: number;
+    rejected: number;
+    rejectedByReason: Record<string, number>;
+    dropped: number;
+    droppedByReason: Record<string, number>;
+    occurrences: number;
+    written: number;
+    lineIndexEntries: number;
+    expandedRows: number;
+    clamped: number;
+    clampedRows: number;
+    nudgedToImportTime: number;
+    naiveTimeRows: number;
+    timeFormats: Record<string, number>;
+    valuesNeedingQuotes: number;
+  };
+  rejectRate: number;
+  rejectRateExceeded: boolean;
+  conservation: Conservation;
+  outputs: { clean: { file: string; rows: number; bytes: number }[]; rejects: string };
+}
