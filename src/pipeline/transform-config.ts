@@ -2,7 +2,7 @@ import { DEFAULTS, type RawTransformOptions } from '../config.js';
 import { BackfillError } from '../errors.js';
 import { DAY, PLATFORM_WINDOW, ruleProblems, type ClampMode, type TimeRule } from '../time/clamp.js';
 import { parseDuration } from '../time/duration.js';
-import { isValidZone, parseTimeFormat, type TimeFormat } from '../time/parse.js';
+import { isValidZone, parseTimeFormat, timePatternProblem, type TimeFormat } from '../time/parse.js';
 import { TARGET_FIELDS, type MappingOptions, type TargetField } from '../csv/mapping.js';
 import { DELIMITERS } from '../csv/sniff.js';
 
@@ -80,6 +80,11 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
   const mode = raw.clampMode ?? DEFAULTS.clampMode;
   if (mode !== 'keep' && mode !== 'monotone') problems.push(`clamp-mode: expected keep or monotone, found "${mode}"`);
   const timeFormatText = raw.timeFormat ?? DEFAULTS.timeFormat;
+  const timeFormat = parseTimeFormat(timeFormatText);
+  const patternProblem = typeof timeFormat === 'object' ? timePatternProblem(timeFormat.pattern) : undefined;
+  if (patternProblem !== undefined) {
+    problems.push(`time-format: "${timeFormatText}" is neither auto, iso, unix-s/ms/us/ns nor a usable date-fns pattern: ${patternProblem} (e.g. "dd/MM/yyyy HH:mm"; tokens: https://date-fns.org/docs/parse)`);
+  }
   const maxCount = raw.maxCount ?? DEFAULTS.maxCount;
   if (!Number.isInteger(maxCount) || maxCount < 1) problems.push(`max-count: expected a whole number ≥ 1, found ${maxCount}`);
   const maxRejectRate = raw.maxRejectRate ?? DEFAULTS.maxRejectRate;
@@ -109,7 +114,7 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     outDir: raw.out,
     rule,
     importAtGiven: raw.importAt !== undefined,
-    timeFormat: parseTimeFormat(timeFormatText),
+    timeFormat,
     timeFormatText,
     zone,
     mapping: {

@@ -1,5 +1,5 @@
 import { tz as inZone, tzOffset } from '@date-fns/tz';
-import { parse as parseWithPattern, isValid } from 'date-fns';
+import { format as formatWithPattern, parse as parseWithPattern, isValid } from 'date-fns';
 
 export type EpochUnit = 'unix-s' | 'unix-ms' | 'unix-us' | 'unix-ns';
 export type TimeFormat = 'auto' | 'iso' | EpochUnit | { pattern: string };
@@ -17,6 +17,21 @@ export function parseTimeFormat(text: string): TimeFormat {
     return text as TimeFormat;
   }
   return { pattern: text };
+}
+
+/**
+ * Why a date-fns pattern cannot be used, or undefined. date-fns only objects to a bad token when a
+ * value reaches it, which would turn a typo (YYYY, an unknown letter) into a crash on the first row;
+ * writing a sample instant with the pattern and reading it back finds that before any row.
+ */
+export function timePatternProblem(pattern: string): string | undefined {
+  try {
+    const sample = formatWithPattern(new Date(Date.UTC(2021, 10, 23, 13, 4, 5, 678)), pattern);
+    if (!isValid(parseWithPattern(sample, pattern, new Date(0)))) return `it cannot read back what it writes ("${sample}")`;
+    return undefined;
+  } catch (e) {
+    return (e as Error).message.replace(/ to the input `[^`]*`/, '');
+  }
 }
 
 export function isValidZone(zone: string): boolean {

@@ -61,3 +61,20 @@ describe('buildTransformConfig', () => {
     expect(buildTransformConfig({ input: 'x', out: 'o', maxDelay: '5d' }, new Date()).rule.maxDelay).toBe(5 * 86400);
   });
 });
+
+describe('--time-format patterns are checked before any row', () => {
+  it.each([
+    ['YYYY-MM-dd', /Use `yyyy` instead of `YYYY`/],
+    ['yyyy-MM-dd z', /unescaped latin alphabet character `z`/],
+    ['foo', /unescaped latin alphabet character `f`/],
+  ])('%s is refused as configuration (exit 2)', (pattern, why) => {
+    const e = catchErr(() => buildTransformConfig({ input: 'x.csv', out: 'o', timeFormat: pattern }, new Date('2026-11-20T00:00:00Z')));
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.message).toMatch(/^time-format: /m);
+    expect(e.message).toMatch(why);
+  });
+
+  it.each(['dd/MM/yyyy HH:mm', 'MM/dd/yyyy h:mm a', "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"])('%s is accepted', (pattern) => {
+    expect(buildTransformConfig({ input: 'x.csv', out: 'o', timeFormat: pattern }, new Date('2026-11-20T00:00:00Z')).timeFormatText).toBe(pattern);
+  });
+});
