@@ -106,6 +106,9 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
 }
 
 
+/** Input bytes handed to the reader at a time; see the read loop. */
+const SLICE = 1 << 16;
+
 /** What is left to write of an expanded row, without its occurrence objects. */
 interface CompactOccurrences {
   times: Float64Array;
@@ -114,10 +117,10 @@ interface CompactOccurrences {
 }
 
 /**
- * A row with a large count is written across many waits for the writers. Its occurrence objects
- * (tens of thousands) would stay reachable from the suspended writer all that time and be
- * promoted to the old heap, which then grows by megabytes per row; typed arrays off the heap
- * let them die young.
+ * A row with a large count is written across many waits for the writers. Its occurrences (an
+ * array of tens of thousands, and with --first-column/--last-column as many objects) would stay
+ * reachable from the suspended writer all that time and be promoted to the old heap, which then
+ * grows by megabytes per row; copied into typed arrays, off the heap, they die young.
  */
 function compact(occ: KeptRow['occurrences'], from: number, withOriginals: boolean): CompactOccurrences {
   const n = occ.length - from;
@@ -302,20 +305,23 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
       }
     }
     for await (const chunk of decodedChunks(hashed())) {
-      reader.write(chunk);
-      await takeBatch();
+      // Fed in slices so a batch's records die young: records held across a whole 256 KB chunk
+      // of row work outlive young-generation GC and fill the old heap (10× the promoted bytes).
+      for (let at = 0; at < chunk.length && !stop; at += SLICE) {
+        reader.write(at === 0 && chunk.length <= SLICE ? chunk : chunk.subarray(at, at + SLICE));
+        await takeBatch();
+        stop = reader.records >= reader.limit;
+      }
       if (io.onProgress !== undefined && Date.now() - lastProgress > 200) {
         lastProgress = Date.now();
         io.onProgress({ bytesRead, bytesTotal, rowsRead: readBefore + readHere() });
       }
-      if (reader.records >= reader.limit) {
-        stop = true;
-        break;
-      }
+      if (stop) break;
     }
     if (!stop) {
       reader.end();
       await takeBatch();
+      stop = reader.records >= reader.limit;
     }
     if (!fileHeaderSeen) {
       throw new BackfillError('INPUT_MALFORMED', `the input "${file}" is empty: expected a header row with userId, event and time columns`, 'Check that the export finished writing.');

@@ -123,3 +123,22 @@ describe('the conservation check sees a row lost between its counting points', (
     expect(e.message).toMatch(/; written 4 = clean\.lines 4 = occurrences of kept rows 4$/);
   });
 });
+
+describe('--sample', () => {
+  it('is counted by the reader: read = sample, across inputs, and an input after the sample is not opened', async () => {
+    const dir = await tempDir();
+    const rows = (p: string) => 'userId,event,time\n' + Array.from({ length: 5 }, (_, i) => `${p}${i},open,2026-10-01T00:00:00Z\n`).join('');
+    const a = join(dir, 'a.csv');
+    const b = join(dir, 'b.csv');
+    await writeFile(a, rows('a'));
+    await writeFile(b, rows('b'));
+    for (const [sample, inputs] of [[3, 1], [5, 1], [7, 2], [50, 2]] as const) {
+      const cfg = buildTransformConfig({ input: [a, b], out: join(dir, `out-${sample}`), importAt: IMPORT_AT, sample }, new Date());
+      const { summary } = await runTransform(cfg);
+      expect(summary.counts.read).toBe(Math.min(sample, 10));
+      expect(summary.counts.written).toBe(Math.min(sample, 10));
+      expect(summary.conservation.ok).toBe(true);
+      expect(summary.inputs).toHaveLength(inputs);
+    }
+  });
+});
