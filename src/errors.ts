@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'RUN_LOCKED'
   | 'SAMPLED_OUTPUT'
   | 'OPTIONS_CHANGED'
-  | 'STAGE_REFUSED';
+  | 'STAGE_REFUSED'
+  | 'STATE_CONFLICT';
 
 export const EXIT: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 1,
@@ -36,6 +37,7 @@ export const EXIT: Readonly<Record<ErrorCode, number>> = {
   SAMPLED_OUTPUT: 2,
   OPTIONS_CHANGED: 2,
   STAGE_REFUSED: 2,
+  STATE_CONFLICT: 2, // another task changed the run's state in GCS first: rerun to re-read and re-decide
   REJECT_RATE: 3,
   GCS_FAILED: 4,
   LEANPLUM_FAILED: 4,

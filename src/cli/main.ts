@@ -5,7 +5,7 @@ import { BackfillError, exitCodeOf, ioFailure } from '../errors.js';
 import { TOOL } from '../version.js';
 import { transformCommand } from './commands/transform.js';
 import { STDIN, withInput, type Args } from './context.js';
-import { launchCommand, runCommand, statusCommand, uploadCommand, waitCommand, withLaunch, withLeanplum, withTarget, withWait } from './commands/cloud.js';
+import { launchCommand, runCommand, statusCommand, uploadCommand, waitCommand, withLaunch, withLeanplum, withState, withTarget, withWait } from './commands/cloud.js';
 import { withTransformOptions } from './options.js';
 
 const debug = process.argv.includes('--debug');
@@ -75,7 +75,7 @@ await yargs(argv)
   .command('wait <dir>', 'Follow the job(s) to FINISHED or FAILED, then summarise the results',
     (y) => withWait(withTarget(withDir(y))), handle(waitCommand))
   .command('run <input..>', 'transform → report → upload → launch → wait; run it again on the same --out to resume',
-    (y) => withWait(withLaunch(withTarget(withTransformOptions(withInput(y))))), handle(runCommand))
+    (y) => withState(withWait(withLaunch(withTarget(withTransformOptions(withInput(y)))))), handle(runCommand))
   .demandCommand(1, 'Name a command; see --help.')
   .strict()
   .version(TOOL.version)

@@ -3,6 +3,7 @@ import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promi
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { BackfillError } from '../errors.js';
+import type { Manifest } from '../model/manifest.js';
 import { syncDir } from './json-file.js';
 
 /** Who holds a run directory: written into its lock file. */
@@ -13,10 +14,18 @@ export interface LockHolder {
   command: string;
 }
 
+/** Where, besides the run directory, the manifest is kept (GCS with --state-to). */
+export interface ManifestMirror {
+  readonly url: string;
+  save(m: Manifest): Promise<void>;
+}
+
 /** Proof that the caller holds a run directory's lock; every stage that changes the run takes one. */
 export interface RunLock {
   readonly dir: string;
   readonly holder: LockHolder;
+  /** set when the run's state also lives in GCS: every manifest save goes there too, compare-and-swap */
+  mirror?: ManifestMirror;
   release(): Promise<void>;
 }
 

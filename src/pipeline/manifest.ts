@@ -39,6 +39,8 @@ export async function loadManifest(dir: string): Promise<Manifest | undefined> {
 export async function saveManifest(lock: RunLock, m: Manifest, now: Date = new Date()): Promise<void> {
   m.updatedAt = now.toISOString();
   await writeJsonAtomic(manifestPath(lock.dir), m);
+  // with --state-to the GCS copy is the truth: a save that loses the compare-and-swap stops here
+  await lock.mirror?.save(m);
 }
 
 export function emptyManifest(now: Date): Manifest {

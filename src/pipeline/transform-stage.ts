@@ -1,5 +1,6 @@
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BackfillError } from '../errors.js';
 import type { Manifest, PartState } from '../model/manifest.js';
 import { sha256File } from './file-hash.js';
 import { syncDir } from './json-file.js';
@@ -77,4 +78,44 @@ export async function transformStage(lock: RunLock, cfg: TransformConfig, io: Tr
   await rm(staging, { recursive: true, force: true });
   const reportPath = result.reportPath === undefined ? undefined : join(dir, 'report.html');
   return { ...result, reportPath, manifest: m };
+}
+
+/**
+ * A resumed run whose clean parts are gone (a batch engine's new container, with the manifest
+ * from --state-to) makes them again: the same inputs and options at the recorded import time give
+ * the same bytes, which is checked part by part (sha256) before they are used. Nothing else of
+ * the run changes. Parts still present are trusted here; upload checks their sha256 again.
+ */
+export async function ensureOutputs(lock: RunLock, cfg: TransformConfig, io: TransformIO): Promise<'present' | 'recreated'> {
+  const dir = lock.dir;
+  const m = (await loadManifest(dir))!;
+  const t = m.transform!;
+  const present = async (name: string) => (await stat(join(dir, name)).catch(() => undefined))?.isFile() === true;
+  const missing: string[] = [];
+  for (const name of [...m.parts.map((p) => p.file), 'clean.lines']) if (!(await present(name))) missing.push(name);
+  if (missing.length === 0) return 'present';
+
+  const staging = join(dir, STAGING);
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging);
+  try {
+    const again: TransformConfig = { ...cfg, outDir: staging, rule: { ...cfg.rule, importAt: Math.floor(Date.parse(t.importAt) / 1000) } };
+    const result = await transformWithReport(again, { ...io, report: true });
+    const made = result.summary.outputs.clean;
+    const same = made.length === m.parts.length && (await Promise.all(made.map(async (p, i) => p.file === m.parts[i]!.file && (await sha256File(join(staging, p.file))) === m.parts[i]!.sha256))).every(Boolean);
+    if (!same) {
+      throw new BackfillError(
+        'STAGE_REFUSED',
+        `${missing.join(', ')} missing from ${dir}, and transforming the inputs again at import time ${t.importAt} does not give the same bytes`,
+        'The inputs, the options or the lp-backfill version differ from the first run. Run that version on those inputs, or start a new run (and state) for the new ones.',
+      );
+    }
+    for (const name of await readdir(staging)) {
+      if (!(await present(name)) || name === 'clean.lines') await rename(join(staging, name), join(dir, name));
+    }
+    await syncDir(dir);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return 'recreated';
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { Storage } from '@google-cloud/storage';
 import type { Argv } from 'yargs';
 import { BackfillError } from '../../errors.js';
 import { makeStorage, type GcsOptions } from '../../gcs/storage.js';
@@ -14,13 +15,15 @@ import { loadManifest } from '../../pipeline/manifest.js';
 import { enforce, isRefusal, mayLaunch, mayResume } from '../../pipeline/run-machine.js';
 import { attachResults } from '../../pipeline/run-state.js';
 import { jobsToAsk, readRunStatus } from '../../pipeline/status.js';
-import { buildTransformConfig } from '../../pipeline/transform-config.js';
+import { buildTransformConfig, type TransformConfig } from '../../pipeline/transform-config.js';
+import { ensureOutputs } from '../../pipeline/transform-stage.js';
+import { RemoteState, stateObject } from '../../pipeline/remote-state.js';
 import { effectiveOptions } from '../../pipeline/transform-options.js';
 import { uploadStage } from '../../pipeline/upload.js';
 import { judgeResults, waitStage, type WaitOutcome } from '../../pipeline/wait.js';
 import { parseDuration } from '../../time/duration.js';
 import { confirmOnTty } from '../confirm.js';
-import { inputsOf, logEvent, type Args } from '../context.js';
+import { inputsOf, logEvent, stdinSource, type Args } from '../context.js';
 import { rawTransformOptions } from '../options.js';
 import { transformLocked } from './transform.js';
 
@@ -226,6 +229,9 @@ export async function statusCommand(a: Args): Promise<void> {
   else await show(undefined);
 }
 
+export const withState = <T,>(y: Argv<T>) =>
+  y.option('state-to', { type: 'string', describe: 'Keep the run\'s manifest in GCS too (gs://<bucket>/<prefix>), compare-and-swap: for batch engines whose disk dies with the task' });
+
 /** transform → report → upload → launch → wait, resuming at the first unfinished stage. */
 export async function runCommand(a: Args): Promise<void> {
   const input = inputsOf(a);
@@ -234,21 +240,47 @@ export async function runCommand(a: Args): Promise<void> {
   // everything that can be refused is checked before any work
   const tgt = target(a, true)!;
   const cfg = buildTransformConfig(rawTransformOptions(a, input), new Date());
+  const stateTo = typeof a['state-to'] === 'string' ? parseGsUrl(a['state-to']) : undefined;
+  const o = gcsOptions(a);
+  const storage = makeStorage(o);
   await withLeanplumClient(a, (c) =>
     withRunLock(dir, 'run', async (lock) => {
-      const existing = await loadManifest(dir);
-      if (existing?.transform && existing.committing === undefined) {
-        const sha = input.includes('-') ? undefined : await Promise.all(input.map(sha256File));
-        enforce(mayResume(existing, dir, sha, effectiveOptions(cfg)));
-        log('resume', { runId: existing.runId }, `resume     run ${existing.runId}: transform already done, not repeated`);
-      } else {
-        await transformLocked(a, 'run', cfg, lock);
+      // a task that loses a compare-and-swap on the GCS state reads it again and decides again
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (stateTo !== undefined) {
+            const remote = await RemoteState.open(storage, stateObject(stateTo.bucket, stateTo.prefix, (cfg as { shard?: { index: number; count: number } }).shard), dir, await loadManifest(dir));
+            lock.mirror = remote;
+            log('state', { url: remote.url }, `state      ${remote.url} (compare-and-swap on every save)`);
+          }
+          await runStages(a, lock, cfg, c, tgt, storage, o, log);
+          return;
+        } catch (e) {
+          if (!(e instanceof BackfillError && e.code === 'STATE_CONFLICT') || attempt >= 3) throw e;
+          log('conflict', { attempt }, `conflict   ${e.message}; reading the state again`);
+        }
       }
-      const o = gcsOptions(a);
-      await uploadStage(lock, tgt, makeStorage(o), o, log);
-      await launchIfNeeded(a, lock, c, log);
-      await follow(a, lock, c);
-      process.stdout.write(`manifest   ${dir}/manifest.json\n`);
     }, { create: true }),
   );
+}
+
+async function runStages(a: Args, lock: RunLock, cfg: TransformConfig, c: Connected, tgt: Target, storage: Storage, o: GcsOptions, log: Log): Promise<void> {
+  const dir = lock.dir;
+  const input = inputsOf(a);
+  const existing = await loadManifest(dir);
+  if (existing?.transform && existing.committing === undefined) {
+    const sha = input.includes('-') ? undefined : await Promise.all(input.map(sha256File));
+    enforce(mayResume(existing, dir, sha, effectiveOptions(cfg)));
+    log('resume', { runId: existing.runId }, `resume     run ${existing.runId}: transform already done, not repeated`);
+    const source = stdinSource(input);
+    if ((await ensureOutputs(lock, cfg, source ? { source } : {})) === 'recreated') {
+      log('recreated', { runId: existing.runId }, `recreated  the clean parts were missing here: made again from the inputs, byte for byte (sha256 checked)`);
+    }
+  } else {
+    await transformLocked(a, 'run', cfg, lock);
+  }
+  await uploadStage(lock, tgt, storage, o, log);
+  await launchIfNeeded(a, lock, c, log);
+  await follow(a, lock, c);
+  process.stdout.write(`manifest   ${dir}/manifest.json${lock.mirror ? ` (and ${lock.mirror.url})` : ''}\n`);
 }

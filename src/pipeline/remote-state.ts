@@ -1,0 +1,56 @@
+import type { Storage } from '@google-cloud/storage';
+import { readJsonObject, writeJsonObjectIfGeneration } from '../gcs/json-object.js';
+import { gsUrl, type ObjectRef } from '../gcs/storage.js';
+import { MANIFEST_SCHEMA_VERSION, type Manifest } from '../model/manifest.js';
+import { BackfillError } from '../errors.js';
+import { writeJsonAtomic } from './json-file.js';
+import { manifestPath } from './manifest.js';
+
+/**
+ * The run's manifest kept in GCS (--state-to), for batch engines whose local disk dies with the
+ * task. Every save is a compare-and-swap on the object's generation, which is also the lock
+ * between machines: of two tasks that read the same state, one saves, the other gets
+ * STATE_CONFLICT, reads again and decides again. The local manifest.json is a copy of it.
+ */
+export class RemoteState {
+  private constructor(
+    private readonly storage: Storage,
+    readonly ref: ObjectRef,
+    private generation: string,
+  ) {}
+
+  get url(): string {
+    return gsUrl(this.ref);
+  }
+
+  /**
+   * Opens the state: a manifest found in GCS replaces the local copy (GCS is the truth); a local
+   * manifest with none in GCS yet is pushed there (a run that moves to --state-to midway).
+   */
+  static async open(storage: Storage, ref: ObjectRef, dir: string, local: Manifest | undefined): Promise<RemoteState> {
+    const found = await readJsonObject<Manifest>(storage, ref);
+    const state = new RemoteState(storage, ref, found.generation);
+    if (found.value !== undefined) {
+      if (found.value.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
+        throw new BackfillError('STAGE_REFUSED', `${gsUrl(ref)} has schemaVersion ${String(found.value.schemaVersion)}; this lp-backfill reads ${MANIFEST_SCHEMA_VERSION}`, 'Finish that run with the lp-backfill version that started it.');
+      }
+      if (local !== undefined && local.runId !== found.value.runId && local.parts.some((p) => p.upload || p.launch)) {
+        throw new BackfillError('STAGE_REFUSED', `${dir} holds run ${local.runId}, but ${gsUrl(ref)} holds run ${found.value.runId}`, 'Use the --out directory and --state-to of one run together, or a new --out.');
+      }
+      await writeJsonAtomic(manifestPath(dir), found.value);
+    } else if (local !== undefined) {
+      await state.save(local);
+    }
+    return state;
+  }
+
+  async save(m: Manifest): Promise<void> {
+    this.generation = await writeJsonObjectIfGeneration(this.storage, this.ref, m, this.generation);
+  }
+}
+
+/** Where a run's state object lives: <prefix>/manifest.json, or per shard <prefix>/shard-<i>-of-<N>/manifest.json. */
+export function stateObject(bucket: string, prefix: string, shard: { index: number; count: number } | undefined): ObjectRef {
+  const folder = shard === undefined ? prefix : `${prefix ? prefix + '/' : ''}shard-${shard.index}-of-${shard.count}`;
+  return { bucket, name: `${folder ? folder + '/' : ''}manifest.json` };
+}

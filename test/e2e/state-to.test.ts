@@ -1,0 +1,118 @@
+// --state-to: the run's manifest in GCS, for batch engines whose local disk dies with the task.
+// A "retried task" here is a new process with a new, empty --out and the same --state-to.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli, startCli, type CliResult } from '../helpers/cli.js';
+import { sample, tempDir } from '../helpers/run.js';
+import { APP, BUCKET, startServers } from '../helpers/servers.js';
+import { until } from '../helpers/wait.js';
+
+let s: Awaited<ReturnType<typeof startServers>>;
+beforeAll(async () => {
+  s = await startServers({ stepMs: 30 });
+});
+afterAll(() => s.stop());
+beforeEach(() => {
+  s.gcs.faults.clear();
+  s.sim.faults.clear();
+  s.sim.stuckPending = false;
+});
+
+// one import time for every task of a test, as a batch engine's job spec would pin it
+const IMPORT = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000).toISOString().replace('.000Z', 'Z');
+const env = () => ({ STORAGE_EMULATOR_HOST: s.gcs.url, LEANPLUM_DEV_KEY: APP.devKey });
+let n = 0;
+const newState = () => `gs://${BUCKET}/states/t${++n}-${Date.now()}`;
+const args = (out: string, state: string) => [
+  'run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--import-at', IMPORT, '--yes', '--quiet',
+  '--to', `gs://${BUCKET}/state-runs`, '--app-id', APP.id, '--api-url', s.sim.apiUrl, '--poll-interval', '1s', '--timeout', '30s', '--state-to', state,
+];
+const stateOf = async (state: string) => {
+  const got = await s.gcs.read(BUCKET, `${state.replace(`gs://${BUCKET}/`, '')}/manifest.json`);
+  try {
+    return got === undefined ? undefined : JSON.parse(got.data.toString('utf8'));
+  } catch {
+    return undefined; // caught while the emulator writes it
+  }
+};
+const jobsFor = (object: string | undefined) => [...s.sim.jobs.values()].filter((j) => j.file === object);
+const freshOut = async () => join(await tempDir(), 'task');
+
+/** Starts a task, SIGKILLs it as soon as `when` holds (or lets it finish). */
+async function killWhen(out: string, state: string, when: () => boolean | Promise<boolean>): Promise<CliResult> {
+  const { child, done } = startCli(args(out, state), { env: env() });
+  let finished = false;
+  void done.then(() => (finished = true));
+  await until(async () => finished || (await when()), 'the moment to kill the task');
+  if (!finished) child.kill('SIGKILL');
+  return done;
+}
+
+describe('--state-to: a retried task on a new machine resumes its run from GCS', () => {
+  it('finishes a run; a task with an empty --out re-creates the parts byte for byte and adds no job', async () => {
+    const state = newState();
+    const first = join(await tempDir(), 'first');
+    const r = await runCli(args(first, state), { env: env() });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const remote = await stateOf(state);
+    expect(remote.parts[0].job.state).toBe('FINISHED');
+    expect(remote).toEqual(JSON.parse(await readFile(join(first, 'manifest.json'), 'utf8')));
+
+    const second = await freshOut();
+    const again = await runCli(args(second, state).filter((x) => x !== '--quiet'), { env: env() });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('recreated');
+    expect((await readFile(join(second, 'clean.csv'))).equals(await readFile(join(first, 'clean.csv')))).toBe(true);
+    expect(jobsFor(remote.parts[0].object)).toHaveLength(1);
+  });
+
+  it.each([
+    ['after the upload, before the launch', (st: Record<string, any> | undefined) => st?.parts?.[0]?.upload !== undefined],
+    ['once the job id is saved', (st: Record<string, any> | undefined) => st?.parts?.[0]?.launch?.jobId !== undefined],
+  ])('killed %s: the retried task (new --out) ends with exactly one job', async (_when, cond) => {
+    const state = newState();
+    const jobsBefore = s.sim.jobs.size;
+    s.sim.stuckPending = true; // keeps the first task waiting, so it is still alive at the moment
+    const first = await killWhen(await freshOut(), state, async () => cond(await stateOf(state)));
+    s.sim.stuckPending = false;
+    await fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ stuckPending: false }) });
+    expect(first.signal).toBe('SIGKILL');
+    const retried = await runCli(args(await freshOut(), state), { env: env() });
+    expect(retried.stderr).toBe('');
+    expect(retried.code).toBe(0);
+    expect(s.sim.jobs.size - jobsBefore).toBe(1);
+    expect(jobsFor((await stateOf(state)).parts[0].object)).toHaveLength(1);
+  });
+
+  it('killed right after the launch POST left: the retried task stops on the unknown outcome, one job at most', async () => {
+    const state = newState();
+    s.sim.faults.add({ match: 'multi', kind: 'slow', delayMs: 1500, times: 1 });
+    const n0 = s.sim.requests.length;
+    const first = await killWhen(await freshOut(), state, () => s.sim.requests.slice(n0).some((r) => r.action === 'multi'));
+    expect(first.signal).toBe('SIGKILL');
+    const object = (await stateOf(state)).parts[0].object;
+    await until(() => jobsFor(object).length === 1, 'the server has created the orphaned job');
+    const retried = await runCli(args(await freshOut(), state), { env: env() });
+    expect(retried.code).toBe(4);
+    expect(retried.stderr).toContain('LAUNCH_UNKNOWN');
+    expect(jobsFor(object)).toHaveLength(1);
+  });
+
+  it('two tasks on the same state at once (different machines): exactly one job', async () => {
+    const state = newState();
+    const jobsBefore = s.sim.jobs.size;
+    const [a, b] = await Promise.all([startCli(args(await freshOut(), state), { env: env() }).done, startCli(args(await freshOut(), state), { env: env() }).done]);
+    const codes = [a.code, b.code].sort();
+    expect(codes[0]).toBe(0);
+    // the loser of every compare-and-swap reads again: it either follows the winner's job or gives up (exit 2)
+    // or, having read the winner's "launching", stops on the outcome it cannot know (exit 4)
+    if (codes[1] === 2) expect(a.stderr + b.stderr).toMatch(/STATE_CONFLICT|STAGE_REFUSED/);
+    else if (codes[1] === 4) expect(a.stderr + b.stderr).toContain('LAUNCH_UNKNOWN');
+    else expect(codes[1]).toBe(0);
+    // counted over every object: two tasks that each made their own run would have two
+    expect(s.sim.jobs.size - jobsBefore).toBe(1);
+    expect(jobsFor((await stateOf(state)).parts[0].object)).toHaveLength(1);
+  });
+});
