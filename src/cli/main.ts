@@ -70,8 +70,8 @@ await yargs(argv)
     (y) => withTarget(withDir(y)), handle(uploadCommand))
   .command('launch <dir>', 'Launch one Leanplum import job per uploaded part (at most once)',
     (y) => withTarget(withLaunch(withDir(y))), handle(launchCommand))
-  .command('status <dir>', 'Show the run\'s state; asks Leanplum once about unfinished jobs (read-only: no lock, no writes)',
-    (y) => withLeanplum(withDir(y)), handle(statusCommand))
+  .command('status <dir..>', 'Show the state of one run or many (shards): run directories or --state-to URLs; asks Leanplum once about unfinished jobs (read-only)',
+    (y) => withLeanplum(y.positional('dir', { type: 'string', array: true, demandOption: true, describe: 'Run directories and/or gs://… state URLs' })), handle(statusCommand))
   .command('wait <dir>', 'Follow the job(s) to FINISHED or FAILED, then summarise the results',
     (y) => withWait(withTarget(withDir(y))), handle(waitCommand))
   .command('run <input..>', 'transform → report → upload → launch → wait; run it again on the same --out to resume',

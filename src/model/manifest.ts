@@ -52,6 +52,8 @@ export interface TransformRecord {
   /** the effective transform options by flag name, and their hash: a resume must match */
   options: Record<string, unknown>;
   optionsHash: string;
+  /** Leanplum's billable lookups of the clean file(s) as written (unique users per 50-row batch), when known */
+  billableLookups?: number;
 }
 
 export interface Manifest {

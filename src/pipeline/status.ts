@@ -1,6 +1,10 @@
+import type { Storage } from '@google-cloud/storage';
+import { readJsonObject } from '../gcs/json-object.js';
+import { parseGsUrl } from '../gcs/url.js';
 import type { LeanplumClient } from '../leanplum/client.js';
 import type { JobState, Manifest } from '../model/manifest.js';
 import { loadManifest } from './manifest.js';
+import { stateObject } from './remote-state.js';
 import { apiUrlGate, enforce, partStage, type PartStage } from './run-machine.js';
 
 export interface PartStatus {
@@ -14,20 +18,55 @@ export interface PartStatus {
   replaced: number;
 }
 
+export interface RunStatus {
+  /** the directory or gs:// state it was read from */
+  where: string;
+  manifest: Manifest;
+  parts: PartStatus[];
+}
+
 /** Jobs worth asking Leanplum about: launched and not known to have ended. */
 export const jobsToAsk = (m: Manifest): string[] =>
   m.parts.filter((p) => p.launch?.status === 'launched' && p.launch.jobId && p.job?.state !== 'FINISHED' && p.job?.state !== 'FAILED').map((p) => p.launch!.jobId!);
 
 /**
- * Read-only: the run as the manifest has it, with the live state of unfinished jobs when a client
- * is given. Takes no lock and writes nothing, so it is safe beside a running `run` or `wait`.
+ * Finds the manifests behind each argument, read-only: a run directory, a --state-to URL
+ * (gs://bucket/prefix: its manifest.json, or else every shard-<i>-of-<N>/manifest.json under it).
  */
-export async function readRunStatus(dir: string, ask: { client: LeanplumClient; apiUrl: string } | undefined): Promise<{ manifest: Manifest; parts: PartStatus[] }> {
-  const m = await loadManifest(dir);
-  if (m === undefined) enforce({ gate: 'no-transform', message: `${dir} holds no run (no manifest.json)`, fix: 'Give the --out directory of a transform or run.' });
-  const man = m!;
+export async function loadRuns(wheres: readonly string[], storage: () => Storage): Promise<{ where: string; manifest: Manifest }[]> {
+  const out: { where: string; manifest: Manifest }[] = [];
+  for (const where of wheres) {
+    if (!where.startsWith('gs://')) {
+      const m = await loadManifest(where);
+      if (m === undefined) enforce({ gate: 'no-transform', message: `${where} holds no run (no manifest.json)`, fix: 'Give the --out directory of a transform or run, or the --state-to URL of a run.' });
+      out.push({ where, manifest: m! });
+      continue;
+    }
+    const t = parseGsUrl(where);
+    const direct = await readJsonObject<Manifest>(storage(), stateObject(t.bucket, t.prefix, undefined));
+    if (direct.value !== undefined) {
+      out.push({ where, manifest: direct.value });
+      continue;
+    }
+    const [files] = await storage().bucket(t.bucket).getFiles({ prefix: t.prefix ? `${t.prefix}/shard-` : 'shard-' });
+    const shards = files.map((f) => f.name).filter((n) => /shard-\d+-of-\d+\/manifest\.json$/.test(n)).sort((a, b) => shardIndex(a) - shardIndex(b));
+    if (shards.length === 0) enforce({ gate: 'no-transform', message: `${where} holds no run state (no manifest.json, no shard-<i>-of-<N>/manifest.json)`, fix: 'Give the --state-to URL a run was started with.' });
+    for (const name of shards) {
+      const got = await readJsonObject<Manifest>(storage(), { bucket: t.bucket, name });
+      if (got.value !== undefined) out.push({ where: `gs://${t.bucket}/${name.replace(/\/manifest\.json$/, '')}`, manifest: got.value });
+    }
+  }
+  return out;
+}
+
+const shardIndex = (name: string) => Number(/shard-(\d+)-of-/.exec(name)?.[1] ?? 0);
+
+/**
+ * Read-only: each part as the manifest has it, with the live state of unfinished jobs when a
+ * client is given. Takes no lock and writes nothing, so it is safe beside a running `run` or `wait`.
+ */
+export async function readRunStatus(where: string, man: Manifest, ask: { client: LeanplumClient; apiUrl: string } | undefined): Promise<RunStatus> {
   if (ask !== undefined) enforce(apiUrlGate(man, ask.apiUrl));
-  const client = ask?.client;
   const parts: PartStatus[] = [];
   for (const p of man.parts) {
     const s: PartStatus = { file: p.file, rows: p.rows, stage: partStage(p), replaced: p.history?.length ?? 0 };
@@ -35,10 +74,44 @@ export async function readRunStatus(dir: string, ask: { client: LeanplumClient; 
     if (jobId !== undefined) {
       s.jobId = jobId;
       const ended = p.job?.state === 'FINISHED' || p.job?.state === 'FAILED';
-      if (client !== undefined && !ended) s.state = (await client.status(jobId)).state;
+      if (ask !== undefined && !ended) s.state = (await ask.client.status(jobId)).state;
       else if (p.job !== undefined) s.state = p.job.state;
     }
     parts.push(s);
   }
-  return { manifest: man, parts };
+  return { where, manifest: man, parts };
+}
+
+export interface Totals {
+  runs: number;
+  parts: number;
+  rows: number;
+  /** part count by job state; parts without a job by their stage */
+  byState: Record<string, number>;
+  /** runs with a part whose job has not ended FINISHED */
+  notFinished: string[];
+  /** billable lookups of the files as written, summed over runs that recorded them */
+  billableLookups: number | null;
+}
+
+/** Many shards (or runs) as one backfill. Pure. */
+export function totals(runs: readonly RunStatus[]): Totals {
+  const byState: Record<string, number> = {};
+  let billable: number | null = null;
+  for (const r of runs) {
+    for (const p of r.parts) {
+      const k = p.state ?? p.stage;
+      byState[k] = (byState[k] ?? 0) + 1;
+    }
+    const b = r.manifest.transform?.billableLookups;
+    if (typeof b === 'number') billable = (billable ?? 0) + b;
+  }
+  return {
+    runs: runs.length,
+    parts: runs.reduce((s, r) => s + r.parts.length, 0),
+    rows: runs.reduce((s, r) => s + r.parts.reduce((x, p) => x + p.rows, 0), 0),
+    byState,
+    notFinished: runs.filter((r) => r.parts.length === 0 || r.parts.some((p) => p.state !== 'FINISHED')).map((r) => r.where),
+    billableLookups: billable,
+  };
 }

@@ -71,6 +71,7 @@ export async function transformStage(lock: RunLock, cfg: TransformConfig, io: Tr
     conservationOk: s.conservation.ok,
     options,
     optionsHash: optionsHash(options),
+    ...(result.report !== undefined ? { billableLookups: result.report.cost.billableLookupsAsWritten } : {}),
   };
   m.parts = parts;
   delete m.committing;

@@ -115,4 +115,25 @@ describe('--state-to: a retried task on a new machine resumes its run from GCS',
     expect(s.sim.jobs.size - jobsBefore).toBe(1);
     expect(jobsFor((await stateOf(state)).parts[0].object)).toHaveLength(1);
   });
+
+  it('status reads many runs at once, directories and gs:// states alike, and adds them up (read-only)', async () => {
+    const [sa, sb] = [newState(), newState()];
+    const [oa, ob] = [await freshOut(), await freshOut()];
+    expect((await runCli(args(oa, sa), { env: env() })).code).toBe(0);
+    expect((await runCli(args(ob, sb), { env: env() })).code).toBe(0);
+    const before = JSON.stringify(await stateOf(sb));
+    const st = await runCli(['status', oa, sb], { env: env() });
+    expect(st.stderr).toBe('');
+    expect(st.code).toBe(0);
+    expect(st.stdout).toContain(`run        ${oa}: `);
+    expect(st.stdout).toContain(`run        ${sb}: `);
+    // mobile-game.csv expands to 84 rows: two runs of it
+    expect(st.stdout).toMatch(/^total {6}2 runs, 2 parts, 168 rows; FINISHED 2$/m);
+    expect(st.stdout).toContain('not finished: none');
+    expect(st.stdout).toMatch(/billable lookups \(as written\): \d+/);
+    expect(JSON.stringify(await stateOf(sb))).toBe(before);
+    const none = await runCli(['status', `gs://${BUCKET}/states/nothing-here`], { env: env() });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('holds no run state');
+  });
 });

@@ -156,6 +156,7 @@ export class GcsEmulator extends LoopbackService {
       if (!(bucket in this.opts.buckets)) return gcsError(res, 404, `The specified bucket does not exist: ${bucket}`, 'notFound');
       return sendJson(res, 200, { kind: 'storage#bucket', id: bucket, name: bucket, location: 'EMULATOR', storageClass: 'STANDARD' });
     }
+    if ((m = /^\/b\/([^/]+)\/o$/.exec(path)) && method === 'GET' && !upload) return this.list(req, res, decodeURIComponent(m[1]!), url);
     if ((m = /^\/b\/([^/]+)\/o\/(.+?)\/acl(?:\/([^/]+))?$/.exec(path))) return this.acl(req, res, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), m[3] && decodeURIComponent(m[3]));
     if ((m = /^\/b\/([^/]+)\/o\/(.+)$/.exec(path))) return this.object(req, res, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), url);
     // the public, XML-API-style path: /bucket/object
@@ -166,6 +167,18 @@ export class GcsEmulator extends LoopbackService {
       return this.sendMedia(res, meta);
     }
     return gcsError(res, 501, `${SUBSET_NOTE}: ${method} ${url.pathname}`, 'notImplemented');
+  }
+
+  /** objects.list: by name, with prefix, maxResults and pageToken (an opaque offset), owner only. */
+  private list(req: IncomingMessage, res: ServerResponse, bucket: string, url: URL): void {
+    if (!(bucket in this.opts.buckets)) return gcsError(res, 404, `The specified bucket does not exist: ${bucket}`, 'notFound');
+    if (!this.isOwner(req)) return gcsError(res, 401, 'Anonymous caller', 'required');
+    const prefix = url.searchParams.get('prefix') ?? '';
+    const all = [...this.objects.values()].filter((o) => o.bucket === bucket && o.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const from = Number(url.searchParams.get('pageToken') ?? 0);
+    const max = Math.min(Number(url.searchParams.get('maxResults') ?? 1000) || 1000, 1000);
+    const items = all.slice(from, from + max);
+    return sendJson(res, 200, { kind: 'storage#objects', items, ...(from + max < all.length ? { nextPageToken: String(from + max) } : {}) });
   }
 
   private async sendMedia(res: ServerResponse, meta: ObjectMeta): Promise<void> {

@@ -14,7 +14,7 @@ import type { Log } from '../../pipeline/log.js';
 import { loadManifest } from '../../pipeline/manifest.js';
 import { enforce, isRefusal, mayLaunch, mayResume } from '../../pipeline/run-machine.js';
 import { attachResults } from '../../pipeline/run-state.js';
-import { jobsToAsk, readRunStatus } from '../../pipeline/status.js';
+import { jobsToAsk, loadRuns, readRunStatus, totals, type RunStatus } from '../../pipeline/status.js';
 import { buildTransformConfig, type TransformConfig } from '../../pipeline/transform-config.js';
 import { ensureOutputs } from '../../pipeline/transform-stage.js';
 import { RemoteState, stateObject } from '../../pipeline/remote-state.js';
@@ -212,20 +212,34 @@ export async function waitCommand(a: Args): Promise<void> {
   await withLeanplumClient(a, (c) => withRunLock(dir, 'wait', (lock) => follow(a, lock, c)));
 }
 
-/** Read-only: no lock, no writes; asks Leanplum only about jobs not known to have ended. */
+/**
+ * Read-only: no lock, no writes. One or many runs (shards): directories or --state-to URLs; asks
+ * Leanplum only about jobs not known to have ended, and needs the key only then.
+ */
 export async function statusCommand(a: Args): Promise<void> {
-  const dir = String(a['dir']);
-  const m = await loadManifest(dir);
-  const ask = m !== undefined && jobsToAsk(m).length > 0;
+  const wheres = ([] as unknown[]).concat(a['dir'] ?? []).map(String);
+  const storage = () => makeStorage(gcsOptions(a));
+  const found = await loadRuns(wheres, storage);
   const show = async (c: Connected | undefined) => {
-    const { manifest, parts } = await readRunStatus(dir, c ? { client: c.client, apiUrl: c.apiUrl } : undefined);
-    process.stdout.write(`run        ${manifest.runId}${manifest.transform?.sampled != null ? ` (sampled preview: ${manifest.transform.sampled} rows)` : ''}\n`);
-    for (const p of parts) {
-      if (p.jobId !== undefined) process.stdout.write(`job        ${p.file} ${p.jobId}: ${p.state ?? 'unknown'}${p.replaced > 0 ? ` (${p.replaced} earlier job(s) replaced)` : ''}\n`);
-      else process.stdout.write(`part       ${p.file}: ${p.stage}, ${p.rows} rows\n`);
+    const runs: RunStatus[] = [];
+    for (const r of found) runs.push(await readRunStatus(r.where, r.manifest, c && jobsToAsk(r.manifest).length > 0 ? { client: c.client, apiUrl: c.apiUrl } : undefined));
+    const n = (x: number) => x.toLocaleString('en-US');
+    for (const r of runs) {
+      const shard = r.manifest.transform?.options['shard'];
+      process.stdout.write(`run        ${r.where}: ${r.manifest.runId}${typeof shard === 'string' ? ` (shard ${shard})` : ''}${r.manifest.transform?.sampled != null ? ` (sampled preview: ${r.manifest.transform.sampled} rows)` : ''}\n`);
+      for (const p of r.parts) {
+        if (p.jobId !== undefined) process.stdout.write(`job        ${p.file} ${p.jobId}: ${p.state ?? 'unknown'}${p.replaced > 0 ? ` (${p.replaced} earlier job(s) replaced)` : ''}\n`);
+        else process.stdout.write(`part       ${p.file}: ${p.stage}, ${n(p.rows)} rows\n`);
+      }
+    }
+    if (runs.length > 1) {
+      const t = totals(runs);
+      process.stdout.write(`total      ${t.runs} runs, ${n(t.parts)} parts, ${n(t.rows)} rows; ${Object.entries(t.byState).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+      process.stdout.write(`           not finished: ${t.notFinished.length === 0 ? 'none' : t.notFinished.join(', ')}\n`);
+      if (t.billableLookups !== null) process.stdout.write(`           billable lookups (as written): ${n(t.billableLookups)}\n`);
     }
   };
-  if (ask) await withLeanplumClient(a, show);
+  if (found.some((r) => jobsToAsk(r.manifest).length > 0)) await withLeanplumClient(a, show);
   else await show(undefined);
 }
 
