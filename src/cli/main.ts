@@ -3,10 +3,13 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BackfillError, exitCodeOf, ioFailure } from '../errors.js';
 import { TOOL } from '../version.js';
-import { transformCommand } from './commands/transform.js';
+import { withLaunch, withLeanplum, withState, withTarget, withWait } from './cloud-options.js';
 import { STDIN, withInput, type Args } from './context.js';
-import { launchCommand, runCommand, statusCommand, uploadCommand, waitCommand, withLaunch, withLeanplum, withState, withTarget, withWait } from './commands/cloud.js';
 import { withTransformOptions } from './options.js';
+
+// Command modules load on demand: a transform never pays for the GCS and Leanplum clients.
+const transformCmd = () => import('./commands/transform.js');
+const cloudCmd = () => import('./commands/cloud.js');
 
 const debug = process.argv.includes('--debug');
 
@@ -58,24 +61,24 @@ await yargs(argv)
     'transform <input..>',
     'Stream an export into a Leanplum-ready clean.csv, rejects.csv, summary.json and the preview report',
     (y) => withTransformOptions(withInput(y)).option('report', { type: 'boolean', default: true, describe: 'Write report.json and report.html (--no-report to skip)' }),
-    handle((a) => transformCommand(a, 'transform')),
+    handle(async (a) => (await transformCmd()).transformCommand(a, 'transform')),
   )
   .command(
     'preview <input..>',
     'Transform and write report.json + report.html to show a colleague before anything reaches Leanplum',
     (y) => withTransformOptions(withInput(y)).option('sample', { type: 'number', describe: 'Only the first n input rows, for a quick look' }),
-    handle((a) => transformCommand(a, 'preview')),
+    handle(async (a) => (await transformCmd()).transformCommand(a, 'preview')),
   )
   .command('upload <dir>', 'Upload the clean CSV part(s) of a run directory to GCS (resumable, crc32c-checked, never overwrites)',
-    (y) => withTarget(withDir(y)), handle(uploadCommand))
+    (y) => withTarget(withDir(y)), handle(async (a) => (await cloudCmd()).uploadCommand(a)))
   .command('launch <dir>', 'Launch one Leanplum import job per uploaded part (at most once)',
-    (y) => withTarget(withLaunch(withDir(y))), handle(launchCommand))
+    (y) => withTarget(withLaunch(withDir(y))), handle(async (a) => (await cloudCmd()).launchCommand(a)))
   .command('status <dir..>', 'Show the state of one run or many (shards): run directories or --state-to URLs; asks Leanplum once about unfinished jobs (read-only)',
-    (y) => withLeanplum(y.positional('dir', { type: 'string', array: true, demandOption: true, describe: 'Run directories and/or gs://… state URLs' })), handle(statusCommand))
+    (y) => withLeanplum(y.positional('dir', { type: 'string', array: true, demandOption: true, describe: 'Run directories and/or gs://… state URLs' })), handle(async (a) => (await cloudCmd()).statusCommand(a)))
   .command('wait <dir>', 'Follow the job(s) to FINISHED or FAILED, then summarise the results',
-    (y) => withWait(withTarget(withDir(y))), handle(waitCommand))
+    (y) => withWait(withTarget(withDir(y))), handle(async (a) => (await cloudCmd()).waitCommand(a)))
   .command('run <input..>', 'transform → report → upload → launch → wait; run it again on the same --out to resume',
-    (y) => withState(withWait(withLaunch(withTarget(withTransformOptions(withInput(y)))))), handle(runCommand))
+    (y) => withState(withWait(withLaunch(withTarget(withTransformOptions(withInput(y)))))), handle(async (a) => (await cloudCmd()).runCommand(a)))
   .demandCommand(1, 'Name a command; see --help.')
   .strict()
   .version(TOOL.version)

@@ -1,5 +1,8 @@
 import { tz as inZone, tzOffset } from '@date-fns/tz';
-import { format as formatWithPattern, parse as parseWithPattern, isValid } from 'date-fns';
+// submodules, not the date-fns index: loading all of date-fns costs ~0.15 s at every start
+import { format as formatWithPattern } from 'date-fns/format';
+import { isValid } from 'date-fns/isValid';
+import { parse as parseWithPattern } from 'date-fns/parse';
 
 export type EpochUnit = 'unix-s' | 'unix-ms' | 'unix-us' | 'unix-ns';
 export type TimeFormat = 'auto' | 'iso' | EpochUnit | { pattern: string };

@@ -86,6 +86,26 @@ describe('architecture (DESIGN.md)', () => {
     expect(both).toEqual([]);
   });
 
+  it('start-up stays light: what `transform` loads never reaches the GCS or Leanplum clients, nor the whole date-fns', async () => {
+    const files = new Map((await sources()).map((f) => [f.path, f.text]));
+    // static imports only: `import('…')` is how commands load on demand
+    const staticImports = (text: string) => [...text.matchAll(/^import\s(?!type\b)[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]!);
+    const reached = new Set<string>();
+    const walk = (path: string) => {
+      if (reached.has(path)) return;
+      reached.add(path);
+      for (const spec of staticImports(files.get(path) ?? '')) {
+        if (spec.startsWith('.')) walk(relative(join(repoRoot, 'src'), join(repoRoot, 'src', path, '..', spec)).replace(/\.js$/, '.ts'));
+        else reached.add(spec);
+      }
+    };
+    walk('cli/main.ts');
+    walk('cli/commands/transform.ts');
+    const heavy = [...reached].filter((x) => x.startsWith('@google-cloud/') || x === 'date-fns' || x === 'leanplum/client.ts' || x === 'gcs/storage.ts');
+    expect(heavy).toEqual([]);
+    expect(reached.has('cli/commands/cloud.ts')).toBe(false);
+  });
+
   it('pure modules (time/, events/) do no I/O', async () => {
     const bad = (await sources()).filter((f) => PURE.has(top(f.path)) && /from 'node:(fs|net|http|https|child_process|readline)/.test(f.text));
     expect(bad.map((f) => f.path)).toEqual([]);

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import type { Storage } from '@google-cloud/storage';
-import type { Argv } from 'yargs';
 import { BackfillError } from '../../errors.js';
 import { makeStorage, type GcsOptions } from '../../gcs/storage.js';
 import { parseGsUrl, type Target } from '../../gcs/url.js';
@@ -26,31 +25,6 @@ import { confirmOnTty } from '../confirm.js';
 import { inputsOf, logEvent, stdinSource, type Args } from '../context.js';
 import { rawTransformOptions } from '../options.js';
 import { transformLocked } from './transform.js';
-
-export const withTarget = <T,>(y: Argv<T>) =>
-  y
-    .option('to', { type: 'string', describe: 'Destination as gs://<bucket>/<prefix>' })
-    .option('bucket', { type: 'string', describe: 'Destination bucket (instead of --to)' })
-    .option('prefix', { type: 'string', default: '', describe: 'Object name prefix inside the bucket (with --bucket)' })
-    .option('chunk-size', { type: 'number', describe: 'Resumable upload chunk size in bytes (a multiple of 262144); default: one streamed request' });
-
-export const withLeanplum = <T,>(y: Argv<T>) =>
-  y
-    .option('app-id', { type: 'string', describe: 'Leanplum app id' })
-    .option('api-url', { type: 'string', default: DEFAULT_API_URL, describe: 'Leanplum API endpoint (plain http only to loopback)' })
-    .option('client-key-file', { type: 'string', describe: 'File holding the app\'s Development key (else the LEANPLUM_DEV_KEY environment variable)' });
-
-export const withLaunch = <T,>(y: Argv<T>) =>
-  withLeanplum(y)
-    .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Launch without the confirmation prompt (required off a terminal)' })
-    .option('relaunch', { type: 'boolean', default: false, describe: 'Launch again after a launch whose outcome is unknown (check Leanplum first!)' })
-    .option('public-while-importing', { type: 'boolean', default: false, describe: 'Make the object publicly readable from just before the launch until the job ends' });
-
-export const withWait = <T,>(y: Argv<T>) =>
-  withLeanplum(y)
-    .option('timeout', { type: 'string', default: '6h', describe: 'Stop following the job after this long (exit 4; run wait again later)' })
-    .option('poll-interval', { type: 'string', default: '10s', describe: 'Time between status checks' })
-    .option('delete-after', { type: 'boolean', default: false, describe: 'Delete the uploaded object once its job has finished' });
 
 function target(a: Args, required: boolean): Target | undefined {
   if (typeof a['to'] === 'string') return parseGsUrl(a['to']);
@@ -242,9 +216,6 @@ export async function statusCommand(a: Args): Promise<void> {
   if (found.some((r) => jobsToAsk(r.manifest).length > 0)) await withLeanplumClient(a, show);
   else await show(undefined);
 }
-
-export const withState = <T,>(y: Argv<T>) =>
-  y.option('state-to', { type: 'string', describe: 'Keep the run\'s manifest in GCS too (gs://<bucket>/<prefix>), compare-and-swap: for batch engines whose disk dies with the task' });
 
 /** transform → report → upload → launch → wait, resuming at the first unfinished stage. */
 export async function runCommand(a: Args): Promise<void> {
