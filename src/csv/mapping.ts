@@ -15,6 +15,13 @@ export interface MappingOptions {
   lastColumn?: string | undefined;
   /** adds params.<name> holding the original time of clamped rows */
   originalTimeParam?: string | undefined;
+  /** --dedupe-key: the column (or JSON path) holding the vendor's event id */
+  dedupeKey?: string | undefined;
+  /**
+   * JSON inputs: the header is the union of every record's parameters, so the 50-per-event limit
+   * is applied to each row's non-empty parameters instead of to the header.
+   */
+  paramsLimitedPerRow?: boolean | undefined;
 }
 
 export interface ResolvedMapping {
@@ -112,6 +119,7 @@ export function resolveMapping(rawHeader: readonly string[], opts: MappingOption
   const count = opts.countColumn === undefined ? -1 : locate('count', opts.countColumn, true, '--count-column ');
   const first = opts.firstColumn === undefined ? -1 : locate('first', opts.firstColumn, true, '--first-column ');
   const last = opts.lastColumn === undefined ? -1 : locate('last', opts.lastColumn, true, '--last-column ');
+  const dedupe = opts.dedupeKey === undefined ? -1 : locate('dedupe', opts.dedupeKey, true, '--dedupe-key ');
 
   const params: ParamColumn[] = [];
   for (const p of opts.params) {
@@ -137,7 +145,7 @@ export function resolveMapping(rawHeader: readonly string[], opts: MappingOption
   }
   const dup = paramNames.find((n, i) => paramNames.indexOf(n) !== i);
   if (dup !== undefined) problems.push(`param: "${dup}" appears twice in the output`);
-  if (paramNames.length > MAX_PARAMS_PER_EVENT) {
+  if (paramNames.length > MAX_PARAMS_PER_EVENT && opts.paramsLimitedPerRow !== true) {
     problems.push(`param: ${paramNames.length} parameters, Leanplum accepts at most ${MAX_PARAMS_PER_EVENT} per event. Carry fewer columns.`);
   }
   if (problems.length > 0) {
@@ -150,7 +158,7 @@ export function resolveMapping(rawHeader: readonly string[], opts: MappingOption
   if (currencyCode >= 0) outputHeader.push('currencyCode');
   for (const n of paramNames) outputHeader.push(`params.${n}`);
   return {
-    layout: { width: header.length, userId, event, time, value, currencyCode, count, first, last, params },
+    layout: { width: header.length, userId, event, time, value, currencyCode, count, first, last, dedupe, params },
     outputHeader,
     columns,
     leftOut: header.filter((_, i) => !used.has(i)),

@@ -9,6 +9,8 @@ export interface RowLayout {
   count: number;
   first: number;
   last: number;
+  /** the vendor's event id (--dedupe-key, or a preset's), -1 when duplicates are whole-row matches */
+  dedupe: number;
   params: readonly ParamColumn[];
 }
 

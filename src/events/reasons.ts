@@ -11,8 +11,10 @@ export const REJECT_REASONS = [
   'bad_value',
   'bad_currency',
   'bad_count',
+  'bad_json',
+  'record_too_large',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
-export const DROP_REASONS = ['blank_line', 'zero_count', 'duplicate'] as const;
+export const DROP_REASONS = ['blank_line', 'zero_count', 'duplicate', 'not_track', 'other_shard'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];

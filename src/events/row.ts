@@ -1,5 +1,5 @@
 import { applyTimeRule, type TimeRule, type TimeChange } from '../time/clamp.js';
-import { parseTime, type TimeFormat } from '../time/parse.js';
+import { parseTime, wallToInstant, type TimeFormat } from '../time/parse.js';
 import { spreadTimes, valuePerOccurrence } from './expand.js';
 import type { RowLayout } from './layout.js';
 import { isCurrencyCode, nameProblem, USER_ID_MAX } from './names.js';
@@ -11,6 +11,11 @@ export interface RowOptions {
   zone: string;
   maxCount: number;
   valueIsTotal: boolean;
+  /**
+   * --source-tz: epoch values are wall-clock times in this zone, not UTC (Mixpanel projects created
+   * before 2023 export their project's local time as if it were UTC).
+   */
+  epochZone?: string | undefined;
 }
 
 export interface Occurrence {
@@ -33,6 +38,8 @@ export interface KeptRow {
   /** the time was a naive date-time read in the configured zone */
   naive: boolean;
   timeKind: string;
+  /** the vendor's event id (--dedupe-key or a preset's), when the record has one */
+  dedupeId?: string;
 }
 export type RowResult =
   | KeptRow
@@ -57,7 +64,12 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 /** A parsed time, or the message explaining why it could not be read. */
 function readTime(raw: string, what: string, opts: RowOptions): { seconds: number; naive: boolean; kind: string } | string {
   const p = parseTime(raw, opts.timeFormat, opts.zone);
-  return p.ok ? p : `${what}: ${p.message}`;
+  if (!p.ok) return `${what}: ${p.message}`;
+  if (opts.epochZone === undefined || !p.kind.startsWith('unix-')) return p;
+  // the epoch number is a wall-clock reading in the source zone, written as if it were UTC
+  const instant = wallToInstant(p.seconds * 1000, opts.epochZone);
+  if (instant === undefined) return `${what}: ${new Date(p.seconds * 1000).toISOString().slice(0, 19)} does not exist in --source-tz ${opts.epochZone} (skipped by a daylight-saving change)`;
+  return { seconds: Math.floor(instant / 1000), naive: true, kind: p.kind };
 }
 
 /**
@@ -139,11 +151,19 @@ export function processRow(fields: readonly string[], layout: RowLayout, opts: R
   }
   value = valuePerOccurrence(value, count, opts.valueIsTotal);
   const params = layout.params.map((p) => fields[p.index]!);
-  return { kind: 'kept', userId, event, value, currencyCode, params, occurrences, naive, timeKind: kind };
+  const kept: KeptRow = { kind: 'kept', userId, event, value, currencyCode, params, occurrences, naive, timeKind: kind };
+  if (layout.dedupe >= 0 && fields[layout.dedupe] !== '') kept.dedupeId = fields[layout.dedupe]!;
+  return kept;
 }
 
-/** Rows with equal keys are exact duplicates (times compared before clamping, so the clamp never merges rows). */
+/**
+ * Rows with equal keys are duplicates. With a vendor event id (`$insert_id`, `uuid`, `messageId`,
+ * or --dedupe-key): the same user, event and id, whatever else differs (a resent event may carry
+ * another processing time). Otherwise exact duplicates (times compared before clamping, so the
+ * clamp never merges rows).
+ */
 export function dedupeKey(row: KeptRow): string {
+  if (row.dedupeId !== undefined) return JSON.stringify(['id', row.userId, row.event, row.dedupeId]);
   const parts = [row.userId, row.event, String(row.occurrences[0]?.original), String(row.occurrences.at(-1)?.original), String(row.occurrences.length), row.value, row.currencyCode, ...row.params];
   return JSON.stringify(parts);
 }

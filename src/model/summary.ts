@@ -5,7 +5,16 @@ export interface InputFacts {
   name: string;
   bytes: number;
   sha256: string;
+  /** CSV inputs; '' for the others */
   delimiter: string;
+  /** what the first bytes said: csv, ndjson, json (an array), zip or parquet */
+  format?: string;
+  /** gs:// inputs: the object generation read (a resume requires the same) and its crc32c */
+  generation?: string;
+  crc32c?: string;
+  /** zip inputs: the entries read, in order, and those left out (not .json/.jsonl/.csv[.gz]) */
+  entries?: string[];
+  skippedEntries?: string[];
 }
 
 export interface Conservation {

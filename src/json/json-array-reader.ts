@@ -1,0 +1,178 @@
+import { BackfillError } from '../errors.js';
+import { TOO_LARGE_HEAD, type OnJsonText, type OnTooLarge } from './ndjson-reader.js';
+
+enum S {
+  /** before the opening [ */
+  Start,
+  /** after [ or a comma: an element or (after [ only) ] */
+  Element,
+  /** inside an element */
+  Value,
+  /** after an element: , or ] */
+  After,
+  /** after the closing ] */
+  Done,
+}
+
+const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
+
+/**
+ * Splits a JSON array (`[ {...}, {...} ]`) into the source text of its elements without holding
+ * more than one element, push-based: write() chunks, then end(). It follows only the structure
+ * (brackets, braces, strings and their escapes); each element's text is then read by the same
+ * parser as an NDJSON line, so a broken element is one bad record, not the end of the run. An
+ * element larger than maxBytes is skipped structurally and reported with its head. A document
+ * that is not an array, or ends inside one, stops the run (its line is named).
+ */
+export class JsonArraySplitter {
+  private state = S.Start;
+  private depth = 0;
+  private inString = false;
+  private escape = false;
+  private parts: Buffer[] = [];
+  private bytes = 0;
+  private head: string | undefined;
+  private line = 1;
+  private startLine = 1;
+  private first = true;
+  /** elements handed over */
+  elements = 0;
+
+  constructor(
+    private readonly onElement: OnJsonText,
+    private readonly onTooLarge: OnTooLarge,
+    private readonly maxBytes: number,
+    private readonly name: string,
+  ) {}
+
+  private fail(what: string): never {
+    throw new BackfillError(
+      'INPUT_MALFORMED',
+      `"${this.name}" is not a JSON array of objects: ${what} on line ${this.line}`,
+      'Check that the export finished writing (a JSON array must end with ]). JSON with one object per line (NDJSON) is read as such when its first character is {.',
+    );
+  }
+
+  write(chunk: Buffer): void {
+    let i = 0;
+    if (this.first && chunk.length > 0) {
+      this.first = false;
+      if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) i = 3;
+    }
+    let valueFrom = this.state === S.Value ? i : -1;
+    const n = chunk.length;
+    while (i < n) {
+      const c = chunk[i]!;
+      if (this.state === S.Value) {
+        if (this.inString) {
+          if (this.escape) this.escape = false;
+          else if (c === 92) this.escape = true;
+          else if (c === 34) this.inString = false;
+          else if (c === 10) this.line++;
+          i++;
+          continue;
+        }
+        if (c === 34) this.inString = true;
+        else if (c === 123 || c === 91) this.depth++;
+        else if (c === 125 || c === 93) {
+          if (this.depth === 0) {
+            // ] right after a scalar element: the element ends here
+            this.take(chunk, valueFrom, i);
+            this.finishElement();
+            valueFrom = -1;
+            this.state = S.Done;
+            i++;
+            continue;
+          }
+          this.depth--;
+          if (this.depth === 0) {
+            this.take(chunk, valueFrom, i + 1);
+            this.finishElement();
+            valueFrom = -1;
+            this.state = S.After;
+          }
+        } else if (c === 44 && this.depth === 0) {
+          this.take(chunk, valueFrom, i);
+          this.finishElement();
+          valueFrom = -1;
+          this.state = S.Element;
+        } else if (c === 10) this.line++;
+        i++;
+        continue;
+      }
+      if (c === 10) this.line++;
+      if (isSpace(c)) {
+        i++;
+        continue;
+      }
+      switch (this.state) {
+        case S.Start:
+          if (c !== 91) this.fail(`expected [ , found ${JSON.stringify(String.fromCharCode(c))}`);
+          this.state = S.Element;
+          this.afterOpen = true;
+          break;
+        case S.Element:
+          if (c === 93 && this.afterOpen) {
+            this.state = S.Done;
+            break;
+          }
+          if (c === 93 || c === 44) this.fail(`expected an element, found ${String.fromCharCode(c)}`);
+          this.afterOpen = false;
+          this.state = S.Value;
+          this.startLine = this.line;
+          valueFrom = i;
+          continue; // the value's first character is read in the Value state
+        case S.After:
+          if (c === 44) this.state = S.Element;
+          else if (c === 93) this.state = S.Done;
+          else this.fail(`expected , or ] after an element, found ${JSON.stringify(String.fromCharCode(c))}`);
+          break;
+        case S.Done:
+          this.fail(`unexpected ${JSON.stringify(String.fromCharCode(c))} after the closing ]`);
+      }
+      i++;
+    }
+    if (this.state === S.Value && valueFrom >= 0) this.take(chunk, valueFrom, n);
+  }
+
+  private afterOpen = false;
+
+  end(): void {
+    if (this.state === S.Start) return; // empty input: no records
+    if (this.state !== S.Done) this.fail('the input ends inside the array');
+  }
+
+  private take(chunk: Buffer, from: number, to: number): void {
+    if (from < 0 || to <= from) return;
+    const n = to - from;
+    if (this.head !== undefined) {
+      this.bytes += n;
+      return;
+    }
+    if (this.bytes + n > this.maxBytes) {
+      this.head = Buffer.concat([...this.parts, chunk.subarray(from, Math.min(to, from + TOO_LARGE_HEAD))]).subarray(0, TOO_LARGE_HEAD).toString('utf8');
+      this.parts = [];
+      this.bytes += n;
+      return;
+    }
+    this.parts.push(Buffer.from(chunk.subarray(from, to)));
+    this.bytes += n;
+  }
+
+  private finishElement(): void {
+    this.elements++;
+    const line = this.startLine;
+    if (this.head !== undefined) {
+      const head = this.head;
+      const bytes = this.bytes;
+      this.head = undefined;
+      this.bytes = 0;
+      this.onTooLarge(head, bytes, line);
+      return;
+    }
+    const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    this.parts = [];
+    this.bytes = 0;
+    this.onElement(all.toString('utf8').trimEnd(), line);
+  }
+}

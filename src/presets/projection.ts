@@ -1,0 +1,303 @@
+import { resolveMapping, type ResolvedMapping, type TargetField } from '../csv/mapping.js';
+import { suggestColumn } from '../csv/mapping.js';
+import { MAX_PARAMS_PER_EVENT, nameProblem } from '../events/names.js';
+import { BackfillError } from '../errors.js';
+import { isJsonObject, jsonText, type JsonObject, type JsonValue } from '../json/json-text.js';
+import { asObject, flattenObject, getPath, type Leaf } from '../json/paths.js';
+import type { Preset, VendorEvent } from './types.js';
+
+/** How JSON records (NDJSON lines, array elements, Parquet rows) become the row step's fields. */
+export interface JsonMappingOptions {
+  preset?: Preset | undefined;
+  /** Leanplum field → dotted path; wins over the preset */
+  map: Partial<Record<TargetField, string>>;
+  /** --param <path>[=<name>]: wins over a preset's or --params-from parameter of the same name */
+  params: readonly { column: string; name: string }[];
+  /** --params-from <path>: every key of that object becomes a parameter (nested objects flattened with .) */
+  paramsFrom: readonly string[];
+  countColumn?: string | undefined;
+  firstColumn?: string | undefined;
+  lastColumn?: string | undefined;
+  originalTimeParam?: string | undefined;
+  /** --dedupe-key <path>: the vendor event id, instead of the preset's */
+  dedupeKey?: string | undefined;
+  /** --anonymous <path>: the user id for records without one */
+  anonymous?: string | undefined;
+}
+
+/** A parameter the output could not carry, and on how many rows. */
+export interface ParamProblem {
+  name: string;
+  rows: number;
+  why: 'bad_name' | 'not_in_header';
+  message: string;
+}
+
+/** What the projection tells about parameters and users, for the summary and the report. */
+export interface ProjectionNotes {
+  /** records that had no user id and took it from --anonymous */
+  anonymousUserRows: number;
+  /** rows with more than 50 non-empty parameters, and the values left out of them */
+  paramsOverLimitRows: number;
+  paramsOverLimitValues: number;
+  /** parameters not carried, by name (bounded: the first 200 names, then counted together) */
+  paramsLeftOut: ParamProblem[];
+  paramsLeftOutOtherNames: number;
+  /** records read ahead to fix the header */
+  scannedRecords: number;
+}
+
+/** Fixed columns of the virtual header, ahead of the parameters. Never valid parameter or field names. */
+const COL = { count: '#count', first: '#first', last: '#last', dedupe: '#dedupe' } as const;
+const MAX_NAMED_PROBLEMS = 200;
+const MAX_PATHS_SEEN = 500;
+
+const DEFAULT_PATH: Readonly<Record<TargetField, string>> = { userId: 'userId', event: 'event', time: 'time', value: 'value', currencyCode: 'currencyCode' };
+
+/**
+ * JSON records → the field arrays the row step reads, through a preset and/or dotted paths. The
+ * header is virtual: userId, event, time, [value], [currencyCode], then the parameters. Parameter
+ * names come from the first records (scan()); freeze() fixes the header; project() then maps each
+ * record. Every parameter of a record is either written, or counted in the notes (name Leanplum
+ * refuses, beyond 50 on one event, first seen after the scan) — none is dropped silently.
+ */
+export class JsonProjection {
+  private readonly found = new Map<string, true>();
+  private readonly badNames = new Map<string, { message: string; rows: number }>();
+  private readonly late = new Map<string, number>();
+  private lateOther = 0;
+  private readonly pathsSeen = new Set<string>();
+  private readonly seenField = { userId: false, event: false, time: false, value: false, currencyCode: false };
+  private scanned = 0;
+  private header: string[] | undefined;
+  /** parameter name → its column in the field array */
+  private readonly column = new Map<string, number>();
+  private paramStart = 0;
+  private width = 0;
+  private hasValue = false;
+  private hasCurrency = false;
+  private readonly limit: number;
+  readonly notes: ProjectionNotes = { anonymousUserRows: 0, paramsOverLimitRows: 0, paramsOverLimitValues: 0, paramsLeftOut: [], paramsLeftOutOtherNames: 0, scannedRecords: 0 };
+
+  constructor(private readonly o: JsonMappingOptions) {
+    this.limit = MAX_PARAMS_PER_EVENT - (o.originalTimeParam !== undefined ? 1 : 0);
+  }
+
+  /** The record as an event: the preset's reading (or the default paths), then --map and --anonymous. */
+  private read(r: JsonObject): (VendorEvent & { anonymous: boolean }) | 'not_track' {
+    const o = this.o;
+    const base = o.preset !== undefined ? o.preset.read(r) : defaultRead(r);
+    if (base === 'not_track') return base;
+    const ev: VendorEvent & { anonymous: boolean } = { ...base, anonymous: false };
+    const m = o.map;
+    if (m.userId !== undefined) ev.userId = getPath(r, m.userId);
+    if (m.event !== undefined) ev.event = getPath(r, m.event);
+    if (m.time !== undefined) ev.time = jsonText(getPath(r, m.time));
+    if (m.value !== undefined) ev.value = jsonText(getPath(r, m.value)).trim();
+    if (m.currencyCode !== undefined) ev.currencyCode = jsonText(getPath(r, m.currencyCode));
+    if (o.dedupeKey !== undefined) ev.dedupeId = getPath(r, o.dedupeKey);
+    if (o.anonymous !== undefined && jsonText(ev.userId).trim() === '') {
+      const anon = getPath(r, o.anonymous);
+      if (jsonText(anon).trim() !== '') {
+        ev.userId = anon;
+        ev.anonymous = true;
+      }
+    }
+    return ev;
+  }
+
+  /** Leaves of --params-from objects, after the preset's own parameters. */
+  private leaves(r: JsonObject, ev: VendorEvent): Leaf[] {
+    if (this.o.paramsFrom.length === 0) return ev.params;
+    const out = ev.params.slice();
+    for (const path of this.o.paramsFrom) {
+      const obj = asObject(getPath(r, path));
+      if (obj !== undefined) flattenObject(obj, '', out);
+    }
+    return out;
+  }
+
+  /** One of the first records: learns its parameter names and which paths exist. */
+  scan(record: JsonValue): void {
+    if (this.header !== undefined) throw new Error('scan() after freeze()');
+    if (!isJsonObject(record)) return;
+    this.scanned++;
+    if (this.pathsSeen.size < MAX_PATHS_SEEN) for (const l of flattenObject(record)) if (this.pathsSeen.size < MAX_PATHS_SEEN) this.pathsSeen.add(l.name);
+    const ev = this.read(record);
+    if (ev === 'not_track') return;
+    this.seenField.userId ||= ev.userId !== undefined;
+    this.seenField.event ||= ev.event !== undefined;
+    this.seenField.time ||= ev.time !== undefined && ev.time !== '';
+    this.seenField.value ||= ev.value !== undefined && ev.value !== '';
+    this.seenField.currencyCode ||= ev.currencyCode !== undefined && ev.currencyCode !== '';
+    for (const l of this.leaves(record, ev)) {
+      if (this.found.has(l.name) || this.badNames.has(l.name)) continue;
+      const why = nameProblem(l.name);
+      if (why === undefined) this.found.set(l.name, true);
+      else this.badNames.set(l.name, { message: `parameter name ${JSON.stringify(l.name)} ${why} (Leanplum refuses it)`, rows: 0 });
+    }
+  }
+
+  /**
+   * Fixes the header: fields, explicit --param names in the order given, then the names found,
+   * sorted (that order also decides which 50 parameters a crowded event keeps). Throws, before any
+   * output, when a required field's path is in none of the scanned records.
+   */
+  freeze(): ResolvedMapping {
+    const o = this.o;
+    this.notes.scannedRecords = this.scanned;
+    const problems: string[] = [];
+    const seen = [...this.pathsSeen];
+    if (this.scanned > 0 && o.preset === undefined) {
+      for (const f of ['userId', 'event', 'time'] as const) {
+        if (f === 'time' && o.firstColumn !== undefined) continue;
+        if (this.seenField[f]) continue;
+        const path = o.map[f] ?? DEFAULT_PATH[f];
+        const hint = suggestPath(f, seen);
+        problems.push(`${f}: no record of the first ${this.scanned} has "${path}". Fields seen: ${seen.slice(0, 40).join(', ')}${seen.length > 40 ? ', …' : ''}.${hint !== undefined ? ` Did you mean --map ${f}=${hint}?` : ` Name it with --map ${f}=<path>, or use a --preset.`}`);
+      }
+    }
+    if (problems.length > 0) throw new BackfillError('MISSING_COLUMN', problems.join('\n'), 'Paths are dotted (properties.distinct_id). The fields above are those of the first records read.');
+
+    this.hasValue = o.map.value !== undefined || (o.preset !== undefined ? o.preset.hasValue : this.seenField.value);
+    this.hasCurrency = o.map.currencyCode !== undefined || (o.preset !== undefined ? o.preset.hasValue : this.seenField.currencyCode);
+    const header = ['userId', 'event', 'time'];
+    if (this.hasValue) header.push('value');
+    if (this.hasCurrency) header.push('currencyCode');
+    header.push(COL.dedupe);
+    if (o.countColumn !== undefined) header.push(COL.count);
+    if (o.firstColumn !== undefined) header.push(COL.first);
+    if (o.lastColumn !== undefined) header.push(COL.last);
+    this.paramStart = header.length;
+    const names: string[] = [];
+    for (const p of o.params) names.push(p.name);
+    const explicit = new Set(names);
+    for (const n of [...this.found.keys()].sort()) if (!explicit.has(n)) names.push(n);
+    names.forEach((n, i) => this.column.set(n, this.paramStart + i));
+    for (const n of names) header.push(`params.${n}`);
+    this.header = header;
+    this.width = header.length;
+    const mapping = resolveMapping(header, {
+      map: {},
+      params: [],
+      countColumn: o.countColumn === undefined ? undefined : COL.count,
+      firstColumn: o.firstColumn === undefined ? undefined : COL.first,
+      lastColumn: o.lastColumn === undefined ? undefined : COL.last,
+      originalTimeParam: o.originalTimeParam,
+      dedupeKey: COL.dedupe,
+      paramsLimitedPerRow: true,
+    });
+    // the summary names where each field came from: paths, or the preset's rule
+    const src = o.preset?.sources;
+    const columns: Record<string, string> = {};
+    for (const f of ['userId', 'event', 'time', 'value', 'currencyCode'] as const) {
+      if ((f === 'value' && !this.hasValue) || (f === 'currencyCode' && !this.hasCurrency)) continue;
+      columns[f] = o.map[f] ?? (src !== undefined ? `${src[f]} (--preset ${o.preset!.name})` : DEFAULT_PATH[f]);
+    }
+    if (o.dedupeKey !== undefined || (src !== undefined && !src.dedupe.startsWith('('))) columns['dedupe'] = o.dedupeKey ?? src!.dedupe;
+    if (o.anonymous !== undefined) columns['anonymous'] = o.anonymous;
+    if (o.countColumn !== undefined) columns['count'] = o.countColumn;
+    if (o.firstColumn !== undefined) columns['first'] = o.firstColumn;
+    if (o.lastColumn !== undefined) columns['last'] = o.lastColumn;
+    return { ...mapping, columns, leftOut: [] };
+  }
+
+  /** One record → its fields in header order, or the reason it is not an event. */
+  project(record: JsonObject): string[] | 'not_track' {
+    const o = this.o;
+    const ev = this.read(record);
+    if (ev === 'not_track') return ev;
+    if (ev.anonymous) this.notes.anonymousUserRows++;
+    const f = new Array<string>(this.width).fill('');
+    f[0] = jsonText(ev.userId);
+    f[1] = jsonText(ev.event);
+    f[2] = ev.time ?? '';
+    let i = 3;
+    if (this.hasValue) f[i++] = ev.value ?? '';
+    if (this.hasCurrency) f[i++] = ev.currencyCode ?? '';
+    f[i++] = jsonText(ev.dedupeId);
+    if (o.countColumn !== undefined) f[i++] = jsonText(getPath(record, o.countColumn));
+    if (o.firstColumn !== undefined) f[i++] = jsonText(getPath(record, o.firstColumn));
+    if (o.lastColumn !== undefined) f[i++] = jsonText(getPath(record, o.lastColumn));
+    let filled = 0;
+    for (const p of o.params) {
+      const v = jsonText(getPath(record, p.column));
+      if (v !== '') {
+        f[this.column.get(p.name)!] = v;
+        filled++;
+      }
+    }
+    for (const leaf of this.leaves(record, ev)) {
+      const v = jsonText(leaf.value);
+      if (v === '') continue;
+      const at = this.column.get(leaf.name);
+      if (at === undefined) {
+        this.leftOut(leaf.name);
+        continue;
+      }
+      if (f[at] !== '') continue; // an explicit --param, or an earlier leaf, already gave this name
+      f[at] = v;
+      filled++;
+    }
+    if (filled > this.limit) {
+      // keep the first ones in header order: explicit --params, then names alphabetically
+      let kept = 0;
+      for (let c = this.paramStart; c < this.width; c++) {
+        if (f[c] === '') continue;
+        if (kept < this.limit) kept++;
+        else {
+          f[c] = '';
+          this.notes.paramsOverLimitValues++;
+        }
+      }
+      this.notes.paramsOverLimitRows++;
+    }
+    return f;
+  }
+
+  private leftOut(name: string): void {
+    const bad = this.badNames.get(name);
+    if (bad !== undefined) {
+      bad.rows++;
+      return;
+    }
+    const n = this.late.get(name);
+    if (n !== undefined) this.late.set(name, n + 1);
+    else if (this.late.size + this.badNames.size < MAX_NAMED_PROBLEMS) {
+      const why = nameProblem(name);
+      if (why !== undefined) this.badNames.set(name, { message: `parameter name ${JSON.stringify(name)} ${why} (Leanplum refuses it)`, rows: 1 });
+      else this.late.set(name, 1);
+    } else this.lateOther++;
+  }
+
+  /** The parameters not carried, with the fix for each. */
+  finish(): ProjectionNotes {
+    const out: ParamProblem[] = [];
+    for (const [name, b] of this.badNames) if (b.rows > 0) out.push({ name, rows: b.rows, why: 'bad_name', message: `${b.message}: carry it under another name with --param <path>=<name>` });
+    for (const [name, rows] of this.late) {
+      out.push({ name, rows, why: 'not_in_header', message: `parameter "${name}" first appeared after the ${this.scanned} records read ahead to fix the header: carry it with --param <path>=${name}, or read more ahead with --scan-records` });
+    }
+    out.sort((a, b) => b.rows - a.rows || (a.name < b.name ? -1 : 1));
+    this.notes.paramsLeftOut = out;
+    this.notes.paramsLeftOutOtherNames = this.lateOther;
+    return this.notes;
+  }
+}
+
+function defaultRead(r: JsonObject): VendorEvent {
+  return {
+    userId: getPath(r, DEFAULT_PATH.userId),
+    event: getPath(r, DEFAULT_PATH.event),
+    time: jsonText(getPath(r, DEFAULT_PATH.time)),
+    value: jsonText(getPath(r, DEFAULT_PATH.value)).trim(),
+    currencyCode: jsonText(getPath(r, DEFAULT_PATH.currencyCode)),
+    params: [],
+  };
+}
+
+/** The seen path most likely meant for a field: by its last segment, as for CSV columns. */
+function suggestPath(field: TargetField, paths: readonly string[]): string | undefined {
+  const last = paths.map((p) => p.slice(p.lastIndexOf('.') + 1));
+  const hit = suggestColumn(field, last);
+  return hit === undefined ? undefined : paths[last.indexOf(hit)];
+}

@@ -1,0 +1,32 @@
+import type { JsonObject, JsonValue } from '../json/json-text.js';
+import type { Leaf } from '../json/paths.js';
+
+/** One vendor record read as a Leanplum event, before any rule: values as the source has them. */
+export interface VendorEvent {
+  userId?: JsonValue | undefined;
+  event?: JsonValue | undefined;
+  /** the time as text the time parser reads (ISO with Z, or an epoch number) */
+  time?: string | undefined;
+  /** decimal text */
+  value?: string | undefined;
+  currencyCode?: string | undefined;
+  /** the vendor's unique event id, for dedupe */
+  dedupeId?: JsonValue | undefined;
+  /** parameters, flattened, in the order the preset documents */
+  params: Leaf[];
+}
+
+/** The records a preset turns away: not an event (identify, page, alias…) or a vendor's own synthetic event. */
+export type NotAnEvent = 'not_track';
+
+/**
+ * A vendor export format: a named, pure mapping from one record to one event. `sources` names the
+ * source fields of each Leanplum field, for the summary and the README.
+ */
+export interface Preset {
+  name: string;
+  sources: Readonly<Record<'userId' | 'event' | 'time' | 'value' | 'currencyCode' | 'dedupe' | 'params' | 'dropped', string>>;
+  /** the output has value and currencyCode columns (the preset reads a value) */
+  hasValue: boolean;
+  read(record: JsonObject): VendorEvent | NotAnEvent;
+}
