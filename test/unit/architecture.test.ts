@@ -8,7 +8,7 @@ import { repoRoot } from '../helpers/run.js';
 const LAYER: Readonly<Record<string, number>> = {
   cli: 3,
   pipeline: 2, report: 2, gcs: 2, leanplum: 2,
-  csv: 1, time: 1, events: 1,
+  csv: 1, json: 1, presets: 1, time: 1, events: 1,
   model: 0, 'config.ts': 0, 'errors.ts': 0, 'version.ts': 0,
 };
 const PURE = new Set(['time', 'events']);
