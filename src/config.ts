@@ -14,6 +14,8 @@ export const DEFAULTS = {
   maxRejectRate: 0.01,
   maxPartBytes: 100 * 1024 * 1024,
   maxRecordBytes: 4 * 1024 * 1024,
+  order: 'user' as 'user' | 'input',
+  sortMemory: '256MB',
 } as const;
 
 /** Transform options as a user gives them (strings from the command line). */
@@ -43,4 +45,10 @@ export interface RawTransformOptions {
   sample?: number | undefined;
   maxPartBytes?: number | undefined;
   maxRecordBytes?: number | undefined;
+  /** user: rows sorted by userId, time, position (external sort); input: the order read */
+  order?: string | undefined;
+  /** memory for the external sort, e.g. "256MB" (K/M/G are 1024-based) or bytes */
+  sortMemory?: string | number | undefined;
+  /** "i/N": keep only the users of shard i of N (the CLI resolves "auto" from the environment) */
+  shard?: string | undefined;
 }

@@ -1,5 +1,7 @@
 import type { Argv } from 'yargs';
 import { DEFAULTS, type RawTransformOptions } from '../config.js';
+import { BackfillError } from '../errors.js';
+import { resolveShardAuto } from './shard-env.js';
 
 /** The transform options, shared by transform, preview and run. Names are part of the contract. */
 export function withTransformOptions<T>(y: Argv<T>) {
@@ -20,11 +22,15 @@ export function withTransformOptions<T>(y: Argv<T>) {
     .option('last-column', { type: 'string', describe: 'With --count-column: time of the last occurrence' })
     .option('max-count', { type: 'number', default: DEFAULTS.maxCount, describe: 'Largest count accepted; larger rows are rejected (bad_count)' })
     .option('value-is-total', { type: 'boolean', default: false, describe: 'The value column is the total of all occurrences (split evenly), not per occurrence' })
-    .option('dedupe', { type: 'boolean', default: false, describe: 'Drop rows that exactly repeat an earlier row (memory grows with distinct rows)' })
+    .option('dedupe', { type: 'boolean', default: false, describe: 'Drop rows that repeat an earlier row (keeps the first by source position). With --order user it happens in the sort, in bounded memory; with --order input memory grows with distinct rows' })
     .option('original-time-param', { type: 'string', describe: 'Keep the original time of clamped rows as params.<name> (ISO-8601 UTC)' })
     .option('max-reject-rate', { type: 'number', default: DEFAULTS.maxRejectRate, describe: 'Exit 3 (after writing everything) when more than this share of rows is rejected' })
     .option('delimiter', { type: 'string', describe: 'Input delimiter: , ; tab | (default: sniffed from the header line)' })
     .option('max-part-bytes', { type: 'number', default: DEFAULTS.maxPartBytes, describe: 'Split the clean CSV into parts of at most this many bytes' })
+    .option('order', { choices: ['user', 'input'], default: DEFAULTS.order, describe: 'user: clean rows sorted by userId, then time, then source position (external merge sort; far fewer billable lookups); input: the order read (streaming)' })
+    .option('sort-memory', { type: 'string', default: DEFAULTS.sortMemory, describe: 'Memory for the external sort of --order user, e.g. 256MB, 1GB (1024-based); larger inputs spill sorted runs to disk' })
+    .option('shard', { type: 'string', describe: 'i/N: keep only the users of shard i of N (first 8 bytes of SHA-256 of the userId, mod N); auto: i and N from the batch engine (Kubernetes Indexed Job, Cloud Run Job, AWS Batch array job)' })
+    .option('shard-count', { type: 'number', describe: 'With --shard auto: the number of shards N (Kubernetes does not tell the container); or LP_BACKFILL_SHARD_COUNT' })
     .option('max-record-bytes', { type: 'number', default: DEFAULTS.maxRecordBytes, describe: 'Largest input record accepted; a larger one (usually a quote never closed) stops the transform with its line (exit 2)' });
 }
 
@@ -60,5 +66,21 @@ export function rawTransformOptions(a: Args, input: readonly string[]): RawTrans
     sample: num(a, 'sample'),
     maxPartBytes: num(a, 'max-part-bytes'),
     maxRecordBytes: num(a, 'max-record-bytes'),
+    order: str(a, 'order'),
+    sortMemory: str(a, 'sort-memory'),
+    shard: shardOption(a),
   };
+}
+
+/** --shard as given, with `auto` resolved here (only the CLI reads the environment). */
+function shardOption(a: Args): string | undefined {
+  const shard = str(a, 'shard');
+  const count = a['shard-count'];
+  if (count !== undefined && shard !== 'auto') {
+    throw new BackfillError('CONFIG_INVALID', 'shard-count: only read with --shard auto', 'Give --shard <i>/<N>, or --shard auto --shard-count <N>.');
+  }
+  if (count !== undefined && (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1)) {
+    throw new BackfillError('CONFIG_INVALID', `shard-count: expected a whole number ≥ 1, found ${String(count)}`);
+  }
+  return shard === 'auto' ? resolveShardAuto(process.env, count as number | undefined) : shard;
 }

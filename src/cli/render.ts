@@ -17,8 +17,13 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
     `dropped    ${reasons(c.droppedByReason)}`,
     `written    ${n(c.written)} rows (${n(c.expandedRows)} rows expanded), ${n(c.clamped)} clamped, ${n(c.nudgedToImportTime)} nudged to import time`,
     `check      ${s.conservation.rows}; ${s.conservation.occurrences}`,
+    `cost       ${n(s.cost.billableLookups)} billable lookups as written (${s.cost.order === 'user' ? 'grouped by user' : 'input order'}); ${n(s.cost.billableLookupsInInputOrder)} in input order${s.cost.inputOrderCountedBeforeDedupe ? ' (before dedupe)' : ''}${s.config.shard === null ? '' : `; shard ${s.config.shard}`}`,
     `outputs    ${s.outputs.clean.map((p) => `${outDir}/${p.file}`).join(', ')}, ${outDir}/rejects.csv, ${outDir}/summary.json`,
   ];
+  const split = s.outputs.usersSplitAcrossParts;
+  if (split.count > 0) {
+    lines.push(`split      ${n(split.count)} user(s) larger than a part (--max-part-bytes) span parts: ${split.sample.map((x) => `${x.user} (${x.firstPart} … ${x.lastPart})`).join(', ')}${split.count > split.sample.length ? ', …' : ''}`);
+  }
   if (s.config.leftOutColumns.length > 0) lines.push(`left out   ${s.config.leftOutColumns.join(', ')} (carry them with --param)`);
   if (s.rejectRateExceeded) lines.push(`REJECT RATE ${(s.rejectRate * 100).toFixed(2)}% is above --max-reject-rate ${(s.config.maxRejectRate * 100).toFixed(2)}%`);
   // A past --import-at is fine for a preview, but the user should learn now, not at launch, that

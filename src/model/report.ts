@@ -53,7 +53,28 @@ export interface Report {
   };
   events: { event: string; occurrences: number; clamped: number; clampedShare: number; olderThan7dShare: number; valueByCurrency: Record<string, number> }[];
   otherEventsOccurrences: number;
-  cost: { batchSize: number; billableLookupsAsWritten: number; distinctUsersEstimate: number; lowerBoundIfGroupedByUser: number };
+  /**
+   * Leanplum bills each unique user looked up in a batch of 50 rows; a batch never spans parts.
+   * Exact counts of the file as written and of the same rows in input order, from the same pass.
+   */
+  cost: {
+    batchSize: number;
+    /** the order the file was written in */
+    order: 'user' | 'input';
+    billableLookupsAsWritten: number;
+    billableLookupsInInputOrder: number;
+    /** --order user --dedupe: the input-order count includes rows the sort found to be duplicates */
+    inputOrderCountedBeforeDedupe: boolean;
+    byPart: { part: string; rows: number; billableLookups: number }[];
+    /** exact with --order user, else null */
+    distinctUsers: number | null;
+    /** a distinct-count sketch over the kept rows (≈ ±2%) */
+    distinctUsersEstimate: number;
+    /** no order can cost less: max(distinct users, rows / 50) (from the exact count when known) */
+    lowerBoundIfGroupedByUser: number;
+    /** users whose rows alone exceed a part and were split across parts */
+    usersSplitAcrossParts: number;
+  };
   warnings: Warning[];
   /** added once the import job(s) have ended */
   results?: ReportResults;

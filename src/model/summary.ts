@@ -51,6 +51,11 @@ export interface TransformSummary {
     dedupe: boolean;
     valueIsTotal: boolean;
     maxRejectRate: number;
+    /** user: sorted by userId, time, source position; input: the order read */
+    order: 'user' | 'input';
+    /** "i/N" with --shard, else null */
+    shard: string | null;
+    sortMemoryBytes: number;
   };
   counts: {
     read: number;
@@ -73,5 +78,28 @@ export interface TransformSummary {
   rejectRate: number;
   rejectRateExceeded: boolean;
   conservation: Conservation;
-  outputs: { clean: { file: string; rows: number; bytes: number }[]; rejects: string };
+  outputs: {
+    clean: { file: string; rows: number; bytes: number; billableLookups: number }[];
+    rejects: string;
+    /** users whose rows alone exceed --max-part-bytes, split across parts (the exception to "a part never splits a user") */
+    usersSplitAcrossParts: { count: number; sample: { user: string; firstPart: string; lastPart: string }[] };
+    /** rows moved to the next part so a user that did not fit stays in one part */
+    rowsMovedToKeepUsersTogether: number;
+  };
+  /**
+   * Leanplum bills each unique user looked up in a batch of 50 rows (LEANPLUM-API.md); a batch
+   * never spans parts. Exact counts of the file as written, and of the same rows in input order.
+   */
+  cost: {
+    batchSize: number;
+    order: 'user' | 'input';
+    billableLookups: number;
+    billableLookupsInInputOrder: number;
+    /** --order user --dedupe: the input-order count includes the rows the sort then found to be duplicates */
+    inputOrderCountedBeforeDedupe: boolean;
+    /** distinct users written (exact with --order user; null in input order) */
+    distinctUsers: number | null;
+  };
+  /** the external sort (--order user), else null */
+  sort: { memoryBytes: number; runs: number; bytesSpilled: number; extraMergePasses: number } | null;
 }

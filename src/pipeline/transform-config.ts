@@ -5,6 +5,8 @@ import { parseDuration } from '../time/duration.js';
 import { isValidZone, parseTimeFormat, timePatternProblem, type TimeFormat } from '../time/parse.js';
 import { TARGET_FIELDS, type MappingOptions, type TargetField } from '../csv/mapping.js';
 import { DELIMITERS } from '../csv/sniff.js';
+import { parseSize } from '../csv/external-sort.js';
+import { parseShard, type Shard } from '../events/shard.js';
 
 export interface TransformConfig {
   inputs: string[];
@@ -25,6 +27,12 @@ export interface TransformConfig {
   maxPartBytes: number;
   /** largest input record; bounds memory when a quote is never closed */
   maxRecordBytes: number;
+  /** user: clean rows sorted by userId, time, source position (external sort); input: as read */
+  order: 'user' | 'input';
+  /** bytes the external sort may hold in memory (--order user) */
+  sortMemory: number;
+  /** keep only this shard's users (--shard i/N) */
+  shard: Shard | undefined;
 }
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -103,6 +111,12 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
   if (inputs.length === 0) problems.push('input: name at least one export file (or - for standard input)');
   if (inputs.length > 1 && inputs.includes('-')) problems.push('input: - (standard input) cannot be combined with files');
   const map = parseMap(raw.map ?? [], problems);
+  const order = raw.order ?? DEFAULTS.order;
+  if (order !== 'user' && order !== 'input') problems.push(`order: expected user or input, found "${order}"`);
+  const sortMemory = parseSize(raw.sortMemory ?? DEFAULTS.sortMemory);
+  if (sortMemory === undefined || sortMemory < 1024) problems.push(`sort-memory: expected a size of at least 1KB such as 256MB, 1GB or a number of bytes, found "${raw.sortMemory}"`);
+  const shard = raw.shard === undefined ? undefined : parseShard(raw.shard);
+  if (typeof shard === 'string') problems.push(`shard: ${shard}`);
 
   const rule: TimeRule = { importAt, maxDelay, clampAge, window: PLATFORM_WINDOW, futureTolerance, minTime, mode: mode as ClampMode };
   if (problems.length === 0) problems.push(...ruleProblems(rule));
@@ -133,5 +147,8 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     sample: raw.sample,
     maxPartBytes,
     maxRecordBytes,
+    order: order as 'user' | 'input',
+    sortMemory: sortMemory ?? 0,
+    shard: typeof shard === 'object' ? shard : undefined,
   };
 }

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { formatDuration } from '../time/duration.js';
+import { formatShard } from '../events/shard.js';
 import type { TransformConfig } from './transform-config.js';
 
 const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
 // Config fields that are not options of the output: where the inputs and outputs are, and the
 // parts of the rule that are spelled out above (or fixed by the platform).
-const NOT_OPTIONS = new Set(['inputs', 'outDir', 'rule', 'importAtGiven', 'mapping', 'timeFormat', 'timeFormatText', 'zone', 'maxCount', 'valueIsTotal', 'dedupe', 'maxRejectRate', 'delimiter', 'sample', 'maxPartBytes']);
+const NOT_OPTIONS = new Set(['inputs', 'outDir', 'rule', 'importAtGiven', 'mapping', 'timeFormat', 'timeFormatText', 'zone', 'maxCount', 'valueIsTotal', 'dedupe', 'maxRejectRate', 'delimiter', 'sample', 'maxPartBytes', 'order', 'sortMemory', 'shard']);
 
 /**
  * The options that decide what a transform writes, by flag name, in a form a person can compare
@@ -36,6 +37,9 @@ export function effectiveOptions(cfg: TransformConfig): Record<string, unknown> 
     delimiter: cfg.delimiter ?? null,
     sample: cfg.sample ?? null,
     'max-part-bytes': cfg.maxPartBytes,
+    order: cfg.order,
+    // a retried task resumes its own shard; another shard is another run (--sort-memory changes nothing written)
+    shard: cfg.shard === undefined ? null : formatShard(cfg.shard),
   };
   if (cfg.importAtGiven) o['import-at'] = iso(r.importAt);
   // an option added to the config later takes part by its config name until it gets a line above

@@ -6,15 +6,16 @@ import type { TransformConfig } from './transform-config.js';
 import { decodedChunks, openInputFile, type InputSource } from '../csv/input.js';
 import { resolveMapping, type ResolvedMapping } from '../csv/mapping.js';
 import { PartWriter } from '../csv/part-writer.js';
-import { LineIndexWriter } from '../csv/line-index.js';
 import { RecordReader, readHeaderRecord } from '../csv/record-reader.js';
 import { RejectsWriter } from '../csv/rejects-writer.js';
-import { csvLine, csvTail } from '../csv/write.js';
 import { BackfillError } from '../errors.js';
-import { dedupeKey, processRow, type KeptRow, type RowOptions } from '../events/row.js';
+import { processRow, type RowOptions } from '../events/row.js';
+import { LEANPLUM_BATCH } from '../events/cost.js';
+import { formatShard } from '../events/shard.js';
 import { clampTargetOf, cutoffOf, staleAfterOf } from '../time/clamp.js';
 import { formatDuration } from '../time/duration.js';
 import { Tally } from './tally.js';
+import { TransformOutput, type OutputResult, type PartWriterFactory } from './transform-output.js';
 import { TOOL } from '../version.js';
 import type { InputFacts, TransformSummary } from '../model/summary.js';
 import type { RowObserver } from '../csv/row-observer.js';
@@ -40,8 +41,8 @@ export interface TransformIO {
   testSeams?: {
     /** sees every record between the reader and the row step; false loses it */
     passRecord?: (fields: readonly string[], line: number) => boolean;
-    /** builds the clean CSV writer in place of `new PartWriter(dir, header, maxBytes)` */
-    partWriter?: (dir: string, header: string, maxBytes: number) => PartWriter;
+    /** builds the clean CSV writer in place of `new PartWriter(dir, header, maxBytes, options)` */
+    partWriter?: PartWriterFactory;
   };
 }
 
@@ -53,7 +54,7 @@ export interface TransformResult {
 
 const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
-function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs: InputFacts[], parts: PartWriter['parts']): TransformSummary {
+function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs: InputFacts[], out: OutputResult): TransformSummary {
   const r = cfg.rule;
   return {
     schemaVersion: 1,
@@ -79,6 +80,9 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
       dedupe: cfg.dedupe,
       valueIsTotal: cfg.valueIsTotal,
       maxRejectRate: cfg.maxRejectRate,
+      order: cfg.order,
+      shard: cfg.shard === undefined ? null : formatShard(cfg.shard),
+      sortMemoryBytes: cfg.sortMemory,
     },
     counts: {
       read: t.read,
@@ -101,38 +105,27 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
     rejectRate: t.rejectRate(),
     rejectRateExceeded: t.rejectRate() > cfg.maxRejectRate,
     conservation: t.conservation(),
-    outputs: { clean: parts.map((p) => ({ ...p })), rejects: 'rejects.csv' },
+    outputs: {
+      clean: out.parts.map((p) => ({ ...p })),
+      rejects: 'rejects.csv',
+      usersSplitAcrossParts: { count: out.usersSplitAcrossParts.count, sample: out.usersSplitAcrossParts.sample.map((x) => ({ ...x })) },
+      rowsMovedToKeepUsersTogether: out.rowsMovedToKeepUsersTogether,
+    },
+    cost: {
+      batchSize: LEANPLUM_BATCH,
+      order: cfg.order,
+      billableLookups: out.billableLookups,
+      billableLookupsInInputOrder: out.billableLookupsInInputOrder,
+      inputOrderCountedBeforeDedupe: cfg.order === 'user' && cfg.dedupe,
+      distinctUsers: out.distinctUsers,
+    },
+    sort: out.sort === null ? null : { memoryBytes: cfg.sortMemory, ...out.sort },
   };
 }
 
 
 /** Input bytes handed to the reader at a time; see the read loop. */
 const SLICE = 1 << 16;
-
-/** What is left to write of an expanded row, without its occurrence objects. */
-interface CompactOccurrences {
-  times: Float64Array;
-  /** the original time of a clamped occurrence, NaN for the others; only with --original-time-param */
-  originals: Float64Array | undefined;
-}
-
-/**
- * A row with a large count is written across many waits for the writers. Its occurrences (an
- * array of tens of thousands, and with --first-column/--last-column as many objects) would stay
- * reachable from the suspended writer all that time and be promoted to the old heap, which then
- * grows by megabytes per row; copied into typed arrays, off the heap, they die young.
- */
-function compact(occ: KeptRow['occurrences'], from: number, withOriginals: boolean): CompactOccurrences {
-  const n = occ.length - from;
-  const times = new Float64Array(n);
-  const originals = withOriginals ? new Float64Array(n) : undefined;
-  for (let i = 0; i < n; i++) {
-    const o = occ[from + i]!;
-    times[i] = o.time;
-    if (originals !== undefined) originals[i] = o.change === 'clamped' ? o.original : NaN;
-  }
-  return { times, originals };
-}
 
 /** Every input, opened; from the second on, the header must equal the first one's. */
 async function openInputs(cfg: TransformConfig, io: TransformIO): Promise<InputSource[]> {
@@ -170,28 +163,20 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   const bytesTotal = sources.every((s) => s.bytes !== undefined) ? sources.reduce((n, s) => n + s.bytes!, 0) : undefined;
   const tally = new Tally();
   const opts: RowOptions = { rule: cfg.rule, timeFormat: cfg.timeFormat, zone: cfg.zone, maxCount: cfg.maxCount, valueIsTotal: cfg.valueIsTotal };
-  const origParam = cfg.mapping.originalTimeParam !== undefined;
-  const seen = cfg.dedupe ? new Set<string>() : undefined;
   const observer = io.observer;
   const passRecord = io.testSeams?.passRecord;
-  const newPartWriter = io.testSeams?.partWriter ?? ((dir: string, header: string, maxBytes: number) => new PartWriter(dir, header, maxBytes));
+  const newPartWriter = io.testSeams?.partWriter ?? ((dir: string, header: string, maxBytes: number, options) => new PartWriter(dir, header, maxBytes, options));
   let mapping: ResolvedMapping | undefined;
-  let clean: PartWriter | undefined;
+  let output: TransformOutput | undefined;
   let rejects: RejectsWriter | undefined;
-  let lines: LineIndexWriter | undefined;
   let header: string[] | undefined;
   let stop = false;
   let bytesRead = 0;
   const facts: InputFacts[] = [];
 
   const openOutputs = (h: string[], m: ResolvedMapping) => {
-    clean = newPartWriter(cfg.outDir, csvLine(m.outputHeader), cfg.maxPartBytes);
+    output = new TransformOutput(cfg, m, tally, observer, names, newPartWriter);
     rejects = new RejectsWriter(join(cfg.outDir, 'rejects.csv'), h, sources.length > 1);
-    lines = new LineIndexWriter(join(cfg.outDir, 'clean.lines'));
-  };
-  const flushRows = async (): Promise<void> => {
-    await clean!.flush();
-    await lines!.flush();
   };
 
   // The records of one input chunk, from the reader to the row step. csv-parse calls the reader
@@ -212,35 +197,6 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
     const file = source.name;
     let fileHeaderSeen = false;
 
-    // Occurrences of one row differ only in time: quote the rest once and reuse it. The common
-    // row needs no waiting and stays synchronous; only when a writer is full does the rest of
-    // the row (possibly thousands of occurrences of a large count) continue asynchronously.
-    const writeKept = (row: KeptRow, line: number): Promise<void> | undefined => {
-      const layout = mapping!.layout;
-      const head = csvTail([row.userId, row.event], tally.quoting).slice(1) + ',';
-      const rest = [];
-      if (layout.value >= 0) rest.push(row.value);
-      if (layout.currencyCode >= 0) rest.push(row.currencyCode);
-      const tail = csvTail(rest.length === 0 ? row.params : rest.concat(row.params), tally.quoting);
-      const occ = row.occurrences;
-      for (let i = 0; i < occ.length; i++) {
-        const o = occ[i]!;
-        const orig = origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '';
-        const cleanFull = clean!.add(head + o.time + tail + orig + '\n');
-        if (lines!.add(fileIndex, line) || cleanFull) return i + 1 === occ.length ? flushRows() : writeRest(compact(occ, i + 1, origParam), head, tail, line);
-      }
-      return undefined;
-    };
-    const writeRest = async (rest: CompactOccurrences, head: string, tail: string, line: number): Promise<void> => {
-      await flushRows();
-      const { times, originals } = rest;
-      for (let i = 0; i < times.length; i++) {
-        const orig = originals === undefined ? '' : ',' + (Number.isNaN(originals[i]!) ? '' : iso(originals[i]!));
-        const cleanFull = clean!.add(head + times[i] + tail + orig + '\n');
-        if (lines!.add(fileIndex, line) || cleanFull) await flushRows();
-      }
-    };
-
     /** The row step for one record: decides, counts, and writes; a promise when a writer must drain first. */
     const step = (fields: string[], line: number): Promise<void> | undefined => {
       if (!fileHeaderSeen) {
@@ -252,22 +208,10 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
         }
         return undefined;
       }
-      if (clean === undefined) openOutputs(header!, mapping!);
+      if (output === undefined) openOutputs(header!, mapping!);
       const r = processRow(fields, mapping!.layout, opts);
-      if (r.kind === 'kept') {
-        if (seen !== undefined) {
-          const key = dedupeKey(r);
-          if (seen.has(key)) {
-            tally.onDropped('duplicate');
-            observer?.dropped?.(fields, line, 'duplicate', file);
-            return undefined;
-          }
-          seen.add(key);
-        }
-        tally.onKept(r);
-        observer?.kept?.(r, line, file);
-        return writeKept(r, line);
-      }
+      // shard, dedupe, counting and writing (or sorting) of kept rows: transform-output.ts
+      if (r.kind === 'kept') return output!.kept(r, fields, fileIndex, line);
       if (r.kind === 'rejected') {
         tally.onRejected(r.reason);
         observer?.rejected?.(fields, line, r.reason, r.message, file);
@@ -330,17 +274,16 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
     facts.push({ name: file, bytes: fileBytes, sha256: hash.digest('hex'), delimiter: reader.delimiter ?? ',' });
   }
   for (const s of sources.slice(facts.length)) s.stream.destroy();
-  if (clean === undefined) openOutputs(header!, mapping!); // a header with no rows: still a complete, empty run
-  await clean!.end();
+  if (output === undefined) openOutputs(header!, mapping!); // a header with no rows: still a complete, empty run
+  const out = await output!.finish();
   await rejects!.end();
-  await lines!.end();
   // each side of the conservation laws from the place that did the work
   tally.read = readBefore;
-  tally.written = clean!.rowsWritten;
-  tally.lineIndexEntries = lines!.entriesWritten;
+  tally.written = out.written;
+  tally.lineIndexEntries = out.lineIndexEntries;
   io.onProgress?.({ bytesRead, bytesTotal, rowsRead: tally.read });
 
-  const summary = buildSummary(cfg, tally, mapping!, facts, clean!.parts);
+  const summary = buildSummary(cfg, tally, mapping!, facts, out);
   await writeJsonAtomic(join(cfg.outDir, 'summary.json'), summary);
   if (!summary.conservation.ok) {
     throw new BackfillError('CONSERVATION', `row conservation failed: ${summary.conservation.rows}; ${summary.conservation.occurrences}`, 'This is a bug in lp-backfill; please report it with summary.json.');

@@ -4,8 +4,6 @@ import type { RowObserver } from '../csv/row-observer.js';
 import { DAY, type TimeRule } from '../time/clamp.js';
 import { DistinctCounter } from './hll.js';
 
-/** Leanplum processes an import in batches of this many actions (LEANPLUM-API.md). */
-export const LEANPLUM_BATCH = 50;
 const CLAMPED_SAMPLE = 50;
 const ROWS_PER_REASON = 5;
 const MAX_EVENTS = 2000;
@@ -19,6 +17,14 @@ export interface EventStats {
 }
 export interface ClampedSample { file: string; line: number; userId: string; event: string; originalTime: number; newTime: number }
 export interface ExampleRow { file: string; line: number; message: string; values: string[] }
+
+const DROP_MESSAGE: Readonly<Record<DropReason, string>> = {
+  blank_line: 'blank line',
+  zero_count: 'count is 0',
+  duplicate: 'repeats an earlier row (same dedupe key)',
+  not_track: 'not a track call',
+  other_shard: "belongs to another shard's users (--shard)",
+};
 
 const clip = (s: string) => (s.length > FIELD_CHARS ? s.slice(0, FIELD_CHARS) + '…' : s);
 
@@ -38,10 +44,6 @@ export class ReportCollector implements RowObserver {
   private clampedSeen = 0;
   readonly rejectedExamples = new Map<RejectReason, ExampleRow[]>();
   readonly droppedExamples = new Map<DropReason, ExampleRow[]>();
-  // a plain array: a Set cleared every 50 rows reallocated its table each time
-  private readonly windowUsers: string[] = [];
-  private windowRows = 0;
-  billableAsWritten = 0;
   readonly users = new DistinctCounter();
   maxCount = 0;
   rowsWithLargeCount = 0;
@@ -90,8 +92,6 @@ export class ReportCollector implements RowObserver {
         if (o.time < analyticsLine) stats.olderThan7d++;
       }
       if (o.change === 'clamped') clampedHere = true;
-      if (!this.windowUsers.includes(row.userId)) this.windowUsers.push(row.userId);
-      if (++this.windowRows === LEANPLUM_BATCH) this.closeWindow();
     }
     if (stats !== undefined && row.value !== '') {
       const cur = row.currencyCode === '' ? '(no currency)' : row.currencyCode;
@@ -109,15 +109,8 @@ export class ReportCollector implements RowObserver {
     }
   }
 
-  private closeWindow(): void {
-    this.billableAsWritten += this.windowUsers.length;
-    this.windowUsers.length = 0;
-    this.windowRows = 0;
-  }
-
-  /** The last, partial batch. */
+  /** Called once, before the report is built. (The billable lookups are counted by the writers: summary.cost.) */
   finish(): void {
-    if (this.windowRows > 0) this.closeWindow();
     this.clampedSample.sort((a, b) => a.line - b.line);
   }
 
@@ -132,6 +125,6 @@ export class ReportCollector implements RowObserver {
   }
 
   dropped(fields: readonly string[], line: number, reason: DropReason, file: string): void {
-    this.example(this.droppedExamples, reason, fields, file, line, reason === 'duplicate' ? 'repeats an earlier row exactly' : reason === 'zero_count' ? 'count is 0' : 'blank line');
+    this.example(this.droppedExamples, reason, fields, file, line, DROP_MESSAGE[reason]);
   }
 }

@@ -89,12 +89,16 @@ export function renderReportHtml(r: Report): string {
         ? table(['file', 'line', 'message', ...r.rejected.sourceHeader], x.rows.map((row) => [row.file, row.line, row.message, ...row.values]), new Set([1]))
         : table(['line', 'message', ...r.rejected.sourceHeader], x.rows.map((row) => [row.line, row.message, ...row.values]), new Set([0]))}`).join('')}</section>`,
     `<section id="dropped"><h2>Dropped rows: ${n(r.dropped.total)}</h2>${table(['reason', 'rows', 'first lines'], r.dropped.byReason.map((x) => [x.reason, x.count, x.rows.map((row) => (multi ? `${row.file}:${row.line}` : row.line)).join(', ')]), new Set([1]), 'dropped-table')}</section>`,
-    `<section id="cost"><h2>Cost estimate</h2>${table(['', ''], [
-      ['Leanplum batch size', String(r.cost.batchSize)],
-      ['billable user lookups, file as written (unique users per 50-row batch, summed)', n(r.cost.billableLookupsAsWritten)],
-      ['lower bound if rows were grouped by user (≈, from the distinct-user estimate)', n(r.cost.lowerBoundIfGroupedByUser)],
-      ['distinct users (≈)', n(r.cost.distinctUsersEstimate)],
-    ], new Set(), 'cost-table')}</section>`,
+    `<section id="cost"><h2>Cost: billable user lookups</h2>
+      <p class="muted">Leanplum processes the file in batches of ${esc(String(r.cost.batchSize))} rows and bills each unique user looked up in a batch; each part is its own job, so a batch never spans parts. Counted exactly on the file as written.</p>${table(['', ''], [
+      ['order of this file', r.cost.order === 'user' ? 'grouped by user (userId, then time)' : 'input order'],
+      ['billable lookups, file as written', n(r.cost.billableLookupsAsWritten)],
+      [`the same rows in input order${r.cost.inputOrderCountedBeforeDedupe ? ' (counted before dedupe)' : ''}`, n(r.cost.billableLookupsInInputOrder)],
+      ['no order costs less than (max of distinct users, rows ÷ 50)', n(r.cost.lowerBoundIfGroupedByUser)],
+      r.cost.distinctUsers === null ? ['distinct users (≈)', n(r.cost.distinctUsersEstimate)] : ['distinct users', n(r.cost.distinctUsers)],
+      ['users split across parts (larger than a part)', n(r.cost.usersSplitAcrossParts)],
+    ], new Set(), 'cost-table')}
+      ${r.cost.byPart.length > 1 ? table(['part', 'rows', 'billable lookups'], r.cost.byPart.map((p) => [p.part, p.rows, p.billableLookups]), new Set([1, 2]), 'cost-by-part') : ''}</section>`,
   ];
   if (r.results) sections.splice(1, 0, resultsSection(r.results));
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

@@ -2,7 +2,7 @@ import type { HistogramBucket, Report, Warning } from '../model/report.js';
 import type { TransformSummary } from '../model/summary.js';
 import { DAY } from '../time/clamp.js';
 import { MAX_EVENT_NAMES_PER_APP, MAX_PARAM_NAMES_PER_APP } from '../events/names.js';
-import { LEANPLUM_BATCH, type ReportCollector } from './collector.js';
+import type { ReportCollector } from './collector.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -69,6 +69,8 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
     .sort((a, b) => b.occurrences - a.occurrences || a.event.localeCompare(b.event));
   const olderThan7d = [...c.events.values()].reduce((s, e) => s + e.olderThan7d, 0);
   const distinctUsers = c.users.estimate();
+  const cost = summary.cost;
+  const split = summary.outputs.usersSplitAcrossParts;
   const warnings: Warning[] = [];
   if (events.length > 0) {
     warnings.push({
@@ -100,6 +102,10 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
   }
   if (summary.config.params.length > MAX_PARAM_NAMES_PER_APP * 0.8) {
     warnings.push({ code: 'param_name_limit', message: `${summary.config.params.length} parameter names: Leanplum allows at most ${MAX_PARAM_NAMES_PER_APP} per app.` });
+  }
+  if (split.count > 0) {
+    const named = split.sample.map((x) => `${x.user} (${x.firstPart} … ${x.lastPart})`).join(', ');
+    warnings.push({ code: 'users_split_across_parts', message: `${split.count} user(s) have more rows than fit in one part (--max-part-bytes), so their rows span parts: ${named}${split.count > split.sample.length ? ', …' : ''}. Each part is looked up separately; every other user lies in exactly one part.` });
   }
   if (k.rejected > 0) {
     warnings.push({ code: 'rejected_rows', message: `${k.rejected} row(s) were refused (see rejects.csv); they will not be imported.` });
@@ -149,10 +155,16 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
     events,
     otherEventsOccurrences: c.otherEvents,
     cost: {
-      batchSize: LEANPLUM_BATCH,
-      billableLookupsAsWritten: c.billableAsWritten,
+      batchSize: cost.batchSize,
+      order: cost.order,
+      billableLookupsAsWritten: cost.billableLookups,
+      billableLookupsInInputOrder: cost.billableLookupsInInputOrder,
+      inputOrderCountedBeforeDedupe: cost.inputOrderCountedBeforeDedupe,
+      byPart: summary.outputs.clean.map((p) => ({ part: p.file, rows: p.rows, billableLookups: p.billableLookups })),
+      distinctUsers: cost.distinctUsers,
       distinctUsersEstimate: distinctUsers,
-      lowerBoundIfGroupedByUser: Math.max(distinctUsers, Math.ceil(k.written / LEANPLUM_BATCH)),
+      lowerBoundIfGroupedByUser: Math.max(cost.distinctUsers ?? distinctUsers, Math.ceil(k.written / cost.batchSize)),
+      usersSplitAcrossParts: split.count,
     },
     warnings,
   };

@@ -1,0 +1,458 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { once } from 'node:events';
+import { join } from 'node:path';
+
+/**
+ * Receives the sorted records one by one. `payload[start, end)` is valid only during the call
+ * (copy or decode it there). Returning true asks the sorter to await the sink's `wait` before
+ * the next record (a writer whose buffer is full).
+ */
+export type SortSink = (key: string, num: number, a: number, b: number, payload: Buffer, start: number, end: number) => boolean;
+
+/** Bytes per record in the typed arrays (chunk, offset, length, key index, num, a, b), rounded up. */
+const RECORD_BYTES = 32;
+/** A distinct key: its string (UTF-16 at worst), the Map entry and the array slot. */
+const KEY_OVERHEAD = 96;
+/** A spilled record's fixed header: length, key length, num (f64), a, b. */
+const HEADER = 24;
+const MAX_FAN_IN = 64;
+const MIN_READ_BUFFER = 16 * 1024;
+
+const compareKeys = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+
+/**
+ * An external merge sort of records (key, num, a, b, payload) by key (JavaScript string order,
+ * i.e. UTF-16 code units), then num, then the order they were added — so equal records keep
+ * their input order (a stable sort).
+ *
+ * Records are gathered in memory until their estimated size reaches `budget` bytes, then sorted
+ * and written ("spilled") as one sorted run to a file in `dir`. At the end the runs are merged
+ * with a k-way heap, in several passes when there are more runs than a merge reads at once,
+ * reading each through a buffer so the merge also stays within the budget. When everything fits
+ * in memory, nothing is written and the records come straight from memory.
+ *
+ * Payloads are kept as UTF-8 bytes in large buffers rather than as strings, so a full buffer is
+ * a few big allocations the garbage collector never walks, and the memory used is close to the
+ * bytes counted.
+ */
+export class ExternalSorter {
+  /** records added */
+  added = 0;
+  /** records handed to the sink */
+  emitted = 0;
+  runs: string[] = [];
+  /** sorted runs written from memory */
+  spills = 0;
+  /** bytes written to run files, merge passes included */
+  bytesSpilled = 0;
+  /** merge passes before the final one (0 when all runs fit one merge) */
+  extraPasses = 0;
+
+  private readonly chunkSize: number;
+  private chunks: Buffer[] = [];
+  private chunk = -1;
+  private chunkUsed = 0;
+  private cap = 0;
+  private n = 0;
+  private recChunk = new Uint32Array(0);
+  private recOff = new Uint32Array(0);
+  private recLen = new Uint32Array(0);
+  private recKey = new Uint32Array(0);
+  private recNum = new Float64Array(0);
+  private recA = new Uint32Array(0);
+  private recB = new Uint32Array(0);
+  private keyIndex = new Map<string, number>();
+  private keys: string[] = [];
+  private used = 0;
+  private runSeq = 0;
+  private dirMade = false;
+
+  constructor(private readonly dir: string, private readonly budget: number) {
+    this.chunkSize = Math.max(64 * 1024, Math.min(8 * 1024 * 1024, Math.floor(budget / 8)));
+  }
+
+  /** Adds one record; true when the memory budget is reached and the caller should await `spill()`. */
+  add(key: string, num: number, a: number, b: number, payload: string, len = Buffer.byteLength(payload)): boolean {
+    if (this.chunk < 0 || this.chunkUsed + len > this.chunks[this.chunk]!.length) this.nextChunk(len);
+    const buf = this.chunks[this.chunk]!;
+    buf.write(payload, this.chunkUsed, len, 'utf8');
+    if (this.n === this.cap) this.grow();
+    const i = this.n++;
+    this.recChunk[i] = this.chunk;
+    this.recOff[i] = this.chunkUsed;
+    this.recLen[i] = len;
+    this.chunkUsed += len;
+    let k = this.keyIndex.get(key);
+    if (k === undefined) {
+      k = this.keys.length;
+      this.keys.push(key);
+      this.keyIndex.set(key, k);
+      this.used += 2 * key.length + KEY_OVERHEAD;
+    }
+    this.recKey[i] = k;
+    this.recNum[i] = num;
+    this.recA[i] = a;
+    this.recB[i] = b;
+    this.used += len + RECORD_BYTES;
+    this.added++;
+    return this.used >= this.budget;
+  }
+
+  private nextChunk(len: number): void {
+    this.chunk++;
+    this.chunkUsed = 0;
+    if (this.chunk < this.chunks.length && this.chunks[this.chunk]!.length >= len) return;
+    // an oversized record gets a chunk of its own, dropped again when the buffer is reset
+    const b = Buffer.allocUnsafe(Math.max(this.chunkSize, len));
+    if (this.chunk < this.chunks.length) this.chunks[this.chunk] = b;
+    else this.chunks.push(b);
+  }
+
+  private grow(): void {
+    const cap = Math.max(1024, this.cap * 2);
+    const g32 = (a: Uint32Array) => {
+      const x = new Uint32Array(cap);
+      x.set(a);
+      return x;
+    };
+    this.recChunk = g32(this.recChunk);
+    this.recOff = g32(this.recOff);
+    this.recLen = g32(this.recLen);
+    this.recKey = g32(this.recKey);
+    this.recA = g32(this.recA);
+    this.recB = g32(this.recB);
+    const f = new Float64Array(cap);
+    f.set(this.recNum);
+    this.recNum = f;
+    this.cap = cap;
+  }
+
+  /** The in-memory records' indices in sorted order: by key rank (a counting sort), then num, then index. */
+  private sortedIndex(): Uint32Array {
+    const nKeys = this.keys.length;
+    const byKey = this.keys.slice().sort();
+    const rank = new Uint32Array(nKeys);
+    for (let r = 0; r < nKeys; r++) rank[this.keyIndex.get(byKey[r]!)!] = r;
+    const start = new Uint32Array(nKeys + 1);
+    for (let i = 0; i < this.n; i++) start[rank[this.recKey[i]!]! + 1]!++;
+    for (let r = 0; r < nKeys; r++) start[r + 1]! += start[r]!;
+    const next = start.slice(0, nKeys);
+    const order = new Uint32Array(this.n);
+    for (let i = 0; i < this.n; i++) order[next[rank[this.recKey[i]!]!]!++] = i;
+    // within a key: by num, ties by index (records were added in input order)
+    const nums = this.recNum;
+    for (let r = 0; r < nKeys; r++) {
+      const lo = start[r]!;
+      const hi = start[r + 1]!;
+      if (hi - lo < 2) continue;
+      if (hi - lo <= 32) {
+        for (let j = lo + 1; j < hi; j++) {
+          const v = order[j]!;
+          const t = nums[v]!;
+          let k = j - 1;
+          while (k >= lo && nums[order[k]!]! > t) {
+            order[k + 1] = order[k]!;
+            k--;
+          }
+          order[k + 1] = v;
+        }
+      } else {
+        order.subarray(lo, hi).sort((x, y) => nums[x]! - nums[y]! || x - y);
+      }
+    }
+    return order;
+  }
+
+  private reset(): void {
+    this.n = 0;
+    this.chunk = -1;
+    this.chunkUsed = 0;
+    this.keyIndex = new Map();
+    this.keys = [];
+    this.used = 0;
+    // oversized chunks go; the regular ones are reused by the next run
+    this.chunks = this.chunks.filter((c) => c.length === this.chunkSize);
+  }
+
+  private async newRunFile(): Promise<{ path: string; out: WriteStream }> {
+    if (!this.dirMade) {
+      await mkdir(this.dir, { recursive: true });
+      this.dirMade = true;
+    }
+    const path = join(this.dir, `run-${String(++this.runSeq).padStart(6, '0')}.bin`);
+    return { path, out: createWriteStream(path, { highWaterMark: 1 << 20 }) };
+  }
+
+  /** Sorts the records in memory and writes them as one run; the memory is reused afterwards. */
+  async spill(): Promise<void> {
+    if (this.n === 0) return;
+    const order = this.sortedIndex();
+    const { path, out } = await this.newRunFile();
+    const w = new RunWriter(out);
+    for (let j = 0; j < order.length; j++) {
+      const i = order[j]!;
+      const key = this.keys[this.recKey[i]!]!;
+      const c = this.chunks[this.recChunk[i]!]!;
+      const off = this.recOff[i]!;
+      if (w.record(key, this.recNum[i]!, this.recA[i]!, this.recB[i]!, c, off, off + this.recLen[i]!)) await w.drained();
+    }
+    this.bytesSpilled += await w.end();
+    this.runs.push(path);
+    this.spills++;
+    this.reset();
+  }
+
+  /**
+   * Hands every record to `sink` in sorted order, then removes the run files. `wait` is awaited
+   * whenever the sink returns true.
+   */
+  async drain(sink: SortSink, wait: () => Promise<void>): Promise<void> {
+    try {
+      if (this.runs.length === 0) {
+        const order = this.sortedIndex();
+        for (let j = 0; j < order.length; j++) {
+          const i = order[j]!;
+          const off = this.recOff[i]!;
+          this.emitted++;
+          if (sink(this.keys[this.recKey[i]!]!, this.recNum[i]!, this.recA[i]!, this.recB[i]!, this.chunks[this.recChunk[i]!]!, off, off + this.recLen[i]!)) await wait();
+        }
+        this.reset();
+        this.release();
+        return;
+      }
+      await this.spill();
+      this.release();
+      const fanIn = Math.max(2, Math.min(MAX_FAN_IN, Math.floor(this.budget / (64 * 1024))));
+      // Merge the first fanIn runs into one until one merge can read them all. Runs hold
+      // consecutive stretches of the input, in order, so ties between runs still go to the
+      // earlier one and the sort stays stable.
+      while (this.runs.length > fanIn) {
+        const group = this.runs.slice(0, fanIn);
+        const { path, out } = await this.newRunFile();
+        const w = new RunWriter(out);
+        await mergeRuns(group, this.readBuffer(group.length), (r) => (w.copy(r) ? w.drained() : undefined));
+        this.bytesSpilled += await w.end();
+        for (const p of group) await rm(p, { force: true });
+        this.runs.splice(0, fanIn, path);
+        this.extraPasses++;
+      }
+      await mergeRuns(this.runs, this.readBuffer(this.runs.length), (r) => {
+        this.emitted++;
+        return sink(r.key, r.num, r.a, r.b, r.buf, r.payloadStart, r.end) ? wait() : undefined;
+      });
+    } finally {
+      await this.dispose();
+    }
+  }
+
+  private readBuffer(runs: number): number {
+    return Math.max(MIN_READ_BUFFER, Math.min(4 * 1024 * 1024, Math.floor(this.budget / (runs + 1))));
+  }
+
+  /** Frees the in-memory buffers (the merge needs the memory for its read buffers). */
+  private release(): void {
+    this.chunks = [];
+    this.cap = 0;
+    this.recChunk = this.recOff = this.recLen = this.recKey = this.recA = this.recB = new Uint32Array(0);
+    this.recNum = new Float64Array(0);
+  }
+
+  /** Removes the run files (also after a failure). */
+  async dispose(): Promise<void> {
+    this.release();
+    this.runs = [];
+    if (this.dirMade) await rm(this.dir, { recursive: true, force: true });
+    this.dirMade = false;
+  }
+}
+
+/** Writes records (or copies of whole records) into a run file through a 1 MB buffer. */
+class RunWriter {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private at = 0;
+  private bytes = 0;
+  constructor(private readonly out: WriteStream) {}
+
+  private room(n: number): boolean {
+    if (this.at + n <= this.buf.length) return false;
+    const full = this.spill();
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+    return full;
+  }
+
+  /** true when the stream asks to wait for 'drain' */
+  private spill(): boolean {
+    if (this.at === 0) return false;
+    const ok = this.out.write(this.buf.subarray(0, this.at));
+    this.bytes += this.at;
+    // the stream owns the written bytes until it is done with them
+    this.buf = Buffer.allocUnsafe(Math.max(1 << 20, this.buf.length));
+    this.at = 0;
+    return !ok;
+  }
+
+  record(key: string, num: number, a: number, b: number, payload: Buffer, start: number, end: number): boolean {
+    const keyLen = Buffer.byteLength(key);
+    const len = HEADER + keyLen + (end - start);
+    const full = this.room(len);
+    const buf = this.buf;
+    let o = this.at;
+    buf.writeUInt32LE(len, o);
+    buf.writeUInt32LE(keyLen, o + 4);
+    buf.writeDoubleLE(num, o + 8);
+    buf.writeUInt32LE(a, o + 16);
+    buf.writeUInt32LE(b, o + 20);
+    o += HEADER;
+    o += buf.write(key, o, keyLen, 'utf8');
+    payload.copy(buf, o, start, end);
+    this.at = o + (end - start);
+    return full;
+  }
+
+  copy(r: RunReader): boolean {
+    const len = r.end - r.start;
+    const full = this.room(len);
+    r.buf.copy(this.buf, this.at, r.start, r.end);
+    this.at += len;
+    return full;
+  }
+
+  async drained(): Promise<void> {
+    if (this.out.writableNeedDrain) await once(this.out, 'drain');
+  }
+
+  async end(): Promise<number> {
+    this.spill();
+    this.out.end();
+    await once(this.out, 'finish');
+    return this.bytes;
+  }
+}
+
+/** Reads one run file record by record through a buffer. */
+class RunReader {
+  buf: Buffer;
+  private filled = 0;
+  private pos = 0;
+  private eof = false;
+  /** the current record: bytes [start, end) of buf */
+  start = 0;
+  end = 0;
+  payloadStart = 0;
+  key = '';
+  num = 0;
+  a = 0;
+  b = 0;
+
+  constructor(private readonly fh: FileHandle, size: number, readonly run: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  /** Moves to the next record if it is already in the buffer. */
+  tryNext(): boolean {
+    const at = this.end;
+    if (at + 4 > this.filled) return false;
+    const len = this.buf.readUInt32LE(at);
+    if (at + len > this.filled) return false;
+    const keyLen = this.buf.readUInt32LE(at + 4);
+    this.num = this.buf.readDoubleLE(at + 8);
+    this.a = this.buf.readUInt32LE(at + 16);
+    this.b = this.buf.readUInt32LE(at + 20);
+    this.key = this.buf.toString('utf8', at + HEADER, at + HEADER + keyLen);
+    this.start = at;
+    this.payloadStart = at + HEADER + keyLen;
+    this.end = at + len;
+    return true;
+  }
+
+  /** Moves to the next record, reading more of the file as needed; false at the end of the run. */
+  async next(): Promise<boolean> {
+    while (!this.tryNext()) {
+      if (this.eof) {
+        if (this.end !== this.filled) throw new Error(`sort run ends inside a record (${this.filled - this.end} bytes left)`);
+        return false;
+      }
+      await this.fill();
+    }
+    return true;
+  }
+
+  private async fill(): Promise<void> {
+    // keep the unread bytes, at the start of a buffer large enough for the next record
+    const rest = this.filled - this.end;
+    const need = rest >= 4 ? this.buf.readUInt32LE(this.end) : 0;
+    let target = this.buf;
+    if (need > this.buf.length) target = Buffer.allocUnsafe(need);
+    this.buf.copy(target, 0, this.end, this.filled);
+    this.buf = target;
+    this.filled = rest;
+    this.start = this.end = this.payloadStart = 0;
+    const { bytesRead } = await this.fh.read(this.buf, this.filled, this.buf.length - this.filled, this.pos);
+    this.pos += bytesRead;
+    this.filled += bytesRead;
+    if (bytesRead === 0) this.eof = true;
+  }
+}
+
+const before = (x: RunReader, y: RunReader): boolean => {
+  if (x.key !== y.key) return x.key < y.key;
+  if (x.num !== y.num) return x.num < y.num;
+  return x.run < y.run;
+};
+
+/**
+ * k-way merge of sorted runs with a binary heap; `emit` sees each record while its bytes are
+ * valid and may return a promise to wait for before the merge goes on.
+ */
+async function mergeRuns(paths: readonly string[], bufferSize: number, emit: (r: RunReader) => Promise<void> | undefined): Promise<void> {
+  const files: FileHandle[] = [];
+  try {
+    const heap: RunReader[] = [];
+    for (let i = 0; i < paths.length; i++) {
+      const fh = await open(paths[i]!, 'r');
+      files.push(fh);
+      const r = new RunReader(fh, bufferSize, i);
+      if (await r.next()) heap.push(r);
+    }
+    const down = (i: number) => {
+      const n = heap.length;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) return;
+        const r = l + 1;
+        const m = r < n && before(heap[r]!, heap[l]!) ? r : l;
+        if (!before(heap[m]!, heap[i]!)) return;
+        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+        i = m;
+      }
+    };
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+    while (heap.length > 0) {
+      const top = heap[0]!;
+      const wait = emit(top);
+      if (wait !== undefined) await wait;
+      if (top.tryNext() || (await top.next())) {
+        down(0);
+      } else {
+        const last = heap.pop()!;
+        if (heap.length > 0) {
+          heap[0] = last;
+          down(0);
+        }
+      }
+    }
+  } finally {
+    for (const fh of files) await fh.close();
+  }
+}
+
+/** Bytes in "256MB", "32M", "1GiB", "65536" (K, M, G are 1024-based, as GNU sort -S); undefined when unreadable. */
+export function parseSize(text: string | number): number | undefined {
+  if (typeof text === 'number') return Number.isSafeInteger(text) && text >= 0 ? text : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmg])(?:i?b)?|b)?\s*$/i.exec(text);
+  if (m === null) return undefined;
+  const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  const v = Math.floor(Number(m[1]) * mult);
+  return Number.isSafeInteger(v) ? v : undefined;
+}

@@ -1,0 +1,314 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResolvedMapping } from '../csv/mapping.js';
+import { ExternalSorter } from '../csv/external-sort.js';
+import { LineIndexWriter } from '../csv/line-index.js';
+import { PartWriter, type PartInfo, type PartWriterOptions } from '../csv/part-writer.js';
+import type { RowObserver } from '../csv/row-observer.js';
+import { csvLine, csvTail } from '../csv/write.js';
+import { LookupsInOrder } from '../events/cost.js';
+import { dedupeKey, type KeptRow, type Occurrence } from '../events/row.js';
+import { ShardFilter } from '../events/shard.js';
+import type { Tally } from './tally.js';
+import type { TransformConfig } from './transform-config.js';
+
+export type PartWriterFactory = (dir: string, header: string, maxBytes: number, options: PartWriterOptions) => PartWriter;
+
+/** Where the external sort spills its runs: inside the output (staging) directory, removed before the commit. */
+export const SORT_DIR = '.sort';
+
+export interface OutputResult {
+  parts: PartInfo[];
+  /** rows the clean CSV writer handed to its streams */
+  written: number;
+  /** entries the line index writer handed to clean.lines */
+  lineIndexEntries: number;
+  billableLookups: number;
+  billableLookupsInInputOrder: number;
+  /** users written, exact with --order user (null in input order) */
+  distinctUsers: number | null;
+  usersSplitAcrossParts: PartWriter['splitGroups'];
+  rowsMovedToKeepUsersTogether: number;
+  sort: { runs: number; bytesSpilled: number; extraMergePasses: number } | null;
+}
+
+const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+const FIELD_CHARS = 201;
+
+/** What is left to write of an expanded row, without its occurrence objects. */
+interface CompactOccurrences {
+  times: Float64Array;
+  /** the original time of a clamped occurrence, NaN for the others; only with --original-time-param */
+  originals: Float64Array | undefined;
+}
+
+/**
+ * A row with a large count is written across many waits for the writers. Its occurrence objects
+ * (tens of thousands) would stay reachable from the suspended writer all that time and be
+ * promoted to the old heap, which then grows by megabytes per row; typed arrays off the heap
+ * let them die young.
+ */
+function compact(occ: KeptRow['occurrences'], from: number, withOriginals: boolean): CompactOccurrences {
+  const n = occ.length - from;
+  const times = new Float64Array(n);
+  const originals = withOriginals ? new Float64Array(n) : undefined;
+  for (let i = 0; i < n; i++) {
+    const o = occ[from + i]!;
+    times[i] = o.time;
+    if (originals !== undefined) originals[i] = o.change === 'clamped' ? o.original : NaN;
+  }
+  return { times, originals };
+}
+
+/** Occurrences as runs of equal ones, [time, original, change, count], for a row that waits in the dedupe sort. */
+function packOccurrences(occ: readonly Occurrence[]): PackedOccurrences {
+  const out: PackedOccurrences = [];
+  for (const o of occ) {
+    const last = out.at(-1);
+    if (last !== undefined && last[0] === o.time && last[1] === o.original && last[2] === o.change) last[3]++;
+    else out.push([o.time, o.original, o.change, 1]);
+  }
+  return out;
+}
+
+type PackedOccurrences = [number, number, Occurrence['change'], number][];
+type PackedRow = Omit<KeptRow, 'occurrences'> & { occurrences: PackedOccurrences };
+
+function unpackOccurrences(packed: PackedOccurrences): Occurrence[] {
+  const out: Occurrence[] = [];
+  for (const [time, original, change, n] of packed) {
+    const o: Occurrence = { time, original, change };
+    for (let i = 0; i < n; i++) out.push(o);
+  }
+  return out;
+}
+
+/**
+ * The output side of a transform: from the rows the row step kept to the clean CSV parts and
+ * clean.lines. Here rows of other shards are dropped, duplicates found, and — with --order user —
+ * occurrences go through the external sort by (userId, time, source position) before the writers.
+ * Counting stays where the work is done: the row step's decisions in the tally (kept rows, and the
+ * drops made here), written rows in the part writer, entries in the line index writer.
+ */
+export class TransformOutput {
+  private readonly clean: PartWriter;
+  private readonly lines: LineIndexWriter;
+  private readonly origParam: boolean;
+  private readonly shard: ShardFilter | undefined;
+  /** --order input --dedupe: keys seen so far (memory grows with distinct rows) */
+  private readonly seen: Set<string> | undefined;
+  /** --order user: every occurrence, by (userId, time, position) */
+  private readonly byUser: ExternalSorter | undefined;
+  /** --order user --dedupe: every kept row, by (dedupe key, position); the first of equal keys stays */
+  private readonly byKey: ExternalSorter | undefined;
+  /** --order user: lookups of the same rows in input order, for comparison */
+  private readonly inputOrder: LookupsInOrder | undefined;
+  private readonly scratchQuoting = { quoted: 0 };
+  private distinctUsers = 0;
+
+  constructor(
+    private readonly cfg: TransformConfig,
+    private readonly mapping: ResolvedMapping,
+    private readonly tally: Tally,
+    private readonly observer: RowObserver | undefined,
+    private readonly names: readonly string[],
+    newPartWriter: PartWriterFactory = (d, h, m, o) => new PartWriter(d, h, m, o),
+  ) {
+    const header = csvLine(mapping.outputHeader);
+    const sorted = cfg.order === 'user';
+    this.clean = newPartWriter(cfg.outDir, header, cfg.maxPartBytes, { groups: sorted });
+    this.lines = new LineIndexWriter(join(cfg.outDir, 'clean.lines'));
+    this.origParam = cfg.mapping.originalTimeParam !== undefined;
+    this.shard = cfg.shard === undefined ? undefined : new ShardFilter(cfg.shard);
+    if (sorted) {
+      const memory = cfg.dedupe ? Math.floor(cfg.sortMemory / 2) : cfg.sortMemory;
+      this.byUser = new ExternalSorter(join(cfg.outDir, SORT_DIR, 'rows'), memory);
+      if (cfg.dedupe) this.byKey = new ExternalSorter(join(cfg.outDir, SORT_DIR, 'dedupe'), memory);
+      this.inputOrder = new LookupsInOrder(Buffer.byteLength(header), cfg.maxPartBytes);
+    } else if (cfg.dedupe) {
+      this.seen = new Set();
+    }
+  }
+
+  /** A row the row step kept: to the shard filter, dedupe, the tally and the writers (or the sort). */
+  kept(row: KeptRow, fields: readonly string[], fileIndex: number, line: number): Promise<void> | undefined {
+    const file = this.names[fileIndex]!;
+    if (this.shard !== undefined && !this.shard.keeps(row.userId)) {
+      this.tally.onDropped('other_shard');
+      this.observer?.dropped?.(fields, line, 'other_shard', file);
+      return undefined;
+    }
+    if (this.byKey !== undefined) {
+      // decided in the merge of the dedupe sort; until then the row is neither kept nor dropped
+      this.countInputOrder(row);
+      const f = this.observer?.dropped === undefined ? undefined : fields.slice(0, 30).map((x) => x.slice(0, FIELD_CHARS));
+      const payload = JSON.stringify({ r: { ...row, occurrences: packOccurrences(row.occurrences) }, f });
+      return this.byKey.add(dedupeKey(row), 0, fileIndex, line, payload) ? this.byKey.spill() : undefined;
+    }
+    if (this.seen !== undefined) {
+      const key = dedupeKey(row);
+      if (this.seen.has(key)) {
+        this.tally.onDropped('duplicate');
+        this.observer?.dropped?.(fields, line, 'duplicate', file);
+        return undefined;
+      }
+      this.seen.add(key);
+    }
+    this.tally.onKept(row);
+    this.observer?.kept?.(row, line, file);
+    return this.byUser === undefined ? this.writeKept(row, fileIndex, line) : this.sortKept(row, fileIndex, line, true);
+  }
+
+  /** The row's fields before and after the time, quoted once for all its occurrences. */
+  private quoted(row: KeptRow, quoting: { quoted: number }): { head: string; tail: string } {
+    const layout = this.mapping.layout;
+    const head = csvTail([row.userId, row.event], quoting).slice(1) + ',';
+    const rest = [];
+    if (layout.value >= 0) rest.push(row.value);
+    if (layout.currencyCode >= 0) rest.push(row.currencyCode);
+    return { head, tail: csvTail(rest.length === 0 ? row.params : rest.concat(row.params), quoting) };
+  }
+
+  private flushRows = async (): Promise<void> => {
+    await this.clean.flush();
+    await this.lines.flush();
+  };
+
+  // Occurrences of one row differ only in time: quote the rest once and reuse it. The common row
+  // needs no waiting and stays synchronous; only when a writer is full does the rest of the row
+  // (possibly thousands of occurrences of a large count) continue asynchronously.
+  private writeKept(row: KeptRow, fileIndex: number, line: number): Promise<void> | undefined {
+    const { head, tail } = this.quoted(row, this.tally.quoting);
+    const occ = row.occurrences;
+    const origParam = this.origParam;
+    for (let i = 0; i < occ.length; i++) {
+      const o = occ[i]!;
+      const orig = origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '';
+      const cleanFull = this.clean.add(head + o.time + tail + orig + '\n', row.userId);
+      if (this.lines.add(fileIndex, line) || cleanFull) return i + 1 === occ.length ? this.flushRows() : this.writeRest(compact(occ, i + 1, origParam), row.userId, head, tail, fileIndex, line);
+    }
+    return undefined;
+  }
+
+  private async writeRest(rest: CompactOccurrences, user: string, head: string, tail: string, fileIndex: number, line: number): Promise<void> {
+    await this.flushRows();
+    const { times, originals } = rest;
+    for (let i = 0; i < times.length; i++) {
+      const orig = originals === undefined ? '' : ',' + (Number.isNaN(originals[i]!) ? '' : iso(originals[i]!));
+      const cleanFull = this.clean.add(head + times[i] + tail + orig + '\n', user);
+      if (this.lines.add(fileIndex, line) || cleanFull) await this.flushRows();
+    }
+  }
+
+  /** --order user: each occurrence into the sort, keyed by (userId, time); the sort keeps the position. */
+  private sortKept(row: KeptRow, fileIndex: number, line: number, inputOrder: boolean): Promise<void> | undefined {
+    const sorter = this.byUser!;
+    const { head, tail } = this.quoted(row, this.tally.quoting);
+    const occ = row.occurrences;
+    const origParam = this.origParam;
+    for (let i = 0; i < occ.length; i++) {
+      const o = occ[i]!;
+      const text = head + o.time + tail + (origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '') + '\n';
+      const bytes = Buffer.byteLength(text);
+      if (inputOrder) this.inputOrder!.row(row.userId, bytes);
+      if (sorter.add(row.userId, o.time, fileIndex, line, text, bytes)) {
+        return i + 1 === occ.length ? sorter.spill() : this.sortRest(compact(occ, i + 1, origParam), row.userId, head, tail, fileIndex, line, inputOrder);
+      }
+    }
+    return undefined;
+  }
+
+  private async sortRest(rest: CompactOccurrences, user: string, head: string, tail: string, fileIndex: number, line: number, inputOrder: boolean): Promise<void> {
+    const sorter = this.byUser!;
+    await sorter.spill();
+    const { times, originals } = rest;
+    for (let i = 0; i < times.length; i++) {
+      const text = head + times[i] + tail + (originals === undefined ? '' : ',' + (Number.isNaN(originals[i]!) ? '' : iso(originals[i]!))) + '\n';
+      const bytes = Buffer.byteLength(text);
+      if (inputOrder) this.inputOrder!.row(user, bytes);
+      if (sorter.add(user, times[i]!, fileIndex, line, text, bytes)) await sorter.spill();
+    }
+  }
+
+  /** With the dedupe sort, the input-order comparison counts the rows as they come, before dedupe. */
+  private countInputOrder(row: KeptRow): void {
+    const { head, tail } = this.quoted(row, this.scratchQuoting);
+    const fixed = Buffer.byteLength(head) + Buffer.byteLength(tail) + 1;
+    for (const o of row.occurrences) {
+      const orig = this.origParam ? 1 + (o.change === 'clamped' ? iso(o.original).length : 0) : 0;
+      this.inputOrder!.row(row.userId, fixed + String(o.time).length + orig);
+    }
+  }
+
+  /** Sorts (when it must), writes, closes the writers and removes the sort's files. */
+  async finish(): Promise<OutputResult> {
+    try {
+      let runs = 0;
+      let bytesSpilled = 0;
+      let extraMergePasses = 0;
+      const account = (s: ExternalSorter) => {
+        runs += s.spills;
+        bytesSpilled += s.bytesSpilled;
+        extraMergePasses += s.extraPasses;
+      };
+      if (this.byKey !== undefined) {
+        let previous: string | undefined;
+        let pending: Promise<void> | undefined;
+        await this.byKey.drain(
+          (key, _num, fileIndex, line, buf, start, end) => {
+            const p = JSON.parse(buf.toString('utf8', start, end)) as { r: PackedRow; f?: string[] };
+            const file = this.names[fileIndex]!;
+            if (key === previous) {
+              this.tally.onDropped('duplicate');
+              this.observer?.dropped?.(p.f ?? [], line, 'duplicate', file);
+              return false;
+            }
+            previous = key;
+            const row: KeptRow = { ...p.r, occurrences: unpackOccurrences(p.r.occurrences) };
+            this.tally.onKept(row);
+            this.observer?.kept?.(row, line, file);
+            pending = this.sortKept(row, fileIndex, line, false);
+            return pending !== undefined;
+          },
+          () => pending ?? Promise.resolve(),
+        );
+        account(this.byKey);
+      }
+      if (this.byUser !== undefined) {
+        let previous: string | undefined;
+        await this.byUser.drain((user, _time, fileIndex, line, buf, start, end) => {
+          if (user !== previous) {
+            this.distinctUsers++;
+            previous = user;
+          }
+          const cleanFull = this.clean.add(buf.toString('utf8', start, end), user);
+          return this.lines.add(fileIndex, line) || cleanFull;
+        }, this.flushRows);
+        account(this.byUser);
+      }
+      await this.clean.end();
+      await this.lines.end();
+      const asWritten = this.clean.lookups.total;
+      return {
+        parts: this.clean.parts,
+        written: this.clean.rowsWritten,
+        lineIndexEntries: this.lines.entriesWritten,
+        billableLookups: asWritten,
+        billableLookupsInInputOrder: this.inputOrder === undefined ? asWritten : this.inputOrder.end().total,
+        distinctUsers: this.byUser === undefined ? null : this.distinctUsers,
+        usersSplitAcrossParts: this.clean.splitGroups,
+        rowsMovedToKeepUsersTogether: this.clean.rowsMoved,
+        sort: this.byUser === undefined ? null : { runs, bytesSpilled, extraMergePasses },
+      };
+    } finally {
+      await this.dispose();
+    }
+  }
+
+  /** Removes the sort's files (also when the transform fails). */
+  async dispose(): Promise<void> {
+    await this.byKey?.dispose();
+    await this.byUser?.dispose();
+    await rm(join(this.cfg.outDir, SORT_DIR), { recursive: true, force: true });
+  }
+}
