@@ -15,6 +15,10 @@ export const DEFAULTS = {
   maxPartBytes: 100 * 1024 * 1024,
   maxRecordBytes: 4 * 1024 * 1024,
   order: 'user' as 'user' | 'input',
+  /** by content: zip, Parquet, NDJSON, JSON array or CSV */
+  format: 'auto',
+  /** JSON records read ahead to find the parameter names (the header) and check the paths */
+  scanRecords: 10_000,
   sortMemory: '256MB',
 } as const;
 
@@ -51,4 +55,18 @@ export interface RawTransformOptions {
   sortMemory?: string | number | undefined;
   /** "i/N": keep only the users of shard i of N (the CLI resolves "auto" from the environment) */
   shard?: string | undefined;
+  /** auto | csv | ndjson | json (zip and Parquet are always recognised by their first bytes) */
+  format?: string | undefined;
+  /** a vendor export: mixpanel, amplitude, segment, ga4 (firebase), posthog */
+  preset?: string | undefined;
+  /** JSON: objects whose every key becomes a parameter (dotted paths) */
+  paramsFrom?: readonly string[] | undefined;
+  /** JSON: the field that gives the user id to records without one (device_id, anonymousId…) */
+  anonymous?: string | undefined;
+  /** epoch times are wall-clock times in this IANA zone (Mixpanel projects created before 2023) */
+  sourceTz?: string | undefined;
+  /** JSON records read ahead to fix the header */
+  scanRecords?: number | undefined;
+  /** the column or path holding the vendor's event id; --dedupe then compares user, event and this id */
+  dedupeKey?: string | undefined;
 }

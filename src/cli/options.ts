@@ -2,13 +2,22 @@ import type { Argv } from 'yargs';
 import { DEFAULTS, type RawTransformOptions } from '../config.js';
 import { BackfillError } from '../errors.js';
 import { resolveShardAuto } from './shard-env.js';
+import { FORMAT_CHOICES } from '../json/format.js';
+import { PRESET_NAMES } from '../presets/index.js';
 
 /** The transform options, shared by transform, preview and run. Names are part of the contract. */
 export function withTransformOptions<T>(y: Argv<T>) {
   return y
     .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'Output directory (created if missing)' })
-    .option('map', { type: 'string', describe: 'Source column for a Leanplum field: userId=<col>, event=<col>, time=<col>, value=<col>, currencyCode=<col> (repeatable)' })
-    .option('param', { type: 'string', describe: 'Carry a column as params.<name>: <col> or <col>=<name> (repeatable). Columns already named params.X are carried as they are' })
+    .option('map', { type: 'string', describe: 'Source column (JSON: dotted path) for a Leanplum field: userId=<col>, event=<col>, time=<col>, value=<col>, currencyCode=<col> (repeatable; wins over --preset)' })
+    .option('param', { type: 'string', describe: 'Carry a column (JSON: dotted path, e.g. properties.plan) as params.<name>: <col> or <col>=<name> (repeatable). Columns already named params.X are carried as they are' })
+    .option('format', { choices: FORMAT_CHOICES, default: DEFAULTS.format, describe: 'Input format; auto decides by the first bytes: PK zip, PAR1 Parquet, { NDJSON, [ JSON array, else CSV (gzip is always decoded)' })
+    .option('preset', { choices: PRESET_NAMES, describe: 'A vendor export (JSON/Parquet): the mapping of its fields; --map and --param win over it' })
+    .option('params-from', { type: 'string', describe: 'JSON: every key of this object (dotted path, e.g. properties) becomes params.<key>; nested objects flattened with . (repeatable)' })
+    .option('anonymous', { type: 'string', describe: 'JSON: records without a user id take it from this field (e.g. device_id, anonymousId, user_pseudo_id); else they are rejected (missing_user_id)' })
+    .option('source-tz', { type: 'string', describe: 'Epoch times are wall-clock times in this IANA zone, not UTC (Mixpanel projects created before 2023)' })
+    .option('scan-records', { type: 'number', default: DEFAULTS.scanRecords, describe: 'JSON: records read ahead (at most 16 MB) to find the parameter names of the header; later new names are counted and named in the summary' })
+    .option('dedupe-key', { type: 'string', describe: 'With --dedupe: the column or path of the vendor event id ($insert_id, uuid, messageId); rows with the same user, event and id are duplicates (a preset names its own)' })
     .option('import-at', { type: 'string', describe: 'Import time T as an ISO-8601 instant (default: now)' })
     .option('max-delay', { type: 'string', default: DEFAULTS.maxDelay, describe: 'Longest delay D between this transform and Leanplum processing the file' })
     .option('clamp-age', { type: 'string', default: DEFAULTS.clampAge, describe: 'Age A that events older than the cutoff are moved to (T − A)' })
@@ -69,6 +78,13 @@ export function rawTransformOptions(a: Args, input: readonly string[]): RawTrans
     order: str(a, 'order'),
     sortMemory: str(a, 'sort-memory'),
     shard: shardOption(a),
+    format: str(a, 'format'),
+    preset: str(a, 'preset'),
+    paramsFrom: list(a, 'params-from'),
+    anonymous: str(a, 'anonymous'),
+    sourceTz: str(a, 'source-tz'),
+    scanRecords: num(a, 'scan-records'),
+    dedupeKey: str(a, 'dedupe-key'),
   };
 }
 

@@ -102,4 +102,18 @@ export interface TransformSummary {
   };
   /** the external sort (--order user), else null */
   sort: { memoryBytes: number; runs: number; bytesSpilled: number; extraMergePasses: number } | null;
+  /** JSON and Parquet inputs: how records became rows (absent for CSV) */
+  json?: {
+    preset: string | null;
+    /** records read ahead to find the parameter names of the header */
+    scannedRecords: number;
+    /** --anonymous, and the rows whose user id came from it */
+    anonymous: string | null;
+    anonymousUserRows: number;
+    /** rows with more than 50 non-empty parameters, and the values left out of them (the first 50 in header order stay) */
+    paramsOverLimit: { rows: number; values: number };
+    /** parameters not carried: a name Leanplum refuses, or first seen after the read-ahead; with the fix */
+    paramsLeftOut: { name: string; rows: number; why: 'bad_name' | 'not_in_header'; message: string }[];
+    paramsLeftOutOtherNames: number;
+  };
 }

@@ -7,6 +7,8 @@ import { TARGET_FIELDS, type MappingOptions, type TargetField } from '../csv/map
 import { DELIMITERS } from '../csv/sniff.js';
 import { parseSize } from '../csv/external-sort.js';
 import { parseShard, type Shard } from '../events/shard.js';
+import { FORMAT_CHOICES, type FormatChoice } from '../json/format.js';
+import { PRESET_NAMES } from '../presets/index.js';
 
 export interface TransformConfig {
   inputs: string[];
@@ -33,6 +35,18 @@ export interface TransformConfig {
   sortMemory: number;
   /** keep only this shard's users (--shard i/N) */
   shard: Shard | undefined;
+  /** --format: auto (by the first bytes), or csv, ndjson, json forced */
+  format: FormatChoice;
+  /** --preset: a vendor export's mapping (JSON and Parquet inputs) */
+  preset: string | undefined;
+  /** --params-from: JSON objects whose keys become parameters */
+  paramsFrom: string[];
+  /** --anonymous: the user id of records without one */
+  anonymous: string | undefined;
+  /** --source-tz: epoch times are wall-clock times in this zone */
+  sourceTz: string | undefined;
+  /** --scan-records: JSON records read ahead to fix the header */
+  scanRecords: number;
 }
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -117,6 +131,15 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
   if (sortMemory === undefined || sortMemory < 1024) problems.push(`sort-memory: expected a size of at least 1KB such as 256MB, 1GB or a number of bytes, found "${raw.sortMemory}"`);
   const shard = raw.shard === undefined ? undefined : parseShard(raw.shard);
   if (typeof shard === 'string') problems.push(`shard: ${shard}`);
+  const format = (raw.format ?? DEFAULTS.format) as FormatChoice;
+  if (!FORMAT_CHOICES.includes(format)) problems.push(`format: expected ${FORMAT_CHOICES.join(', ')}, found "${raw.format}" (zip and Parquet are recognised by their first bytes)`);
+  if (raw.preset !== undefined && !PRESET_NAMES.includes(raw.preset)) problems.push(`preset: expected one of ${PRESET_NAMES.join(', ')}, found "${raw.preset}"`);
+  if (raw.sourceTz !== undefined && !isValidZone(raw.sourceTz)) problems.push(`source-tz: "${raw.sourceTz}" is not an IANA time zone (e.g. Europe/Berlin, America/Los_Angeles)`);
+  const scanRecords = raw.scanRecords ?? DEFAULTS.scanRecords;
+  if (!Number.isInteger(scanRecords) || scanRecords < 1) problems.push(`scan-records: expected a whole number ≥ 1, found ${scanRecords}`);
+  const paramsFrom = [...(raw.paramsFrom ?? [])];
+  for (const p of paramsFrom) if (p.trim() === '') problems.push('params-from: expected a dotted path to an object (e.g. properties), found an empty one');
+  for (const [flag, v] of [['anonymous', raw.anonymous], ['dedupe-key', raw.dedupeKey]] as const) if (v !== undefined && v.trim() === '') problems.push(`${flag}: expected a field name or dotted path, found an empty one`);
 
   const rule: TimeRule = { importAt, maxDelay, clampAge, window: PLATFORM_WINDOW, futureTolerance, minTime, mode: mode as ClampMode };
   if (problems.length === 0) problems.push(...ruleProblems(rule));
@@ -138,6 +161,7 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
       firstColumn: raw.firstColumn,
       lastColumn: raw.lastColumn,
       originalTimeParam: raw.originalTimeParam,
+      dedupeKey: raw.dedupeKey,
     },
     maxCount,
     valueIsTotal: raw.valueIsTotal ?? false,
@@ -150,5 +174,11 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     order: order as 'user' | 'input',
     sortMemory: sortMemory ?? 0,
     shard: typeof shard === 'object' ? shard : undefined,
+    format,
+    preset: raw.preset,
+    paramsFrom,
+    anonymous: raw.anonymous,
+    sourceTz: raw.sourceTz,
+    scanRecords,
   };
 }

@@ -23,6 +23,7 @@ export function effectiveOptions(cfg: TransformConfig): Record<string, unknown> 
     'first-column': m.firstColumn ?? null,
     'last-column': m.lastColumn ?? null,
     'original-time-param': m.originalTimeParam ?? null,
+    'dedupe-key': m.dedupeKey ?? null,
     'max-delay': formatDuration(r.maxDelay),
     'clamp-age': formatDuration(r.clampAge),
     'clamp-mode': r.mode,

@@ -6,6 +6,12 @@ import { inputsOf, progressFor, stdinSource, type Args } from '../context.js';
 import { rawTransformOptions } from '../options.js';
 import { renderTransformSummary } from '../render.js';
 
+/** The GCS client for gs:// inputs, loaded only when an input needs it (STORAGE_EMULATOR_HOST points it at an emulator). */
+async function inputStorage() {
+  const { makeStorage } = await import('../../gcs/storage.js');
+  return makeStorage({ apiEndpoint: process.env['STORAGE_EMULATOR_HOST'] || undefined, projectId: process.env['GOOGLE_CLOUD_PROJECT'] || undefined });
+}
+
 /** transform and preview: the same run; preview always writes the report and may sample. */
 export async function transformCommand(a: Args, mode: 'transform' | 'preview'): Promise<TransformStageResult> {
   const cfg = buildTransformConfig(rawTransformOptions(a, inputsOf(a)), new Date());
@@ -23,6 +29,7 @@ export async function transformLocked(a: Args, mode: 'transform' | 'preview' | '
   try {
     result = await transformStage(lock, cfg, {
       ...(source ? { source } : {}),
+      storage: inputStorage,
       report: mode !== 'transform' || a['report'] !== false,
       onProgress: progress.update,
     });
