@@ -10,31 +10,38 @@ import { join } from 'node:path';
  */
 export type SortSink = (key: string, num: number, a: number, b: number, payload: Buffer, start: number, end: number) => boolean;
 
-/** Bytes per record in the typed arrays (chunk, offset, length, key index, num, a, b), rounded up. */
-const RECORD_BYTES = 32;
-/** A distinct key: its string (UTF-16 at worst), the Map entry and the array slot. */
-const KEY_OVERHEAD = 96;
+/** Bytes per record in the typed arrays (chunk, offset, key length, payload length, a, b: u32; num, 2 key prefixes: f64). */
+const RECORD_BYTES = 48;
 /** A spilled record's fixed header: length, key length, num (f64), a, b. */
 const HEADER = 24;
 const MAX_FAN_IN = 64;
 const MIN_READ_BUFFER = 16 * 1024;
+/** key bytes held in each of the two numeric prefixes (48 bits: exact in a double) */
+const PREFIX = 6;
 
-const compareKeys = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+/** Bytes [at + from, at + from + 6) of a key of `len` bytes as a number, big-endian, zero-padded. */
+function prefixOf(buf: Buffer, at: number, len: number, from: number): number {
+  if (len >= from + PREFIX) return buf.readUIntBE(at + from, PREFIX);
+  let v = 0;
+  for (let k = from; k < from + PREFIX; k++) v = v * 256 + (k < len ? buf[at + k]! : 0);
+  return v;
+}
 
 /**
- * An external merge sort of records (key, num, a, b, payload) by key (JavaScript string order,
- * i.e. UTF-16 code units), then num, then the order they were added — so equal records keep
- * their input order (a stable sort).
+ * An external merge sort of records (key, num, a, b, payload) by key (its UTF-8 bytes, as
+ * `LC_ALL=C sort` orders them: code point order), then num, then the order they were added — so
+ * equal records keep their input order (a stable sort).
  *
- * Records are gathered in memory until their estimated size reaches `budget` bytes, then sorted
- * and written ("spilled") as one sorted run to a file in `dir`. At the end the runs are merged
- * with a k-way heap, in several passes when there are more runs than a merge reads at once,
- * reading each through a buffer so the merge also stays within the budget. When everything fits
- * in memory, nothing is written and the records come straight from memory.
+ * Records are gathered in memory until their size reaches `budget` bytes, then sorted and written
+ * ("spilled") as one sorted run to a file in `dir`. At the end the runs are merged with a k-way
+ * heap, in several passes when there are more runs than a merge reads at once, reading each
+ * through a buffer so the merge also stays within the budget. When everything fits in memory,
+ * nothing is written and the records come straight from memory.
  *
- * Payloads are kept as UTF-8 bytes in large buffers rather than as strings, so a full buffer is
- * a few big allocations the garbage collector never walks, and the memory used is close to the
- * bytes counted.
+ * Keys and payloads are kept as UTF-8 bytes in large buffers, with two numeric prefixes of each
+ * key for fast comparison, rather than as strings: a full buffer is a few big allocations that
+ * the garbage collector never walks, nothing is promoted to the old heap to die there after a
+ * spill, and the memory used is close to the bytes counted.
  */
 export class ExternalSorter {
   /** records added */
@@ -57,44 +64,46 @@ export class ExternalSorter {
   private n = 0;
   private recChunk = new Uint32Array(0);
   private recOff = new Uint32Array(0);
+  private recKeyLen = new Uint32Array(0);
   private recLen = new Uint32Array(0);
-  private recKey = new Uint32Array(0);
-  private recNum = new Float64Array(0);
   private recA = new Uint32Array(0);
   private recB = new Uint32Array(0);
-  private keyIndex = new Map<string, number>();
-  private keys: string[] = [];
+  private recNum = new Float64Array(0);
+  private recP1 = new Float64Array(0);
+  private recP2 = new Float64Array(0);
   private used = 0;
   private runSeq = 0;
   private dirMade = false;
 
   constructor(private readonly dir: string, private readonly budget: number) {
-    this.chunkSize = Math.max(64 * 1024, Math.min(8 * 1024 * 1024, Math.floor(budget / 8)));
+    this.chunkSize = Math.max(64 * 1024, Math.min(4 * 1024 * 1024, Math.floor(budget / 16)));
   }
 
-  /** Adds one record; true when the memory budget is reached and the caller should await `spill()`. */
+  /**
+   * Adds one record (`len`: the payload's UTF-8 byte length, when the caller knows it); true when
+   * the memory budget is reached and the caller should await `spill()`.
+   */
   add(key: string, num: number, a: number, b: number, payload: string, len = Buffer.byteLength(payload)): boolean {
-    if (this.chunk < 0 || this.chunkUsed + len > this.chunks[this.chunk]!.length) this.nextChunk(len);
+    const keyLen = Buffer.byteLength(key);
+    const total = keyLen + len;
+    if (this.chunk < 0 || this.chunkUsed + total > this.chunks[this.chunk]!.length) this.nextChunk(total);
     const buf = this.chunks[this.chunk]!;
-    buf.write(payload, this.chunkUsed, len, 'utf8');
+    const at = this.chunkUsed;
+    buf.write(key, at, keyLen, 'utf8');
+    buf.write(payload, at + keyLen, len, 'utf8');
     if (this.n === this.cap) this.grow();
     const i = this.n++;
     this.recChunk[i] = this.chunk;
-    this.recOff[i] = this.chunkUsed;
+    this.recOff[i] = at;
+    this.recKeyLen[i] = keyLen;
     this.recLen[i] = len;
-    this.chunkUsed += len;
-    let k = this.keyIndex.get(key);
-    if (k === undefined) {
-      k = this.keys.length;
-      this.keys.push(key);
-      this.keyIndex.set(key, k);
-      this.used += 2 * key.length + KEY_OVERHEAD;
-    }
-    this.recKey[i] = k;
     this.recNum[i] = num;
     this.recA[i] = a;
     this.recB[i] = b;
-    this.used += len + RECORD_BYTES;
+    this.recP1[i] = prefixOf(buf, at, keyLen, 0);
+    this.recP2[i] = prefixOf(buf, at, keyLen, PREFIX);
+    this.chunkUsed = at + total;
+    this.used += total + RECORD_BYTES;
     this.added++;
     return this.used >= this.budget;
   }
@@ -110,57 +119,47 @@ export class ExternalSorter {
   }
 
   private grow(): void {
-    const cap = Math.max(1024, this.cap * 2);
+    const cap = Math.max(1024, Math.ceil(this.cap * 1.5));
     const g32 = (a: Uint32Array) => {
       const x = new Uint32Array(cap);
       x.set(a);
       return x;
     };
+    const g64 = (a: Float64Array) => {
+      const x = new Float64Array(cap);
+      x.set(a);
+      return x;
+    };
     this.recChunk = g32(this.recChunk);
     this.recOff = g32(this.recOff);
+    this.recKeyLen = g32(this.recKeyLen);
     this.recLen = g32(this.recLen);
-    this.recKey = g32(this.recKey);
     this.recA = g32(this.recA);
     this.recB = g32(this.recB);
-    const f = new Float64Array(cap);
-    f.set(this.recNum);
-    this.recNum = f;
+    this.recNum = g64(this.recNum);
+    this.recP1 = g64(this.recP1);
+    this.recP2 = g64(this.recP2);
     this.cap = cap;
   }
 
-  /** The in-memory records' indices in sorted order: by key rank (a counting sort), then num, then index. */
+  /** The in-memory records' indices in sorted order: key bytes (prefixes first), then num, then index. */
   private sortedIndex(): Uint32Array {
-    const nKeys = this.keys.length;
-    const byKey = this.keys.slice().sort();
-    const rank = new Uint32Array(nKeys);
-    for (let r = 0; r < nKeys; r++) rank[this.keyIndex.get(byKey[r]!)!] = r;
-    const start = new Uint32Array(nKeys + 1);
-    for (let i = 0; i < this.n; i++) start[rank[this.recKey[i]!]! + 1]!++;
-    for (let r = 0; r < nKeys; r++) start[r + 1]! += start[r]!;
-    const next = start.slice(0, nKeys);
     const order = new Uint32Array(this.n);
-    for (let i = 0; i < this.n; i++) order[next[rank[this.recKey[i]!]!]!++] = i;
-    // within a key: by num, ties by index (records were added in input order)
-    const nums = this.recNum;
-    for (let r = 0; r < nKeys; r++) {
-      const lo = start[r]!;
-      const hi = start[r + 1]!;
-      if (hi - lo < 2) continue;
-      if (hi - lo <= 32) {
-        for (let j = lo + 1; j < hi; j++) {
-          const v = order[j]!;
-          const t = nums[v]!;
-          let k = j - 1;
-          while (k >= lo && nums[order[k]!]! > t) {
-            order[k + 1] = order[k]!;
-            k--;
-          }
-          order[k + 1] = v;
-        }
-      } else {
-        order.subarray(lo, hi).sort((x, y) => nums[x]! - nums[y]! || x - y);
-      }
-    }
+    for (let i = 0; i < this.n; i++) order[i] = i;
+    const { recP1: p1, recP2: p2, recKeyLen: kl, recNum: nums, recChunk: ch, recOff: off, chunks } = this;
+    const long = 2 * PREFIX;
+    order.sort((x, y) => {
+      let d = p1[x]! - p1[y]! || p2[x]! - p2[y]!;
+      if (d !== 0) return d;
+      const lx = kl[x]!;
+      const ly = kl[y]!;
+      if (lx > long || ly > long) {
+        const ox = off[x]!;
+        const oy = off[y]!;
+        d = chunks[ch[x]!]!.compare(chunks[ch[y]!]!, oy, oy + ly, ox, ox + lx);
+      } else d = lx - ly;
+      return d || nums[x]! - nums[y]! || x - y;
+    });
     return order;
   }
 
@@ -168,8 +167,6 @@ export class ExternalSorter {
     this.n = 0;
     this.chunk = -1;
     this.chunkUsed = 0;
-    this.keyIndex = new Map();
-    this.keys = [];
     this.used = 0;
     // oversized chunks go; the regular ones are reused by the next run
     this.chunks = this.chunks.filter((c) => c.length === this.chunkSize);
@@ -192,10 +189,10 @@ export class ExternalSorter {
     const w = new RunWriter(out);
     for (let j = 0; j < order.length; j++) {
       const i = order[j]!;
-      const key = this.keys[this.recKey[i]!]!;
       const c = this.chunks[this.recChunk[i]!]!;
       const off = this.recOff[i]!;
-      if (w.record(key, this.recNum[i]!, this.recA[i]!, this.recB[i]!, c, off, off + this.recLen[i]!)) await w.drained();
+      const kl = this.recKeyLen[i]!;
+      if (w.record(c, off, off + kl, this.recNum[i]!, this.recA[i]!, this.recB[i]!, off + kl + this.recLen[i]!)) await w.drained();
     }
     this.bytesSpilled += await w.end();
     this.runs.push(path);
@@ -213,9 +210,11 @@ export class ExternalSorter {
         const order = this.sortedIndex();
         for (let j = 0; j < order.length; j++) {
           const i = order[j]!;
+          const c = this.chunks[this.recChunk[i]!]!;
           const off = this.recOff[i]!;
+          const ps = off + this.recKeyLen[i]!;
           this.emitted++;
-          if (sink(this.keys[this.recKey[i]!]!, this.recNum[i]!, this.recA[i]!, this.recB[i]!, this.chunks[this.recChunk[i]!]!, off, off + this.recLen[i]!)) await wait();
+          if (sink(c.toString('utf8', off, ps), this.recNum[i]!, this.recA[i]!, this.recB[i]!, c, ps, ps + this.recLen[i]!)) await wait();
         }
         this.reset();
         this.release();
@@ -239,7 +238,7 @@ export class ExternalSorter {
       }
       await mergeRuns(this.runs, this.readBuffer(this.runs.length), (r) => {
         this.emitted++;
-        return sink(r.key, r.num, r.a, r.b, r.buf, r.payloadStart, r.end) ? wait() : undefined;
+        return sink(r.buf.toString('utf8', r.keyStart, r.payloadStart), r.num, r.a, r.b, r.buf, r.payloadStart, r.end) ? wait() : undefined;
       });
     } finally {
       await this.dispose();
@@ -247,15 +246,16 @@ export class ExternalSorter {
   }
 
   private readBuffer(runs: number): number {
-    return Math.max(MIN_READ_BUFFER, Math.min(4 * 1024 * 1024, Math.floor(this.budget / (runs + 1))));
+    // sequential reads gain little past 1 MB; the rest of the budget is left unused rather than risked
+    return Math.max(MIN_READ_BUFFER, Math.min(1024 * 1024, Math.floor(this.budget / (2 * (runs + 1)))));
   }
 
   /** Frees the in-memory buffers (the merge needs the memory for its read buffers). */
   private release(): void {
     this.chunks = [];
     this.cap = 0;
-    this.recChunk = this.recOff = this.recLen = this.recKey = this.recA = this.recB = new Uint32Array(0);
-    this.recNum = new Float64Array(0);
+    this.recChunk = this.recOff = this.recKeyLen = this.recLen = this.recA = this.recB = new Uint32Array(0);
+    this.recNum = this.recP1 = this.recP2 = new Float64Array(0);
   }
 
   /** Removes the run files (also after a failure). */
@@ -292,21 +292,19 @@ class RunWriter {
     return !ok;
   }
 
-  record(key: string, num: number, a: number, b: number, payload: Buffer, start: number, end: number): boolean {
-    const keyLen = Buffer.byteLength(key);
-    const len = HEADER + keyLen + (end - start);
+  /** A record from memory: its key at src[keyStart, keyEnd), its payload at src[keyEnd, end). */
+  record(src: Buffer, keyStart: number, keyEnd: number, num: number, a: number, b: number, end: number): boolean {
+    const len = HEADER + (end - keyStart);
     const full = this.room(len);
     const buf = this.buf;
-    let o = this.at;
+    const o = this.at;
     buf.writeUInt32LE(len, o);
-    buf.writeUInt32LE(keyLen, o + 4);
+    buf.writeUInt32LE(keyEnd - keyStart, o + 4);
     buf.writeDoubleLE(num, o + 8);
     buf.writeUInt32LE(a, o + 16);
     buf.writeUInt32LE(b, o + 20);
-    o += HEADER;
-    o += buf.write(key, o, keyLen, 'utf8');
-    payload.copy(buf, o, start, end);
-    this.at = o + (end - start);
+    src.copy(buf, o + HEADER, keyStart, end);
+    this.at = o + len;
     return full;
   }
 
@@ -339,8 +337,10 @@ class RunReader {
   /** the current record: bytes [start, end) of buf */
   start = 0;
   end = 0;
+  keyStart = 0;
   payloadStart = 0;
-  key = '';
+  p1 = 0;
+  p2 = 0;
   num = 0;
   a = 0;
   b = 0;
@@ -359,7 +359,9 @@ class RunReader {
     this.num = this.buf.readDoubleLE(at + 8);
     this.a = this.buf.readUInt32LE(at + 16);
     this.b = this.buf.readUInt32LE(at + 20);
-    this.key = this.buf.toString('utf8', at + HEADER, at + HEADER + keyLen);
+    this.keyStart = at + HEADER;
+    this.p1 = prefixOf(this.buf, at + HEADER, keyLen, 0);
+    this.p2 = prefixOf(this.buf, at + HEADER, keyLen, PREFIX);
     this.start = at;
     this.payloadStart = at + HEADER + keyLen;
     this.end = at + len;
@@ -387,7 +389,7 @@ class RunReader {
     this.buf.copy(target, 0, this.end, this.filled);
     this.buf = target;
     this.filled = rest;
-    this.start = this.end = this.payloadStart = 0;
+    this.start = this.end = this.payloadStart = this.keyStart = 0;
     const { bytesRead } = await this.fh.read(this.buf, this.filled, this.buf.length - this.filled, this.pos);
     this.pos += bytesRead;
     this.filled += bytesRead;
@@ -395,8 +397,16 @@ class RunReader {
   }
 }
 
+/** Whether x's record sorts before y's: key bytes (prefixes first), num, then the earlier run. */
 const before = (x: RunReader, y: RunReader): boolean => {
-  if (x.key !== y.key) return x.key < y.key;
+  if (x.p1 !== y.p1) return x.p1 < y.p1;
+  if (x.p2 !== y.p2) return x.p2 < y.p2;
+  const lx = x.payloadStart - x.keyStart;
+  const ly = y.payloadStart - y.keyStart;
+  if (lx > 2 * PREFIX || ly > 2 * PREFIX) {
+    const d = x.buf.compare(y.buf, y.keyStart, y.payloadStart, x.keyStart, x.payloadStart);
+    if (d !== 0) return d < 0;
+  } else if (lx !== ly) return lx < ly;
   if (x.num !== y.num) return x.num < y.num;
   return x.run < y.run;
 };
