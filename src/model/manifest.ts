@@ -38,7 +38,8 @@ export interface PartState {
 
 export interface TransformRecord {
   at: string;
-  inputs: { name: string; bytes: number; sha256: string }[];
+  /** gs:// inputs also carry the object generation read (a resume requires the same) and its crc32c */
+  inputs: { name: string; bytes: number; sha256: string; generation?: string; crc32c?: string }[];
   importAt: string;
   /** --import-at given explicitly (a default "now" is not an option to compare on resume) */
   importAtGiven: boolean;

@@ -223,10 +223,14 @@ export function changedOptions(then: Record<string, unknown>, now: Record<string
   return [...keys].filter((k) => JSON.stringify(then[k] ?? null) !== JSON.stringify(now[k] ?? null)).sort();
 }
 
-export function mayResume(m: Manifest, dir: string, inputsSha: readonly string[] | undefined, options: Record<string, unknown>): Refusal | undefined {
+/** How a recorded input is recognised again: a gs:// object by name and generation, a file by its sha256. */
+export const inputIdentity = (i: { name: string; sha256: string; generation?: string }): string => (i.generation !== undefined ? `${i.name}#${i.generation}` : i.sha256);
+
+/** `inputIds`: the inputs as they are now, each as inputIdentity gives it (undefined: standard input, not compared). */
+export function mayResume(m: Manifest, dir: string, inputIds: readonly string[] | undefined, options: Record<string, unknown>): Refusal | undefined {
   const t = m.transform!;
-  if (inputsSha !== undefined && inputsSha.join() !== t.inputs.map((i) => i.sha256).join()) {
-    return { gate: 'inputs-changed', message: `${dir} was made from other input(s) (sha256 differs)`, fix: 'Use a new --out directory for a new input.' };
+  if (inputIds !== undefined && inputIds.join() !== t.inputs.map(inputIdentity).join()) {
+    return { gate: 'inputs-changed', message: `${dir} was made from other input(s) (a file's sha256, or a gs:// object's generation, differs)`, fix: 'Use a new --out directory for a new input.' };
   }
   const then = { ...t.options };
   const asked = { ...options };

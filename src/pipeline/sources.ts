@@ -11,6 +11,7 @@ import { isGsUrl, listInputObjects, openObject, type GsObject } from '../gcs/rea
 import { gsUrl } from '../gcs/url.js';
 import { detectFormat, headDecides, type FormatChoice } from '../json/format.js';
 import type { InputFacts } from '../model/summary.js';
+import { sha256File } from './file-hash.js';
 
 /** One thing the command line names: a file, standard input, or one object a gs:// input matched. */
 type Physical = { kind: 'file'; path: string } | { kind: 'stdin'; source: InputSource } | { kind: 'gs'; object: GsObject };
@@ -262,4 +263,19 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   } finally {
     s.destroy();
   }
+}
+
+/**
+ * What identifies each physical input for a resume, in the order a transform records them: a
+ * gs:// object by its name and generation (a new upload under the same name is another input), a
+ * local file by its sha256. Standard input cannot be compared (undefined).
+ */
+export async function inputIdentities(inputs: readonly string[], storage: () => Promise<Storage>): Promise<string[] | undefined> {
+  if (inputs.includes('-')) return undefined;
+  const out: string[] = [];
+  for (const input of inputs) {
+    if (isGsUrl(input)) for (const o of await listInputObjects(await storage(), input)) out.push(`${gsUrl(o)}#${o.generation}`);
+    else out.push(await sha256File(input));
+  }
+  return out;
 }

@@ -60,7 +60,7 @@ export async function transformStage(lock: RunLock, cfg: TransformConfig, io: Tr
   const options = effectiveOptions(cfg);
   m.transform = {
     at: now().toISOString(),
-    inputs: s.inputs.map((i) => ({ name: i.name, bytes: i.bytes, sha256: i.sha256 })),
+    inputs: s.inputs.map((i) => ({ name: i.name, bytes: i.bytes, sha256: i.sha256, ...(i.generation !== undefined ? { generation: i.generation, crc32c: i.crc32c ?? '' } : {}) })),
     importAt: s.config.importAt,
     importAtGiven: cfg.importAtGiven,
     staleAfter: s.config.staleAfter,

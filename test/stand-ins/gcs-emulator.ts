@@ -203,6 +203,9 @@ export class GcsEmulator extends LoopbackService {
     if (!this.isOwner(req) && method !== 'GET') return gcsError(res, 401, 'Anonymous caller', 'required');
     if (method === 'GET') {
       if (!this.canRead(req, meta)) return gcsError(res, 403, 'caller does not have storage.objects.get access', 'forbidden');
+      // a read pinned to a generation that is no longer live finds nothing (no versioning here)
+      const generation = url.searchParams.get('generation');
+      if (generation !== null && generation !== meta.generation) return gcsError(res, 404, `No such object: ${bucket}/${name}#${generation}`, 'notFound');
       if (url.searchParams.get('alt') === 'media') return this.sendMedia(res, meta);
       return sendJson(res, 200, meta);
     }

@@ -6,7 +6,7 @@ import { parseGsUrl, type Target } from '../../gcs/url.js';
 import { LeanplumClient } from '../../leanplum/client.js';
 import { DEFAULT_API_URL } from '../../leanplum/contract.js';
 import { scrubError } from '../../leanplum/redact.js';
-import { sha256File } from '../../pipeline/file-hash.js';
+import { inputIdentities } from '../../pipeline/sources.js';
 import { launchStage, type LaunchOptions } from '../../pipeline/launch.js';
 import { withRunLock, type RunLock } from '../../pipeline/lock.js';
 import type { Log } from '../../pipeline/log.js';
@@ -254,11 +254,11 @@ async function runStages(a: Args, lock: RunLock, cfg: TransformConfig, c: Connec
   const input = inputsOf(a);
   const existing = await loadManifest(dir);
   if (existing?.transform && existing.committing === undefined) {
-    const sha = input.includes('-') ? undefined : await Promise.all(input.map(sha256File));
-    enforce(mayResume(existing, dir, sha, effectiveOptions(cfg)));
+    // files by sha256, gs:// objects by generation (pipeline/sources.ts)
+    enforce(mayResume(existing, dir, await inputIdentities(input, async () => storage), effectiveOptions(cfg)));
     log('resume', { runId: existing.runId }, `resume     run ${existing.runId}: transform already done, not repeated`);
     const source = stdinSource(input);
-    if ((await ensureOutputs(lock, cfg, source ? { source } : {})) === 'recreated') {
+    if ((await ensureOutputs(lock, cfg, { ...(source ? { source } : {}), storage: async () => storage })) === 'recreated') {
       log('recreated', { runId: existing.runId }, `recreated  the clean parts were missing here: made again from the inputs, byte for byte (sha256 checked)`);
     }
   } else {
