@@ -111,7 +111,7 @@ export function totals(runs: readonly RunStatus[]): Totals {
     parts: runs.reduce((s, r) => s + r.parts.length, 0),
     rows: runs.reduce((s, r) => s + r.parts.reduce((x, p) => x + p.rows, 0), 0),
     byState,
-    notFinished: runs.filter((r) => r.parts.length === 0 || r.parts.some((p) => p.state !== 'FINISHED')).map((r) => r.where),
+    notFinished: runs.filter((r) => r.manifest.transform === undefined || r.parts.some((p) => p.state !== 'FINISHED')).map((r) => r.where),
     billableLookups: billable,
   };
 }

@@ -12,6 +12,8 @@ import { effectiveOptions, optionsHash } from './transform-options.js';
 import { transformWithReport, type ReportedResult } from './transform-with-report.js';
 import type { TransformIO } from './transform.js';
 
+const importable = <P extends { rows: number }>(parts: readonly P[]): P[] => parts.filter((p) => p.rows > 0);
+
 /** Where a transform builds its outputs; moved in only when complete. */
 export const STAGING = '.staging';
 
@@ -43,7 +45,9 @@ export async function transformStage(lock: RunLock, cfg: TransformConfig, io: Tr
     throw e;
   }
   const parts: PartState[] = [];
-  for (const p of result.summary.outputs.clean) parts.push({ file: p.file, rows: p.rows, bytes: p.bytes, sha256: await sha256File(join(staging, p.file)) });
+  // an empty clean file (no rows kept: a shard without users, a header-only input) is written for
+  // the record but is no part of the run: nothing to upload, no job to launch
+  for (const p of importable(result.summary.outputs.clean)) parts.push({ file: p.file, rows: p.rows, bytes: p.bytes, sha256: await sha256File(join(staging, p.file)) });
 
   const m = before ?? emptyManifest(now());
   // from here until the manifest says otherwise, the directory may hold a mix of two transforms
@@ -102,7 +106,7 @@ export async function ensureOutputs(lock: RunLock, cfg: TransformConfig, io: Tra
   try {
     const again: TransformConfig = { ...cfg, outDir: staging, rule: { ...cfg.rule, importAt: Math.floor(Date.parse(t.importAt) / 1000) } };
     const result = await transformWithReport(again, { ...io, report: true });
-    const made = result.summary.outputs.clean;
+    const made = importable(result.summary.outputs.clean);
     const same = made.length === m.parts.length && (await Promise.all(made.map(async (p, i) => p.file === m.parts[i]!.file && (await sha256File(join(staging, p.file))) === m.parts[i]!.sha256))).every(Boolean);
     if (!same) {
       throw new BackfillError(

@@ -269,4 +269,17 @@ describe('run state: the gates every command path meets', () => {
       s.sim.echoKey = false;
     }
   });
+
+  it('a run with no row to import (header only, or a shard without users) uploads nothing and launches nothing', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'empty.csv');
+    await writeFile(input, 'userId,event,time\n');
+    const [uploadsBefore, jobsBefore] = [uploads(), s.sim.jobs.size];
+    const r = await runCli(['run', input, '--out', join(dir, 'out'), '--yes', ...cloud()], { env: env() });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('no rows to import');
+    expect((await manifest(join(dir, 'out'))).parts).toEqual([]);
+    expect(uploads()).toBe(uploadsBefore);
+    expect(s.sim.jobs.size).toBe(jobsBefore);
+  });
 });

@@ -136,4 +136,26 @@ describe('--state-to: a retried task on a new machine resumes its run from GCS',
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('holds no run state');
   });
+
+  it('a Cloud Run job of 4 tasks: each task its shard (from the engine\'s variables) and its state; status adds the shards up; a retried task adds no job', async () => {
+    const state = newState();
+    const jobsBefore = s.sim.jobs.size;
+    const task = async (index: number, out: string) =>
+      runCli(args(out, state).map((x) => x).concat(['--shard', 'auto']), { env: { ...env(), CLOUD_RUN_TASK_INDEX: String(index), CLOUD_RUN_TASK_COUNT: '4' } });
+    for (let i = 0; i < 4; i++) {
+      const r = await task(i, await freshOut());
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+    const st = await runCli(['status', state], { env: env() });
+    expect(st.code).toBe(0);
+    for (let i = 0; i < 4; i++) expect(st.stdout).toContain(`run        ${state}/shard-${i}-of-4: `);
+    // the four shards hold the 84 rows of mobile-game.csv between them, each once
+    expect(st.stdout).toMatch(/^total {6}4 runs, \d+ parts, 84 rows; /m);
+    expect(st.stdout).toContain('not finished: none');
+    const jobs = s.sim.jobs.size - jobsBefore;
+    const retried = await task(2, await freshOut());
+    expect(retried.code).toBe(0);
+    expect(s.sim.jobs.size - jobsBefore).toBe(jobs);
+  });
 });

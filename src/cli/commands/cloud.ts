@@ -139,7 +139,9 @@ async function launchIfNeeded(a: Args, lock: RunLock, c: Connected, log: Log): P
   const plan = mayLaunch(await loadManifest(lock.dir), lock.dir, { now: o.now(), relaunch: o.relaunch, apiUrl: o.apiUrl });
   if (isRefusal(plan)) enforce(plan);
   else if (plan.launch.length === 0) {
-    log('resume', {}, 'resume     jobs already launched: following them');
+    const m = await loadManifest(lock.dir);
+    if (m?.parts.length === 0) log('empty', {}, 'nothing    no rows to import (every row rejected, dropped or in another shard): no job launched');
+    else log('resume', {}, 'resume     jobs already launched: following them');
     return;
   }
   await confirmLaunch(a, lock.dir);
@@ -234,7 +236,7 @@ export async function runCommand(a: Args): Promise<void> {
       for (let attempt = 1; ; attempt++) {
         try {
           if (stateTo !== undefined) {
-            const remote = await RemoteState.open(storage, stateObject(stateTo.bucket, stateTo.prefix, (cfg as { shard?: { index: number; count: number } }).shard), dir, await loadManifest(dir));
+            const remote = await RemoteState.open(storage, stateObject(stateTo.bucket, stateTo.prefix, cfg.shard), dir, await loadManifest(dir));
             lock.mirror = remote;
             log('state', { url: remote.url }, `state      ${remote.url} (compare-and-swap on every save)`);
           }
