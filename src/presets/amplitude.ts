@@ -1,5 +1,5 @@
 import { jsonText, type JsonObject } from '../json/json-text.js';
-import { asObject, flattenObject } from '../json/paths.js';
+import { asObject } from '../json/paths.js';
 import { decimalProduct, firstPresent, present, utcIfNaive } from './fields.js';
 import type { Preset } from './types.js';
 
@@ -40,7 +40,7 @@ export const amplitude: Preset = {
       value,
       currencyCode: value !== undefined && present(ep['$currency']) ? jsonText(ep['$currency']) : undefined,
       dedupeId: firstPresent(r['$insert_id'], r['uuid']),
-      params: flattenObject(ep),
+      params: ep,
     };
   },
 };

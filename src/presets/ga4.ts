@@ -1,5 +1,4 @@
 import { jsonText, isJsonObject, type JsonObject, type JsonValue } from '../json/json-text.js';
-import { flattenObject } from '../json/paths.js';
 import { present } from './fields.js';
 import type { Preset } from './types.js';
 
@@ -50,7 +49,7 @@ export const ga4: Preset = {
       time: present(r['event_timestamp']) ? jsonText(r['event_timestamp']).trim() : undefined,
       value,
       currencyCode: value !== undefined && present(params['currency']) ? jsonText(params['currency']) : undefined,
-      params: flattenObject(params),
+      params,
     };
   },
 };

@@ -1,5 +1,5 @@
 import { jsonText, type JsonObject } from '../json/json-text.js';
-import { asObject, flattenObject } from '../json/paths.js';
+import { asObject } from '../json/paths.js';
 import { firstPresent } from './fields.js';
 import type { Preset } from './types.js';
 
@@ -10,7 +10,7 @@ import type { Preset } from './types.js';
  */
 export const MIXPANEL_RESERVED = ['time', 'distinct_id', 'token', 'bucket', 'ip', 'alias'] as const;
 const RESERVED = new Set<string>(MIXPANEL_RESERVED);
-export const isMixpanelSystemKey = (k: string) => k.startsWith('$') || k.startsWith('mp_') || RESERVED.has(k);
+export const isMixpanelSystemKey = (k: string): boolean => k.charCodeAt(0) === 36 || k.startsWith('mp_') || RESERVED.has(k);
 
 /** Mixpanel Raw Event Export API: NDJSON `{"event", "properties": {"time", "distinct_id", "$insert_id", …}}`. */
 export const mixpanel: Preset = {
@@ -28,14 +28,13 @@ export const mixpanel: Preset = {
   },
   read(r: JsonObject) {
     const p = asObject(r['properties']) ?? {};
-    const kept: JsonObject = {};
-    for (const k of Object.keys(p)) if (!isMixpanelSystemKey(k)) kept[k] = p[k]!;
     return {
       event: r['event'],
       userId: firstPresent(p['$user_id'], p['distinct_id']),
       time: jsonText(p['time']),
       dedupeId: p['$insert_id'],
-      params: flattenObject(kept),
+      params: p,
+      skipParam: isMixpanelSystemKey,
     };
   },
 };

@@ -1,5 +1,7 @@
 import type { JsonObject } from '../json/json-text.js';
-import { asObject, flattenObject } from '../json/paths.js';
+import { asObject } from '../json/paths.js';
+
+const isSystemKey = (k: string): boolean => k.charCodeAt(0) === 36;
 import { utcIfNaive } from './fields.js';
 import type { Preset } from './types.js';
 
@@ -18,9 +20,6 @@ export const posthog: Preset = {
     dropped: '(none)',
   },
   read(r: JsonObject) {
-    const p = asObject(r['properties']) ?? {};
-    const kept: JsonObject = {};
-    for (const k of Object.keys(p)) if (!k.startsWith('$')) kept[k] = p[k]!;
-    return { event: r['event'], userId: r['distinct_id'], time: utcIfNaive(r['timestamp']), dedupeId: r['uuid'], params: flattenObject(kept) };
+    return { event: r['event'], userId: r['distinct_id'], time: utcIfNaive(r['timestamp']), dedupeId: r['uuid'], params: asObject(r['properties']), skipParam: isSystemKey };
   },
 };

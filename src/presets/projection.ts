@@ -3,7 +3,7 @@ import { suggestColumn } from '../csv/mapping.js';
 import { MAX_PARAMS_PER_EVENT, nameProblem } from '../events/names.js';
 import { BackfillError } from '../errors.js';
 import { isJsonObject, jsonText, type JsonObject, type JsonValue } from '../json/json-text.js';
-import { asObject, flattenObject, getPath, type Leaf } from '../json/paths.js';
+import { asObject, compilePath, walkLeaves } from '../json/paths.js';
 import type { Preset, VendorEvent } from './types.js';
 
 /** How JSON records (NDJSON lines, array elements, Parquet rows) become the row step's fields. */
@@ -79,50 +79,85 @@ export class JsonProjection {
   private readonly limit: number;
   readonly notes: ProjectionNotes = { anonymousUserRows: 0, paramsOverLimitRows: 0, paramsOverLimitValues: 0, paramsLeftOut: [], paramsLeftOutOtherNames: 0, scannedRecords: 0 };
 
+  /** the paths of the options, made into readers once */
+  private readonly get: {
+    map: Partial<Record<TargetField, (r: unknown) => JsonValue | undefined>>;
+    params: { name: string; read: (r: unknown) => JsonValue | undefined }[];
+    paramsFrom: ((r: unknown) => JsonValue | undefined)[];
+    count: ((r: unknown) => JsonValue | undefined) | undefined;
+    first: ((r: unknown) => JsonValue | undefined) | undefined;
+    last: ((r: unknown) => JsonValue | undefined) | undefined;
+    dedupe: ((r: unknown) => JsonValue | undefined) | undefined;
+    anonymous: ((r: unknown) => JsonValue | undefined) | undefined;
+  };
+  /** the record being projected: its field array, and how many parameters it has filled */
+  private f: string[] = [];
+  private filled = 0;
+  /** read() took the user id from --anonymous */
+  private anonymous = false;
+
   constructor(private readonly o: JsonMappingOptions) {
     this.limit = MAX_PARAMS_PER_EVENT - (o.originalTimeParam !== undefined ? 1 : 0);
+    const opt = (path: string | undefined) => (path === undefined ? undefined : compilePath(path));
+    const map: Partial<Record<TargetField, (r: unknown) => JsonValue | undefined>> = {};
+    for (const [k, path] of Object.entries(o.map) as [TargetField, string][]) map[k] = compilePath(path);
+    this.get = {
+      map,
+      params: o.params.map((p) => ({ name: p.name, read: compilePath(p.column) })),
+      paramsFrom: o.paramsFrom.map(compilePath),
+      count: opt(o.countColumn),
+      first: opt(o.firstColumn),
+      last: opt(o.lastColumn),
+      dedupe: opt(o.dedupeKey),
+      anonymous: opt(o.anonymous),
+    };
   }
 
   /** The record as an event: the preset's reading (or the default paths), then --map and --anonymous. */
-  private read(r: JsonObject): (VendorEvent & { anonymous: boolean }) | 'not_track' {
-    const o = this.o;
-    const base = o.preset !== undefined ? o.preset.read(r) : defaultRead(r);
-    if (base === 'not_track') return base;
-    const ev: VendorEvent & { anonymous: boolean } = { ...base, anonymous: false };
-    const m = o.map;
-    if (m.userId !== undefined) ev.userId = getPath(r, m.userId);
-    if (m.event !== undefined) ev.event = getPath(r, m.event);
-    if (m.time !== undefined) ev.time = jsonText(getPath(r, m.time));
-    if (m.value !== undefined) ev.value = jsonText(getPath(r, m.value)).trim();
-    if (m.currencyCode !== undefined) ev.currencyCode = jsonText(getPath(r, m.currencyCode));
-    if (o.dedupeKey !== undefined) ev.dedupeId = getPath(r, o.dedupeKey);
-    if (o.anonymous !== undefined && jsonText(ev.userId).trim() === '') {
-      const anon = getPath(r, o.anonymous);
+  private read(r: JsonObject): VendorEvent | 'not_track' {
+    const ev = this.o.preset !== undefined ? this.o.preset.read(r) : defaultRead(r);
+    if (ev === 'not_track') return ev;
+    const g = this.get;
+    const m = g.map;
+    if (m.userId !== undefined) ev.userId = m.userId(r);
+    if (m.event !== undefined) ev.event = m.event(r);
+    if (m.time !== undefined) ev.time = jsonText(m.time(r));
+    if (m.value !== undefined) ev.value = jsonText(m.value(r)).trim();
+    if (m.currencyCode !== undefined) ev.currencyCode = jsonText(m.currencyCode(r));
+    if (g.dedupe !== undefined) ev.dedupeId = g.dedupe(r);
+    this.anonymous = false;
+    if (g.anonymous !== undefined && jsonText(ev.userId).trim() === '') {
+      const anon = g.anonymous(r);
       if (jsonText(anon).trim() !== '') {
         ev.userId = anon;
-        ev.anonymous = true;
+        this.anonymous = true;
       }
     }
     return ev;
   }
 
-  /** Leaves of --params-from objects, after the preset's own parameters. */
-  private leaves(r: JsonObject, ev: VendorEvent): Leaf[] {
-    if (this.o.paramsFrom.length === 0) return ev.params;
-    const out = ev.params.slice();
-    for (const path of this.o.paramsFrom) {
-      const obj = asObject(getPath(r, path));
-      if (obj !== undefined) flattenObject(obj, '', out);
+  /** Every parameter leaf of the record: the preset's own, then those of --params-from objects. */
+  private leaves(r: JsonObject, ev: VendorEvent, visit: (name: string, value: JsonValue) => void): void {
+    if (ev.params !== undefined) walkLeaves(ev.params, '', ev.skipParam, visit);
+    for (const from of this.get.paramsFrom) {
+      const obj = asObject(from(r));
+      if (obj !== undefined) walkLeaves(obj, '', undefined, visit);
     }
-    return out;
   }
+
+  private readonly learn = (name: string): void => {
+    if (this.found.has(name) || this.badNames.has(name)) return;
+    const why = nameProblem(name);
+    if (why === undefined) this.found.set(name, true);
+    else this.badNames.set(name, { message: `parameter name ${JSON.stringify(name)} ${why} (Leanplum refuses it)`, rows: 0 });
+  };
 
   /** One of the first records: learns its parameter names and which paths exist. */
   scan(record: JsonValue): void {
     if (this.header !== undefined) throw new Error('scan() after freeze()');
     if (!isJsonObject(record)) return;
     this.scanned++;
-    if (this.pathsSeen.size < MAX_PATHS_SEEN) for (const l of flattenObject(record)) if (this.pathsSeen.size < MAX_PATHS_SEEN) this.pathsSeen.add(l.name);
+    if (this.pathsSeen.size < MAX_PATHS_SEEN) walkLeaves(record, '', undefined, (name) => void (this.pathsSeen.size < MAX_PATHS_SEEN && this.pathsSeen.add(name)));
     const ev = this.read(record);
     if (ev === 'not_track') return;
     this.seenField.userId ||= ev.userId !== undefined;
@@ -130,12 +165,7 @@ export class JsonProjection {
     this.seenField.time ||= ev.time !== undefined && ev.time !== '';
     this.seenField.value ||= ev.value !== undefined && ev.value !== '';
     this.seenField.currencyCode ||= ev.currencyCode !== undefined && ev.currencyCode !== '';
-    for (const l of this.leaves(record, ev)) {
-      if (this.found.has(l.name) || this.badNames.has(l.name)) continue;
-      const why = nameProblem(l.name);
-      if (why === undefined) this.found.set(l.name, true);
-      else this.badNames.set(l.name, { message: `parameter name ${JSON.stringify(l.name)} ${why} (Leanplum refuses it)`, rows: 0 });
-    }
+    this.leaves(record, ev, this.learn);
   }
 
   /**
@@ -202,12 +232,27 @@ export class JsonProjection {
     return { ...mapping, columns, leftOut: [] };
   }
 
+  /** A parameter leaf of the record being projected: into its column, or counted as left out. */
+  private readonly place = (name: string, value: JsonValue): void => {
+    const at = this.column.get(name);
+    if (at === undefined) {
+      if (jsonText(value) !== '') this.leftOut(name);
+      return;
+    }
+    const f = this.f;
+    if (f[at] !== '') return; // an explicit --param, or an earlier leaf, already gave this name
+    const v = jsonText(value);
+    if (v === '') return;
+    f[at] = v;
+    this.filled++;
+  };
+
   /** One record → its fields in header order, or the reason it is not an event. */
   project(record: JsonObject): string[] | 'not_track' {
-    const o = this.o;
     const ev = this.read(record);
     if (ev === 'not_track') return ev;
-    if (ev.anonymous) this.notes.anonymousUserRows++;
+    if (this.anonymous) this.notes.anonymousUserRows++;
+    const g = this.get;
     const f = new Array<string>(this.width).fill('');
     f[0] = jsonText(ev.userId);
     f[1] = jsonText(ev.event);
@@ -216,30 +261,20 @@ export class JsonProjection {
     if (this.hasValue) f[i++] = ev.value ?? '';
     if (this.hasCurrency) f[i++] = ev.currencyCode ?? '';
     f[i++] = jsonText(ev.dedupeId);
-    if (o.countColumn !== undefined) f[i++] = jsonText(getPath(record, o.countColumn));
-    if (o.firstColumn !== undefined) f[i++] = jsonText(getPath(record, o.firstColumn));
-    if (o.lastColumn !== undefined) f[i++] = jsonText(getPath(record, o.lastColumn));
-    let filled = 0;
-    for (const p of o.params) {
-      const v = jsonText(getPath(record, p.column));
+    if (g.count !== undefined) f[i++] = jsonText(g.count(record));
+    if (g.first !== undefined) f[i++] = jsonText(g.first(record));
+    if (g.last !== undefined) f[i++] = jsonText(g.last(record));
+    this.f = f;
+    this.filled = 0;
+    for (const p of g.params) {
+      const v = jsonText(p.read(record));
       if (v !== '') {
         f[this.column.get(p.name)!] = v;
-        filled++;
+        this.filled++;
       }
     }
-    for (const leaf of this.leaves(record, ev)) {
-      const v = jsonText(leaf.value);
-      if (v === '') continue;
-      const at = this.column.get(leaf.name);
-      if (at === undefined) {
-        this.leftOut(leaf.name);
-        continue;
-      }
-      if (f[at] !== '') continue; // an explicit --param, or an earlier leaf, already gave this name
-      f[at] = v;
-      filled++;
-    }
-    if (filled > this.limit) {
+    this.leaves(record, ev, this.place);
+    if (this.filled > this.limit) {
       // keep the first ones in header order: explicit --params, then names alphabetically
       let kept = 0;
       for (let c = this.paramStart; c < this.width; c++) {
@@ -252,6 +287,7 @@ export class JsonProjection {
       }
       this.notes.paramsOverLimitRows++;
     }
+    this.f = EMPTY;
     return f;
   }
 
@@ -284,14 +320,16 @@ export class JsonProjection {
   }
 }
 
+const EMPTY: string[] = [];
+
 function defaultRead(r: JsonObject): VendorEvent {
   return {
-    userId: getPath(r, DEFAULT_PATH.userId),
-    event: getPath(r, DEFAULT_PATH.event),
-    time: jsonText(getPath(r, DEFAULT_PATH.time)),
-    value: jsonText(getPath(r, DEFAULT_PATH.value)).trim(),
-    currencyCode: jsonText(getPath(r, DEFAULT_PATH.currencyCode)),
-    params: [],
+    userId: r['userId'],
+    event: r['event'],
+    time: jsonText(r['time']),
+    value: jsonText(r['value']).trim(),
+    currencyCode: jsonText(r['currencyCode']),
+    params: undefined,
   };
 }
 

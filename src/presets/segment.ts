@@ -1,5 +1,5 @@
 import { jsonText, type JsonObject } from '../json/json-text.js';
-import { asObject, flattenObject } from '../json/paths.js';
+import { asObject } from '../json/paths.js';
 import { present, utcIfNaive } from './fields.js';
 import type { Preset } from './types.js';
 
@@ -30,7 +30,7 @@ export const segment: Preset = {
       value,
       currencyCode,
       dedupeId: r['messageId'],
-      params: flattenObject(p),
+      params: p,
     };
   },
 };

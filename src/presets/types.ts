@@ -1,5 +1,4 @@
 import type { JsonObject, JsonValue } from '../json/json-text.js';
-import type { Leaf } from '../json/paths.js';
 
 /** One vendor record read as a Leanplum event, before any rule: values as the source has them. */
 export interface VendorEvent {
@@ -12,8 +11,10 @@ export interface VendorEvent {
   currencyCode?: string | undefined;
   /** the vendor's unique event id, for dedupe */
   dedupeId?: JsonValue | undefined;
-  /** parameters, flattened, in the order the preset documents */
-  params: Leaf[];
+  /** the object whose leaves become parameters (nested objects flattened with .) */
+  params: JsonObject | undefined;
+  /** top-level keys of `params` that are the vendor's own, not parameters */
+  skipParam?: ((key: string) => boolean) | undefined;
 }
 
 /** The records a preset turns away: not an event (identify, page, alias…) or a vendor's own synthetic event. */
