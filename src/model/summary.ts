@@ -112,6 +112,8 @@ export interface TransformSummary {
     anonymousUserRows: number;
     /** rows with more than 50 non-empty parameters, and the values left out of them (the first 50 in header order stay) */
     paramsOverLimit: { rows: number; values: number };
+    /** values not written because the row already had that parameter name (an explicit --param wins; a key with dots equal to a nested path: the first stays) */
+    paramsDuplicateValues: number;
     /** parameters not carried: a name Leanplum refuses, or first seen after the read-ahead; with the fix */
     paramsLeftOut: { name: string; rows: number; why: 'bad_name' | 'not_in_header'; message: string }[];
     paramsLeftOutOtherNames: number;

@@ -138,6 +138,7 @@ function jsonNotes(cfg: TransformConfig, n: ProjectionNotes): NonNullable<Transf
     anonymous: cfg.anonymous ?? null,
     anonymousUserRows: n.anonymousUserRows,
     paramsOverLimit: { rows: n.paramsOverLimitRows, values: n.paramsOverLimitValues },
+    paramsDuplicateValues: n.paramsDuplicateValues,
     paramsLeftOut: n.paramsLeftOut,
     paramsLeftOutOtherNames: n.paramsLeftOutOtherNames,
   };

@@ -40,6 +40,8 @@ export interface ProjectionNotes {
   /** rows with more than 50 non-empty parameters, and the values left out of them */
   paramsOverLimitRows: number;
   paramsOverLimitValues: number;
+  /** values not written because the row already had that parameter name (an explicit --param, or a key with dots equal to a nested path) */
+  paramsDuplicateValues: number;
   /** parameters not carried, by name (bounded: the first 200 names, then counted together) */
   paramsLeftOut: ParamProblem[];
   paramsLeftOutOtherNames: number;
@@ -77,7 +79,7 @@ export class JsonProjection {
   private hasValue = false;
   private hasCurrency = false;
   private readonly limit: number;
-  readonly notes: ProjectionNotes = { anonymousUserRows: 0, paramsOverLimitRows: 0, paramsOverLimitValues: 0, paramsLeftOut: [], paramsLeftOutOtherNames: 0, scannedRecords: 0 };
+  readonly notes: ProjectionNotes = { anonymousUserRows: 0, paramsOverLimitRows: 0, paramsOverLimitValues: 0, paramsDuplicateValues: 0, paramsLeftOut: [], paramsLeftOutOtherNames: 0, scannedRecords: 0 };
 
   /** the paths of the options, made into readers once */
   private readonly get: {
@@ -147,7 +149,7 @@ export class JsonProjection {
 
   private readonly learn = (name: string): void => {
     if (this.found.has(name) || this.badNames.has(name)) return;
-    const why = nameProblem(name);
+    const why = paramNameProblem(name);
     if (why === undefined) this.found.set(name, true);
     else this.badNames.set(name, { message: `parameter name ${JSON.stringify(name)} ${why} (Leanplum refuses it)`, rows: 0 });
   };
@@ -240,9 +242,13 @@ export class JsonProjection {
       return;
     }
     const f = this.f;
-    if (f[at] !== '') return; // an explicit --param, or an earlier leaf, already gave this name
     const v = jsonText(value);
     if (v === '') return;
+    if (f[at] !== '') {
+      // an explicit --param, or an earlier leaf, already gave this name: the first stays
+      this.notes.paramsDuplicateValues++;
+      return;
+    }
     f[at] = v;
     this.filled++;
   };
@@ -300,7 +306,7 @@ export class JsonProjection {
     const n = this.late.get(name);
     if (n !== undefined) this.late.set(name, n + 1);
     else if (this.late.size + this.badNames.size < MAX_NAMED_PROBLEMS) {
-      const why = nameProblem(name);
+      const why = paramNameProblem(name);
       if (why !== undefined) this.badNames.set(name, { message: `parameter name ${JSON.stringify(name)} ${why} (Leanplum refuses it)`, rows: 1 });
       else this.late.set(name, 1);
     } else this.lateOther++;
@@ -321,6 +327,12 @@ export class JsonProjection {
 }
 
 const EMPTY: string[] = [];
+
+/** Leanplum's rules, and no spaces around the name (a CSV header cell is read trimmed). */
+function paramNameProblem(name: string): string | undefined {
+  if (name !== name.trim()) return 'begins or ends with whitespace';
+  return nameProblem(name);
+}
 
 function defaultRead(r: JsonObject): VendorEvent {
   return {
