@@ -22,20 +22,24 @@ await sim.start();
 console.log(`GCS stand-in      ${gcs.url}  (bucket ${bucket})`);
 console.log(`Leanplum stand-in ${sim.apiUrl}  (app ${app.id})\n`);
 
-const args = [
-  join(root, 'dist/src/cli/main.js'), 'run', join(root, 'samples/mobile-game.csv'),
-  '--out', out, '--count-column', 'count', '--original-time-param', 'original_time',
-  '--to', `gs://${bucket}/backfills`, '--app-id', app.id, '--api-url', sim.apiUrl,
-  '--yes', '--poll-interval', '1s', '--timeout', '2m',
-];
-console.log(`$ lp-backfill ${args.slice(1).map((x) => (x.includes(' ') ? JSON.stringify(x) : x)).join(' ')}\n`);
-const code = await new Promise<number>((resolve) => {
-  const child = spawn(process.execPath, args, {
-    stdio: 'inherit',
-    env: { ...process.env, STORAGE_EMULATOR_HOST: gcs.url, LEANPLUM_DEV_KEY: app.devKey },
+/** One `lp-backfill run` against the stand-ins, printed as a user would type it. */
+async function run(args: string[]): Promise<number> {
+  console.log(`$ lp-backfill ${args.slice(1).map((x) => (x.includes(' ') || x.includes('#') ? JSON.stringify(x) : x)).join(' ')}\n`);
+  return new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, args, {
+      stdio: 'inherit',
+      env: { ...process.env, STORAGE_EMULATOR_HOST: gcs.url, LEANPLUM_DEV_KEY: app.devKey },
+    });
+    child.on('close', (c) => resolve(c ?? 1));
   });
-  child.on('close', (c) => resolve(c ?? 1));
-});
+}
+const common = ['--to', `gs://${bucket}/backfills`, '--app-id', app.id, '--api-url', sim.apiUrl, '--yes', '--poll-interval', '1s', '--timeout', '2m'];
+const code = await run([join(root, 'dist/src/cli/main.js'), 'run', join(root, 'samples/mobile-game.csv'), '--out', out, '--count-column', 'count', '--original-time-param', 'original_time', ...common]);
+// A vendor export: Amplitude's zip of gzipped NDJSON, through its preset. The sample holds a broken
+// line on purpose (1 of 8 records), hence the higher --max-reject-rate.
+const presetOut = `${out}-amplitude`;
+console.log('');
+const presetCode = await run([join(root, 'dist/src/cli/main.js'), 'run', join(root, 'samples/amplitude-export.zip'), '--out', presetOut, '--preset', 'amplitude', '--anonymous', 'device_id', '--dedupe', '--max-reject-rate', '0.2', ...common]);
 await sim.stop();
 await gcs.stop();
 console.log(`
@@ -44,5 +48,6 @@ The run directory: ${out}
   clean.csv      what was uploaded;  rejects.csv  rows refused before upload
   results/       Leanplum's per-row results;  server-rejects.csv  rows Leanplum flagged, traced to input lines
   manifest.json  every stage, the object name and the job id (run the same command again to resume)
-lp-backfill exited with ${code}.`);
-process.exitCode = code;
+lp-backfill exited with ${code}.
+The preset run (Amplitude export): ${presetOut}  — lp-backfill exited with ${presetCode}.`);
+process.exitCode = code !== 0 ? code : presetCode;
