@@ -157,3 +157,9 @@ console.log(`targets: ratio ≥ 0.9 and peak RSS ≤ 150 MB: ${met(ok)}${rss.len
   `; ${EXPAND_ROWS}×${EXPAND_COUNT} expansion RSS ≤ 150 MB: ${met(expand.peakRssMB <= 150 && exWritten === EXPAND_ROWS * EXPAND_COUNT)}` +
   `; unclosed quote exits 2 naming line 2, RSS ≤ 150 MB: ${met(quote.namesLine2 && quote.peakRssMB <= 150)}`);
 if (!args.includes('--keep')) await rm(out, { recursive: true, force: true });
+
+// NDJSON (issue 12): the Mixpanel preset against a readline + JSON.parse pass-through; see bench-ndjson.ts.
+if (!args.includes('--no-ndjson')) {
+  const { benchNdjson } = await import('./bench-ndjson.js');
+  await benchNdjson(flag('--ndjson-rows', 1_000_000), repeats);
+}
