@@ -8,12 +8,12 @@ import { join } from 'node:path';
  * (copy or decode it there). Returning true asks the sorter to await the sink's `wait` before
  * the next record (a writer whose buffer is full).
  */
-export type SortSink = (key: string, num: number, a: number, b: number, payload: Buffer, start: number, end: number) => boolean;
+export type SortSink = (key: string, num: number, seq: number, a: number, b: number, payload: Buffer, start: number, end: number) => boolean;
 
-/** Bytes per record in the typed arrays (chunk, offset, key length, payload length, a, b: u32; num, 2 key prefixes: f64). */
-const RECORD_BYTES = 48;
-/** A spilled record's fixed header: length, key length, num (f64), a, b. */
-const HEADER = 24;
+/** Bytes per record in the typed arrays (chunk, offset, key length, payload length, a, b: u32; num, seq, 2 key prefixes: f64). */
+const RECORD_BYTES = 56;
+/** A spilled record's fixed header: length, key length, num (f64), seq (f64), a, b. */
+const HEADER = 32;
 const MAX_FAN_IN = 64;
 const MIN_READ_BUFFER = 16 * 1024;
 /** key bytes held in each of the two numeric prefixes (48 bits: exact in a double) */
@@ -28,9 +28,9 @@ function prefixOf(buf: Buffer, at: number, len: number, from: number): number {
 }
 
 /**
- * An external merge sort of records (key, num, a, b, payload) by key (its UTF-8 bytes, as
- * `LC_ALL=C sort` orders them: code point order), then num, then the order they were added — so
- * equal records keep their input order (a stable sort).
+ * An external merge sort of records (key, num, seq, a, b, payload) by key (its UTF-8 bytes, as
+ * `LC_ALL=C sort` orders them: code point order), then num, then seq, then the order they were
+ * added — so equal records keep their input order (a stable sort). `a` and `b` ride along.
  *
  * Records are gathered in memory until their size reaches `budget` bytes, then sorted and written
  * ("spilled") as one sorted run to a file in `dir`. At the end the runs are merged with a k-way
@@ -69,6 +69,7 @@ export class ExternalSorter {
   private recA = new Uint32Array(0);
   private recB = new Uint32Array(0);
   private recNum = new Float64Array(0);
+  private recSeq = new Float64Array(0);
   private recP1 = new Float64Array(0);
   private recP2 = new Float64Array(0);
   private used = 0;
@@ -83,7 +84,7 @@ export class ExternalSorter {
    * Adds one record (`len`: the payload's UTF-8 byte length, when the caller knows it); true when
    * the memory budget is reached and the caller should await `spill()`.
    */
-  add(key: string, num: number, a: number, b: number, payload: string, len = Buffer.byteLength(payload)): boolean {
+  add(key: string, num: number, seq: number, a: number, b: number, payload: string, len = Buffer.byteLength(payload)): boolean {
     const keyLen = Buffer.byteLength(key);
     const total = keyLen + len;
     if (this.chunk < 0 || this.chunkUsed + total > this.chunks[this.chunk]!.length) this.nextChunk(total);
@@ -98,6 +99,7 @@ export class ExternalSorter {
     this.recKeyLen[i] = keyLen;
     this.recLen[i] = len;
     this.recNum[i] = num;
+    this.recSeq[i] = seq;
     this.recA[i] = a;
     this.recB[i] = b;
     this.recP1[i] = prefixOf(buf, at, keyLen, 0);
@@ -137,6 +139,7 @@ export class ExternalSorter {
     this.recA = g32(this.recA);
     this.recB = g32(this.recB);
     this.recNum = g64(this.recNum);
+    this.recSeq = g64(this.recSeq);
     this.recP1 = g64(this.recP1);
     this.recP2 = g64(this.recP2);
     this.cap = cap;
@@ -146,7 +149,7 @@ export class ExternalSorter {
   private sortedIndex(): Uint32Array {
     const order = new Uint32Array(this.n);
     for (let i = 0; i < this.n; i++) order[i] = i;
-    const { recP1: p1, recP2: p2, recKeyLen: kl, recNum: nums, recChunk: ch, recOff: off, chunks } = this;
+    const { recP1: p1, recP2: p2, recKeyLen: kl, recNum: nums, recSeq: seqs, recChunk: ch, recOff: off, chunks } = this;
     const long = 2 * PREFIX;
     order.sort((x, y) => {
       let d = p1[x]! - p1[y]! || p2[x]! - p2[y]!;
@@ -158,7 +161,7 @@ export class ExternalSorter {
         const oy = off[y]!;
         d = chunks[ch[x]!]!.compare(chunks[ch[y]!]!, oy, oy + ly, ox, ox + lx);
       } else d = lx - ly;
-      return d || nums[x]! - nums[y]! || x - y;
+      return d || nums[x]! - nums[y]! || seqs[x]! - seqs[y]! || x - y;
     });
     return order;
   }
@@ -192,7 +195,7 @@ export class ExternalSorter {
       const c = this.chunks[this.recChunk[i]!]!;
       const off = this.recOff[i]!;
       const kl = this.recKeyLen[i]!;
-      if (w.record(c, off, off + kl, this.recNum[i]!, this.recA[i]!, this.recB[i]!, off + kl + this.recLen[i]!)) await w.drained();
+      if (w.record(c, off, off + kl, this.recNum[i]!, this.recSeq[i]!, this.recA[i]!, this.recB[i]!, off + kl + this.recLen[i]!)) await w.drained();
     }
     this.bytesSpilled += await w.end();
     this.runs.push(path);
@@ -214,7 +217,7 @@ export class ExternalSorter {
           const off = this.recOff[i]!;
           const ps = off + this.recKeyLen[i]!;
           this.emitted++;
-          if (sink(c.toString('utf8', off, ps), this.recNum[i]!, this.recA[i]!, this.recB[i]!, c, ps, ps + this.recLen[i]!)) await wait();
+          if (sink(c.toString('utf8', off, ps), this.recNum[i]!, this.recSeq[i]!, this.recA[i]!, this.recB[i]!, c, ps, ps + this.recLen[i]!)) await wait();
         }
         this.reset();
         this.release();
@@ -238,7 +241,7 @@ export class ExternalSorter {
       }
       await mergeRuns(this.runs, this.readBuffer(this.runs.length), (r) => {
         this.emitted++;
-        return sink(r.buf.toString('utf8', r.keyStart, r.payloadStart), r.num, r.a, r.b, r.buf, r.payloadStart, r.end) ? wait() : undefined;
+        return sink(r.buf.toString('utf8', r.keyStart, r.payloadStart), r.num, r.seq, r.a, r.b, r.buf, r.payloadStart, r.end) ? wait() : undefined;
       });
     } finally {
       await this.dispose();
@@ -255,7 +258,7 @@ export class ExternalSorter {
     this.chunks = [];
     this.cap = 0;
     this.recChunk = this.recOff = this.recKeyLen = this.recLen = this.recA = this.recB = new Uint32Array(0);
-    this.recNum = this.recP1 = this.recP2 = new Float64Array(0);
+    this.recNum = this.recSeq = this.recP1 = this.recP2 = new Float64Array(0);
   }
 
   /** Removes the run files (also after a failure). */
@@ -293,7 +296,7 @@ class RunWriter {
   }
 
   /** A record from memory: its key at src[keyStart, keyEnd), its payload at src[keyEnd, end). */
-  record(src: Buffer, keyStart: number, keyEnd: number, num: number, a: number, b: number, end: number): boolean {
+  record(src: Buffer, keyStart: number, keyEnd: number, num: number, seq: number, a: number, b: number, end: number): boolean {
     const len = HEADER + (end - keyStart);
     const full = this.room(len);
     const buf = this.buf;
@@ -301,8 +304,9 @@ class RunWriter {
     buf.writeUInt32LE(len, o);
     buf.writeUInt32LE(keyEnd - keyStart, o + 4);
     buf.writeDoubleLE(num, o + 8);
-    buf.writeUInt32LE(a, o + 16);
-    buf.writeUInt32LE(b, o + 20);
+    buf.writeDoubleLE(seq, o + 16);
+    buf.writeUInt32LE(a, o + 24);
+    buf.writeUInt32LE(b, o + 28);
     src.copy(buf, o + HEADER, keyStart, end);
     this.at = o + len;
     return full;
@@ -342,6 +346,7 @@ class RunReader {
   p1 = 0;
   p2 = 0;
   num = 0;
+  seq = 0;
   a = 0;
   b = 0;
 
@@ -357,8 +362,9 @@ class RunReader {
     if (at + len > this.filled) return false;
     const keyLen = this.buf.readUInt32LE(at + 4);
     this.num = this.buf.readDoubleLE(at + 8);
-    this.a = this.buf.readUInt32LE(at + 16);
-    this.b = this.buf.readUInt32LE(at + 20);
+    this.seq = this.buf.readDoubleLE(at + 16);
+    this.a = this.buf.readUInt32LE(at + 24);
+    this.b = this.buf.readUInt32LE(at + 28);
     this.keyStart = at + HEADER;
     this.p1 = prefixOf(this.buf, at + HEADER, keyLen, 0);
     this.p2 = prefixOf(this.buf, at + HEADER, keyLen, PREFIX);
@@ -397,7 +403,7 @@ class RunReader {
   }
 }
 
-/** Whether x's record sorts before y's: key bytes (prefixes first), num, then the earlier run. */
+/** Whether x's record sorts before y's: key bytes (prefixes first), num, seq, then the earlier run. */
 const before = (x: RunReader, y: RunReader): boolean => {
   if (x.p1 !== y.p1) return x.p1 < y.p1;
   if (x.p2 !== y.p2) return x.p2 < y.p2;
@@ -408,6 +414,7 @@ const before = (x: RunReader, y: RunReader): boolean => {
     if (d !== 0) return d < 0;
   } else if (lx !== ly) return lx < ly;
   if (x.num !== y.num) return x.num < y.num;
+  if (x.seq !== y.seq) return x.seq < y.seq;
   return x.run < y.run;
 };
 

@@ -105,6 +105,8 @@ export class TransformOutput {
   private readonly inputOrder: LookupsInOrder | undefined;
   private readonly scratchQuoting = { quoted: 0 };
   private distinctUsers = 0;
+  /** kept rows seen, in input order: the source position the sorts fall back on */
+  private position = 0;
 
   constructor(
     private readonly cfg: TransformConfig,
@@ -138,12 +140,13 @@ export class TransformOutput {
       this.observer?.dropped?.(fields, line, 'other_shard', file);
       return undefined;
     }
+    const position = this.position++;
     if (this.byKey !== undefined) {
       // decided in the merge of the dedupe sort; until then the row is neither kept nor dropped
       this.countInputOrder(row);
       const f = this.observer?.dropped === undefined ? undefined : fields.slice(0, 30).map((x) => x.slice(0, FIELD_CHARS));
       const payload = JSON.stringify({ r: { ...row, occurrences: packOccurrences(row.occurrences) }, f });
-      return this.byKey.add(dedupeKey(row), 0, fileIndex, line, payload) ? this.byKey.spill() : undefined;
+      return this.byKey.add(dedupeKey(row), 0, position, fileIndex, line, payload) ? this.byKey.spill() : undefined;
     }
     if (this.seen !== undefined) {
       const key = dedupeKey(row);
@@ -156,7 +159,7 @@ export class TransformOutput {
     }
     this.tally.onKept(row);
     this.observer?.kept?.(row, line, file);
-    return this.byUser === undefined ? this.writeKept(row, fileIndex, line) : this.sortKept(row, fileIndex, line, true);
+    return this.byUser === undefined ? this.writeKept(row, fileIndex, line) : this.sortKept(row, position, fileIndex, line, true);
   }
 
   /** The row's fields before and after the time, quoted once for all its occurrences. */
@@ -200,8 +203,11 @@ export class TransformOutput {
     }
   }
 
-  /** --order user: each occurrence into the sort, keyed by (userId, time); the sort keeps the position. */
-  private sortKept(row: KeptRow, fileIndex: number, line: number, inputOrder: boolean): Promise<void> | undefined {
+  /**
+   * --order user: each occurrence into the sort by (userId, time, source position); the
+   * occurrences of one row share the position and keep their own order (the sort is stable).
+   */
+  private sortKept(row: KeptRow, position: number, fileIndex: number, line: number, inputOrder: boolean): Promise<void> | undefined {
     const sorter = this.byUser!;
     const { head, tail } = this.quoted(row, this.tally.quoting);
     const occ = row.occurrences;
@@ -211,14 +217,14 @@ export class TransformOutput {
       const text = head + o.time + tail + (origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '') + '\n';
       const bytes = Buffer.byteLength(text);
       if (inputOrder) this.inputOrder!.row(row.userId, bytes);
-      if (sorter.add(row.userId, o.time, fileIndex, line, text, bytes)) {
-        return i + 1 === occ.length ? sorter.spill() : this.sortRest(compact(occ, i + 1, origParam), row.userId, head, tail, fileIndex, line, inputOrder);
+      if (sorter.add(row.userId, o.time, position, fileIndex, line, text, bytes)) {
+        return i + 1 === occ.length ? sorter.spill() : this.sortRest(compact(occ, i + 1, origParam), row.userId, position, head, tail, fileIndex, line, inputOrder);
       }
     }
     return undefined;
   }
 
-  private async sortRest(rest: CompactOccurrences, user: string, head: string, tail: string, fileIndex: number, line: number, inputOrder: boolean): Promise<void> {
+  private async sortRest(rest: CompactOccurrences, user: string, position: number, head: string, tail: string, fileIndex: number, line: number, inputOrder: boolean): Promise<void> {
     const sorter = this.byUser!;
     await sorter.spill();
     const { times, originals } = rest;
@@ -226,7 +232,7 @@ export class TransformOutput {
       const text = head + times[i] + tail + (originals === undefined ? '' : ',' + (Number.isNaN(originals[i]!) ? '' : iso(originals[i]!))) + '\n';
       const bytes = Buffer.byteLength(text);
       if (inputOrder) this.inputOrder!.row(user, bytes);
-      if (sorter.add(user, times[i]!, fileIndex, line, text, bytes)) await sorter.spill();
+      if (sorter.add(user, times[i]!, position, fileIndex, line, text, bytes)) await sorter.spill();
     }
   }
 
@@ -255,7 +261,7 @@ export class TransformOutput {
         let previous: string | undefined;
         let pending: Promise<void> | undefined;
         await this.byKey.drain(
-          (key, _num, fileIndex, line, buf, start, end) => {
+          (key, _num, position, fileIndex, line, buf, start, end) => {
             const p = JSON.parse(buf.toString('utf8', start, end)) as { r: PackedRow; f?: string[] };
             const file = this.names[fileIndex]!;
             if (key === previous) {
@@ -267,7 +273,7 @@ export class TransformOutput {
             const row: KeptRow = { ...p.r, occurrences: unpackOccurrences(p.r.occurrences) };
             this.tally.onKept(row);
             this.observer?.kept?.(row, line, file);
-            pending = this.sortKept(row, fileIndex, line, false);
+            pending = this.sortKept(row, position, fileIndex, line, false);
             return pending !== undefined;
           },
           () => pending ?? Promise.resolve(),
@@ -276,7 +282,7 @@ export class TransformOutput {
       }
       if (this.byUser !== undefined) {
         let previous: string | undefined;
-        await this.byUser.drain((user, _time, fileIndex, line, buf, start, end) => {
+        await this.byUser.drain((user, _time, _position, fileIndex, line, buf, start, end) => {
           if (user !== previous) {
             this.distinctUsers++;
             previous = user;

@@ -5,20 +5,20 @@ import { describe, expect, it } from 'vitest';
 import { ExternalSorter, parseSize } from '../../src/csv/external-sort.js';
 import { tempDir } from '../helpers/run.js';
 
-interface Rec { key: string; num: number; a: number; b: number; payload: string }
+interface Rec { key: string; num: number; seq?: number; a: number; b: number; payload: string }
 
 /** The oracle: a plain in-memory stable sort by key (its UTF-8 bytes, as LC_ALL=C sort), then num. */
-const oracle = (recs: readonly Rec[]) => [...recs].sort((x, y) => Buffer.compare(Buffer.from(x.key, 'utf8'), Buffer.from(y.key, 'utf8')) || x.num - y.num);
+const oracle = (recs: readonly Rec[]) => [...recs].sort((x, y) => Buffer.compare(Buffer.from(x.key, 'utf8'), Buffer.from(y.key, 'utf8')) || x.num - y.num || (x.seq ?? 0) - (y.seq ?? 0));
 
 async function sortAll(dir: string, budget: number, recs: readonly Rec[], sinkWaits = false) {
   const s = new ExternalSorter(join(dir, '.sort'), budget);
-  for (const r of recs) if (s.add(r.key, r.num, r.a, r.b, r.payload)) await s.spill();
+  for (const r of recs) if (s.add(r.key, r.num, r.seq ?? 0, r.a, r.b, r.payload)) await s.spill();
   const spills = s.spills;
   const out: Rec[] = [];
   let n = 0;
   await s.drain(
-    (key, num, a, b, buf, start, end) => {
-      out.push({ key, num, a, b, payload: buf.toString('utf8', start, end) });
+    (key, num, seq, a, b, buf, start, end) => {
+      out.push({ key, num, ...(seq === 0 ? {} : { seq }), a, b, payload: buf.toString('utf8', start, end) });
       return sinkWaits && ++n % 3 === 0;
     },
     () => new Promise((r) => setImmediate(r)),
@@ -30,10 +30,11 @@ const recArb = fc.record({
   // byte order and JavaScript's UTF-16 order disagree on 'a\uFFFD' vs 'a😀'; keys longer than the 12 bytes of the numeric prefixes
   key: fc.oneof(fc.constantFrom('u1', 'u2', 'u10', 'U1', 'ü', 'z😀', '', 'a\uFFFD', 'a\u{1F600}', 'ab\u0000', 'ab', 'user-0000000001', 'user-0000000001x', 'user-00000000010'), fc.string({ maxLength: 16 })),
   num: fc.oneof(fc.constantFrom(0, 1, 1760000000, 1760000001), fc.integer({ min: 1_600_000_000, max: 1_800_000_000 })),
+  seq: fc.constantFrom(1, 2, 3),
   a: fc.nat({ max: 3 }),
   b: fc.nat(),
   payload: fc.string({ unit: fc.constantFrom('a', ',', '"', '\n', 'Ω', '😀', 'x'), maxLength: 300 }),
-});
+}, { requiredKeys: ['key', 'num', 'a', 'b', 'payload'] });
 
 describe('ExternalSorter', () => {
   it('orders keys by their UTF-8 bytes (code points), not by UTF-16 code units', async () => {
