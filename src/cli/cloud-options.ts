@@ -20,7 +20,9 @@ export const withLeanplum = <T,>(y: Argv<T>) =>
 export const withLaunch = <T,>(y: Argv<T>) =>
   withLeanplum(y)
     .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Launch without the confirmation prompt (required off a terminal)' })
-    .option('relaunch', { type: 'boolean', default: false, describe: 'Launch again after a launch whose outcome is unknown (check Leanplum first!)' })
+    .option('relaunch', { type: 'boolean', default: false, describe: 'Launch a new job for each part whose job ended FAILED (fix the cause first); finished parts never' })
+    .option('relaunch-unknown', { type: 'string', describe: 'Launch again the part whose launch, started at this time (as the LAUNCH_UNKNOWN message gives it), had no answer — only after checking in Leanplum that no job exists (repeatable)' })
+    .option('adopt-job', { type: 'string', describe: '<part>=<jobId>: the job you found in Leanplum for a launch that had no answer; the run follows it instead of launching again (repeatable)' })
     .option('public-while-importing', { type: 'boolean', default: false, describe: 'Make the object publicly readable from just before the launch until the job ends' });
 
 export const withWait = <T,>(y: Argv<T>) =>

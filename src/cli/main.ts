@@ -72,11 +72,11 @@ await yargs(argv)
   .command('upload <dir>', 'Upload the clean CSV part(s) of a run directory to GCS (resumable, crc32c-checked, never overwrites)',
     (y) => withTarget(withDir(y)), handle(async (a) => (await cloudCmd()).uploadCommand(a)))
   .command('launch <dir>', 'Launch one Leanplum import job per uploaded part (at most once)',
-    (y) => withTarget(withLaunch(withDir(y))), handle(async (a) => (await cloudCmd()).launchCommand(a)))
+    (y) => withLaunch(withDir(y)), handle(async (a) => (await cloudCmd()).launchCommand(a)))
   .command('status <dir..>', 'Show the state of one run or many (shards): run directories or --state-to URLs; asks Leanplum once about unfinished jobs (read-only)',
     (y) => withLeanplum(y.positional('dir', { type: 'string', array: true, demandOption: true, describe: 'Run directories and/or gs://… state URLs' })), handle(async (a) => (await cloudCmd()).statusCommand(a)))
   .command('wait <dir>', 'Follow the job(s) to FINISHED or FAILED, then summarise the results',
-    (y) => withWait(withTarget(withDir(y))), handle(async (a) => (await cloudCmd()).waitCommand(a)))
+    (y) => withWait(withDir(y)), handle(async (a) => (await cloudCmd()).waitCommand(a)))
   .command('run <input..>', 'transform → report → upload → launch → wait; run it again on the same --out to resume',
     (y) => withState(withWait(withLaunch(withTarget(withTransformOptions(withInput(y)))))), handle(async (a) => (await cloudCmd()).runCommand(a)))
   .demandCommand(1, 'Name a command; see --help.')

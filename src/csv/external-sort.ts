@@ -1,6 +1,6 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import { drained, endStream, openWriteStream } from './write-stream.js';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
-import { once } from 'node:events';
 import { join } from 'node:path';
 
 /**
@@ -181,7 +181,7 @@ export class ExternalSorter {
       this.dirMade = true;
     }
     const path = join(this.dir, `run-${String(++this.runSeq).padStart(6, '0')}.bin`);
-    return { path, out: createWriteStream(path, { highWaterMark: 1 << 20 }) };
+    return { path, out: openWriteStream(path, { highWaterMark: 1 << 20 }) };
   }
 
   /** Sorts the records in memory and writes them as one run; the memory is reused afterwards. */
@@ -321,13 +321,12 @@ class RunWriter {
   }
 
   async drained(): Promise<void> {
-    if (this.out.writableNeedDrain) await once(this.out, 'drain');
+    await drained(this.out);
   }
 
   async end(): Promise<number> {
     this.spill();
-    this.out.end();
-    await once(this.out, 'finish');
+    await endStream(this.out);
     return this.bytes;
   }
 }

@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BackfillError } from '../errors.js';
@@ -16,7 +15,10 @@ export async function openInputFile(path: string): Promise<InputSource> {
   try {
     const s = await stat(path);
     if (!s.isFile()) throw new Error('not a regular file');
-    return { name: path, bytes: s.size, stream: createReadStream(path, { highWaterMark: 1 << 18 }) };
+    // opened here, not by the stream: a permission error is then this function's to report, not
+    // an 'error' event on a stream nobody listens to yet (which ends the process)
+    const fh = await open(path, 'r');
+    return { name: path, bytes: s.size, stream: fh.createReadStream({ highWaterMark: 1 << 18 }) };
   } catch (e) {
     throw new BackfillError(
       'INPUT_UNREADABLE',

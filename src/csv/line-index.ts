@@ -1,6 +1,6 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import { drained, endStream, openWriteStream } from './write-stream.js';
 import { open } from 'node:fs/promises';
-import { once } from 'node:events';
 
 /**
  * clean.lines: where every written row came from, as two uint32 LE per row (input file index,
@@ -20,7 +20,7 @@ export class LineIndexWriter {
   entriesWritten = 0;
 
   constructor(path: string) {
-    this.stream = createWriteStream(path, { highWaterMark: 1 << 19 });
+    this.stream = openWriteStream(path, { highWaterMark: 1 << 19 });
   }
 
   /** Records one row's origin; returns true when the caller should await `flush()` before adding more. */
@@ -43,13 +43,12 @@ export class LineIndexWriter {
   }
 
   async flush(): Promise<void> {
-    if (this.stream.writableNeedDrain) await once(this.stream, 'drain');
+    await drained(this.stream);
   }
 
   async end(): Promise<void> {
     this.spill();
-    this.stream.end();
-    await once(this.stream, 'finish');
+    await endStream(this.stream);
   }
 }
 

@@ -1,6 +1,6 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import { drained, endStream, openWriteStream } from './write-stream.js';
 import { open, rename } from 'node:fs/promises';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { BillableLookups } from '../events/cost.js';
 
@@ -93,7 +93,7 @@ export class PartWriter {
     this.headerLine = header;
     this.headerBytes = Buffer.byteLength(header);
     this.grouped = options.groups === true;
-    this.stream = createWriteStream(join(dir, 'clean.csv'), { highWaterMark: STREAM_BUFFER });
+    this.stream = openWriteStream(join(dir, 'clean.csv'), { highWaterMark: STREAM_BUFFER });
     this.parts.push({ file: 'clean.csv', rows: 0, bytes: 0, billableLookups: 0 });
     this.buffered = header;
     this.partBytes = this.headerBytes;
@@ -171,7 +171,7 @@ export class PartWriter {
     this.buffered = '';
     this.bufferedRows = 0;
     this.bufferedBytes = 0;
-    if (!ok) await once(this.stream, 'drain');
+    if (!ok) await drained(this.stream);
   }
 
   /** Ends the current part (its rows are all written) and opens the next. */
@@ -188,7 +188,7 @@ export class PartWriter {
   private openPart(): void {
     const file = partName(this.parts.length + 1);
     this.parts.push({ file, rows: 0, bytes: 0, billableLookups: 0 });
-    this.stream = createWriteStream(join(this.dir, file), { highWaterMark: STREAM_BUFFER });
+    this.stream = openWriteStream(join(this.dir, file), { highWaterMark: STREAM_BUFFER });
     this.partBytes = this.headerBytes;
     this.partRows = 0;
     this.groupStartRow = 0;
@@ -234,7 +234,7 @@ export class PartWriter {
         const buf = Buffer.allocUnsafe(size);
         const { bytesRead } = await fh.read(buf, 0, Math.min(size, to - at), at);
         if (bytesRead === 0) throw new Error(`${old} is shorter than the ${to} bytes written to it`);
-        if (!this.stream.write(buf.subarray(0, bytesRead))) await once(this.stream, 'drain');
+        if (!this.stream.write(buf.subarray(0, bytesRead))) await drained(this.stream);
         at += bytesRead;
       }
       await fh.truncate(from);
@@ -250,8 +250,7 @@ export class PartWriter {
   }
 
   private async close(): Promise<void> {
-    this.stream.end();
-    await once(this.stream, 'finish');
+    await endStream(this.stream);
   }
 
   async end(): Promise<void> {

@@ -1,5 +1,5 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import type { WriteStream } from 'node:fs';
+import { drained, endStream, openWriteStream } from './write-stream.js';
 import { csvLine } from './write.js';
 
 /** rejects.csv: [file,] line, reason, message, then the source row's fields unchanged. The file
@@ -9,7 +9,7 @@ export class RejectsWriter {
   private buffered: string;
 
   constructor(path: string, sourceHeader: readonly string[], private readonly withFile: boolean) {
-    this.stream = createWriteStream(path);
+    this.stream = openWriteStream(path);
     this.buffered = csvLine([...(withFile ? ['file'] : []), 'line', 'reason', 'message', ...sourceHeader]);
   }
 
@@ -23,12 +23,11 @@ export class RejectsWriter {
     if (this.buffered.length === 0) return;
     const ok = this.stream.write(this.buffered);
     this.buffered = '';
-    if (!ok) await once(this.stream, 'drain');
+    if (!ok) await drained(this.stream);
   }
 
   async end(): Promise<void> {
     await this.flush();
-    this.stream.end();
-    await once(this.stream, 'finish');
+    await endStream(this.stream);
   }
 }

@@ -56,6 +56,12 @@ export function parseRetryAfter(header: string | null, nowMs: number): number | 
 const statusFailure = (status: number, retryAfterMs: number | undefined): Failure =>
   retryAfterMs === undefined ? { kind: 'status', status } : { kind: 'status', status, retryAfterMs };
 
+/**
+ * Connection errors that happen before a byte of the request leaves: the name did not resolve, or
+ * nothing listens there. A launch that failed so certainly created no job.
+ */
+const NOT_SENT = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
+
 class HttpFailure extends Error {
   constructor(readonly failure: Failure, message: string, readonly serverMessage?: string) {
     super(message);
@@ -98,7 +104,8 @@ export class LeanplumClient {
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new HttpFailure({ kind: 'network' }, this.clean(`${(e as Error).name === 'TimeoutError' ? 'timed out' : 'network error'}: ${cause?.code ?? cause?.message ?? (e as Error).message}`));
+      const failure: Failure = NOT_SENT.has(cause?.code ?? '') ? { kind: 'network', notSent: true } : { kind: 'network' };
+      throw new HttpFailure(failure, this.clean(`${(e as Error).name === 'TimeoutError' ? 'timed out' : 'network error'}: ${cause?.code ?? cause?.message ?? (e as Error).message}`));
     }
     let raw: string;
     try {
@@ -145,13 +152,17 @@ export class LeanplumClient {
     } catch (e) {
       if (!(e instanceof HttpFailure)) throw e;
       const f = e.failure;
+      if (f.kind === 'network' && f.notSent === true) {
+        throw new BackfillError('LEANPLUM_FAILED', `could not reach Leanplum at ${this.url.origin} (${e.message}); nothing was sent, no job was created`, 'Check --api-url and the network, then run the same command again.');
+      }
       if (f.kind === 'status' && f.status < 500) {
         throw new BackfillError('LEANPLUM_FAILED', `Leanplum refused the launch (${e.message}); no job was created`, this.permanentHint(e.serverMessage) ?? (f.status === 429 ? `Rate limited: wait ${f.retryAfterMs !== undefined ? `${Math.ceil(f.retryAfterMs / 1000)}s (Leanplum's Retry-After)` : 'a minute'} and run again.` : undefined));
       }
       throw new BackfillError('LAUNCH_UNKNOWN', `the launch request got no usable answer (${e.message}): Leanplum may or may not have created a job`, 'Do not launch again blindly. Check the app\'s import jobs in Leanplum (or ask support); only if none was created, run again with --relaunch.');
     }
     try {
-      return parseLaunch(r.json, r.raw);
+      const launched = parseLaunch(r.json, r.raw);
+      return { jobId: launched.jobId, warning: launched.warning === undefined ? undefined : this.clean(launched.warning) };
     } catch (e) {
       if (e instanceof LeanplumProtocolError) {
         const msg = this.clean(e.message);
@@ -176,7 +187,8 @@ export class LeanplumClient {
         const delay = retryDelay(attempt, failure, this.retry, this.random());
         if (delay === undefined) {
           const serverMessage = e instanceof HttpFailure ? e.serverMessage : undefined;
-          throw new BackfillError('LEANPLUM_FAILED', `${what} failed after ${attempt} attempt(s): ${message}`, this.permanentHint(serverMessage) ?? 'Run `lp-backfill wait <dir>` again later; the job itself is not affected.');
+          const asked = failure.kind === 'status' && failure.retryAfterMs !== undefined ? ` (Leanplum asked to wait ${Math.ceil(failure.retryAfterMs / 1000)} s before retrying)` : '';
+          throw new BackfillError('LEANPLUM_FAILED', `${what} failed after ${attempt} attempt(s): ${message}${asked}`, this.permanentHint(serverMessage) ?? 'Run `lp-backfill wait <dir>` again later; the job itself is not affected.');
         }
         this.o.onRetry?.(what, attempt, delay, message);
         await this.sleep(delay);
@@ -188,7 +200,10 @@ export class LeanplumClient {
   status(jobId: string): Promise<JobStatus> {
     return this.withRetry('getMultiResults', async () => {
       const r = await this.post({ action: 'getMultiResults', jobId });
-      return parseStatus(r.json, r.raw);
+      const st = parseStatus(r.json, r.raw);
+      // a FAILED job's message arrives in a 200 answer: it is scrubbed like any error before it is stored or shown
+      if (st.error !== undefined) st.error = this.clean(st.error);
+      return st;
     });
   }
 
@@ -203,7 +218,7 @@ export class LeanplumClient {
       }
       if (!res.ok) throw new HttpFailure({ kind: 'status', status: res.status }, `HTTP ${res.status} for the results file`);
       try {
-        return await res.text();
+        return this.clean(await res.text());
       } catch (e) {
         throw new HttpFailure({ kind: 'network' }, `connection lost while reading the results file: ${(e as Error).message}`);
       }

@@ -1,4 +1,4 @@
-export type Failure = { kind: 'status'; status: number; retryAfterMs?: number } | { kind: 'network' } | { kind: 'malformed' };
+export type Failure = { kind: 'status'; status: number; retryAfterMs?: number } | { kind: 'network'; notSent?: boolean } | { kind: 'malformed' };
 
 export interface RetryPolicy {
   maxAttempts: number;

@@ -9,7 +9,10 @@ import { loadManifest, saveManifest } from './manifest.js';
 import { enforce, isRefusal, mayLaunch } from './run-machine.js';
 
 export interface LaunchOptions {
+  /** launch again the parts whose job ended FAILED */
   relaunch: boolean;
+  /** launch again the parts whose launch, started at one of these times, had no answer */
+  relaunchUnknown: readonly string[];
   publicWhileImporting: boolean;
   now: () => Date;
   appId: string;
@@ -23,20 +26,43 @@ export interface LaunchOutcome {
   failedWithoutRelaunch: string[];
 }
 
-/** The earlier launch goes to the part's history before a new one replaces it. */
+/**
+ * The earlier launch goes to the part's history before a new one replaces it. A public window
+ * that is still open (an unknown launch) stays with the part, so the exposure is counted from
+ * its true start.
+ */
 function archive(part: PartState, outcome: 'FAILED' | 'unknown', now: Date): void {
   const l = part.launch!;
+  const closed = part.public?.until !== undefined;
   (part.history ??= []).push({
     outcome,
     startedAt: l.startedAt,
     ...(l.jobId !== undefined ? { jobId: l.jobId } : {}),
     ...(l.launchedAt !== undefined ? { launchedAt: l.launchedAt } : {}),
     ...(part.job?.error !== undefined ? { error: part.job.error } : {}),
-    ...(part.public !== undefined ? { public: { ...part.public } } : {}),
+    ...(closed ? { public: { ...part.public! } } : {}),
     replacedAt: now.toISOString(),
   });
   delete part.job;
-  delete part.public;
+  if (closed) delete part.public;
+}
+
+/**
+ * A launch whose answer was lost, for which the user found the job in Leanplum: its id is
+ * recorded as if the answer had come, so the run follows that job and never launches another.
+ */
+export async function adoptJob(lock: RunLock, file: string, jobId: string, log: Log): Promise<void> {
+  const m = await loadManifest(lock.dir);
+  const part = m?.parts.find((p) => p.file === file);
+  if (m === undefined || part === undefined) {
+    throw new BackfillError('STAGE_REFUSED', `adopt-job: ${lock.dir} has no part ${file}`, `Parts: ${m?.parts.map((p) => p.file).join(', ') || 'none'}.`);
+  }
+  if (part.launch?.status !== 'launching') {
+    throw new BackfillError('STAGE_REFUSED', `adopt-job: ${file} has no launch with an unknown outcome (it is ${part.launch?.status ?? 'not launched'})`, 'Only a launch that ended without an answer can be given a job id.');
+  }
+  part.launch = { ...part.launch, status: 'launched', jobId, launchedAt: new Date().toISOString(), message: 'job id given with --adopt-job after the answer was lost' };
+  await saveManifest(lock, m);
+  log('adopted', { file, jobId }, `adopted    ${file}: job ${jobId} (the launch whose answer was lost)`);
 }
 
 /**
@@ -48,11 +74,10 @@ function archive(part: PartState, outcome: 'FAILED' | 'unknown', now: Date): voi
 export async function launchStage(lock: RunLock, client: LeanplumClient, storage: Storage | undefined, o: LaunchOptions, log: Log): Promise<LaunchOutcome> {
   const dir = lock.dir;
   const m = await loadManifest(dir);
-  const plan = mayLaunch(m, dir, { now: o.now(), relaunch: o.relaunch, apiUrl: o.apiUrl });
+  const plan = mayLaunch(m, dir, { now: o.now(), relaunch: o.relaunch, relaunchUnknown: o.relaunchUnknown, apiUrl: o.apiUrl, appId: o.appId });
   if (isRefusal(plan)) enforce(plan);
   const { launch, failedWithoutRelaunch } = plan as Exclude<typeof plan, { gate: string }>;
   const man = m!;
-  man.leanplum = { appId: o.appId, apiUrl: o.apiUrl };
   const launched: string[] = [];
   for (const { part, replaces } of launch) {
     if (replaces !== undefined) {
@@ -65,6 +90,8 @@ export async function launchStage(lock: RunLock, client: LeanplumClient, storage
     try {
       const r = await client.launch({ bucket: part.bucket!, file: part.object! });
       part.launch = { ...part.launch, status: 'launched', jobId: r.jobId, launchedAt: new Date().toISOString() };
+      // recorded with the first job only: a launch that reached nothing (a mistyped --api-url) binds nothing
+      man.leanplum ??= { appId: o.appId, apiUrl: o.apiUrl };
       await saveManifest(lock, man);
       launched.push(part.file);
       log('launched', { file: part.file, jobId: r.jobId }, `launched   ${part.file}: job ${r.jobId}${r.warning ? ` (warning: ${r.warning})` : ''}`);

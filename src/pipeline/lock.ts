@@ -12,6 +12,8 @@ export interface LockHolder {
   host: string;
   startedAt: string;
   command: string;
+  /** tells this process's own locks from another's with the same pid (pid reuse in containers) */
+  nonce?: string;
 }
 
 /** Where, besides the run directory, the manifest is kept (GCS with --state-to). */
@@ -33,6 +35,9 @@ export const LOCK_FILE = '.lock';
 export const lockPath = (dir: string) => join(dir, LOCK_FILE);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Nonces of the locks this process holds or is taking: a lock naming our pid without one of them is another's (pid reuse in a container). */
+const heldHere = new Set<string>();
 
 /** Signal 0 checks existence only: ESRCH = gone; EPERM = alive but someone else's. */
 function isAlive(pid: number): boolean {
@@ -104,27 +109,44 @@ async function takeOver(path: string, staleRaw: string): Promise<void> {
  */
 export async function acquireRunLock(dir: string, command: string, now: () => Date = () => new Date()): Promise<RunLock> {
   const path = lockPath(dir);
-  const holder: LockHolder = { pid: process.pid, host: hostname(), startedAt: now().toISOString(), command };
+  const holder: LockHolder = { pid: process.pid, host: hostname(), startedAt: now().toISOString(), command, nonce: randomBytes(8).toString('hex') };
+  heldHere.add(holder.nonce!);
+  try {
+    return await takeLock(dir, path, holder);
+  } catch (e) {
+    heldHere.delete(holder.nonce!);
+    throw e;
+  }
+}
+
+async function takeLock(dir: string, path: string, holder: LockHolder): Promise<RunLock> {
   for (let attempt = 0; attempt < 50; attempt++) {
     if (await tryCreate(path, holder)) {
       await syncDir(dir);
-      return { dir, holder, release: () => releaseLock(path, holder) };
+      return {
+        dir,
+        holder,
+        release: async () => {
+          await releaseLock(path, holder);
+          heldHere.delete(holder.nonce!);
+        },
+      };
     }
     const seen = await readHolder(path);
     if (seen === undefined) continue; // released between our open and our read
     const h = seen.holder;
     if (h === undefined) {
-      // a lock being written right now reads empty for an instant; one left half-written by a
-      // crash stays so: give the writer a moment, then judge it by its age
+      // a lock being written right now reads empty for an instant: give the writer a moment; one
+      // that stays unreadable is not ours to judge (it may not even be lp-backfill's)
       const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
       if (age < 2000) {
         await sleep(50);
         continue;
       }
-      await takeOver(path, seen.raw);
-      continue;
+      throw new BackfillError('RUN_LOCKED', `${path} exists but names no lp-backfill process`, `If no lp-backfill process works on ${dir}, delete ${path} and run again.`);
     }
-    if (h.host === holder.host && h.pid !== process.pid && !isAlive(h.pid)) {
+    const ours = h.pid === process.pid && h.nonce !== undefined && heldHere.has(h.nonce);
+    if (h.host === holder.host && !ours && (h.pid === process.pid || !isAlive(h.pid))) {
       await takeOver(path, seen.raw);
       continue;
     }
@@ -152,9 +174,13 @@ async function releaseLock(path: string, holder: LockHolder): Promise<void> {
  * starts a run makes the directory; the others need it to exist already.
  */
 export async function withRunLock<T>(dir: string, command: string, fn: (lock: RunLock) => Promise<T>, o: { create?: boolean } = {}): Promise<T> {
-  if (o.create === true) await mkdir(dir, { recursive: true });
-  else if (!(await stat(dir).then((s) => s.isDirectory()).catch(() => false))) {
-    throw new BackfillError('STAGE_REFUSED', `${dir} is not a run directory (it does not exist)`, 'Give the --out directory of a transform or run.');
+  const kind = await stat(dir).then((s) => (s.isDirectory() ? 'dir' : 'other'), () => 'none' as const);
+  if (kind === 'other') {
+    throw new BackfillError('IO_FAILED', `${dir} is a file, not a directory`, 'Give a directory for --out (a new one, or the --out of an earlier run).');
+  }
+  if (kind === 'none') {
+    if (o.create !== true) throw new BackfillError('STAGE_REFUSED', `${dir} is not a run directory (it does not exist)`, 'Give the --out directory of a transform or run.');
+    await mkdir(dir, { recursive: true });
   }
   const lock = await acquireRunLock(dir, command);
   try {

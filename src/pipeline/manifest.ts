@@ -25,14 +25,37 @@ export async function loadManifest(dir: string): Promise<Manifest | undefined> {
     }
     throw e;
   }
-  if (m !== undefined && m.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
+  return m === undefined ? undefined : checkManifest(m, manifestPath(dir));
+}
+
+const PART_FILE = /^clean(-part-\d{3,})?\.csv$/;
+
+/**
+ * A manifest is read from disk or GCS, perhaps from someone else: its shape is checked before
+ * anything acts on it, and part file names must be this tool's own (never a path elsewhere).
+ */
+export function checkManifest(m: unknown, where: string): Manifest {
+  const bad = (what: string) =>
+    new BackfillError('STAGE_REFUSED', `${where} is not a manifest this lp-backfill can use: ${what}`, 'It was edited or damaged. Restore it, or start a new run directory.');
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw bad('not a JSON object');
+  const x = m as Partial<Manifest>;
+  if (x.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
     throw new BackfillError(
       'STAGE_REFUSED',
-      `${manifestPath(dir)} has schemaVersion ${String(m.schemaVersion)}; this lp-backfill reads ${MANIFEST_SCHEMA_VERSION}`,
+      `${where} has schemaVersion ${String(x.schemaVersion)}; this lp-backfill reads ${MANIFEST_SCHEMA_VERSION}`,
       'Finish that run with the lp-backfill version that started it, or transform again into a new --out directory.',
     );
   }
-  return m;
+  if (typeof x.runId !== 'string' || !/^[\w-]+$/.test(x.runId)) throw bad('runId missing or not a plain name');
+  if (!Array.isArray(x.parts)) throw bad('parts is not a list');
+  for (const p of x.parts as unknown[]) {
+    const part = p as Partial<Manifest['parts'][number]> | null;
+    if (typeof part !== 'object' || part === null) throw bad('a part is not an object');
+    if (typeof part.file !== 'string' || !PART_FILE.test(part.file)) throw bad(`part file ${JSON.stringify(part.file)} is not clean.csv or clean-part-NNN.csv`);
+    if (typeof part.rows !== 'number' || typeof part.sha256 !== 'string') throw bad(`part ${part.file} has no rows or sha256`);
+  }
+  if (x.transform !== undefined && (typeof x.transform !== 'object' || x.transform === null || !Array.isArray(x.transform.inputs))) throw bad('transform is not a transform record');
+  return x as Manifest;
 }
 
 /** Only a lock holder writes the manifest; durably (temp, fsync, rename, fsync the directory). */

@@ -1,10 +1,10 @@
 import type { Storage } from '@google-cloud/storage';
 import { readJsonObject, writeJsonObjectIfGeneration } from '../gcs/json-object.js';
 import { gsUrl, type ObjectRef } from '../gcs/storage.js';
-import { MANIFEST_SCHEMA_VERSION, type Manifest } from '../model/manifest.js';
+import type { Manifest } from '../model/manifest.js';
 import { BackfillError } from '../errors.js';
 import { writeJsonAtomic } from './json-file.js';
-import { manifestPath } from './manifest.js';
+import { checkManifest, manifestPath } from './manifest.js';
 
 /**
  * The run's manifest kept in GCS (--state-to), for batch engines whose local disk dies with the
@@ -31,9 +31,7 @@ export class RemoteState {
     const found = await readJsonObject<Manifest>(storage, ref);
     const state = new RemoteState(storage, ref, found.generation);
     if (found.value !== undefined) {
-      if (found.value.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
-        throw new BackfillError('STAGE_REFUSED', `${gsUrl(ref)} has schemaVersion ${String(found.value.schemaVersion)}; this lp-backfill reads ${MANIFEST_SCHEMA_VERSION}`, 'Finish that run with the lp-backfill version that started it.');
-      }
+      checkManifest(found.value, gsUrl(ref));
       if (local !== undefined && local.runId !== found.value.runId && local.parts.some((p) => p.upload || p.launch)) {
         throw new BackfillError('STAGE_REFUSED', `${dir} holds run ${local.runId}, but ${gsUrl(ref)} holds run ${found.value.runId}`, 'Use the --out directory and --state-to of one run together, or a new --out.');
       }

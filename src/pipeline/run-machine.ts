@@ -26,6 +26,7 @@ export type Gate =
   | 'launch-unknown'
   | 'job-failed'
   | 'api-url-changed'
+  | 'app-changed'
   | 'not-launched';
 
 export interface Refusal {
@@ -49,6 +50,7 @@ const CODE: Readonly<Record<Gate, ErrorCode>> = {
   'launch-unknown': 'LAUNCH_UNKNOWN',
   'job-failed': 'JOB_FAILED',
   'api-url-changed': 'STAGE_REFUSED',
+  'app-changed': 'STAGE_REFUSED',
   'not-launched': 'STAGE_REFUSED',
 };
 
@@ -118,9 +120,11 @@ function outputGates(m: Manifest | undefined, dir: string): Refusal | undefined 
   return undefined;
 }
 
-export function mayUpload(m: Manifest | undefined, dir: string, target: { bucket: string; prefix: string }): Refusal | undefined {
+export function mayUpload(m: Manifest | undefined, dir: string, target: { bucket: string; prefix: string }, now: Date = new Date()): Refusal | undefined {
   const r = outputGates(m, dir);
   if (r !== undefined) return r;
+  // an output that can no longer be launched is not worth uploading: it would only leave objects behind
+  if (m!.parts.some((p) => !p.upload) && isStale(m!.transform!.staleAfter, now)) return staleRefusal(m!.transform!);
   if (m!.target && (m!.target.bucket !== target.bucket || m!.target.prefix !== target.prefix)) {
     return {
       gate: 'target-changed',
@@ -131,6 +135,14 @@ export function mayUpload(m: Manifest | undefined, dir: string, target: { bucket
   return undefined;
 }
 
+function staleRefusal(t: NonNullable<Manifest['transform']>): Refusal {
+  return {
+    gate: 'stale',
+    message: `the clamp of this run is stale: it was computed for import time ${t.importAt} and is only safe until ${t.staleAfter}`,
+    fix: 'Transform again so old events are clamped for the real import time (into this directory if nothing of it is uploaded, else a new --out), then upload and launch that.',
+  };
+}
+
 /** What a launch call will do with each part. */
 export interface LaunchPlan {
   launch: { part: PartState; replaces?: 'FAILED' | 'unknown' }[];
@@ -138,13 +150,47 @@ export interface LaunchPlan {
   failedWithoutRelaunch: PartState[];
 }
 
-export function mayLaunch(m: Manifest | undefined, dir: string, o: { now: Date; relaunch: boolean; apiUrl: string }): Refusal | LaunchPlan {
+/**
+ * The one refusal for a launch whose outcome is unknown, shared by launch and wait. Two ways out,
+ * each naming this very launch (its start time), so that a command repeated from the shell history
+ * after a later unknown launch cannot relaunch blindly.
+ */
+export function unknownLaunch(dir: string, part: PartState): Refusal {
+  const started = part.launch!.startedAt;
+  const exposed = part.public && !part.public.until ? ` The object is publicly readable since ${part.public.since} (--public-while-importing) and stays so until a job for it ends.` : '';
+  return {
+    gate: 'launch-unknown',
+    message: `the launch of ${part.file} started ${started} ended without an answer: Leanplum may already be importing it.${exposed}`,
+    fix: `Look at the app's import jobs in Leanplum (or ask Leanplum support) for ${part.object ?? part.file}. If a job exists: lp-backfill launch ${dir} --adopt-job ${part.file}=<its job id>, then wait. If none exists: lp-backfill launch ${dir} --relaunch-unknown ${started}. Never both: a second job imports every row twice.`,
+  };
+}
+
+export interface LaunchAsk {
+  now: Date;
+  /** launch again the parts whose job ended FAILED */
+  relaunch: boolean;
+  /** launch again the parts whose launch, started at one of these times, had no answer */
+  relaunchUnknown: readonly string[];
+  apiUrl: string;
+  appId: string;
+}
+
+export function mayLaunch(m: Manifest | undefined, dir: string, o: LaunchAsk): Refusal | LaunchPlan {
   const r = outputGates(m, dir);
   if (r !== undefined) return r;
   const man = m!;
   const t = man.transform!;
   const url = apiUrlGate(man, o.apiUrl);
   if (url !== undefined) return url;
+  if (man.leanplum && man.leanplum.appId !== o.appId) {
+    return {
+      gate: 'app-changed',
+      message: `this run's jobs were launched into app ${man.leanplum.appId}, not ${o.appId}`,
+      fix: `Repeat --app-id ${man.leanplum.appId}, or start a new run directory for the other app.`,
+    };
+  }
+  // staleness first: it decides what to do (transform again), whatever else is missing
+  if (man.parts.some((p) => partStage(p) === 'transformed') && isStale(t.staleAfter, o.now)) return staleRefusal(t);
   const plan: LaunchPlan = { launch: [], failedWithoutRelaunch: [] };
   for (const part of man.parts) {
     const stage = partStage(part);
@@ -153,26 +199,14 @@ export function mayLaunch(m: Manifest | undefined, dir: string, o: { now: Date; 
       return { gate: 'not-uploaded', message: `${part.file} is not uploaded yet`, fix: 'Run `lp-backfill upload <dir> --to gs://...` first (or `run`).' };
     }
     if (stage === 'launching') {
-      if (!o.relaunch) {
-        return {
-          gate: 'launch-unknown',
-          message: `an earlier launch of ${part.file} (started ${part.launch!.startedAt}) ended without an answer: Leanplum may already be importing it`,
-          fix: 'Check the app\'s import jobs in Leanplum (or ask Leanplum support). If no job was created, run again with --relaunch; otherwise do nothing, a second job would import every row twice.',
-        };
-      }
+      if (!o.relaunchUnknown.includes(part.launch!.startedAt)) return unknownLaunch(dir, part);
       plan.launch.push({ part, replaces: 'unknown' });
     } else if (stage === 'failed') {
       if (o.relaunch) plan.launch.push({ part, replaces: 'FAILED' });
       else plan.failedWithoutRelaunch.push(part);
     } else plan.launch.push({ part });
   }
-  if (plan.launch.length > 0 && isStale(t.staleAfter, o.now)) {
-    return {
-      gate: 'stale',
-      message: `the clamp of this run is stale: it was computed for import time ${t.importAt} and is only safe until ${t.staleAfter}`,
-      fix: 'Transform again (a new --out directory) so old events are clamped for the real import time, then launch that run.',
-    };
-  }
+  if (plan.launch.length > 0 && isStale(t.staleAfter, o.now)) return staleRefusal(t);
   return plan;
 }
 
@@ -201,16 +235,10 @@ export function mayWait(m: Manifest | undefined, dir: string, apiUrl: string): R
   }
   const url = apiUrlGate(m, apiUrl);
   if (url !== undefined) return url;
+  // a part whose launch had no answer has no job to follow; the wait follows the others and says so
   for (const part of m.parts) {
     const stage = partStage(part);
-    if (stage === 'launching') {
-      return {
-        gate: 'launch-unknown',
-        message: `the launch of ${part.file} (started ${part.launch!.startedAt}) ended without an answer: there is no job id to follow`,
-        fix: 'Check the app\'s import jobs in Leanplum. If no job was created, run `lp-backfill launch <dir> --relaunch`.',
-      };
-    }
-    if (stage !== 'launched' && stage !== 'finished' && stage !== 'failed') {
+    if (stage !== 'launched' && stage !== 'finished' && stage !== 'failed' && stage !== 'launching') {
       return { gate: 'not-launched', message: `${part.file} has no launched job to follow`, fix: 'Run `lp-backfill launch <dir>` first (or `run`).' };
     }
   }
@@ -229,6 +257,13 @@ export const inputIdentity = (i: { name: string; sha256: string; generation?: st
 /** `inputIds`: the inputs as they are now, each as inputIdentity gives it (undefined: standard input, not compared). */
 export function mayResume(m: Manifest, dir: string, inputIds: readonly string[] | undefined, options: Record<string, unknown>): Refusal | undefined {
   const t = m.transform!;
+  if (t.sampled !== null) {
+    return {
+      gate: 'sampled',
+      message: `${dir} holds a sampled preview (only the first ${t.sampled} row(s) were read): this is a sampled preview; transform the whole input`,
+      fix: `Nothing of it was uploaded: lp-backfill transform <input> --out ${dir} (without --sample), then run again — or run into a new --out.`,
+    };
+  }
   if (inputIds !== undefined && inputIds.join() !== t.inputs.map(inputIdentity).join()) {
     return { gate: 'inputs-changed', message: `${dir} was made from other input(s) (a file's sha256, or a gs:// object's generation, differs)`, fix: 'Use a new --out directory for a new input.' };
   }

@@ -3,7 +3,7 @@ import { readJsonObject } from '../gcs/json-object.js';
 import { parseGsUrl } from '../gcs/url.js';
 import type { LeanplumClient } from '../leanplum/client.js';
 import type { JobState, Manifest } from '../model/manifest.js';
-import { loadManifest } from './manifest.js';
+import { checkManifest, loadManifest } from './manifest.js';
 import { stateObject } from './remote-state.js';
 import { apiUrlGate, enforce, partStage, type PartStage } from './run-machine.js';
 
@@ -45,7 +45,7 @@ export async function loadRuns(wheres: readonly string[], storage: () => Storage
     const t = parseGsUrl(where);
     const direct = await readJsonObject<Manifest>(storage(), stateObject(t.bucket, t.prefix, undefined));
     if (direct.value !== undefined) {
-      out.push({ where, manifest: direct.value });
+      out.push({ where, manifest: checkManifest(direct.value, where) });
       continue;
     }
     const [files] = await storage().bucket(t.bucket).getFiles({ prefix: t.prefix ? `${t.prefix}/shard-` : 'shard-' });
@@ -53,7 +53,7 @@ export async function loadRuns(wheres: readonly string[], storage: () => Storage
     if (shards.length === 0) enforce({ gate: 'no-transform', message: `${where} holds no run state (no manifest.json, no shard-<i>-of-<N>/manifest.json)`, fix: 'Give the --state-to URL a run was started with.' });
     for (const name of shards) {
       const got = await readJsonObject<Manifest>(storage(), { bucket: t.bucket, name });
-      if (got.value !== undefined) out.push({ where: `gs://${t.bucket}/${name.replace(/\/manifest\.json$/, '')}`, manifest: got.value });
+      if (got.value !== undefined) out.push({ where: `gs://${t.bucket}/${name.replace(/\/manifest\.json$/, '')}`, manifest: checkManifest(got.value, `gs://${t.bucket}/${name}`) });
     }
   }
   return out;

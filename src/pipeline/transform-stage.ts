@@ -4,7 +4,7 @@ import { BackfillError } from '../errors.js';
 import type { Manifest, PartState } from '../model/manifest.js';
 import { sha256File } from './file-hash.js';
 import { syncDir } from './json-file.js';
-import type { RunLock } from './lock.js';
+import { LOCK_FILE, type RunLock } from './lock.js';
 import { emptyManifest, loadManifest, saveManifest } from './manifest.js';
 import { enforce, mayTransform } from './run-machine.js';
 import type { TransformConfig } from './transform-config.js';
@@ -34,6 +34,17 @@ export async function transformStage(lock: RunLock, cfg: TransformConfig, io: Tr
   const dir = lock.dir;
   const before = await loadManifest(dir);
   enforce(mayTransform(before, dir));
+  if (before === undefined) {
+    // outputs replace files by name: only in a directory that is a run's, or empty
+    const foreign = (await readdir(dir)).filter((n) => n !== LOCK_FILE && n !== STAGING);
+    if (foreign.length > 0) {
+      throw new BackfillError(
+        'STAGE_REFUSED',
+        `--out ${dir} is not empty and holds no lp-backfill run (found ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''})`,
+        'Give a new or empty directory (it is created if missing), or the --out of an earlier transform.',
+      );
+    }
+  }
   const staging = join(dir, STAGING);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging);
@@ -42,6 +53,9 @@ export async function transformStage(lock: RunLock, cfg: TransformConfig, io: Tr
     result = await transformWithReport({ ...cfg, outDir: staging }, io);
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
+    // a write error of a stream names no file: name the directory it was writing into
+    const x = e as NodeJS.ErrnoException;
+    if (typeof x?.code === 'string' && x.path === undefined && x.syscall === 'write') x.path = dir;
     throw e;
   }
   const parts: PartState[] = [];

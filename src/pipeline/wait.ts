@@ -1,5 +1,6 @@
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
 import { parse } from 'csv-parse';
@@ -109,10 +110,13 @@ async function readFirstLine(path: string): Promise<string> {
 async function pickRows(path: string, indices: Set<number>): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>();
   let i = -1;
-  for await (const rec of createReadStream(path).pipe(parse({ relax_column_count: true }))) {
-    if (i >= 0 && indices.has(i)) out.set(i, rec as string[]);
-    i++;
-  }
+  // pipeline(), not .pipe(): a read error rejects here instead of being lost
+  await pipeline(createReadStream(path), parse({ relax_column_count: true }), async (records: AsyncIterable<string[]>) => {
+    for await (const rec of records) {
+      if (i >= 0 && indices.has(i)) out.set(i, rec);
+      i++;
+    }
+  });
   return out;
 }
 
@@ -120,6 +124,8 @@ export interface WaitOutcome {
   manifest: Manifest;
   results: ResultsSummary[];
   pending: string[];
+  /** parts whose launch had no answer: no job id to follow (the others are followed all the same) */
+  unknown: { file: string; startedAt: string }[];
 }
 
 /**
@@ -134,8 +140,13 @@ export async function waitStage(lock: RunLock, client: LeanplumClient, storage: 
   const results: ResultsSummary[] = [];
   const allRejects: string[] = [];
   const pending: string[] = [];
+  const unknown: WaitOutcome['unknown'] = [];
   const started = Date.now();
   for (const part of m.parts) {
+    if (part.launch?.status === 'launching') {
+      unknown.push({ file: part.file, startedAt: part.launch.startedAt });
+      continue;
+    }
     const jobId = part.launch!.jobId!;
     let status: JobStatus;
     let lastState = '';
@@ -158,7 +169,7 @@ export async function waitStage(lock: RunLock, client: LeanplumClient, storage: 
     await revokePublic(lock, m, part, storage, log);
     if (status.state === 'FAILED') {
       part.job = { ...part.job, state: 'FAILED', checkedAt: new Date().toISOString(), ...(status.error ? { error: status.error } : {}) };
-      results.push({ part: part.file, jobId: jobId, state: 'FAILED', successes: 0, failures: 0, ...tallyResultLines([]).counts, joined: false, ...(status.error ? { error: status.error } : {}) });
+      results.push({ part: part.file, jobId: jobId, state: 'FAILED', successes: 0, failures: 0, ...tallyResultLines([]).counts, joined: false, ...(status.error ? { error: status.error } : {}), ...replacedOf(part) });
     } else {
       const { summary, rejects } = await collectResults(dir, m, part, status, client);
       results.push({ ...summary, ...replacedOf(part) });
@@ -173,11 +184,11 @@ export async function waitStage(lock: RunLock, client: LeanplumClient, storage: 
   }
   if (results.length > 0 && pending.length === 0) {
     await mkdir(join(dir, 'results'), { recursive: true });
-    const cleanHeader = (await readFirstLine(join(dir, m.parts[0]!.file))).split(',');
+    const cleanHeader = (await readFirstLine(join(dir, m.parts.find((p) => p.file === results[0]!.part)!.file))).split(',');
     await writeFile(join(dir, 'server-rejects.csv'), csvLine(['part', 'row', 'sourceFile', 'sourceLine', 'kind', 'message', ...cleanHeader]) + allRejects.join(''));
     await writeFile(join(dir, 'results', 'summary.json'), JSON.stringify({ jobs: results }, null, 2) + '\n');
   }
-  return { manifest: m, results, pending };
+  return { manifest: m, results, pending, unknown };
 }
 
 /** Exit codes for what the jobs said: FAILED, row failures and "Past event detected" are all 5. */

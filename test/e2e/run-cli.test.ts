@@ -148,11 +148,21 @@ describe('lp-backfill run against the stand-ins', () => {
     expect(noYes.stderr).toContain('--yes');
     const stale = join(dir, 'stale');
     expect((await runCli(['transform', sample('mobile-game.csv'), '--out', stale, '--count-column', 'count', '--import-at', '2026-01-01T00:00:00Z', '--max-reject-rate', '1'], { env: env() })).code).toBe(0);
-    expect((await runCli(['upload', stale, '--to', `gs://${BUCKET}/stale`], { env: env() })).code).toBe(0);
+    // nothing is uploaded: a stale output could never be launched
+    const uploadsBefore = s.gcs.log.filter((l) => l.path.startsWith('/upload')).length;
+    const up = await runCli(['upload', stale, '--to', `gs://${BUCKET}/stale`], { env: env() });
+    expect(up.code).toBe(2);
+    expect(up.stderr).toContain('CLAMP_STALE');
+    expect(s.gcs.log.filter((l) => l.path.startsWith('/upload')).length).toBe(uploadsBefore);
     const r = await runCli(['launch', stale, '--yes', '--app-id', APP.id, '--api-url', s.sim.apiUrl], { env: env() });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('CLAMP_STALE');
     expect(r.stderr).toContain('Transform again');
+    // run meets the same gate before uploading anything
+    const run = await runCli(['run', sample('mobile-game.csv'), '--out', join(dir, 'stale-run'), '--count-column', 'count', '--import-at', '2026-01-01T00:00:00Z', '--max-reject-rate', '1', '--yes', ...cloudArgs()], { env: env() });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('CLAMP_STALE');
+    expect(s.gcs.log.filter((l) => l.path.startsWith('/upload')).length).toBe(uploadsBefore);
   });
 
   it.each([['n', 2], ['y', 0]] as const)('on a terminal it shows the summary and asks before launching (answer %s → exit %i)', async (answer, code) => {

@@ -27,7 +27,8 @@ function manifest(parts: PartState[], t: Partial<NonNullable<Manifest['transform
   };
 }
 const target = { bucket: 'b', prefix: 'p' };
-const launch = (m: Manifest | undefined, relaunch = false, now = NOW) => mayLaunch(m, 'dir', { now, relaunch, apiUrl: 'https://api.leanplum.com/api' });
+const launch = (m: Manifest | undefined, relaunch = false, now = NOW, relaunchUnknown: string[] = []) =>
+  mayLaunch(m, 'dir', { now, relaunch, relaunchUnknown, apiUrl: 'https://api.leanplum.com/api', appId: 'a' });
 
 describe('run state machine (pure gates)', () => {
   it('parts move transformed → uploaded → launching → launched → finished | failed', () => {
@@ -49,11 +50,13 @@ describe('run state machine (pure gates)', () => {
       [manifest([part()], { conservationOk: false }), 'conservation'],
     ];
     for (const [m, gate] of cases) {
-      expect(mayUpload(m, 'dir', target)?.gate).toBe(gate);
+      expect(mayUpload(m, 'dir', target, NOW)?.gate).toBe(gate);
       const l = launch(m);
       expect(isRefusal(l) && l.gate).toBe(gate);
     }
-    expect(mayUpload(manifest([part()]), 'dir', target)).toBeUndefined();
+    expect(mayUpload(manifest([part()]), 'dir', target, NOW)).toBeUndefined();
+    // a stale output is not uploaded either (it could never be launched)
+    expect(mayUpload(manifest([part()]), 'dir', target, new Date('2026-11-22T00:00:01Z'))?.gate).toBe('stale');
   });
 
   it('launch: new parts and refused launches go; unknown outcomes and FAILED jobs only with --relaunch; finished never', () => {
@@ -68,10 +71,15 @@ describe('run state machine (pure gates)', () => {
     if (isRefusal(re)) throw new Error(re.message);
     expect(re.launch.map((x) => [m.parts.indexOf(x.part), x.replaces])).toEqual([[0, undefined], [1, undefined], [4, 'FAILED']]);
 
-    const unknown = manifest([uploaded({ launch: { status: 'launching', startedAt: '', attempts: 1 } })]);
+    const unknown = manifest([uploaded({ launch: { status: 'launching', startedAt: '2026-11-20T10:00:00.000Z', attempts: 1 } })]);
     const refused = launch(unknown);
     expect(isRefusal(refused) && refused.gate).toBe('launch-unknown');
-    const again = launch(unknown, true);
+    expect(isRefusal(refused) && refused.fix).toContain('--relaunch-unknown 2026-11-20T10:00:00.000Z');
+    // --relaunch is for FAILED jobs only: it never relaunches an unknown outcome
+    expect(launch(unknown, true)).toMatchObject({ gate: 'launch-unknown' });
+    // naming another launch (a command repeated from the shell history) does not match this one
+    expect(launch(unknown, false, NOW, ['2026-11-19T10:00:00.000Z'])).toMatchObject({ gate: 'launch-unknown' });
+    const again = launch(unknown, false, NOW, ['2026-11-20T10:00:00.000Z']);
     expect(!isRefusal(again) && again.launch[0]!.replaces).toBe('unknown');
     expect(launch(manifest([part()])) as { gate: string }).toMatchObject({ gate: 'not-uploaded' });
   });
@@ -88,6 +96,8 @@ describe('run state machine (pure gates)', () => {
     expect(mayWait(m, 'dir', 'https://api.leanplum.com/api')?.gate).toBe('api-url-changed');
     expect(mayWait(m, 'dir', 'http://127.0.0.1:9/api')).toBeUndefined();
     expect(launch(m)).toMatchObject({ gate: 'api-url-changed' });
+    const otherApp = { ...manifest([uploaded()]), leanplum: { appId: 'b', apiUrl: 'https://api.leanplum.com/api' } };
+    expect(launch(otherApp)).toMatchObject({ gate: 'app-changed' });
     expect(mayWait(manifest([uploaded()]), 'dir', 'https://api.leanplum.com/api')?.gate).toBe('not-launched');
   });
 

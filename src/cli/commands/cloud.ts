@@ -7,11 +7,11 @@ import { LeanplumClient } from '../../leanplum/client.js';
 import { DEFAULT_API_URL } from '../../leanplum/contract.js';
 import { scrubError } from '../../leanplum/redact.js';
 import { inputIdentities } from '../../pipeline/sources.js';
-import { launchStage, type LaunchOptions } from '../../pipeline/launch.js';
+import { adoptJob, launchStage, type LaunchOptions } from '../../pipeline/launch.js';
 import { withRunLock, type RunLock } from '../../pipeline/lock.js';
 import type { Log } from '../../pipeline/log.js';
 import { loadManifest } from '../../pipeline/manifest.js';
-import { enforce, isRefusal, mayLaunch, mayResume } from '../../pipeline/run-machine.js';
+import { enforce, isRefusal, mayLaunch, mayResume, unknownLaunch } from '../../pipeline/run-machine.js';
 import { attachResults } from '../../pipeline/run-state.js';
 import { jobsToAsk, loadRuns, readRunStatus, totals, type RunStatus } from '../../pipeline/status.js';
 import { buildTransformConfig, type TransformConfig } from '../../pipeline/transform-config.js';
@@ -20,6 +20,7 @@ import { RemoteState, stateObject } from '../../pipeline/remote-state.js';
 import { effectiveOptions } from '../../pipeline/transform-options.js';
 import { uploadStage } from '../../pipeline/upload.js';
 import { judgeResults, waitStage, type WaitOutcome } from '../../pipeline/wait.js';
+import { sha256Stream } from '../../pipeline/file-hash.js';
 import { parseDuration } from '../../time/duration.js';
 import { confirmOnTty } from '../confirm.js';
 import { inputsOf, logEvent, stdinSource, type Args } from '../context.js';
@@ -122,8 +123,11 @@ async function confirmLaunch(a: Args, dir: string): Promise<void> {
   if (!(await confirmOnTty('Launch now?'))) throw new BackfillError('LAUNCH_REFUSED', 'launch cancelled', 'Nothing was sent to Leanplum. Run again when ready.');
 }
 
+const list = (a: Args, k: string): string[] => (a[k] === undefined ? [] : ([] as unknown[]).concat(a[k]).map(String));
+
 const launchOptions = (a: Args, c: Connected): LaunchOptions => ({
   relaunch: a['relaunch'] === true,
+  relaunchUnknown: list(a, 'relaunch-unknown'),
   publicWhileImporting: a['public-while-importing'] === true,
   now: () => new Date(),
   appId: c.appId,
@@ -134,24 +138,39 @@ const launchOptions = (a: Args, c: Connected): LaunchOptions => ({
  * Asks the state machine first, so a refused launch (sampled, rejects, stale, unknown outcome)
  * is refused before the confirmation prompt; then launches what the plan holds.
  */
-async function launchIfNeeded(a: Args, lock: RunLock, c: Connected, log: Log): Promise<void> {
+async function launchIfNeeded(a: Args, lock: RunLock, c: Connected, log: Log): Promise<string[]> {
+  for (const pair of list(a, 'adopt-job')) {
+    const eq = pair.lastIndexOf('=');
+    if (eq <= 0 || eq === pair.length - 1) throw new BackfillError('CONFIG_INVALID', `adopt-job: expected <part>=<jobId>, found "${pair}"`, 'Example: --adopt-job clean.csv=5123456789');
+    await adoptJob(lock, pair.slice(0, eq), pair.slice(eq + 1), log);
+  }
   const o = launchOptions(a, c);
-  const plan = mayLaunch(await loadManifest(lock.dir), lock.dir, { now: o.now(), relaunch: o.relaunch, apiUrl: o.apiUrl });
+  const plan = mayLaunch(await loadManifest(lock.dir), lock.dir, { now: o.now(), relaunch: o.relaunch, relaunchUnknown: o.relaunchUnknown, apiUrl: o.apiUrl, appId: o.appId });
   if (isRefusal(plan)) enforce(plan);
   else if (plan.launch.length === 0) {
     const m = await loadManifest(lock.dir);
     if (m?.parts.length === 0) log('empty', {}, 'nothing    no rows to import (every row rejected, dropped or in another shard): no job launched');
-    else log('resume', {}, 'resume     jobs already launched: following them');
-    return;
+    else if (plan.failedWithoutRelaunch.length === 0) log('resume', {}, 'resume     jobs already launched: following them');
+    return plan.failedWithoutRelaunch.map((p) => p.file);
   }
   await confirmLaunch(a, lock.dir);
   const storage = o.publicWhileImporting ? makeStorage(gcsOptions(a)) : undefined;
-  await launchStage(lock, c.client, storage, o, log);
+  return (await launchStage(lock, c.client, storage, o, log)).failedWithoutRelaunch;
+}
+
+/** `launch` alone must not end quietly on a part whose job FAILED and that it left alone. */
+function failedLeftAlone(files: readonly string[]): BackfillError {
+  return new BackfillError('JOB_FAILED', `the job(s) of ${files.join(', ')} ended FAILED and were not launched again`, 'Fix the cause (most often: Leanplum cannot read the object), then launch with --relaunch: one new job per FAILED part.');
 }
 
 export async function launchCommand(a: Args): Promise<void> {
   const dir = String(a['dir']);
-  await withLeanplumClient(a, (c) => withRunLock(dir, 'launch', (lock) => launchIfNeeded(a, lock, c, logger(a))));
+  await withLeanplumClient(a, (c) =>
+    withRunLock(dir, 'launch', async (lock) => {
+      const failed = await launchIfNeeded(a, lock, c, logger(a));
+      if (failed.length > 0) throw failedLeftAlone(failed);
+    }),
+  );
 }
 
 function duration(a: Args, name: string): number {
@@ -175,8 +194,11 @@ async function follow(a: Args, lock: RunLock, c: Connected): Promise<WaitOutcome
     for (const old of r.replaced ?? []) process.stdout.write(`           replaced an earlier job ${old.jobId ?? '(no id: launch outcome unknown)'}: ${old.outcome}${old.error ? ` — ${old.error}` : ''}\n`);
   }
   if (out.pending.length > 0) {
-    throw new BackfillError('LEANPLUM_FAILED', `the job(s) for ${out.pending.join(', ')} did not finish within --timeout ${String(a['timeout'])}`, `They go on inside Leanplum. Run \`lp-backfill wait ${dir}\` again later.`);
+    throw new BackfillError('LEANPLUM_FAILED', `the job(s) for ${out.pending.join(', ')} did not finish within --timeout ${String(a['timeout'])}`, `They go on inside Leanplum. Run \`lp-backfill wait ${dir} --api-url ${c.apiUrl}\` again later.`);
   }
+  // the other parts were followed and their results written; the unknown one still needs a decision
+  const unknown = out.manifest.parts.find((p) => p.launch?.status === 'launching');
+  if (unknown !== undefined) enforce(unknownLaunch(dir, unknown));
   process.stdout.write(`results    ${dir}/results/summary.json, ${dir}/server-rejects.csv, report ${dir}/report.html\n`);
   const verdict = judgeResults(out.results);
   if (verdict) throw verdict;
@@ -201,6 +223,8 @@ export async function statusCommand(a: Args): Promise<void> {
     for (const r of found) runs.push(await readRunStatus(r.where, r.manifest, c && jobsToAsk(r.manifest).length > 0 ? { client: c.client, apiUrl: c.apiUrl } : undefined));
     const n = (x: number) => x.toLocaleString('en-US');
     for (const r of runs) {
+      if (r.manifest.committing !== undefined) process.stdout.write(`warning    ${r.where}: a transform stopped while moving its outputs in (${r.manifest.committing.startedAt}); transform again before anything else\n`);
+      for (const p of r.manifest.parts) if (p.public && !p.public.until) process.stdout.write(`warning    ${r.where}: ${p.object ?? p.file} is publicly readable since ${p.public.since} (--public-while-importing)\n`);
       const shard = r.manifest.transform?.options['shard'];
       process.stdout.write(`run        ${r.where}: ${r.manifest.runId}${typeof shard === 'string' ? ` (shard ${shard})` : ''}${r.manifest.transform?.sampled != null ? ` (sampled preview: ${r.manifest.transform.sampled} rows)` : ''}\n`);
       for (const p of r.parts) {
@@ -257,7 +281,9 @@ async function runStages(a: Args, lock: RunLock, cfg: TransformConfig, c: Connec
   const existing = await loadManifest(dir);
   if (existing?.transform && existing.committing === undefined) {
     // files by sha256, gs:// objects by generation (pipeline/sources.ts)
-    enforce(mayResume(existing, dir, await inputIdentities(input, async () => storage), effectiveOptions(cfg)));
+    // standard input cannot be read twice: it is read once here, only to compare its sha256
+    const ids = input.includes('-') ? [await sha256Stream(process.stdin as AsyncIterable<Buffer>)] : await inputIdentities(input, async () => storage);
+    enforce(mayResume(existing, dir, ids, effectiveOptions(cfg)));
     log('resume', { runId: existing.runId }, `resume     run ${existing.runId}: transform already done, not repeated`);
     const source = stdinSource(input);
     if ((await ensureOutputs(lock, cfg, { ...(source ? { source } : {}), storage: async () => storage })) === 'recreated') {
