@@ -31,7 +31,8 @@ describe('lp-backfill transform on the samples', () => {
     expect(raw.subarray(0, 3).toString('hex')).not.toBe('efbbbf');
     expect(raw.toString().split('\n')[0]).toBe('userId,event,time,value,currencyCode,params.note');
     checkCleanRows(clean);
-    expect(clean.map((c) => c['userId'])).toEqual(['u-1', 'u-2', 'u-6', 'u-7', 'u-12', 'u-13']);
+    // --order user, the default: by userId (its bytes), then time
+    expect(clean.map((c) => c['userId'])).toEqual(['u-1', 'u-12', 'u-13', 'u-2', 'u-6', 'u-7']);
     expect(clean.find((c) => c['userId'] === 'u-7')!['params.note']).toBe('line one\r\nline two');
     expect(clean.find((c) => c['userId'] === 'u-6')!['time']).toBe(String(TARGET));
     expect(clean.find((c) => c['userId'] === 'u-12')).toMatchObject({ time: String(TARGET), currencyCode: 'USD' });
@@ -79,7 +80,8 @@ describe('lp-backfill transform on the samples', () => {
 
   it('ecommerce-clickstream.csv: epoch ms, item ids as params, unmapped columns listed', async () => {
     const out = await tempDir();
-    const r = await runCli(['transform', sample('ecommerce-clickstream.csv'), '--out', out, '--import-at', IMPORT_AT,
+    // --order input: the rows are compared with the source row by row below
+    const r = await runCli(['transform', sample('ecommerce-clickstream.csv'), '--out', out, '--import-at', IMPORT_AT, '--order', 'input',
       '--map', 'userId=visitor_id', '--map', 'event=event_name', '--map', 'time=ts_ms', '--param', 'item_id', '--param', 'category', '--param', 'page_url=url']);
     expect(r.code).toBe(0);
     const { clean, summaryJson } = await readOutputs(out);

@@ -73,32 +73,33 @@ describe('the conservation check sees a row lost between its counting points', (
   // 5 data rows: 3 kept (counts 1, 2, 3: 6 occurrences), 1 rejected, 1 dropped (count 0)
   const csv = 'userId,event,time,n\nu1,open,2026-10-01T00:00:00Z,1\nu2,open,2026-10-01T00:00:00Z,2\n,open,2026-10-01T00:00:00Z,1\nu3,open,2026-10-01T00:00:00Z,0\nu4,open,2026-10-01T00:00:00Z,3\n';
 
-  async function runWith(seams: NonNullable<TransformIO['testSeams']>): Promise<{ error: unknown; out: string }> {
+  async function runWith(seams: NonNullable<TransformIO['testSeams']>, order: 'user' | 'input' = 'user'): Promise<{ error: unknown; out: string }> {
     const dir = await tempDir();
     const input = join(dir, 'in.csv');
     await writeFile(input, csv);
     const out = join(dir, 'out');
-    const cfg = buildTransformConfig({ input, out, importAt: IMPORT_AT, countColumn: 'n', maxRejectRate: 1 }, new Date());
+    const cfg = buildTransformConfig({ input, out, importAt: IMPORT_AT, countColumn: 'n', maxRejectRate: 1, order }, new Date());
     const error = await runTransform(cfg, { testSeams: seams }).then(() => undefined, (e: unknown) => e);
     return { error, out };
   }
 
   it('passes when nothing is lost (the seams themselves change nothing)', async () => {
-    const { error, out } = await runWith({ passRecord: () => true, partWriter: (d, h, m) => new PartWriter(d, h, m) });
+    const { error, out } = await runWith({ passRecord: () => true, partWriter: (d, h, m, o) => new PartWriter(d, h, m, o) });
     expect(error).toBeUndefined();
     const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
     expect(summary.counts).toMatchObject({ read: 5, kept: 3, rejected: 1, dropped: 1, occurrences: 6, written: 6, lineIndexEntries: 6 });
     expect(summary.conservation.ok).toBe(true);
   });
 
-  it('a clean CSV writer that drops one row: CONSERVATION, exit 1, written ≠ occurrences named', async () => {
+  // --order user: the row reaches the writer after the sort; --order input: straight from the row step
+  it.each(['user', 'input'] as const)('a clean CSV writer that drops one row (--order %s): CONSERVATION, exit 1, written ≠ occurrences named', async (order) => {
     class Lossy extends PartWriter {
       private calls = 0;
-      override add(line: string): boolean {
-        return ++this.calls === 4 ? false : super.add(line);
+      override add(line: string, user?: string): boolean {
+        return ++this.calls === 4 ? false : super.add(line, user);
       }
     }
-    const { error, out } = await runWith({ partWriter: (d, h, m) => new Lossy(d, h, m) });
+    const { error, out } = await runWith({ partWriter: (d, h, m, o) => new Lossy(d, h, m, o) }, order);
     expect(error).toBeInstanceOf(BackfillError);
     const e = error as BackfillError;
     expect(e.code).toBe('CONSERVATION');

@@ -22,16 +22,18 @@ async function transformText(text: string, opts: Partial<RawTransformOptions> = 
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
 
 describe('backpressure from the clean CSV writer', () => {
-  it('is honoured inside an expanded row: add() is never called again before the flush it asked for', async () => {
+  // --order input streams rows to the writer as they are expanded; --order user expands them into
+  // the sort (which spills in the middle of a row under a small --sort-memory) and writes after the merge
+  it.each([['input', {}], ['user', { sortMemory: '256KB' }]] as const)('is honoured inside an expanded row (--order %s): add() is never called again before the flush it asked for', async (order, extra) => {
     const stats = { violations: 0, flushes: 0, maxBuffered: 0 };
     class Strict extends PartWriter {
       private owed = false;
       private pending = 0;
-      override add(line: string): boolean {
+      override add(line: string, user?: string): boolean {
         if (this.owed) stats.violations++;
         this.pending += line.length;
         stats.maxBuffered = Math.max(stats.maxBuffered, this.pending);
-        this.owed = super.add(line);
+        this.owed = super.add(line, user);
         return this.owed;
       }
       override async flush(): Promise<void> {
@@ -42,7 +44,7 @@ describe('backpressure from the clean CSV writer', () => {
       }
     }
     const rows = ['u1,open,2026-10-01T00:00:00Z,20000', 'u2,buy,2026-10-02T00:00:00Z,1', 'u3,open,2026-10-03T00:00:00Z,30000'];
-    const { out, result } = await transformText(`userId,event,time,n\n${rows.join('\n')}\n`, { countColumn: 'n' }, { testSeams: { partWriter: (d, h, m) => new Strict(d, h, m) } });
+    const { out, result } = await transformText(`userId,event,time,n\n${rows.join('\n')}\n`, { countColumn: 'n', order, ...extra }, { testSeams: { partWriter: (d, h, m, o) => new Strict(d, h, m, o) } });
     expect(stats.violations).toBe(0);
     // one input chunk, yet the writer was flushed many times, while the rows were being expanded
     expect(stats.flushes).toBeGreaterThan(10);
@@ -50,9 +52,10 @@ describe('backpressure from the clean CSV writer', () => {
     expect(result.summary.counts).toMatchObject({ occurrences: 50_001, written: 50_001, lineIndexEntries: 50_001 });
     const clean = (await readFile(join(out, 'clean.csv'), 'utf8')).trimEnd().split('\n');
     expect(clean).toHaveLength(1 + 50_001);
-    // input order kept across the waits: u1's rows, then u2, then u3's
+    // input order (which is also user order here) kept across the waits: u1's rows, then u2, then u3's
     expect(clean.slice(1).map((l) => l.split(',')[0])).toEqual([...Array(20_000).fill('u1'), 'u2', ...Array(30_000).fill('u3')]);
     expect((await stat(join(out, 'clean.lines'))).size).toBe(8 * 50_001);
+    if (order === 'user') expect(result.summary.sort!.runs).toBeGreaterThan(2);
   });
 
   it('keeps --original-time-param on the rows written after a wait', async () => {
