@@ -17,6 +17,8 @@ import { Sources, type Unit } from './sources.js';
 const SLICE = 1 << 16;
 /** The read-ahead that fixes a JSON run's header stops at this many bytes of records, whatever --scan-records says. */
 const SCAN_BYTES = 16 << 20;
+/** JSON bytes per batch: smaller than for CSV, a parsed record being many objects that must die young. */
+const JSON_SLICE = 1 << 14;
 /** Parquet rows handed over per batch. */
 const PARQUET_BATCH = 512;
 
@@ -254,8 +256,8 @@ export class TransformInput {
         };
         const splitter = u.format === 'ndjson' ? new NdjsonSplitter(onText, onTooLarge, this.cfg.maxRecordBytes) : new JsonArraySplitter(onText, onTooLarge, this.cfg.maxRecordBytes, u.name);
         for await (const chunk of u.chunks!) {
-          for (let at = 0; at < chunk.length; at += SLICE) {
-            splitter.write(at === 0 && chunk.length <= SLICE ? chunk : chunk.subarray(at, at + SLICE));
+          for (let at = 0; at < chunk.length; at += JSON_SLICE) {
+            splitter.write(at === 0 && chunk.length <= JSON_SLICE ? chunk : chunk.subarray(at, at + JSON_SLICE));
             if (recs.length > 0) {
               yield { unit: index, recs };
               recs = [];
