@@ -104,7 +104,9 @@ export class LeanplumClient {
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      const failure: Failure = NOT_SENT.has(cause?.code ?? '') ? { kind: 'network', notSent: true } : { kind: 'network' };
+      // undici refuses some ports before connecting ("bad port"): nothing left either
+      const notSent = NOT_SENT.has(cause?.code ?? '') || cause?.message === 'bad port';
+      const failure: Failure = notSent ? { kind: 'network', notSent: true } : { kind: 'network' };
       throw new HttpFailure(failure, this.clean(`${(e as Error).name === 'TimeoutError' ? 'timed out' : 'network error'}: ${cause?.code ?? cause?.message ?? (e as Error).message}`));
     }
     let raw: string;

@@ -21,7 +21,8 @@ export function faultHeaders(f: Fault): Record<string, string> {
 export interface Fault {
   /** substring of "METHOD path" the fault applies to; empty matches every request */
   match: string;
-  kind: 'status' | 'drop' | 'slow' | 'malformed' | 'drop-mid-body';
+  /** drop: the connection is cut before the request is handled; drop-after: handled (a job may be created), then cut before the answer */
+  kind: 'status' | 'drop' | 'drop-after' | 'slow' | 'malformed' | 'drop-mid-body';
   status?: number;
   /** with kind 'status': the answer carries `Retry-After: <n>`, as a throttling server may send */
   retryAfterSeconds?: number;

@@ -156,6 +156,14 @@ export class LeanplumSimulator extends LoopbackService {
       req.socket.destroy();
       return;
     }
+    if (fault?.kind === 'drop-after') {
+      // the request is carried out, but its answer never arrives
+      res.writeHead = (() => res) as unknown as typeof res.writeHead;
+      res.end = (() => {
+        req.socket.destroy();
+        return res;
+      }) as unknown as typeof res.end;
+    }
     if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
     if (fault?.kind === 'status') {
       return this.fail(res, fault.status ?? 500, fault.status === 429 ? 'Too many requests' : 'Internal error', faultHeaders(fault));
