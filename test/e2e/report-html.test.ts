@@ -77,12 +77,14 @@ describe('report.html in headless Chromium', () => {
       `u2,"x<svg onload=alert(3)>",2024-01-01T00:00:00Z,ok`,
       `"${payload}",,2026-11-01T00:00:00Z,"${script}"`,
     ].join('\n') + '\n');
-    const r = await runCli(['preview', input, '--out', dir, '--import-at', IMPORT_AT, '--max-reject-rate', '1']);
+    // --out is a directory of its own: a run's outputs never share one with other files
+    const out = join(dir, 'out');
+    const r = await runCli(['preview', input, '--out', out, '--import-at', IMPORT_AT, '--max-reject-rate', '1']);
     expect(r.code).toBe(0);
-    const html = await readFile(join(dir, 'report.html'), 'utf8');
+    const html = await readFile(join(out, 'report.html'), 'utf8');
     expect(html).not.toContain('<img src=x');
     expect(html).not.toContain('<script>');
-    const { page, context, consoleErrors, requests, dialogs } = await openReport(join(dir, 'report.html'), 'report-xss.png');
+    const { page, context, consoleErrors, requests, dialogs } = await openReport(join(out, 'report.html'), 'report-xss.png');
     expect(dialogs).toEqual([]);
     expect(requests).toEqual([]);
     expect(consoleErrors).toEqual([]);
@@ -101,11 +103,12 @@ describe('report.html in headless Chromium', () => {
     for (let i = 0; i < 60_000; i++) lines.push(`u${i % 5000},ev${i % 700},${new Date(T - (i % 900) * 86_400_000).toISOString()},${i}`);
     lines.push(',missing,2026-01-01T00:00:00Z,1');
     await writeFile(input, lines.join('\n') + '\n');
-    const r = await runCli(['preview', input, '--out', dir, '--import-at', IMPORT_AT, '--quiet']);
+    const out = join(dir, 'out');
+    const r = await runCli(['preview', input, '--out', out, '--import-at', IMPORT_AT, '--quiet']);
     expect(r.code).toBe(0);
-    const size = (await stat(join(dir, 'report.html'))).size;
+    const size = (await stat(join(out, 'report.html'))).size;
     expect(size).toBeLessThan(2 * 1024 * 1024);
-    const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8'));
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
     expect(report.clamped.sample.length).toBe(50);
     expect(report.warnings.map((w: { code: string }) => w.code)).toContain('event_name_limit');
   });
