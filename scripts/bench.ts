@@ -1,6 +1,8 @@
 // npm run bench [-- --rows 5000000] — throughput of `lp-backfill transform` as a ratio to a
-// csv-parse → csv-stringify pass-through of the same file, measured in the same run, plus peak RSS;
-// then the memory bounds of two hostile inputs: large counts, and a quote that is never closed.
+// csv-parse → csv-stringify pass-through of the same file, measured in the same run, plus peak RSS:
+// the streaming transform (--order input) and the sorted one (--order user, the default, with the
+// default --sort-memory and with --sort-memory 32MB); then the memory bounds of two hostile
+// inputs: large counts, and a quote that is never closed.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -72,10 +74,13 @@ function measure(script: string, scriptArgs: string[], expectCode = 0): Promise<
 const cli = join(root, 'dist/src/cli/main.js');
 const out = join(dir, 'out');
 // a fresh output directory each time: a run directory remembers its inputs and options
-async function transformArgs(input: string): Promise<string[]> {
+// --order input: the streaming path, whose targets predate the sort; sorted runs pass --order user
+async function transformArgs(input: string, order: string[] = ['--order', 'input']): Promise<string[]> {
   await rm(out, { recursive: true, force: true });
-  return ['transform', input, '--out', out, '--import-at', IMPORT_AT, '--count-column', 'count', '--param', 'item', '--param', 'label', '--map', 'userId=user_id'];
+  return ['transform', input, '--out', out, '--import-at', IMPORT_AT, '--count-column', 'count', '--param', 'item', '--param', 'label', '--map', 'userId=user_id', ...order];
 }
+const summaryOf = async () => JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+const SORT_SMALL = '32MB';
 
 await mkdir(dir, { recursive: true });
 const results: Record<string, unknown>[] = [];
@@ -84,14 +89,27 @@ for (const rows of sizes) {
   process.stderr.write(`generating ${rows.toLocaleString()} rows…\n`);
   await generate(input, rows);
   const mb = statSync(input).size / 1e6;
-  const best = { pass: Infinity, tf: Infinity, passRss: 0, tfRss: 0 };
+  const best = { pass: Infinity, tf: Infinity, passRss: 0, tfRss: 0, sorted: Infinity, sortedRss: 0, small: Infinity, smallRss: 0 };
+  let sortFacts: { runs: number; bytesSpilled: number } = { runs: 0, bytesSpilled: 0 };
+  let smallRuns = 0;
+  let lookups = { asWritten: 0, inputOrder: 0 };
   for (let r = 0; r < repeats; r++) {
     const p = await measure(join(root, 'dist/scripts/bench-passthrough.js'), [input, join(dir, 'passthrough.csv')]);
     const t = await measure(cli, await transformArgs(input));
+    const u = await measure(cli, await transformArgs(input, ['--order', 'user']));
+    const us = await summaryOf();
+    sortFacts = us.sort;
+    lookups = { asWritten: us.cost.billableLookups, inputOrder: us.cost.billableLookupsInInputOrder };
+    const m = await measure(cli, await transformArgs(input, ['--order', 'user', '--sort-memory', SORT_SMALL]));
+    smallRuns = (await summaryOf()).sort.runs;
     best.pass = Math.min(best.pass, p.seconds);
     best.tf = Math.min(best.tf, t.seconds);
+    best.sorted = Math.min(best.sorted, u.seconds);
+    best.small = Math.min(best.small, m.seconds);
     best.passRss = Math.max(best.passRss, p.rssMb);
     best.tfRss = Math.max(best.tfRss, t.rssMb);
+    best.sortedRss = Math.max(best.sortedRss, u.rssMb);
+    best.smallRss = Math.max(best.smallRss, m.rssMb);
   }
   const row = {
     rows,
@@ -102,6 +120,15 @@ for (const rows of sizes) {
     ratio: +(best.pass / best.tf).toFixed(3),
     passthroughPeakRssMB: Math.round(best.passRss),
     transformPeakRssMB: Math.round(best.tfRss),
+    sortedRowsPerS: Math.round(rows / best.sorted),
+    sortedRatio: +(best.pass / best.sorted).toFixed(3),
+    sortedPeakRssMB: Math.round(best.sortedRss),
+    sortedRuns: sortFacts.runs,
+    [`sorted${SORT_SMALL}RowsPerS`]: Math.round(rows / best.small),
+    [`sorted${SORT_SMALL}PeakRssMB`]: Math.round(best.smallRss),
+    [`sorted${SORT_SMALL}Runs`]: smallRuns,
+    lookupsGroupedByUser: lookups.asWritten,
+    lookupsInputOrder: lookups.inputOrder,
   };
   results.push(row);
   console.log(JSON.stringify(row));
@@ -116,7 +143,8 @@ if (!args.includes('--no-report-check')) {
   process.stderr.write(`generating ${reportRows.toLocaleString('en')} rows for the report check…\n`);
   await generate(input, reportRows);
   await rm(out, { recursive: true, force: true });
-  const p = await measure(cli, ['preview', input, '--out', out, '--import-at', IMPORT_AT, '--count-column', 'count', '--param', 'item', '--param', 'label', '--map', 'userId=user_id', '--quiet']);
+  // --order input: this checks the report model's memory, not the sort's (which is --sort-memory)
+  const p = await measure(cli, ['preview', input, '--out', out, '--import-at', IMPORT_AT, '--count-column', 'count', '--param', 'item', '--param', 'label', '--map', 'userId=user_id', '--order', 'input', '--quiet']);
   reportRss = Math.round(p.rssMb);
   htmlBytes = (await stat(join(out, 'report.html'))).size;
   console.log(JSON.stringify({ previewRows: reportRows, previewSeconds: +p.seconds.toFixed(1), previewPeakRssMB: reportRss, reportHtmlKB: Math.round(htmlBytes / 1024) }));
@@ -136,6 +164,11 @@ const ex = await measure(cli, await transformArgs(expandInput));
 const exWritten = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).counts.written as number;
 const expand = { expandRows: EXPAND_ROWS, count: EXPAND_COUNT, rowsWritten: exWritten, seconds: +ex.seconds.toFixed(1), writtenRowsPerS: Math.round(exWritten / ex.seconds), peakRssMB: Math.round(ex.rssMb) };
 console.log(JSON.stringify(expand));
+// the same 5M written rows through the sort: they spill, and memory stays within --sort-memory + 100 MB
+const exs = await measure(cli, await transformArgs(expandInput, ['--order', 'user', '--sort-memory', SORT_SMALL]));
+const exsSummary = await summaryOf();
+const expandSorted = { expandSortedRowsWritten: exsSummary.counts.written as number, sortMemory: SORT_SMALL, runs: exsSummary.sort.runs as number, seconds: +exs.seconds.toFixed(1), peakRssMB: Math.round(exs.rssMb) };
+console.log(JSON.stringify(expandSorted));
 
 // A quote opened on line 2 and never closed: csv-parse would take the rest of the file as one
 // field. The record cap must stop it early, with exit 2 and the line.
@@ -150,10 +183,14 @@ const quote = { unclosedQuoteInputMB: +(statSync(quoteInput).size / 1e6).toFixed
 console.log(JSON.stringify(quote));
 
 const ok = results.every((r) => (r['ratio'] as number) >= 0.9 && (r['transformPeakRssMB'] as number) <= 150);
+// issue 13: sorted ≥ 0.5× the pass-through (default --sort-memory 256MB), ≤ 200 MB with --sort-memory 32MB,
+// and in general peak RSS ≤ --sort-memory + 100 MB
+const sortedOk = results.every((r) => (r['sortedRatio'] as number) >= 0.5 && (r['sortedPeakRssMB'] as number) <= 256 + 100);
+const smallOk = results.every((r) => (r[`sorted${SORT_SMALL}PeakRssMB`] as number) <= 200) && expandSorted.peakRssMB <= 200 && expandSorted.expandSortedRowsWritten === EXPAND_ROWS * EXPAND_COUNT;
 const rss = results.map((r) => r['transformPeakRssMB'] as number);
 const flat = rss.length < 2 || Math.max(...rss) <= Math.min(...rss) * 1.1;
 const met = (b: boolean) => (b ? 'met' : 'NOT met');
-console.log(`targets: ratio ≥ 0.9 and peak RSS ≤ 150 MB: ${met(ok)}${rss.length > 1 ? `; RSS 1M vs 5M within 10%: ${met(flat)}` : ''}${reportRss !== undefined ? `; preview RSS ≤ 150 MB: ${met(reportRss <= 150)}; report.html < 2 MB: ${met((htmlBytes ?? 0) < 2 * 1024 * 1024)}` : ''}` +
+console.log(`targets: --order input ratio ≥ 0.9 and peak RSS ≤ 150 MB: ${met(ok)}; --order user ratio ≥ 0.5 and RSS ≤ 356 MB: ${met(sortedOk)}; --sort-memory ${SORT_SMALL} RSS ≤ 200 MB (also on the ${EXPAND_ROWS}×${EXPAND_COUNT} expansion): ${met(smallOk)}${rss.length > 1 ? `; RSS 1M vs 5M within 10%: ${met(flat)}` : ''}${reportRss !== undefined ? `; preview RSS ≤ 150 MB: ${met(reportRss <= 150)}; report.html < 2 MB: ${met((htmlBytes ?? 0) < 2 * 1024 * 1024)}` : ''}` +
   `; ${EXPAND_ROWS}×${EXPAND_COUNT} expansion RSS ≤ 150 MB: ${met(expand.peakRssMB <= 150 && exWritten === EXPAND_ROWS * EXPAND_COUNT)}` +
   `; unclosed quote exits 2 naming line 2, RSS ≤ 150 MB: ${met(quote.namesLine2 && quote.peakRssMB <= 150)}`);
 if (!args.includes('--keep')) await rm(out, { recursive: true, force: true });

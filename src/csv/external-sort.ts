@@ -19,6 +19,36 @@ const MIN_READ_BUFFER = 16 * 1024;
 /** key bytes held in each of the two numeric prefixes (48 bits: exact in a double) */
 const PREFIX = 6;
 
+/** Buffer's UTF-8 methods without the argument handling of toString/write (hot in both directions). */
+interface Utf8Buffer {
+  utf8Slice(start: number, end: number): string;
+  utf8Write(text: string, offset: number, length: number): number;
+}
+const utf8 = (b: Buffer) => b as unknown as Utf8Buffer;
+/** `buf.toString('utf8', start, end)`, faster: for the sink's payloads. */
+export const utf8Text = (buf: Buffer, start: number, end: number): string => utf8(buf).utf8Slice(start, end);
+
+/**
+ * The key strings handed to the sink: consecutive records mostly share their key (a user's rows),
+ * so the previous string is reused when the bytes are the same instead of decoding them again.
+ */
+class KeyDecoder {
+  private p1 = NaN;
+  private p2 = NaN;
+  private bytes: Buffer = Buffer.alloc(0);
+  private key = '';
+
+  decode(buf: Buffer, start: number, end: number, p1: number, p2: number): string {
+    const len = end - start;
+    if (p1 === this.p1 && p2 === this.p2 && len === this.bytes.length && (len <= 2 * PREFIX || this.bytes.compare(buf, start, end) === 0)) return this.key;
+    this.p1 = p1;
+    this.p2 = p2;
+    this.bytes = Buffer.from(buf.subarray(start, end));
+    this.key = utf8(buf).utf8Slice(start, end);
+    return this.key;
+  }
+}
+
 /** Bytes [at + from, at + from + 6) of a key of `len` bytes as a number, big-endian, zero-padded. */
 function prefixOf(buf: Buffer, at: number, len: number, from: number): number {
   if (len >= from + PREFIX) return buf.readUIntBE(at + from, PREFIX);
@@ -90,8 +120,8 @@ export class ExternalSorter {
     if (this.chunk < 0 || this.chunkUsed + total > this.chunks[this.chunk]!.length) this.nextChunk(total);
     const buf = this.chunks[this.chunk]!;
     const at = this.chunkUsed;
-    buf.write(key, at, keyLen, 'utf8');
-    buf.write(payload, at + keyLen, len, 'utf8');
+    utf8(buf).utf8Write(key, at, keyLen);
+    utf8(buf).utf8Write(payload, at + keyLen, len);
     if (this.n === this.cap) this.grow();
     const i = this.n++;
     this.recChunk[i] = this.chunk;
@@ -209,6 +239,7 @@ export class ExternalSorter {
    */
   async drain(sink: SortSink, wait: () => Promise<void>): Promise<void> {
     try {
+      const keys = new KeyDecoder();
       if (this.runs.length === 0) {
         const order = this.sortedIndex();
         for (let j = 0; j < order.length; j++) {
@@ -217,7 +248,7 @@ export class ExternalSorter {
           const off = this.recOff[i]!;
           const ps = off + this.recKeyLen[i]!;
           this.emitted++;
-          if (sink(c.toString('utf8', off, ps), this.recNum[i]!, this.recSeq[i]!, this.recA[i]!, this.recB[i]!, c, ps, ps + this.recLen[i]!)) await wait();
+          if (sink(keys.decode(c, off, ps, this.recP1[i]!, this.recP2[i]!), this.recNum[i]!, this.recSeq[i]!, this.recA[i]!, this.recB[i]!, c, ps, ps + this.recLen[i]!)) await wait();
         }
         this.reset();
         this.release();
@@ -241,7 +272,7 @@ export class ExternalSorter {
       }
       await mergeRuns(this.runs, this.readBuffer(this.runs.length), (r) => {
         this.emitted++;
-        return sink(r.buf.toString('utf8', r.keyStart, r.payloadStart), r.num, r.seq, r.a, r.b, r.buf, r.payloadStart, r.end) ? wait() : undefined;
+        return sink(keys.decode(r.buf, r.keyStart, r.payloadStart, r.p1, r.p2), r.num, r.seq, r.a, r.b, r.buf, r.payloadStart, r.end) ? wait() : undefined;
       });
     } finally {
       await this.dispose();

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedMapping } from '../csv/mapping.js';
-import { ExternalSorter } from '../csv/external-sort.js';
+import { ExternalSorter, utf8Text } from '../csv/external-sort.js';
 import { LineIndexWriter } from '../csv/line-index.js';
 import { PartWriter, type PartInfo, type PartWriterOptions } from '../csv/part-writer.js';
 import type { RowObserver } from '../csv/row-observer.js';
@@ -262,7 +262,7 @@ export class TransformOutput {
         let pending: Promise<void> | undefined;
         await this.byKey.drain(
           (key, _num, position, fileIndex, line, buf, start, end) => {
-            const p = JSON.parse(buf.toString('utf8', start, end)) as { r: PackedRow; f?: string[] };
+            const p = JSON.parse(utf8Text(buf, start, end)) as { r: PackedRow; f?: string[] };
             const file = this.names[fileIndex]!;
             if (key === previous) {
               this.tally.onDropped('duplicate');
@@ -287,7 +287,7 @@ export class TransformOutput {
             this.distinctUsers++;
             previous = user;
           }
-          const cleanFull = this.clean.add(buf.toString('utf8', start, end), user);
+          const cleanFull = this.clean.add(utf8Text(buf, start, end), user);
           return this.lines.add(fileIndex, line) || cleanFull;
         }, this.flushRows);
         account(this.byUser);
