@@ -10,8 +10,11 @@ import { join } from 'node:path';
  */
 export type SortSink = (key: string, num: number, seq: number, a: number, b: number, payload: Buffer, start: number, end: number) => boolean;
 
-/** Bytes per record in the typed arrays (chunk, offset, key length, payload length, a, b: u32; num, seq, 2 key prefixes: f64). */
-const RECORD_BYTES = 56;
+/**
+ * Bytes per record in the typed arrays (chunk, offset, key length, payload length, a, b: u32;
+ * num, seq, 2 key prefixes: f64), plus the two u32 index arrays of the in-memory sort.
+ */
+const RECORD_BYTES = 64;
 /** A spilled record's fixed header: length, key length, num (f64), seq (f64), a, b. */
 const HEADER = 32;
 const MAX_FAN_IN = 64;
@@ -122,7 +125,7 @@ export class ExternalSorter {
     const at = this.chunkUsed;
     utf8(buf).utf8Write(key, at, keyLen);
     utf8(buf).utf8Write(payload, at + keyLen, len);
-    if (this.n === this.cap) this.grow();
+    if (this.n === this.cap) this.grow(this.cap === 0 ? Math.floor(this.budget / RECORD_BYTES) + 1 : Math.ceil(this.cap * 1.5));
     const i = this.n++;
     this.recChunk[i] = this.chunk;
     this.recOff[i] = at;
@@ -150,8 +153,12 @@ export class ExternalSorter {
     else this.chunks.push(b);
   }
 
-  private grow(): void {
-    const cap = Math.max(1024, Math.ceil(this.cap * 1.5));
+  /**
+   * The first call sizes the arrays for as many records as the budget can hold, so they never
+   * have to be copied while full (zero-filled typed arrays take memory only as they are written
+   * to); later calls only happen when a caller adds past the budget.
+   */
+  private grow(cap: number): void {
     const g32 = (a: Uint32Array) => {
       const x = new Uint32Array(cap);
       x.set(a);
@@ -175,24 +182,55 @@ export class ExternalSorter {
     this.cap = cap;
   }
 
-  /** The in-memory records' indices in sorted order: key bytes (prefixes first), then num, then index. */
+  /** The order of records x and y (negative: x first): key bytes (prefixes first), num, seq, then index. */
+  private compare(x: number, y: number): number {
+    let d = this.recP1[x]! - this.recP1[y]! || this.recP2[x]! - this.recP2[y]!;
+    if (d !== 0) return d;
+    const lx = this.recKeyLen[x]!;
+    const ly = this.recKeyLen[y]!;
+    if (lx > 2 * PREFIX || ly > 2 * PREFIX) {
+      const ox = this.recOff[x]!;
+      const oy = this.recOff[y]!;
+      d = this.chunks[this.recChunk[x]!]!.compare(this.chunks[this.recChunk[y]!]!, oy, oy + ly, ox, ox + lx);
+    } else d = lx - ly;
+    return d || this.recNum[x]! - this.recNum[y]! || this.recSeq[x]! - this.recSeq[y]! || x - y;
+  }
+
+  /**
+   * The in-memory records' indices in sorted order. A merge sort of typed arrays written here
+   * rather than TypedArray#sort with a comparator, which copies the array into the heap (twice
+   * its size, left for the garbage collector at every spill) and calls the comparator slower.
+   */
   private sortedIndex(): Uint32Array {
-    const order = new Uint32Array(this.n);
-    for (let i = 0; i < this.n; i++) order[i] = i;
-    const { recP1: p1, recP2: p2, recKeyLen: kl, recNum: nums, recSeq: seqs, recChunk: ch, recOff: off, chunks } = this;
-    const long = 2 * PREFIX;
-    order.sort((x, y) => {
-      let d = p1[x]! - p1[y]! || p2[x]! - p2[y]!;
-      if (d !== 0) return d;
-      const lx = kl[x]!;
-      const ly = kl[y]!;
-      if (lx > long || ly > long) {
-        const ox = off[x]!;
-        const oy = off[y]!;
-        d = chunks[ch[x]!]!.compare(chunks[ch[y]!]!, oy, oy + ly, ox, ox + lx);
-      } else d = lx - ly;
-      return d || nums[x]! - nums[y]! || seqs[x]! - seqs[y]! || x - y;
-    });
+    const n = this.n;
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const tmp = new Uint32Array(n);
+    const sort = (lo: number, hi: number): void => {
+      if (hi - lo <= 16) {
+        for (let i = lo + 1; i < hi; i++) {
+          const v = order[i]!;
+          let j = i - 1;
+          while (j >= lo && this.compare(order[j]!, v) > 0) {
+            order[j + 1] = order[j]!;
+            j--;
+          }
+          order[j + 1] = v;
+        }
+        return;
+      }
+      const mid = (lo + hi) >>> 1;
+      sort(lo, mid);
+      sort(mid, hi);
+      if (this.compare(order[mid - 1]!, order[mid]!) <= 0) return; // already in order: common for time-ordered exports
+      tmp.set(order.subarray(lo, mid), lo);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) order[k++] = this.compare(order[j]!, tmp[i]!) < 0 ? order[j++]! : tmp[i++]!;
+      while (i < mid) order[k++] = tmp[i++]!;
+    };
+    sort(0, n);
     return order;
   }
 
