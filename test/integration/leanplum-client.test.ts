@@ -65,6 +65,25 @@ describe('Leanplum client against the simulator', () => {
     expect(delays[1]!).toBeGreaterThanOrEqual(delays[0]! / 2);
   });
 
+  it.each([429, 503])('waits at least as long as a %i\'s Retry-After says (and longer than its backoff would)', async (status) => {
+    const c = client();
+    const { jobId } = await c.launch({ bucket: BUCKET, file: object });
+    // 40 s: far above the first backoff (1–2 s), so only the header can explain the wait
+    s.sim.faults.add({ match: 'getMultiResults', kind: 'status', status, retryAfterSeconds: 40, times: 1 });
+    expect((await finished(c, jobId)).state).toBe('FINISHED');
+    expect(delays).toEqual([40_000]);
+  });
+
+  it('gives up when Retry-After asks for longer than it waits (5 min), and says how long was asked', async () => {
+    const c = client();
+    const { jobId } = await c.launch({ bucket: BUCKET, file: object });
+    s.sim.faults.add({ match: 'getMultiResults', kind: 'status', status: 429, retryAfterSeconds: 3600, times: 1 });
+    const e = await catchErr(c.status(jobId));
+    expect(e.code).toBe('LEANPLUM_FAILED');
+    expect(e.message).toContain('Leanplum asked to wait 3600 s');
+    expect(delays).toEqual([]);
+  });
+
   it('retries a slow status answer that hits the request timeout', async () => {
     // the slow answer never comes in time; the retried one has all the time a loaded machine needs
     const c = client({ timeoutMs: 1500 });
