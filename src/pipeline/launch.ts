@@ -48,6 +48,35 @@ function archive(part: PartState, outcome: 'FAILED' | 'unknown', now: Date): voi
 }
 
 /**
+ * The job id is the one thing that must not be lost. With the state in GCS another task may have
+ * saved in between (a lost compare-and-swap): the state is read again and, if it still shows this
+ * very launch as 'launching', the id is written into it; anything else is a conflict the user must
+ * see, with the id to adopt.
+ */
+async function saveLaunched(lock: RunLock, m: Manifest, part: PartState, log: Log): Promise<void> {
+  let current = m;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await saveManifest(lock, current);
+      return;
+    } catch (e) {
+      if (!(e instanceof BackfillError && e.code === 'STATE_CONFLICT') || lock.mirror === undefined || attempt >= 5) {
+        throw new BackfillError('STATE_CONFLICT', `${part.file} was launched as job ${part.launch!.jobId}, but that could not be saved: ${(e as Error).message}`, `Record it by hand: lp-backfill launch ${lock.dir} --adopt-job ${part.file}=${part.launch!.jobId}`, { cause: e });
+      }
+      const fresh = await lock.mirror.reload();
+      const same = fresh.parts.find((p) => p.file === part.file);
+      if (same?.launch?.status !== 'launching' || same.launch.startedAt !== part.launch!.startedAt) {
+        throw new BackfillError('STATE_CONFLICT', `${part.file} was launched as job ${part.launch!.jobId}, but another task changed its state meanwhile`, `Check both tasks; if job ${part.launch!.jobId} is the only one: lp-backfill launch ${lock.dir} --adopt-job ${part.file}=${part.launch!.jobId}`);
+      }
+      same.launch = { ...part.launch! };
+      fresh.leanplum ??= m.leanplum!;
+      current = fresh;
+      log('conflict', { file: part.file }, `conflict   another task saved the state meanwhile; job ${part.launch!.jobId} written into the state read again`);
+    }
+  }
+}
+
+/**
  * A launch whose answer was lost, for which the user found the job in Leanplum: its id is
  * recorded as if the answer had come, so the run follows that job and never launches another.
  */
@@ -92,7 +121,7 @@ export async function launchStage(lock: RunLock, client: LeanplumClient, storage
       part.launch = { ...part.launch, status: 'launched', jobId: r.jobId, launchedAt: new Date().toISOString() };
       // recorded with the first job only: a launch that reached nothing (a mistyped --api-url) binds nothing
       man.leanplum ??= { appId: o.appId, apiUrl: o.apiUrl };
-      await saveManifest(lock, man);
+      await saveLaunched(lock, man, part, log);
       launched.push(part.file);
       log('launched', { file: part.file, jobId: r.jobId }, `launched   ${part.file}: job ${r.jobId}${r.warning ? ` (warning: ${r.warning})` : ''}`);
     } catch (e) {

@@ -20,6 +20,8 @@ export interface LockHolder {
 export interface ManifestMirror {
   readonly url: string;
   save(m: Manifest): Promise<void>;
+  /** reads the state again (after a lost compare-and-swap); the local copy follows */
+  reload(): Promise<Manifest>;
 }
 
 /** Proof that the caller holds a run directory's lock; every stage that changes the run takes one. */

@@ -17,6 +17,7 @@ export class RemoteState {
     private readonly storage: Storage,
     readonly ref: ObjectRef,
     private generation: string,
+    private readonly dir: string,
   ) {}
 
   get url(): string {
@@ -29,7 +30,7 @@ export class RemoteState {
    */
   static async open(storage: Storage, ref: ObjectRef, dir: string, local: Manifest | undefined): Promise<RemoteState> {
     const found = await readJsonObject<Manifest>(storage, ref);
-    const state = new RemoteState(storage, ref, found.generation);
+    const state = new RemoteState(storage, ref, found.generation, dir);
     if (found.value !== undefined) {
       checkManifest(found.value, gsUrl(ref));
       if (local !== undefined && local.runId !== found.value.runId && local.parts.some((p) => p.upload || p.launch)) {
@@ -44,6 +45,15 @@ export class RemoteState {
 
   async save(m: Manifest): Promise<void> {
     this.generation = await writeJsonObjectIfGeneration(this.storage, this.ref, m, this.generation);
+  }
+
+  async reload(): Promise<Manifest> {
+    const found = await readJsonObject<Manifest>(this.storage, this.ref);
+    if (found.value === undefined) throw new BackfillError('STATE_CONFLICT', `${this.url} disappeared while this run was using it`, 'Someone deleted the state object; restore it from its generations, or start a new run.');
+    const m = checkManifest(found.value, this.url);
+    this.generation = found.generation;
+    await writeJsonAtomic(manifestPath(this.dir), m);
+    return m;
   }
 }
 

@@ -26,6 +26,7 @@ export async function uploadStage(lock: RunLock, target: Target, storage: Storag
   if (!SAFE_PREFIX.test(target.prefix)) {
     throw new BackfillError('CONFIG_INVALID', `prefix "${target.prefix}" has characters Leanplum's importer may not accept`, 'Use letters, digits, _, - and / only.');
   }
+  const targetWasSet = man.target !== undefined;
   man.target ??= { ...target, token: randomBytes(8).toString('hex') };
   const folder = `${man.target.prefix ? man.target.prefix + '/' : ''}${man.runId}-${man.target.token}`;
   for (const part of man.parts) {
@@ -46,6 +47,8 @@ export async function uploadStage(lock: RunLock, target: Target, storage: Storag
     await saveManifest(lock, man);
     log('uploaded', { file: part.file, outcome: r.status, crc32c: r.crc32c }, `           ${r.status === 'uploaded' ? 'uploaded' : 'already there (same crc32c)'}, ${r.size} bytes, crc32c ${r.crc32c}`);
   }
-  await saveManifest(lock, man);
+  // each upload was saved as it ended; a resume with nothing to send writes nothing (and with the
+  // state in GCS, does not bump it under another task's feet)
+  if (!targetWasSet) await saveManifest(lock, man);
   return man;
 }

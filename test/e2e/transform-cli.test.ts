@@ -152,10 +152,11 @@ describe('lp-backfill transform on the samples', () => {
     const dir = await tempDir();
     const input = join(dir, 'in.csv');
     await writeFile(input, 'userId,event,time\nu1,open,2026-11-01T00:00:00Z\n,open,2026-11-01T00:00:00Z\n');
-    const r = await runCli(['transform', input, '--out', dir, '--import-at', IMPORT_AT, '--max-reject-rate', '0.1']);
+    const out = join(dir, 'out');
+    const r = await runCli(['transform', input, '--out', out, '--import-at', IMPORT_AT, '--max-reject-rate', '0.1']);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('REJECT_RATE');
-    const { clean, rejects } = await readOutputs(dir);
+    const { clean, rejects } = await readOutputs(out);
     expect([clean.length, rejects.length]).toEqual([1, 1]);
   });
 
