@@ -18,7 +18,11 @@ async function generate(path: string, rows: number): Promise<void> {
   if (existsSync(path)) return;
   let x = 88172645;
   const rnd = () => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     return x / 4294967296;
   };
   const events = ['App Open', 'Level Complete', 'Purchase', 'Ad Watched', 'Item View', 'Share', 'Sign Up', 'Tutorial Step'];
@@ -81,7 +85,24 @@ export async function benchNdjson(rows: number, repeats: number): Promise<{ rati
   for (let r = 0; r < repeats; r++) {
     const p = await measure([join(root, 'dist/scripts/bench-ndjson-passthrough.js'), input, join(dir, 'passthrough.ndjson')]);
     await rm(out, { recursive: true, force: true });
-    const t = await measure([join(root, 'dist/src/cli/main.js'), 'transform', input, '--out', out, '--import-at', IMPORT_AT, '--preset', 'mixpanel', '--map', 'value=properties.price', '--map', 'currencyCode=properties.currency', '--order', 'input', '--quiet']);
+    const t = await measure([
+      join(root, 'dist/src/cli/main.js'),
+      'transform',
+      input,
+      '--out',
+      out,
+      '--import-at',
+      IMPORT_AT,
+      '--preset',
+      'mixpanel',
+      '--map',
+      'value=properties.price',
+      '--map',
+      'currencyCode=properties.currency',
+      '--order',
+      'input',
+      '--quiet',
+    ]);
     best.pass = Math.min(best.pass, p.seconds);
     best.tf = Math.min(best.tf, t.seconds);
     best.passRss = Math.max(best.passRss, p.rssMb);

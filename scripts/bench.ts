@@ -26,7 +26,11 @@ async function generate(path: string, rows: number): Promise<void> {
   if (existsSync(path)) return;
   let x = 2463534242;
   const rnd = () => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     return x / 4294967296;
   };
   const events = ['app_open', 'level_complete', 'purchase', 'ad_watched', 'item_view', 'share'];
@@ -58,7 +62,9 @@ interface Measured {
 function measure(script: string, scriptArgs: string[], expectCode = 0): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--import', join(root, 'dist/scripts/rss-probe.js'), script, ...scriptArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', join(root, 'dist/scripts/rss-probe.js'), script, ...scriptArgs], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
@@ -77,7 +83,23 @@ const out = join(dir, 'out');
 // --order input: the streaming path, whose targets predate the sort; sorted runs pass --order user
 async function transformArgs(input: string, order: string[] = ['--order', 'input']): Promise<string[]> {
   await rm(out, { recursive: true, force: true });
-  return ['transform', input, '--out', out, '--import-at', IMPORT_AT, '--count-column', 'count', '--param', 'item', '--param', 'label', '--map', 'userId=user_id', ...order];
+  return [
+    'transform',
+    input,
+    '--out',
+    out,
+    '--import-at',
+    IMPORT_AT,
+    '--count-column',
+    'count',
+    '--param',
+    'item',
+    '--param',
+    'label',
+    '--map',
+    'userId=user_id',
+    ...order,
+  ];
 }
 const summaryOf = async () => JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
 const SORT_SMALL = '32MB';
@@ -144,10 +166,30 @@ if (!args.includes('--no-report-check')) {
   await generate(input, reportRows);
   await rm(out, { recursive: true, force: true });
   // --order input: this checks the report model's memory, not the sort's (which is --sort-memory)
-  const p = await measure(cli, ['preview', input, '--out', out, '--import-at', IMPORT_AT, '--count-column', 'count', '--param', 'item', '--param', 'label', '--map', 'userId=user_id', '--order', 'input', '--quiet']);
+  const p = await measure(cli, [
+    'preview',
+    input,
+    '--out',
+    out,
+    '--import-at',
+    IMPORT_AT,
+    '--count-column',
+    'count',
+    '--param',
+    'item',
+    '--param',
+    'label',
+    '--map',
+    'userId=user_id',
+    '--order',
+    'input',
+    '--quiet',
+  ]);
   reportRss = Math.round(p.rssMb);
   htmlBytes = (await stat(join(out, 'report.html'))).size;
-  console.log(JSON.stringify({ previewRows: reportRows, previewSeconds: +p.seconds.toFixed(1), previewPeakRssMB: reportRss, reportHtmlKB: Math.round(htmlBytes / 1024) }));
+  console.log(
+    JSON.stringify({ previewRows: reportRows, previewSeconds: +p.seconds.toFixed(1), previewPeakRssMB: reportRss, reportHtmlKB: Math.round(htmlBytes / 1024) }),
+  );
 }
 
 // Large counts: few input rows, millions written. Memory must not follow the expansion (the
@@ -157,17 +199,31 @@ const EXPAND_COUNT = 50_000;
 const expandInput = join(dir, `bench-expand-${EXPAND_ROWS}x${EXPAND_COUNT}.csv`);
 if (!existsSync(expandInput)) {
   let text = 'user_id,event,time,count,item,label\n';
-  for (let i = 0; i < EXPAND_ROWS; i++) text += `u${i},level_complete,2026-06-0${1 + (i % 9)}T12:00:00+00:00,${EXPAND_COUNT},sku-${i},"Bundle, size ${i % 9}"\n`;
+  for (let i = 0; i < EXPAND_ROWS; i++)
+    text += `u${i},level_complete,2026-06-0${1 + (i % 9)}T12:00:00+00:00,${EXPAND_COUNT},sku-${i},"Bundle, size ${i % 9}"\n`;
   await writeFile(expandInput, text);
 }
 const ex = await measure(cli, await transformArgs(expandInput));
 const exWritten = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).counts.written as number;
-const expand = { expandRows: EXPAND_ROWS, count: EXPAND_COUNT, rowsWritten: exWritten, seconds: +ex.seconds.toFixed(1), writtenRowsPerS: Math.round(exWritten / ex.seconds), peakRssMB: Math.round(ex.rssMb) };
+const expand = {
+  expandRows: EXPAND_ROWS,
+  count: EXPAND_COUNT,
+  rowsWritten: exWritten,
+  seconds: +ex.seconds.toFixed(1),
+  writtenRowsPerS: Math.round(exWritten / ex.seconds),
+  peakRssMB: Math.round(ex.rssMb),
+};
 console.log(JSON.stringify(expand));
 // the same 5M written rows through the sort: they spill, and memory stays within --sort-memory + 100 MB
 const exs = await measure(cli, await transformArgs(expandInput, ['--order', 'user', '--sort-memory', SORT_SMALL]));
 const exsSummary = await summaryOf();
-const expandSorted = { expandSortedRowsWritten: exsSummary.counts.written as number, sortMemory: SORT_SMALL, runs: exsSummary.sort.runs as number, seconds: +exs.seconds.toFixed(1), peakRssMB: Math.round(exs.rssMb) };
+const expandSorted = {
+  expandSortedRowsWritten: exsSummary.counts.written as number,
+  sortMemory: SORT_SMALL,
+  runs: exsSummary.sort.runs as number,
+  seconds: +exs.seconds.toFixed(1),
+  peakRssMB: Math.round(exs.rssMb),
+};
 console.log(JSON.stringify(expandSorted));
 
 // A quote opened on line 2 and never closed: csv-parse would take the rest of the file as one
@@ -179,20 +235,31 @@ if (!existsSync(quoteInput)) {
   await writeFile(quoteInput, head + row.repeat(Math.ceil((16 * 1024 * 1024 - head.length) / row.length)));
 }
 const q = await measure(cli, await transformArgs(quoteInput), 2);
-const quote = { unclosedQuoteInputMB: +(statSync(quoteInput).size / 1e6).toFixed(1), exitCode: q.code, seconds: +q.seconds.toFixed(2), peakRssMB: Math.round(q.rssMb), namesLine2: /line 2\b/.test(q.stderr) };
+const quote = {
+  unclosedQuoteInputMB: +(statSync(quoteInput).size / 1e6).toFixed(1),
+  exitCode: q.code,
+  seconds: +q.seconds.toFixed(2),
+  peakRssMB: Math.round(q.rssMb),
+  namesLine2: /line 2\b/.test(q.stderr),
+};
 console.log(JSON.stringify(quote));
 
 const ok = results.every((r) => (r['ratio'] as number) >= 0.9 && (r['transformPeakRssMB'] as number) <= 150);
 // issue 13: sorted ≥ 0.5× the pass-through (default --sort-memory 256MB), ≤ 200 MB with --sort-memory 32MB,
 // and in general peak RSS ≤ --sort-memory + 100 MB
 const sortedOk = results.every((r) => (r['sortedRatio'] as number) >= 0.5 && (r['sortedPeakRssMB'] as number) <= 256 + 100);
-const smallOk = results.every((r) => (r[`sorted${SORT_SMALL}PeakRssMB`] as number) <= 200) && expandSorted.peakRssMB <= 200 && expandSorted.expandSortedRowsWritten === EXPAND_ROWS * EXPAND_COUNT;
+const smallOk =
+  results.every((r) => (r[`sorted${SORT_SMALL}PeakRssMB`] as number) <= 200) &&
+  expandSorted.peakRssMB <= 200 &&
+  expandSorted.expandSortedRowsWritten === EXPAND_ROWS * EXPAND_COUNT;
 const rss = results.map((r) => r['transformPeakRssMB'] as number);
 const flat = rss.length < 2 || Math.max(...rss) <= Math.min(...rss) * 1.1;
 const met = (b: boolean) => (b ? 'met' : 'NOT met');
-console.log(`targets: --order input ratio ≥ 0.9 and peak RSS ≤ 150 MB: ${met(ok)}; --order user ratio ≥ 0.5 and RSS ≤ 356 MB: ${met(sortedOk)}; --sort-memory ${SORT_SMALL} RSS ≤ 200 MB (also on the ${EXPAND_ROWS}×${EXPAND_COUNT} expansion): ${met(smallOk)}${rss.length > 1 ? `; RSS 1M vs 5M within 10%: ${met(flat)}` : ''}${reportRss !== undefined ? `; preview RSS ≤ 150 MB: ${met(reportRss <= 150)}; report.html < 2 MB: ${met((htmlBytes ?? 0) < 2 * 1024 * 1024)}` : ''}` +
-  `; ${EXPAND_ROWS}×${EXPAND_COUNT} expansion RSS ≤ 150 MB: ${met(expand.peakRssMB <= 150 && exWritten === EXPAND_ROWS * EXPAND_COUNT)}` +
-  `; unclosed quote exits 2 naming line 2, RSS ≤ 150 MB: ${met(quote.namesLine2 && quote.peakRssMB <= 150)}`);
+console.log(
+  `targets: --order input ratio ≥ 0.9 and peak RSS ≤ 150 MB: ${met(ok)}; --order user ratio ≥ 0.5 and RSS ≤ 356 MB: ${met(sortedOk)}; --sort-memory ${SORT_SMALL} RSS ≤ 200 MB (also on the ${EXPAND_ROWS}×${EXPAND_COUNT} expansion): ${met(smallOk)}${rss.length > 1 ? `; RSS 1M vs 5M within 10%: ${met(flat)}` : ''}${reportRss !== undefined ? `; preview RSS ≤ 150 MB: ${met(reportRss <= 150)}; report.html < 2 MB: ${met((htmlBytes ?? 0) < 2 * 1024 * 1024)}` : ''}` +
+    `; ${EXPAND_ROWS}×${EXPAND_COUNT} expansion RSS ≤ 150 MB: ${met(expand.peakRssMB <= 150 && exWritten === EXPAND_ROWS * EXPAND_COUNT)}` +
+    `; unclosed quote exits 2 naming line 2, RSS ≤ 150 MB: ${met(quote.namesLine2 && quote.peakRssMB <= 150)}`,
+);
 if (!args.includes('--keep')) await rm(out, { recursive: true, force: true });
 
 // NDJSON (issue 12): the Mixpanel preset against a readline + JSON.parse pass-through; see bench-ndjson.ts.

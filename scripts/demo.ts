@@ -24,7 +24,12 @@ console.log(`Leanplum stand-in ${sim.apiUrl}  (app ${app.id})\n`);
 
 /** One `lp-backfill run` against the stand-ins, printed as a user would type it. */
 async function run(args: string[]): Promise<number> {
-  console.log(`$ lp-backfill ${args.slice(1).map((x) => (x.includes(' ') || x.includes('#') ? JSON.stringify(x) : x)).join(' ')}\n`);
+  console.log(
+    `$ lp-backfill ${args
+      .slice(1)
+      .map((x) => (x.includes(' ') || x.includes('#') ? JSON.stringify(x) : x))
+      .join(' ')}\n`,
+  );
   return new Promise<number>((resolve) => {
     const child = spawn(process.execPath, args, {
       stdio: 'inherit',
@@ -34,12 +39,37 @@ async function run(args: string[]): Promise<number> {
   });
 }
 const common = ['--to', `gs://${bucket}/backfills`, '--app-id', app.id, '--api-url', sim.apiUrl, '--yes', '--poll-interval', '1s', '--timeout', '2m'];
-const code = await run([join(root, 'dist/src/cli/main.js'), 'run', join(root, 'samples/mobile-game.csv'), '--out', out, '--count-column', 'count', '--original-time-param', 'original_time', ...common]);
+const code = await run([
+  join(root, 'dist/src/cli/main.js'),
+  'run',
+  join(root, 'samples/mobile-game.csv'),
+  '--out',
+  out,
+  '--count-column',
+  'count',
+  '--original-time-param',
+  'original_time',
+  ...common,
+]);
 // A vendor export: Amplitude's zip of gzipped NDJSON, through its preset. The sample holds a broken
 // line on purpose (1 of 8 records), hence the higher --max-reject-rate.
 const presetOut = `${out}-amplitude`;
 console.log('');
-const presetCode = await run([join(root, 'dist/src/cli/main.js'), 'run', join(root, 'samples/amplitude-export.zip'), '--out', presetOut, '--preset', 'amplitude', '--anonymous', 'device_id', '--dedupe', '--max-reject-rate', '0.2', ...common]);
+const presetCode = await run([
+  join(root, 'dist/src/cli/main.js'),
+  'run',
+  join(root, 'samples/amplitude-export.zip'),
+  '--out',
+  presetOut,
+  '--preset',
+  'amplitude',
+  '--anonymous',
+  'device_id',
+  '--dedupe',
+  '--max-reject-rate',
+  '0.2',
+  ...common,
+]);
 await sim.stop();
 await gcs.stop();
 console.log(`

@@ -50,8 +50,31 @@ const segment = lines(
 
 // GA4 / Firebase BigQuery export (bq extract, NEWLINE_DELIMITED_JSON: INT64 as strings, but not always).
 const ga4Rows = [
-  { event_date: '20261001', event_timestamp: '1790845200123456', event_name: 'session_start', user_id: null, user_pseudo_id: '1712345.678', event_params: [{ key: 'ga_session_id', value: { string_value: null, int_value: '1790845200', float_value: null, double_value: null } }, { key: 'page_title', value: { string_value: 'Home', int_value: null, float_value: null, double_value: null } }] },
-  { event_date: '20261001', event_timestamp: '1790845800000000', event_name: 'purchase', user_id: 'ga-1', user_pseudo_id: '1712345.678', event_params: [{ key: 'value', value: { string_value: null, int_value: null, float_value: null, double_value: 19.99 } }, { key: 'currency', value: { string_value: 'USD', int_value: null, float_value: null, double_value: null } }, { key: 'transaction_id', value: { string_value: 'T-1', int_value: null, float_value: null, double_value: null } }, { key: 'items_count', value: { string_value: null, int_value: '3', float_value: null, double_value: null } }, { key: 'unset', value: { string_value: null, int_value: null, float_value: null, double_value: null } }] },
+  {
+    event_date: '20261001',
+    event_timestamp: '1790845200123456',
+    event_name: 'session_start',
+    user_id: null,
+    user_pseudo_id: '1712345.678',
+    event_params: [
+      { key: 'ga_session_id', value: { string_value: null, int_value: '1790845200', float_value: null, double_value: null } },
+      { key: 'page_title', value: { string_value: 'Home', int_value: null, float_value: null, double_value: null } },
+    ],
+  },
+  {
+    event_date: '20261001',
+    event_timestamp: '1790845800000000',
+    event_name: 'purchase',
+    user_id: 'ga-1',
+    user_pseudo_id: '1712345.678',
+    event_params: [
+      { key: 'value', value: { string_value: null, int_value: null, float_value: null, double_value: 19.99 } },
+      { key: 'currency', value: { string_value: 'USD', int_value: null, float_value: null, double_value: null } },
+      { key: 'transaction_id', value: { string_value: 'T-1', int_value: null, float_value: null, double_value: null } },
+      { key: 'items_count', value: { string_value: null, int_value: '3', float_value: null, double_value: null } },
+      { key: 'unset', value: { string_value: null, int_value: null, float_value: null, double_value: null } },
+    ],
+  },
 ];
 const ga4 =
   ga4Rows.map((r) => JSON.stringify(r)).join('\n') +
@@ -88,8 +111,17 @@ function ga4Parquet(): ArrayBuffer {
       {
         name: 'event_params',
         data: [
-          [{ key: 'ga_session_id', value: slot(null, 1790845200n, null) }, { key: 'page_title', value: slot('Home', null, null) }],
-          [{ key: 'value', value: slot(null, null, 19.99) }, { key: 'currency', value: slot('USD', null, null) }, { key: 'transaction_id', value: slot('T-1', null, null) }, { key: 'items_count', value: slot(null, 3n, null) }, { key: 'unset', value: slot(null, null, null) }],
+          [
+            { key: 'ga_session_id', value: slot(null, 1790845200n, null) },
+            { key: 'page_title', value: slot('Home', null, null) },
+          ],
+          [
+            { key: 'value', value: slot(null, null, 19.99) },
+            { key: 'currency', value: slot('USD', null, null) },
+            { key: 'transaction_id', value: slot('T-1', null, null) },
+            { key: 'items_count', value: slot(null, 3n, null) },
+            { key: 'unset', value: slot(null, null, null) },
+          ],
           [{ key: 'score', value: slot(null, 9007199254740993n, null) }],
         ],
       },
@@ -133,4 +165,6 @@ await writeFile(out('segment-archive.ndjson.gz'), gzipSync(segment));
 await writeFile(out('ga4-export.ndjson'), ga4);
 await writeFile(out('ga4-export.parquet'), Buffer.from(ga4Parquet()));
 await writeFile(out('posthog-export.jsonl'), posthog);
-console.log('samples written: mixpanel-export.ndjson, amplitude-export.zip, segment-archive.ndjson.gz, ga4-export.ndjson, ga4-export.parquet, posthog-export.jsonl');
+console.log(
+  'samples written: mixpanel-export.ndjson, amplitude-export.zip, segment-archive.ndjson.gz, ga4-export.ndjson, ga4-export.parquet, posthog-export.jsonl',
+);

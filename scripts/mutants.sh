@@ -39,7 +39,7 @@ MUTANTS=(
   "min-time-le|src/time/clamp.ts|if (t < r.minTime) return { kind: 'implausible' };|if (t <= r.minTime) return { kind: 'implausible' };|an event exactly at min time is refused"
   "nudge-ge|src/time/clamp.ts|if (t > r.importAt) return { kind: 'ok', time: r.importAt, change: 'nudged' };|if (t >= r.importAt) return { kind: 'ok', time: r.importAt, change: 'nudged' };|an event exactly at T counts as nudged"
   "nudge-not-to-T|src/time/clamp.ts|return { kind: 'ok', time: r.importAt, change: 'nudged' };|return { kind: 'ok', time: t, change: 'nudged' };|a nudged event keeps its future time"
-  "monotone-as-keep|src/time/clamp.ts|if (r.mode === 'monotone') return t < target ? target : t;|if (r.mode === 'monotone') return t < cutoffOf(r) ? target : t;|monotone mode clamps like keep"
+  "monotone-as-keep|src/time/clamp.ts|if (r.mode === 'monotone') return Math.max(t, target);|if (r.mode === 'monotone') return t < cutoffOf(r) ? target : t;|monotone mode clamps like keep"
   "rule-problems-le|src/time/clamp.ts|if (clampTargetOf(r) < cutoffOf(r)) {|if (clampTargetOf(r) <= cutoffOf(r)) {|D = W - A refused"
   "spread-round|src/events/expand.ts|first + Math.floor((span * i) / (n - 1));|first + Math.round((span * i) / (n - 1));|occurrences rounded instead of floored"
   "spread-uneven|src/events/expand.ts|first + Math.floor((span * i) / (n - 1));|first + Math.floor((span * i * i) / ((n - 1) * (n - 1)));|occurrences bunched at the start (ends still exact)"

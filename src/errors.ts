@@ -84,6 +84,7 @@ export function ioFailure(e: unknown): BackfillError | undefined {
   if (!(x instanceof Error) || typeof x.code !== 'string') return undefined;
   const advice = IO_ADVICE[x.code];
   if (advice === undefined) return undefined;
-  const where = x.path !== undefined ? ` ${x.syscall ?? 'access'} "${x.path}"${x.dest !== undefined ? ` → "${x.dest}"` : ''}` : ` ${x.syscall ?? 'access the file'}`;
+  const where =
+    x.path !== undefined ? ` ${x.syscall ?? 'access'} "${x.path}"${x.dest !== undefined ? ` → "${x.dest}"` : ''}` : ` ${x.syscall ?? 'access the file'}`;
   return new BackfillError('IO_FAILED', `cannot${where}: ${advice[0]} (${x.code})`, advice[1], { cause: e });
 }

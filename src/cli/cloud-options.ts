@@ -4,33 +4,50 @@ import { DEFAULT_API_URL } from '../leanplum/contract.js';
 // The options of the cloud commands, apart from the commands themselves, so that building the
 // command line does not load the GCS and Leanplum clients (a transform never needs them).
 
-export const withTarget = <T,>(y: Argv<T>) =>
+export const withTarget = <T>(y: Argv<T>) =>
   y
     .option('to', { type: 'string', describe: 'Destination as gs://<bucket>/<prefix>' })
     .option('bucket', { type: 'string', describe: 'Destination bucket (instead of --to)' })
     .option('prefix', { type: 'string', default: '', describe: 'Object name prefix inside the bucket (with --bucket)' })
     .option('chunk-size', { type: 'number', describe: 'Resumable upload chunk size in bytes (a multiple of 262144); default: one streamed request' });
 
-export const withLeanplum = <T,>(y: Argv<T>) =>
+export const withLeanplum = <T>(y: Argv<T>) =>
   y
     .option('app-id', { type: 'string', describe: 'Leanplum app id' })
     .option('api-url', { type: 'string', default: DEFAULT_API_URL, describe: 'Leanplum API endpoint (plain http only to loopback)' })
-    .option('client-key-file', { type: 'string', describe: 'File holding the app\'s Development key (else the LEANPLUM_DEV_KEY environment variable)' });
+    .option('client-key-file', { type: 'string', describe: "File holding the app's Development key (else the LEANPLUM_DEV_KEY environment variable)" });
 
-export const withLaunch = <T,>(y: Argv<T>) =>
+export const withLaunch = <T>(y: Argv<T>) =>
   withLeanplum(y)
     .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Launch without the confirmation prompt (required off a terminal)' })
-    .option('relaunch', { type: 'boolean', default: false, describe: 'Launch a new job for each part whose job ended FAILED (fix the cause first); finished parts never' })
-    .option('relaunch-unknown', { type: 'string', describe: 'Launch again the part whose launch, started at this time (as the LAUNCH_UNKNOWN message gives it), had no answer — only after checking in Leanplum that no job exists (repeatable)' })
-    .option('adopt-job', { type: 'string', describe: '<part>=<jobId>: the job you found in Leanplum for a launch that had no answer; the run follows it instead of launching again (repeatable)' })
-    .option('public-while-importing', { type: 'boolean', default: false, describe: 'Make the object publicly readable from just before the launch until the job ends' });
+    .option('relaunch', {
+      type: 'boolean',
+      default: false,
+      describe: 'Launch a new job for each part whose job ended FAILED (fix the cause first); finished parts never',
+    })
+    .option('relaunch-unknown', {
+      type: 'string',
+      describe:
+        'Launch again the part whose launch, started at this time (as the LAUNCH_UNKNOWN message gives it), had no answer — only after checking in Leanplum that no job exists (repeatable)',
+    })
+    .option('adopt-job', {
+      type: 'string',
+      describe: '<part>=<jobId>: the job you found in Leanplum for a launch that had no answer; the run follows it instead of launching again (repeatable)',
+    })
+    .option('public-while-importing', {
+      type: 'boolean',
+      default: false,
+      describe: 'Make the object publicly readable from just before the launch until the job ends',
+    });
 
-export const withWait = <T,>(y: Argv<T>) =>
+export const withWait = <T>(y: Argv<T>) =>
   withLeanplum(y)
     .option('timeout', { type: 'string', default: '6h', describe: 'Stop following the job after this long (exit 4; run wait again later)' })
     .option('poll-interval', { type: 'string', default: '10s', describe: 'Time between status checks' })
     .option('delete-after', { type: 'boolean', default: false, describe: 'Delete the uploaded object once its job has finished' });
 
-export const withState = <T,>(y: Argv<T>) =>
-  y.option('state-to', { type: 'string', describe: 'Keep the run\'s manifest in GCS too (gs://<bucket>/<prefix>), compare-and-swap: for batch engines whose disk dies with the task' });
-
+export const withState = <T>(y: Argv<T>) =>
+  y.option('state-to', {
+    type: 'string',
+    describe: "Keep the run's manifest in GCS too (gs://<bucket>/<prefix>), compare-and-swap: for batch engines whose disk dies with the task",
+  });

@@ -10,8 +10,13 @@ export const inputsOf = (a: Args): string[] => ([] as unknown[]).concat(a['input
 export const stdinSource = (inputs: readonly string[]): InputSource | undefined =>
   inputs.length === 1 && inputs[0] === '-' ? { name: '-', bytes: undefined, stream: process.stdin } : undefined;
 
-export const withInput = <T,>(y: Argv<T>) =>
-  y.positional('input', { type: 'string', array: true, demandOption: true, describe: 'CSV/TSV export(s): paths (read one after the other; same header), .gz files, or - for standard input' });
+export const withInput = <T>(y: Argv<T>) =>
+  y.positional('input', {
+    type: 'string',
+    array: true,
+    demandOption: true,
+    describe: 'CSV/TSV export(s): paths (read one after the other; same header), .gz files, or - for standard input',
+  });
 
 export function progressFor(a: Args) {
   return progressReporter({

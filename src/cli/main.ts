@@ -16,7 +16,8 @@ const debug = process.argv.includes('--debug');
 /** The stack and the cause chain, for --debug only: a user needs the one line above it. */
 function debugTrace(e: unknown): string {
   let out = '';
-  for (let x: unknown = e, depth = 0; x instanceof Error && depth < 10; x = x.cause, depth++) out += `${depth === 0 ? '' : 'caused by: '}${x.stack ?? x.message}\n`;
+  for (let x: unknown = e, depth = 0; x instanceof Error && depth < 10; x = x.cause, depth++)
+    out += `${depth === 0 ? '' : 'caused by: '}${x.stack ?? x.message}\n`;
   return out;
 }
 
@@ -47,20 +48,27 @@ const handle = (fn: (a: Args) => Promise<unknown>) => async (a: Args) => {
   }
 };
 
-const withDir = <T,>(y: Argv<T>) => y.positional('dir', { type: 'string', demandOption: true, describe: 'Run directory (the --out of transform/run)' });
+const withDir = <T>(y: Argv<T>) => y.positional('dir', { type: 'string', demandOption: true, describe: 'Run directory (the --out of transform/run)' });
 
 const argv = hideBin(process.argv).map((x) => (x === '-' ? STDIN : x));
 
 await yargs(argv)
   .scriptName('lp-backfill')
-  .usage('$0 <command> [options]\n\nLoad historical events into Leanplum once, correctly. Exit codes: 0 ok, 1 bug, 2 usage/config/input, 3 too many rejected rows, 4 GCS/Leanplum error, 5 import job failed or had row failures.')
+  .usage(
+    '$0 <command> [options]\n\nLoad historical events into Leanplum once, correctly. Exit codes: 0 ok, 1 bug, 2 usage/config/input, 3 too many rejected rows, 4 GCS/Leanplum error, 5 import job failed or had row failures.',
+  )
   .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress or log lines on stderr' })
   .option('log-format', { choices: ['text', 'json'], default: 'text', describe: 'stderr logs as text or NDJSON events (for CI)' })
   .option('debug', { type: 'boolean', default: false, describe: 'On an error, also print its stack trace and causes' })
   .command(
     'transform <input..>',
     'Stream an export into a Leanplum-ready clean.csv, rejects.csv, summary.json and the preview report',
-    (y) => withTransformOptions(withInput(y)).option('report', { type: 'boolean', default: true, describe: 'Write report.json and report.html (--no-report to skip)' }),
+    (y) =>
+      withTransformOptions(withInput(y)).option('report', {
+        type: 'boolean',
+        default: true,
+        describe: 'Write report.json and report.html (--no-report to skip)',
+      }),
     handle(async (a) => (await transformCmd()).transformCommand(a, 'transform')),
   )
   .command(
@@ -69,16 +77,36 @@ await yargs(argv)
     (y) => withTransformOptions(withInput(y)).option('sample', { type: 'number', describe: 'Only the first n input rows, for a quick look' }),
     handle(async (a) => (await transformCmd()).transformCommand(a, 'preview')),
   )
-  .command('upload <dir>', 'Upload the clean CSV part(s) of a run directory to GCS (resumable, crc32c-checked, never overwrites)',
-    (y) => withTarget(withDir(y)), handle(async (a) => (await cloudCmd()).uploadCommand(a)))
-  .command('launch <dir>', 'Launch one Leanplum import job per uploaded part (at most once)',
-    (y) => withLaunch(withDir(y)), handle(async (a) => (await cloudCmd()).launchCommand(a)))
-  .command('status <dir..>', 'Show the state of one run or many (shards): run directories or --state-to URLs; asks Leanplum once about unfinished jobs (read-only)',
-    (y) => withLeanplum(y.positional('dir', { type: 'string', array: true, demandOption: true, describe: 'Run directories and/or gs://… state URLs' })), handle(async (a) => (await cloudCmd()).statusCommand(a)))
-  .command('wait <dir>', 'Follow the job(s) to FINISHED or FAILED, then summarise the results',
-    (y) => withWait(withDir(y)), handle(async (a) => (await cloudCmd()).waitCommand(a)))
-  .command('run <input..>', 'transform → report → upload → launch → wait; run it again on the same --out to resume',
-    (y) => withState(withWait(withLaunch(withTarget(withTransformOptions(withInput(y)))))), handle(async (a) => (await cloudCmd()).runCommand(a)))
+  .command(
+    'upload <dir>',
+    'Upload the clean CSV part(s) of a run directory to GCS (resumable, crc32c-checked, never overwrites)',
+    (y) => withTarget(withDir(y)),
+    handle(async (a) => (await cloudCmd()).uploadCommand(a)),
+  )
+  .command(
+    'launch <dir>',
+    'Launch one Leanplum import job per uploaded part (at most once)',
+    (y) => withLaunch(withDir(y)),
+    handle(async (a) => (await cloudCmd()).launchCommand(a)),
+  )
+  .command(
+    'status <dir..>',
+    'Show the state of one run or many (shards): run directories or --state-to URLs; asks Leanplum once about unfinished jobs (read-only)',
+    (y) => withLeanplum(y.positional('dir', { type: 'string', array: true, demandOption: true, describe: 'Run directories and/or gs://… state URLs' })),
+    handle(async (a) => (await cloudCmd()).statusCommand(a)),
+  )
+  .command(
+    'wait <dir>',
+    'Follow the job(s) to FINISHED or FAILED, then summarise the results',
+    (y) => withWait(withDir(y)),
+    handle(async (a) => (await cloudCmd()).waitCommand(a)),
+  )
+  .command(
+    'run <input..>',
+    'transform → report → upload → launch → wait; run it again on the same --out to resume',
+    (y) => withState(withWait(withLaunch(withTarget(withTransformOptions(withInput(y)))))),
+    handle(async (a) => (await cloudCmd()).runCommand(a)),
+  )
   .demandCommand(1, 'Name a command; see --help.')
   .strict()
   .version(TOOL.version)

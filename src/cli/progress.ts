@@ -22,7 +22,10 @@ export function progressReporter(opts: { quiet: boolean; format: LogFormat; tty:
     if (opts.format === 'json') {
       if (now() - lastLine < 2000) return;
       lastLine = now();
-      opts.write(JSON.stringify({ event: 'progress', bytesRead: p.bytesRead, bytesTotal: p.bytesTotal ?? null, rowsRead: p.rowsRead, rowsPerSecond: Math.round(rate) }) + '\n');
+      opts.write(
+        JSON.stringify({ event: 'progress', bytesRead: p.bytesRead, bytesTotal: p.bytesTotal ?? null, rowsRead: p.rowsRead, rowsPerSecond: Math.round(rate) }) +
+          '\n',
+      );
       return;
     }
     if (opts.tty) {
@@ -41,7 +44,9 @@ export function progressReporter(opts: { quiet: boolean; format: LogFormat; tty:
     }
     if (now() - lastLine < 5000) return;
     lastLine = now();
-    opts.write(`progress: ${p.rowsRead.toLocaleString('en-US')} rows, ${mb(p.bytesRead)}${p.bytesTotal ? `/${mb(p.bytesTotal)}` : ''} MB, ${Math.round(rate).toLocaleString('en-US')} rows/s\n`);
+    opts.write(
+      `progress: ${p.rowsRead.toLocaleString('en-US')} rows, ${mb(p.bytesRead)}${p.bytesTotal ? `/${mb(p.bytesTotal)}` : ''} MB, ${Math.round(rate).toLocaleString('en-US')} rows/s\n`,
+    );
   };
   const done = () => {
     if (drawn) opts.write('\r\x1b[2K');

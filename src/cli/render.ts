@@ -7,7 +7,10 @@ const n = (x: number) => x.toLocaleString('en-US');
 export function renderTransformSummary(s: TransformSummary, outDir: string, now: Date): string {
   const c = s.counts;
   const reasons = (rec: Record<string, number>) =>
-    Object.entries(rec).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${n(v)}`).join(', ') || 'none';
+    Object.entries(rec)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(', ') || 'none';
   const lines = [
     ...s.inputs.map((i) => `input      ${i.name} (${n(i.bytes)} bytes, sha256 ${i.sha256.slice(0, 12)}…)`),
     `import at  ${s.config.importAt}   cutoff ${s.config.cutoff}   clamp target ${s.config.clampTarget}`,
@@ -22,23 +25,38 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
   ];
   const split = s.outputs.usersSplitAcrossParts;
   if (split.count > 0) {
-    lines.push(`split      ${n(split.count)} user(s) larger than a part (--max-part-bytes) span parts: ${split.sample.map((x) => `${x.user} (${x.firstPart} … ${x.lastPart})`).join(', ')}${split.count > split.sample.length ? ', …' : ''}`);
+    lines.push(
+      `split      ${n(split.count)} user(s) larger than a part (--max-part-bytes) span parts: ${split.sample.map((x) => `${x.user} (${x.firstPart} … ${x.lastPart})`).join(', ')}${split.count > split.sample.length ? ', …' : ''}`,
+    );
   }
   if (s.config.leftOutColumns.length > 0) lines.push(`left out   ${s.config.leftOutColumns.join(', ')} (carry them with --param)`);
   const j = s.json;
   if (j !== undefined) {
-    lines.push(`json       ${j.preset !== null ? `preset ${j.preset}, ` : ''}header from the first ${n(j.scannedRecords)} record(s)${j.anonymous !== null ? `; ${n(j.anonymousUserRows)} row(s) took their user id from --anonymous ${j.anonymous}` : ''}`);
-    const shown = j.paramsLeftOut.slice(0, 5).map((p) => `${p.name} (${n(p.rows)} row(s), ${p.why === 'bad_name' ? 'a name Leanplum refuses' : 'first seen after the header was fixed'})`);
+    lines.push(
+      `json       ${j.preset !== null ? `preset ${j.preset}, ` : ''}header from the first ${n(j.scannedRecords)} record(s)${j.anonymous !== null ? `; ${n(j.anonymousUserRows)} row(s) took their user id from --anonymous ${j.anonymous}` : ''}`,
+    );
+    const shown = j.paramsLeftOut
+      .slice(0, 5)
+      .map((p) => `${p.name} (${n(p.rows)} row(s), ${p.why === 'bad_name' ? 'a name Leanplum refuses' : 'first seen after the header was fixed'})`);
     const more = j.paramsLeftOut.length - shown.length + j.paramsLeftOutOtherNames;
-    if (shown.length > 0) lines.push(`params     not carried: ${shown.join(', ')}${more > 0 ? `, and ${n(more)} more` : ''}; see summary.json json.paramsLeftOut for the fix of each`);
-    if (j.paramsOverLimit.rows > 0) lines.push(`params     ${n(j.paramsOverLimit.rows)} row(s) had more than 50 parameters: ${n(j.paramsOverLimit.values)} value(s) left out (the first 50 in header order stay)`);
+    if (shown.length > 0)
+      lines.push(
+        `params     not carried: ${shown.join(', ')}${more > 0 ? `, and ${n(more)} more` : ''}; see summary.json json.paramsLeftOut for the fix of each`,
+      );
+    if (j.paramsOverLimit.rows > 0)
+      lines.push(
+        `params     ${n(j.paramsOverLimit.rows)} row(s) had more than 50 parameters: ${n(j.paramsOverLimit.values)} value(s) left out (the first 50 in header order stay)`,
+      );
     if (j.paramsDuplicateValues > 0) lines.push(`params     ${n(j.paramsDuplicateValues)} value(s) not written: the row already had that parameter name`);
   }
-  if (s.rejectRateExceeded) lines.push(`REJECT RATE ${(s.rejectRate * 100).toFixed(2)}% is above --max-reject-rate ${(s.config.maxRejectRate * 100).toFixed(2)}%`);
+  if (s.rejectRateExceeded)
+    lines.push(`REJECT RATE ${(s.rejectRate * 100).toFixed(2)}% is above --max-reject-rate ${(s.config.maxRejectRate * 100).toFixed(2)}%`);
   // A past --import-at is fine for a preview, but the user should learn now, not at launch, that
   // this output can no longer be imported safely.
   if (isStale(s.config.staleAfter, now)) {
-    lines.push(`STALE      the launch deadline ${s.config.staleAfter} has passed: launch/run will refuse this output; transform again without --import-at to import it`);
+    lines.push(
+      `STALE      the launch deadline ${s.config.staleAfter} has passed: launch/run will refuse this output; transform again without --import-at to import it`,
+    );
   }
   return lines.join('\n');
 }

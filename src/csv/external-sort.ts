@@ -109,7 +109,10 @@ export class ExternalSorter {
   private runSeq = 0;
   private dirMade = false;
 
-  constructor(private readonly dir: string, private readonly budget: number) {
+  constructor(
+    private readonly dir: string,
+    private readonly budget: number,
+  ) {
     this.chunkSize = Math.max(64 * 1024, Math.min(4 * 1024 * 1024, Math.floor(budget / 16)));
   }
 
@@ -286,7 +289,19 @@ export class ExternalSorter {
           const off = this.recOff[i]!;
           const ps = off + this.recKeyLen[i]!;
           this.emitted++;
-          if (sink(keys.decode(c, off, ps, this.recP1[i]!, this.recP2[i]!), this.recNum[i]!, this.recSeq[i]!, this.recA[i]!, this.recB[i]!, c, ps, ps + this.recLen[i]!)) await wait();
+          if (
+            sink(
+              keys.decode(c, off, ps, this.recP1[i]!, this.recP2[i]!),
+              this.recNum[i]!,
+              this.recSeq[i]!,
+              this.recA[i]!,
+              this.recB[i]!,
+              c,
+              ps,
+              ps + this.recLen[i]!,
+            )
+          )
+            await wait();
         }
         this.reset();
         this.release();
@@ -418,7 +433,11 @@ class RunReader {
   a = 0;
   b = 0;
 
-  constructor(private readonly fh: FileHandle, size: number, readonly run: number) {
+  constructor(
+    private readonly fh: FileHandle,
+    size: number,
+    readonly run: number,
+  ) {
     this.buf = Buffer.allocUnsafe(size);
   }
 

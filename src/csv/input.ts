@@ -20,12 +20,9 @@ export async function openInputFile(path: string): Promise<InputSource> {
     const fh = await open(path, 'r');
     return { name: path, bytes: s.size, stream: fh.createReadStream({ highWaterMark: 1 << 18 }) };
   } catch (e) {
-    throw new BackfillError(
-      'INPUT_UNREADABLE',
-      `cannot read input "${path}": ${(e as Error).message}`,
-      'Check the path (use - to read standard input).',
-      { cause: e },
-    );
+    throw new BackfillError('INPUT_UNREADABLE', `cannot read input "${path}": ${(e as Error).message}`, 'Check the path (use - to read standard input).', {
+      cause: e,
+    });
   }
 }
 
@@ -53,9 +50,19 @@ export async function* decodedChunks(raw: AsyncIterable<Buffer>): AsyncGenerator
       if (e instanceof BackfillError) throw e;
       const code = (e as NodeJS.ErrnoException).code ?? '';
       if (!code.startsWith('Z_')) {
-        throw new BackfillError('INPUT_UNREADABLE', `reading the input failed: ${(e as Error).message}`, 'Check that the file is readable and complete, then run again.', { cause: e });
+        throw new BackfillError(
+          'INPUT_UNREADABLE',
+          `reading the input failed: ${(e as Error).message}`,
+          'Check that the file is readable and complete, then run again.',
+          { cause: e },
+        );
       }
-      throw new BackfillError('INPUT_UNREADABLE', `the input looks gzip-compressed but cannot be decompressed: ${(e as Error).message}`, 'Check that the .gz file is complete.', { cause: e });
+      throw new BackfillError(
+        'INPUT_UNREADABLE',
+        `the input looks gzip-compressed but cannot be decompressed: ${(e as Error).message}`,
+        'Check that the .gz file is complete.',
+        { cause: e },
+      );
     } finally {
       gunzip.destroy();
     }

@@ -1,6 +1,6 @@
 import type { WriteStream } from 'node:fs';
 import { drained, endStream, openWriteStream } from './write-stream.js';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 
 /**
  * clean.lines: where every written row came from, as two uint32 LE per row (input file index,
@@ -55,7 +55,7 @@ export class LineIndexWriter {
 /** Origins for the given 0-based global row indices (a missing file or index has none). */
 export async function readSourceLines(path: string, indices: readonly number[]): Promise<Map<number, { file: number; line: number }>> {
   const out = new Map<number, { file: number; line: number }>();
-  let fh;
+  let fh: FileHandle | undefined;
   try {
     fh = await open(path, 'r');
   } catch {

@@ -89,7 +89,12 @@ export class PartWriter {
   /** rows moved to the next part to keep a user together */
   rowsMoved = 0;
 
-  constructor(private readonly dir: string, header: string, private readonly maxBytes: number, options: PartWriterOptions = {}) {
+  constructor(
+    private readonly dir: string,
+    header: string,
+    private readonly maxBytes: number,
+    options: PartWriterOptions = {},
+  ) {
     this.headerLine = header;
     this.headerBytes = Buffer.byteLength(header);
     this.grouped = options.groups === true;
@@ -204,7 +209,8 @@ export class PartWriter {
     if (split) {
       if (!this.splitCounted) {
         this.splitGroups.count++;
-        if (this.splitGroups.sample.length < SPLIT_SAMPLE) this.splitGroups.sample.push((this.splitEntry = { user: this.group!, firstPart: before, lastPart: '' }));
+        if (this.splitGroups.sample.length < SPLIT_SAMPLE)
+          this.splitGroups.sample.push((this.splitEntry = { user: this.group!, firstPart: before, lastPart: '' }));
       }
       this.splitCounted = true;
       if (this.splitEntry !== undefined) this.splitEntry.lastPart = this.current().file;
@@ -260,6 +266,6 @@ export class PartWriter {
     this.lookups.endPart();
     this.current().bytes = this.partBytes;
     await this.close();
-    this.parts.forEach((p, i) => (p.billableLookups = this.lookups.byPart[i] ?? 0));
+    for (const [i, p] of this.parts.entries()) p.billableLookups = this.lookups.byPart[i] ?? 0;
   }
 }

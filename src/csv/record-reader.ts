@@ -37,7 +37,10 @@ export class RecordReader {
   /** records to hand over at most; the rest of the input is parsed but not delivered (--sample) */
   limit = Infinity;
 
-  constructor(private readonly onRecord: OnRecord, private readonly opts: RecordReaderOptions = {}) {}
+  constructor(
+    private readonly onRecord: OnRecord,
+    private readonly opts: RecordReaderOptions = {},
+  ) {}
 
   private start(sample: Buffer): void {
     const text = sample.toString('utf8').replace(/^\uFEFF/, '');

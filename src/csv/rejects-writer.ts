@@ -8,7 +8,11 @@ export class RejectsWriter {
   private readonly stream: WriteStream;
   private buffered: string;
 
-  constructor(path: string, sourceHeader: readonly string[], private readonly withFile: boolean) {
+  constructor(
+    path: string,
+    sourceHeader: readonly string[],
+    private readonly withFile: boolean,
+  ) {
     this.stream = openWriteStream(path);
     this.buffered = csvLine([...(withFile ? ['file'] : []), 'line', 'reason', 'message', ...sourceHeader]);
   }

@@ -51,7 +51,10 @@ export class LookupsInOrder {
   private partBytes: number;
   private partRows = 0;
 
-  constructor(private readonly headerBytes: number, private readonly maxBytes: number) {
+  constructor(
+    private readonly headerBytes: number,
+    private readonly maxBytes: number,
+  ) {
     this.partBytes = headerBytes;
   }
 

@@ -41,10 +41,7 @@ export interface KeptRow {
   /** the vendor's event id (--dedupe-key or a preset's), when the record has one */
   dedupeId?: string;
 }
-export type RowResult =
-  | KeptRow
-  | { kind: 'rejected'; reason: RejectReason; message: string }
-  | { kind: 'dropped'; reason: DropReason };
+export type RowResult = KeptRow | { kind: 'rejected'; reason: RejectReason; message: string } | { kind: 'dropped'; reason: DropReason };
 
 const reject = (reason: RejectReason, message: string): RowResult => ({ kind: 'rejected', reason, message });
 
@@ -68,7 +65,8 @@ function readTime(raw: string, what: string, opts: RowOptions): { seconds: numbe
   if (opts.epochZone === undefined || !p.kind.startsWith('unix-')) return p;
   // the epoch number is a wall-clock reading in the source zone, written as if it were UTC
   const instant = wallToInstant(p.seconds * 1000, opts.epochZone);
-  if (instant === undefined) return `${what}: ${new Date(p.seconds * 1000).toISOString().slice(0, 19)} does not exist in --source-tz ${opts.epochZone} (skipped by a daylight-saving change)`;
+  if (instant === undefined)
+    return `${what}: ${new Date(p.seconds * 1000).toISOString().slice(0, 19)} does not exist in --source-tz ${opts.epochZone} (skipped by a daylight-saving change)`;
   return { seconds: Math.floor(instant / 1000), naive: true, kind: p.kind };
 }
 
@@ -145,8 +143,13 @@ export function processRow(fields: readonly string[], layout: RowLayout, opts: R
       continue;
     }
     const v = applyTimeRule(original, opts.rule);
-    if (v.kind === 'future') return reject('future_time', `time ${new Date(original * 1000).toISOString()} is after the import time (beyond --future-tolerance)`);
-    if (v.kind === 'implausible') return reject('implausible_time', `time ${new Date(original * 1000).toISOString()} is before --min-time ${new Date(opts.rule.minTime * 1000).toISOString()}`);
+    if (v.kind === 'future')
+      return reject('future_time', `time ${new Date(original * 1000).toISOString()} is after the import time (beyond --future-tolerance)`);
+    if (v.kind === 'implausible')
+      return reject(
+        'implausible_time',
+        `time ${new Date(original * 1000).toISOString()} is before --min-time ${new Date(opts.rule.minTime * 1000).toISOString()}`,
+      );
     occurrences[i] = prev = { time: v.time, original, change: v.change };
   }
   value = valuePerOccurrence(value, count, opts.valueIsTotal);
@@ -164,6 +167,15 @@ export function processRow(fields: readonly string[], layout: RowLayout, opts: R
  */
 export function dedupeKey(row: KeptRow): string {
   if (row.dedupeId !== undefined) return JSON.stringify(['id', row.userId, row.event, row.dedupeId]);
-  const parts = [row.userId, row.event, String(row.occurrences[0]?.original), String(row.occurrences.at(-1)?.original), String(row.occurrences.length), row.value, row.currencyCode, ...row.params];
+  const parts = [
+    row.userId,
+    row.event,
+    String(row.occurrences[0]?.original),
+    String(row.occurrences.at(-1)?.original),
+    String(row.occurrences.length),
+    row.value,
+    row.currencyCode,
+    ...row.params,
+  ];
   return JSON.stringify(parts);
 }

@@ -26,7 +26,9 @@ export async function readJsonObject<T>(storage: Storage, ref: ObjectRef): Promi
       before = String((await file.getMetadata())[0].generation);
     } catch (e) {
       if (codeOf(e) === 404) return { value: undefined, generation: '0' };
-      throw new BackfillError('GCS_FAILED', `reading ${gsUrl(ref)} failed: ${(e as Error).message}`, 'Check the bucket name and the Google credentials.', { cause: e });
+      throw new BackfillError('GCS_FAILED', `reading ${gsUrl(ref)} failed: ${(e as Error).message}`, 'Check the bucket name and the Google credentials.', {
+        cause: e,
+      });
     }
     let text: string;
     try {
@@ -41,10 +43,15 @@ export async function readJsonObject<T>(storage: Storage, ref: ObjectRef): Promi
     try {
       return { value: JSON.parse(text) as T, generation: before };
     } catch (e) {
-      throw new BackfillError('STAGE_REFUSED', `${gsUrl(ref)} is not valid JSON`, 'The state object was edited or damaged; restore an earlier generation of it.', { cause: e });
+      throw new BackfillError(
+        'STAGE_REFUSED',
+        `${gsUrl(ref)} is not valid JSON`,
+        'The state object was edited or damaged; restore an earlier generation of it.',
+        { cause: e },
+      );
     }
   }
-  throw new BackfillError('STATE_CONFLICT', `${gsUrl(ref)} keeps changing while being read`, 'Another task is writing this run\'s state; wait for it.');
+  throw new BackfillError('STATE_CONFLICT', `${gsUrl(ref)} keeps changing while being read`, "Another task is writing this run's state; wait for it.");
 }
 
 /**
@@ -63,9 +70,19 @@ export async function writeJsonObjectIfGeneration(storage: Storage, ref: ObjectR
     });
   } catch (e) {
     if (codeOf(e) === 412) {
-      throw new BackfillError('STATE_CONFLICT', `${gsUrl(ref)} was changed by another task since it was read (generation ${generation})`, 'Another task works on the same run (the same shard?). Run again: it re-reads the state and decides again.', { cause: e });
+      throw new BackfillError(
+        'STATE_CONFLICT',
+        `${gsUrl(ref)} was changed by another task since it was read (generation ${generation})`,
+        'Another task works on the same run (the same shard?). Run again: it re-reads the state and decides again.',
+        { cause: e },
+      );
     }
-    throw new BackfillError('GCS_FAILED', `writing ${gsUrl(ref)} failed: ${(e as Error).message}`, 'Run the same command again: it resumes from the last state saved.', { cause: e });
+    throw new BackfillError(
+      'GCS_FAILED',
+      `writing ${gsUrl(ref)} failed: ${(e as Error).message}`,
+      'Run the same command again: it resumes from the last state saved.',
+      { cause: e },
+    );
   }
   return String(file.metadata.generation);
 }

@@ -35,7 +35,12 @@ export function globToRegExp(glob: string): RegExp {
 /** gs://bucket/path with wildcards → bucket, the listing prefix (before the first wildcard) and the pattern. */
 export function parseInputUrl(url: string): { bucket: string; prefix: string; pattern: RegExp | undefined; path: string } {
   const m = URL.exec(url);
-  if (!m) throw new BackfillError('CONFIG_INVALID', `input: expected gs://<bucket>/<object, prefix or pattern>, found "${url}"`, 'Example: gs://my-exports/amplitude/2024-*.json.gz');
+  if (!m)
+    throw new BackfillError(
+      'CONFIG_INVALID',
+      `input: expected gs://<bucket>/<object, prefix or pattern>, found "${url}"`,
+      'Example: gs://my-exports/amplitude/2024-*.json.gz',
+    );
   const path = m[2]!;
   const wild = path.search(/[*?]/);
   return { bucket: m[1]!, path, prefix: wild === -1 ? path : path.slice(0, wild), pattern: wild === -1 ? undefined : globToRegExp(path) };
@@ -88,7 +93,11 @@ export async function listInputObjects(storage: Storage, url: string): Promise<G
   }
   found = found.filter((o) => !o.name.endsWith('/')).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (found.length === 0) {
-    throw new BackfillError('INPUT_UNREADABLE', `no object in gs://${bucket} matches "${url}"`, 'Check the path (gs://bucket/prefix/, gs://bucket/path/*.json.gz; * stays within one /-segment, ** crosses them).');
+    throw new BackfillError(
+      'INPUT_UNREADABLE',
+      `no object in gs://${bucket} matches "${url}"`,
+      'Check the path (gs://bucket/prefix/, gs://bucket/path/*.json.gz; * stays within one /-segment, ** crosses them).',
+    );
   }
   return found;
 }

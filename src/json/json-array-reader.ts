@@ -150,7 +150,9 @@ export class JsonArraySplitter {
       return;
     }
     if (this.bytes + n > this.maxBytes) {
-      this.head = Buffer.concat([...this.parts, chunk.subarray(from, Math.min(to, from + TOO_LARGE_HEAD))]).subarray(0, TOO_LARGE_HEAD).toString('utf8');
+      this.head = Buffer.concat([...this.parts, chunk.subarray(from, Math.min(to, from + TOO_LARGE_HEAD))])
+        .subarray(0, TOO_LARGE_HEAD)
+        .toString('utf8');
       this.parts = [];
       this.bytes += n;
       return;

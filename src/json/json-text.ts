@@ -71,7 +71,8 @@ export function parseJson(text: string): ParsedJson {
   }
 }
 
-export const isJsonObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !(v instanceof Uint8Array);
+export const isJsonObject = (v: unknown): v is JsonObject =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !(v instanceof Uint8Array);
 
 /** What kind of JSON value this is, for messages. */
 export function jsonKind(v: unknown): string {
@@ -123,5 +124,4 @@ export function stringifyJson(v: unknown): string {
 }
 
 /** Is this value a number (a JSON number, a long one kept as text, or a bigint)? */
-export const isJsonNumber = (v: unknown): boolean =>
-  typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && v.charCodeAt(0) === MARK_CODE);
+export const isJsonNumber = (v: unknown): boolean => typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && v.charCodeAt(0) === MARK_CODE);

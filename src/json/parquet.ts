@@ -14,13 +14,18 @@ export interface RowGroupRows {
  * Date. snappy, gzip, zstd and brotli pages are decompressed by hyparquet-compressors.
  */
 export async function* parquetRowGroups(path: string, name: string): AsyncGenerator<RowGroupRows> {
-  let file;
-  let metadata;
+  let file: Awaited<ReturnType<typeof asyncBufferFromFile>>;
+  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
   try {
     file = await asyncBufferFromFile(path);
     metadata = await parquetMetadataAsync(file);
   } catch (e) {
-    throw new BackfillError('INPUT_MALFORMED', `"${name}" starts like a Parquet file but its footer cannot be read: ${(e as Error).message}`, 'Check that the file is complete (export or download it again).', { cause: e });
+    throw new BackfillError(
+      'INPUT_MALFORMED',
+      `"${name}" starts like a Parquet file but its footer cannot be read: ${(e as Error).message}`,
+      'Check that the file is complete (export or download it again).',
+      { cause: e },
+    );
   }
   let rowStart = 0;
   for (const group of metadata.row_groups) {
@@ -29,7 +34,12 @@ export async function* parquetRowGroups(path: string, name: string): AsyncGenera
     try {
       rows = await parquetReadObjects({ file, metadata, rowStart, rowEnd, compressors });
     } catch (e) {
-      throw new BackfillError('INPUT_MALFORMED', `"${name}": rows ${rowStart + 1}–${rowEnd} (one row group) cannot be decoded: ${(e as Error).message}`, 'Check that the file is complete; a codec other than snappy, gzip, zstd or brotli is not supported.', { cause: e });
+      throw new BackfillError(
+        'INPUT_MALFORMED',
+        `"${name}": rows ${rowStart + 1}–${rowEnd} (one row group) cannot be decoded: ${(e as Error).message}`,
+        'Check that the file is complete; a codec other than snappy, gzip, zstd or brotli is not supported.',
+        { cause: e },
+      );
     }
     yield { rows, firstRow: rowStart + 1 };
     rowStart = rowEnd;

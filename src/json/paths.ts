@@ -51,9 +51,14 @@ function isNestedObject(v: JsonValue): v is JsonObject {
  * are flattened with `.` (`{"cart":{"total":3}}` → `cart.total`); arrays and empty objects are
  * leaves (written as JSON). `skip` leaves out top-level keys.
  */
-export function walkLeaves(obj: JsonObject, prefix: string, skip: ((key: string) => boolean) | undefined, visit: (name: string, value: JsonValue) => void): void {
+export function walkLeaves(
+  obj: JsonObject,
+  prefix: string,
+  skip: ((key: string) => boolean) | undefined,
+  visit: (name: string, value: JsonValue) => void,
+): void {
   for (const key in obj) {
-    if (skip !== undefined && skip(key)) continue;
+    if (skip?.(key)) continue;
     const v = obj[key]!;
     const name = prefix === '' ? key : `${prefix}.${key}`;
     if (isNestedObject(v)) walkLeaves(v, name, undefined, visit);

@@ -15,7 +15,12 @@ export interface ZipListing {
 }
 
 const fail = (path: string, e: unknown) =>
-  new BackfillError('INPUT_MALFORMED', `"${path}" looks like a zip archive but cannot be read: ${(e as Error).message}`, 'Check that the archive is complete (download it again), or unpack it and pass the files.', { cause: e });
+  new BackfillError(
+    'INPUT_MALFORMED',
+    `"${path}" looks like a zip archive but cannot be read: ${(e as Error).message}`,
+    'Check that the archive is complete (download it again), or unpack it and pass the files.',
+    { cause: e },
+  );
 
 /**
  * The archive's central directory (the authoritative list, read from the end of the file; a zip
@@ -24,7 +29,9 @@ const fail = (path: string, e: unknown) =>
  */
 export async function listZip(path: string): Promise<ZipListing> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (e, z) => (e ? reject(fail(path, e)) : resolve(z))),
+    yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (e, z) =>
+      e ? reject(fail(path, e)) : resolve(z),
+    ),
   );
   const all: yauzl.Entry[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -50,7 +57,10 @@ export async function listZip(path: string): Promise<ZipListing> {
     skipped,
     open: (entry) =>
       new Promise<Readable>((resolve, reject) => {
-        if (entry.isEncrypted()) return reject(new BackfillError('INPUT_UNREADABLE', `"${path}:${entry.fileName}" is encrypted`, 'Unpack the archive with its password and pass the files.'));
+        if (entry.isEncrypted())
+          return reject(
+            new BackfillError('INPUT_UNREADABLE', `"${path}:${entry.fileName}" is encrypted`, 'Unpack the archive with its password and pass the files.'),
+          );
         zip.openReadStream(entry, (e, s) => (e ? reject(fail(path, e)) : resolve(s)));
       }),
     close: () => zip.close(),

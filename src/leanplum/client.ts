@@ -41,7 +41,11 @@ export function checkApiUrl(apiUrl: string): URL {
   }
   if (u.protocol === 'https:') return u;
   if (u.protocol === 'http:' && isLoopbackHost(u.hostname)) return u;
-  throw new BackfillError('CONFIG_INVALID', `api-url: refusing ${u.protocol}//${u.host}: the key would travel unencrypted`, 'Use https; plain http is allowed only to a simulator on loopback.');
+  throw new BackfillError(
+    'CONFIG_INVALID',
+    `api-url: refusing ${u.protocol}//${u.host}: the key would travel unencrypted`,
+    'Use https; plain http is allowed only to a simulator on loopback.',
+  );
 }
 
 /** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), in ms from now; undefined if absent or unreadable. */
@@ -63,7 +67,11 @@ const statusFailure = (status: number, retryAfterMs: number | undefined): Failur
 const NOT_SENT = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
 
 class HttpFailure extends Error {
-  constructor(readonly failure: Failure, message: string, readonly serverMessage?: string) {
+  constructor(
+    readonly failure: Failure,
+    message: string,
+    readonly serverMessage?: string,
+  ) {
     super(message);
   }
 }
@@ -107,7 +115,10 @@ export class LeanplumClient {
       // undici refuses some ports before connecting ("bad port"): nothing left either
       const notSent = NOT_SENT.has(cause?.code ?? '') || cause?.message === 'bad port';
       const failure: Failure = notSent ? { kind: 'network', notSent: true } : { kind: 'network' };
-      throw new HttpFailure(failure, this.clean(`${(e as Error).name === 'TimeoutError' ? 'timed out' : 'network error'}: ${cause?.code ?? cause?.message ?? (e as Error).message}`));
+      throw new HttpFailure(
+        failure,
+        this.clean(`${(e as Error).name === 'TimeoutError' ? 'timed out' : 'network error'}: ${cause?.code ?? cause?.message ?? (e as Error).message}`),
+      );
     }
     let raw: string;
     try {
@@ -137,9 +148,10 @@ export class LeanplumClient {
 
   private permanentHint(message: string | undefined): string | undefined {
     if (message === undefined) return undefined;
-    if (message.startsWith('Invalid access key')) return 'Check LEANPLUM_DEV_KEY (or --client-key-file): CSV imports need the app\'s Development key, not the Production one.';
+    if (message.startsWith('Invalid access key'))
+      return "Check LEANPLUM_DEV_KEY (or --client-key-file): CSV imports need the app's Development key, not the Production one.";
     if (message.startsWith('App not found')) return 'Check --app-id.';
-    if (message.startsWith('Development mode requested but not permitted')) return 'Use the app\'s Development key.';
+    if (message.startsWith('Development mode requested but not permitted')) return "Use the app's Development key.";
     return undefined;
   }
 
@@ -155,12 +167,27 @@ export class LeanplumClient {
       if (!(e instanceof HttpFailure)) throw e;
       const f = e.failure;
       if (f.kind === 'network' && f.notSent === true) {
-        throw new BackfillError('LEANPLUM_FAILED', `could not reach Leanplum at ${this.url.origin} (${e.message}); nothing was sent, no job was created`, 'Check --api-url and the network, then run the same command again.');
+        throw new BackfillError(
+          'LEANPLUM_FAILED',
+          `could not reach Leanplum at ${this.url.origin} (${e.message}); nothing was sent, no job was created`,
+          'Check --api-url and the network, then run the same command again.',
+        );
       }
       if (f.kind === 'status' && f.status < 500) {
-        throw new BackfillError('LEANPLUM_FAILED', `Leanplum refused the launch (${e.message}); no job was created`, this.permanentHint(e.serverMessage) ?? (f.status === 429 ? `Rate limited: wait ${f.retryAfterMs !== undefined ? `${Math.ceil(f.retryAfterMs / 1000)}s (Leanplum's Retry-After)` : 'a minute'} and run again.` : undefined));
+        throw new BackfillError(
+          'LEANPLUM_FAILED',
+          `Leanplum refused the launch (${e.message}); no job was created`,
+          this.permanentHint(e.serverMessage) ??
+            (f.status === 429
+              ? `Rate limited: wait ${f.retryAfterMs !== undefined ? `${Math.ceil(f.retryAfterMs / 1000)}s (Leanplum's Retry-After)` : 'a minute'} and run again.`
+              : undefined),
+        );
       }
-      throw new BackfillError('LAUNCH_UNKNOWN', `the launch request got no usable answer (${e.message}): Leanplum may or may not have created a job`, 'Do not launch again blindly. Check the app\'s import jobs in Leanplum (or ask support); only if none was created, run again with --relaunch.');
+      throw new BackfillError(
+        'LAUNCH_UNKNOWN',
+        `the launch request got no usable answer (${e.message}): Leanplum may or may not have created a job`,
+        "Do not launch again blindly. Check the app's import jobs in Leanplum (or ask support); only if none was created, run again with --relaunch.",
+      );
     }
     try {
       const launched = parseLaunch(r.json, r.raw);
@@ -169,8 +196,13 @@ export class LeanplumClient {
       if (e instanceof LeanplumProtocolError) {
         const msg = this.clean(e.message);
         const permanent = PERMANENT_MESSAGES.some((p) => msg.includes(p));
-        if (permanent || msg.startsWith('launch refused')) throw new BackfillError('LEANPLUM_FAILED', `Leanplum refused the launch: ${msg}`, this.permanentHint(msg.replace(/^launch refused: /, '')));
-        throw new BackfillError('LAUNCH_UNKNOWN', `Leanplum's launch answer was not understood (${msg}; body: ${this.clean(e.body)})`, 'A job may exist. Check in Leanplum before using --relaunch.');
+        if (permanent || msg.startsWith('launch refused'))
+          throw new BackfillError('LEANPLUM_FAILED', `Leanplum refused the launch: ${msg}`, this.permanentHint(msg.replace(/^launch refused: /, '')));
+        throw new BackfillError(
+          'LAUNCH_UNKNOWN',
+          `Leanplum's launch answer was not understood (${msg}; body: ${this.clean(e.body)})`,
+          'A job may exist. Check in Leanplum before using --relaunch.',
+        );
       }
       throw e;
     }
@@ -189,8 +221,15 @@ export class LeanplumClient {
         const delay = retryDelay(attempt, failure, this.retry, this.random());
         if (delay === undefined) {
           const serverMessage = e instanceof HttpFailure ? e.serverMessage : undefined;
-          const asked = failure.kind === 'status' && failure.retryAfterMs !== undefined ? ` (Leanplum asked to wait ${Math.ceil(failure.retryAfterMs / 1000)} s before retrying)` : '';
-          throw new BackfillError('LEANPLUM_FAILED', `${what} failed after ${attempt} attempt(s): ${message}${asked}`, this.permanentHint(serverMessage) ?? 'Run `lp-backfill wait <dir>` again later; the job itself is not affected.');
+          const asked =
+            failure.kind === 'status' && failure.retryAfterMs !== undefined
+              ? ` (Leanplum asked to wait ${Math.ceil(failure.retryAfterMs / 1000)} s before retrying)`
+              : '';
+          throw new BackfillError(
+            'LEANPLUM_FAILED',
+            `${what} failed after ${attempt} attempt(s): ${message}${asked}`,
+            this.permanentHint(serverMessage) ?? 'Run `lp-backfill wait <dir>` again later; the job itself is not affected.',
+          );
         }
         this.o.onRetry?.(what, attempt, delay, message);
         await this.sleep(delay);

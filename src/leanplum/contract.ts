@@ -16,7 +16,10 @@ export const CLOCK_SKEW_WARNING = /^Device clock skew detected/;
 export const TIME_SKEW_WARNING = /^Anomaly detected: time skew/;
 
 export class LeanplumProtocolError extends Error {
-  constructor(message: string, readonly body: string) {
+  constructor(
+    message: string,
+    readonly body: string,
+  ) {
     super(message);
     this.name = 'LeanplumProtocolError';
   }

@@ -30,7 +30,16 @@ export interface PartState {
   public?: { since: string; until?: string; exposedSeconds?: number };
   /** 'launching' is written (durably) before the POST: found after a crash, the outcome is unknown */
   launch?: { status: 'launching' | 'launched' | 'refused'; startedAt: string; jobId?: string; launchedAt?: string; message?: string; attempts: number };
-  job?: { state: JobState; checkedAt: string; successes?: number; failures?: number; files?: string[]; error?: string; pastEventWarnings?: number; warnings?: number };
+  job?: {
+    state: JobState;
+    checkedAt: string;
+    successes?: number;
+    failures?: number;
+    files?: string[];
+    error?: string;
+    pastEventWarnings?: number;
+    warnings?: number;
+  };
   /** earlier launches of this part (FAILED jobs, unknown outcomes), oldest first */
   history?: LaunchHistoryEntry[];
   deletedAt?: string;

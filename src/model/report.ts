@@ -2,10 +2,26 @@
 import type { ResultsSummary } from './results.js';
 import type { Conservation, InputFacts } from './summary.js';
 
-export interface HistogramBucket { start: string; input: number; output: number }
-export interface Warning { code: string; message: string }
-export interface ExampleRow { file: string; line: number; message: string; values: string[] }
-export interface ReasonRows { reason: string; count: number; rows: ExampleRow[] }
+export interface HistogramBucket {
+  start: string;
+  input: number;
+  output: number;
+}
+export interface Warning {
+  code: string;
+  message: string;
+}
+export interface ExampleRow {
+  file: string;
+  line: number;
+  message: string;
+  values: string[];
+}
+export interface ReasonRows {
+  reason: string;
+  count: number;
+  rows: ExampleRow[];
+}
 
 export interface ReportResults {
   jobs: ResultsSummary[];
@@ -33,9 +49,16 @@ export interface Report {
     leftOutColumns: string[];
   };
   totals: {
-    read: number; kept: number; rejected: number; dropped: number;
-    occurrences: number; written: number; expandedRows: number;
-    clamped: number; clampedRows: number; nudgedToImportTime: number;
+    read: number;
+    kept: number;
+    rejected: number;
+    dropped: number;
+    occurrences: number;
+    written: number;
+    expandedRows: number;
+    clamped: number;
+    clampedRows: number;
+    nudgedToImportTime: number;
   };
   conservation: Conservation;
   clamped: {

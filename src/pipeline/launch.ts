@@ -61,12 +61,21 @@ async function saveLaunched(lock: RunLock, m: Manifest, part: PartState, log: Lo
       return;
     } catch (e) {
       if (!(e instanceof BackfillError && e.code === 'STATE_CONFLICT') || lock.mirror === undefined || attempt >= 5) {
-        throw new BackfillError('STATE_CONFLICT', `${part.file} was launched as job ${part.launch!.jobId}, but that could not be saved: ${(e as Error).message}`, `Record it by hand: lp-backfill launch ${lock.dir} --adopt-job ${part.file}=${part.launch!.jobId}`, { cause: e });
+        throw new BackfillError(
+          'STATE_CONFLICT',
+          `${part.file} was launched as job ${part.launch!.jobId}, but that could not be saved: ${(e as Error).message}`,
+          `Record it by hand: lp-backfill launch ${lock.dir} --adopt-job ${part.file}=${part.launch!.jobId}`,
+          { cause: e },
+        );
       }
       const fresh = await lock.mirror.reload();
       const same = fresh.parts.find((p) => p.file === part.file);
       if (same?.launch?.status !== 'launching' || same.launch.startedAt !== part.launch!.startedAt) {
-        throw new BackfillError('STATE_CONFLICT', `${part.file} was launched as job ${part.launch!.jobId}, but another task changed its state meanwhile`, `Check both tasks; if job ${part.launch!.jobId} is the only one: lp-backfill launch ${lock.dir} --adopt-job ${part.file}=${part.launch!.jobId}`);
+        throw new BackfillError(
+          'STATE_CONFLICT',
+          `${part.file} was launched as job ${part.launch!.jobId}, but another task changed its state meanwhile`,
+          `Check both tasks; if job ${part.launch!.jobId} is the only one: lp-backfill launch ${lock.dir} --adopt-job ${part.file}=${part.launch!.jobId}`,
+        );
       }
       same.launch = { ...part.launch! };
       fresh.leanplum ??= m.leanplum!;
@@ -87,9 +96,19 @@ export async function adoptJob(lock: RunLock, file: string, jobId: string, log: 
     throw new BackfillError('STAGE_REFUSED', `adopt-job: ${lock.dir} has no part ${file}`, `Parts: ${m?.parts.map((p) => p.file).join(', ') || 'none'}.`);
   }
   if (part.launch?.status !== 'launching') {
-    throw new BackfillError('STAGE_REFUSED', `adopt-job: ${file} has no launch with an unknown outcome (it is ${part.launch?.status ?? 'not launched'})`, 'Only a launch that ended without an answer can be given a job id.');
+    throw new BackfillError(
+      'STAGE_REFUSED',
+      `adopt-job: ${file} has no launch with an unknown outcome (it is ${part.launch?.status ?? 'not launched'})`,
+      'Only a launch that ended without an answer can be given a job id.',
+    );
   }
-  part.launch = { ...part.launch, status: 'launched', jobId, launchedAt: new Date().toISOString(), message: 'job id given with --adopt-job after the answer was lost' };
+  part.launch = {
+    ...part.launch,
+    status: 'launched',
+    jobId,
+    launchedAt: new Date().toISOString(),
+    message: 'job id given with --adopt-job after the answer was lost',
+  };
   await saveManifest(lock, m);
   log('adopted', { file, jobId }, `adopted    ${file}: job ${jobId} (the launch whose answer was lost)`);
 }
@@ -111,7 +130,11 @@ export async function launchStage(lock: RunLock, client: LeanplumClient, storage
   for (const { part, replaces } of launch) {
     if (replaces !== undefined) {
       archive(part, replaces, o.now());
-      log('relaunch', { file: part.file, replaces }, `relaunch   ${part.file}: the earlier ${replaces === 'FAILED' ? 'job FAILED' : 'launch had no answer'}; launching a new job`);
+      log(
+        'relaunch',
+        { file: part.file, replaces },
+        `relaunch   ${part.file}: the earlier ${replaces === 'FAILED' ? 'job FAILED' : 'launch had no answer'}; launching a new job`,
+      );
     }
     if (o.publicWhileImporting && storage) await openPublic(lock, man, part, storage, log);
     part.launch = { status: 'launching', startedAt: o.now().toISOString(), attempts: (part.launch?.attempts ?? 0) + 1 };

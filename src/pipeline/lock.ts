@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { BackfillError } from '../errors.js';
@@ -68,7 +68,7 @@ async function readHolder(path: string): Promise<{ holder: LockHolder | undefine
 }
 
 async function tryCreate(path: string, holder: LockHolder): Promise<boolean> {
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(path, 'wx');
   } catch (e) {
@@ -140,12 +140,20 @@ async function takeLock(dir: string, path: string, holder: LockHolder): Promise<
     if (h === undefined) {
       // a lock being written right now reads empty for an instant: give the writer a moment; one
       // that stays unreadable is not ours to judge (it may not even be lp-backfill's)
-      const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(path)
+          .then((s) => s.mtimeMs)
+          .catch(() => Date.now()));
       if (age < 2000) {
         await sleep(50);
         continue;
       }
-      throw new BackfillError('RUN_LOCKED', `${path} exists but names no lp-backfill process`, `If no lp-backfill process works on ${dir}, delete ${path} and run again.`);
+      throw new BackfillError(
+        'RUN_LOCKED',
+        `${path} exists but names no lp-backfill process`,
+        `If no lp-backfill process works on ${dir}, delete ${path} and run again.`,
+      );
     }
     const ours = h.pid === process.pid && h.nonce !== undefined && heldHere.has(h.nonce);
     if (h.host === holder.host && !ours && (h.pid === process.pid || !isAlive(h.pid))) {
@@ -160,7 +168,11 @@ async function takeLock(dir: string, path: string, holder: LockHolder): Promise<
         : `That process runs on another machine (${h.host}), so this one cannot tell whether it is alive. If you are sure it is gone, delete ${path} and run again.`,
     );
   }
-  throw new BackfillError('RUN_LOCKED', `${dir}: could not take the run lock (${path} keeps changing)`, 'Another process is starting on this run directory; wait for it, then run again.');
+  throw new BackfillError(
+    'RUN_LOCKED',
+    `${dir}: could not take the run lock (${path} keeps changing)`,
+    'Another process is starting on this run directory; wait for it, then run again.',
+  );
 }
 
 async function releaseLock(path: string, holder: LockHolder): Promise<void> {
@@ -176,12 +188,16 @@ async function releaseLock(path: string, holder: LockHolder): Promise<void> {
  * starts a run makes the directory; the others need it to exist already.
  */
 export async function withRunLock<T>(dir: string, command: string, fn: (lock: RunLock) => Promise<T>, o: { create?: boolean } = {}): Promise<T> {
-  const kind = await stat(dir).then((s) => (s.isDirectory() ? 'dir' : 'other'), () => 'none' as const);
+  const kind = await stat(dir).then(
+    (s) => (s.isDirectory() ? 'dir' : 'other'),
+    () => 'none' as const,
+  );
   if (kind === 'other') {
     throw new BackfillError('IO_FAILED', `${dir} is a file, not a directory`, 'Give a directory for --out (a new one, or the --out of an earlier run).');
   }
   if (kind === 'none') {
-    if (o.create !== true) throw new BackfillError('STAGE_REFUSED', `${dir} is not a run directory (it does not exist)`, 'Give the --out directory of a transform or run.');
+    if (o.create !== true)
+      throw new BackfillError('STAGE_REFUSED', `${dir} is not a run directory (it does not exist)`, 'Give the --out directory of a transform or run.');
     await mkdir(dir, { recursive: true });
   }
   const lock = await acquireRunLock(dir, command);

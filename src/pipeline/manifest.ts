@@ -21,7 +21,12 @@ export async function loadManifest(dir: string): Promise<Manifest | undefined> {
     m = await readJson<Manifest>(manifestPath(dir));
   } catch (e) {
     if (e instanceof SyntaxError) {
-      throw new BackfillError('STAGE_REFUSED', `${manifestPath(dir)} is not valid JSON`, 'The manifest was edited or damaged. Restore it, or start a new run directory.', { cause: e });
+      throw new BackfillError(
+        'STAGE_REFUSED',
+        `${manifestPath(dir)} is not valid JSON`,
+        'The manifest was edited or damaged. Restore it, or start a new run directory.',
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -36,7 +41,11 @@ const PART_FILE = /^clean(-part-\d{3,})?\.csv$/;
  */
 export function checkManifest(m: unknown, where: string): Manifest {
   const bad = (what: string) =>
-    new BackfillError('STAGE_REFUSED', `${where} is not a manifest this lp-backfill can use: ${what}`, 'It was edited or damaged. Restore it, or start a new run directory.');
+    new BackfillError(
+      'STAGE_REFUSED',
+      `${where} is not a manifest this lp-backfill can use: ${what}`,
+      'It was edited or damaged. Restore it, or start a new run directory.',
+    );
   if (typeof m !== 'object' || m === null || Array.isArray(m)) throw bad('not a JSON object');
   const x = m as Partial<Manifest>;
   if (x.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
@@ -54,7 +63,8 @@ export function checkManifest(m: unknown, where: string): Manifest {
     if (typeof part.file !== 'string' || !PART_FILE.test(part.file)) throw bad(`part file ${JSON.stringify(part.file)} is not clean.csv or clean-part-NNN.csv`);
     if (typeof part.rows !== 'number' || typeof part.sha256 !== 'string') throw bad(`part ${part.file} has no rows or sha256`);
   }
-  if (x.transform !== undefined && (typeof x.transform !== 'object' || x.transform === null || !Array.isArray(x.transform.inputs))) throw bad('transform is not a transform record');
+  if (x.transform !== undefined && (typeof x.transform !== 'object' || x.transform === null || !Array.isArray(x.transform.inputs)))
+    throw bad('transform is not a transform record');
   return x as Manifest;
 }
 
@@ -67,5 +77,12 @@ export async function saveManifest(lock: RunLock, m: Manifest, now: Date = new D
 }
 
 export function emptyManifest(now: Date): Manifest {
-  return { schemaVersion: MANIFEST_SCHEMA_VERSION, runId: newRunId(now), createdAt: now.toISOString(), updatedAt: now.toISOString(), tool: { ...TOOL }, parts: [] };
+  return {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    runId: newRunId(now),
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    tool: { ...TOOL },
+    parts: [],
+  };
 }

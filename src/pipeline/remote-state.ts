@@ -34,7 +34,11 @@ export class RemoteState {
     if (found.value !== undefined) {
       checkManifest(found.value, gsUrl(ref));
       if (local !== undefined && local.runId !== found.value.runId && local.parts.some((p) => p.upload || p.launch)) {
-        throw new BackfillError('STAGE_REFUSED', `${dir} holds run ${local.runId}, but ${gsUrl(ref)} holds run ${found.value.runId}`, 'Use the --out directory and --state-to of one run together, or a new --out.');
+        throw new BackfillError(
+          'STAGE_REFUSED',
+          `${dir} holds run ${local.runId}, but ${gsUrl(ref)} holds run ${found.value.runId}`,
+          'Use the --out directory and --state-to of one run together, or a new --out.',
+        );
       }
       await writeJsonAtomic(manifestPath(dir), found.value);
     } else if (local !== undefined) {
@@ -49,7 +53,12 @@ export class RemoteState {
 
   async reload(): Promise<Manifest> {
     const found = await readJsonObject<Manifest>(this.storage, this.ref);
-    if (found.value === undefined) throw new BackfillError('STATE_CONFLICT', `${this.url} disappeared while this run was using it`, 'Someone deleted the state object; restore it from its generations, or start a new run.');
+    if (found.value === undefined)
+      throw new BackfillError(
+        'STATE_CONFLICT',
+        `${this.url} disappeared while this run was using it`,
+        'Someone deleted the state object; restore it from its generations, or start a new run.',
+      );
     const m = checkManifest(found.value, this.url);
     this.generation = found.generation;
     await writeJsonAtomic(manifestPath(this.dir), m);

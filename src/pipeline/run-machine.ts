@@ -98,7 +98,11 @@ function outputGates(m: Manifest | undefined, dir: string): Refusal | undefined 
   }
   const t = m?.transform;
   if (m === undefined || t === undefined) {
-    return { gate: 'no-transform', message: `${dir} holds no finished transform (manifest.json missing or incomplete)`, fix: 'Run `lp-backfill transform <input> --out <dir>` (or `run`) first.' };
+    return {
+      gate: 'no-transform',
+      message: `${dir} holds no finished transform (manifest.json missing or incomplete)`,
+      fix: 'Run `lp-backfill transform <input> --out <dir>` (or `run`) first.',
+    };
   }
   if (t.sampled !== null) {
     return {
@@ -108,7 +112,11 @@ function outputGates(m: Manifest | undefined, dir: string): Refusal | undefined 
     };
   }
   if (!t.conservationOk) {
-    return { gate: 'conservation', message: `the transform in ${dir} did not account for every row`, fix: 'This is a bug in lp-backfill; please report it with summary.json.' };
+    return {
+      gate: 'conservation',
+      message: `the transform in ${dir} did not account for every row`,
+      fix: 'This is a bug in lp-backfill; please report it with summary.json.',
+    };
   }
   if (t.rejectRateExceeded) {
     return {
@@ -157,7 +165,10 @@ export interface LaunchPlan {
  */
 export function unknownLaunch(dir: string, part: PartState): Refusal {
   const started = part.launch!.startedAt;
-  const exposed = part.public && !part.public.until ? ` The object is publicly readable since ${part.public.since} (--public-while-importing) and stays so until a job for it ends.` : '';
+  const exposed =
+    part.public && !part.public.until
+      ? ` The object is publicly readable since ${part.public.since} (--public-while-importing) and stays so until a job for it ends.`
+      : '';
   return {
     gate: 'launch-unknown',
     message: `the launch of ${part.file} started ${started} ended without an answer: Leanplum may already be importing it.${exposed}`,
@@ -231,7 +242,11 @@ export function apiUrlGate(m: Manifest, apiUrl: string): Refusal | undefined {
 /** Following jobs needs every part launched, through the API the run was launched with. */
 export function mayWait(m: Manifest | undefined, dir: string, apiUrl: string): Refusal | undefined {
   if (m === undefined || m.transform === undefined) {
-    return { gate: 'no-transform', message: `${dir} holds no run (manifest.json missing or incomplete)`, fix: 'Run `lp-backfill run` or `transform`, `upload`, `launch` first.' };
+    return {
+      gate: 'no-transform',
+      message: `${dir} holds no run (manifest.json missing or incomplete)`,
+      fix: 'Run `lp-backfill run` or `transform`, `upload`, `launch` first.',
+    };
   }
   const url = apiUrlGate(m, apiUrl);
   if (url !== undefined) return url;
@@ -252,7 +267,8 @@ export function changedOptions(then: Record<string, unknown>, now: Record<string
 }
 
 /** How a recorded input is recognised again: a gs:// object by name and generation, a file by its sha256. */
-export const inputIdentity = (i: { name: string; sha256: string; generation?: string }): string => (i.generation !== undefined ? `${i.name}#${i.generation}` : i.sha256);
+export const inputIdentity = (i: { name: string; sha256: string; generation?: string }): string =>
+  i.generation !== undefined ? `${i.name}#${i.generation}` : i.sha256;
 
 /** `inputIds`: the inputs as they are now, each as inputIdentity gives it (undefined: standard input, not compared). */
 export function mayResume(m: Manifest, dir: string, inputIds: readonly string[] | undefined, options: Record<string, unknown>): Refusal | undefined {
@@ -265,7 +281,11 @@ export function mayResume(m: Manifest, dir: string, inputIds: readonly string[] 
     };
   }
   if (inputIds !== undefined && inputIds.join() !== t.inputs.map(inputIdentity).join()) {
-    return { gate: 'inputs-changed', message: `${dir} was made from other input(s) (a file's sha256, or a gs:// object's generation, differs)`, fix: 'Use a new --out directory for a new input.' };
+    return {
+      gate: 'inputs-changed',
+      message: `${dir} was made from other input(s) (a file's sha256, or a gs:// object's generation, differs)`,
+      fix: 'Use a new --out directory for a new input.',
+    };
   }
   const then = { ...t.options };
   const asked = { ...options };

@@ -110,7 +110,12 @@ export class Sources {
         out.push({ kind: 'stdin', source: this.o.stdin });
         total = undefined;
       } else if (isGsUrl(input)) {
-        if (this.o.storage === undefined) throw new BackfillError('CONFIG_INVALID', `input: ${input} needs Google Cloud Storage, which this command cannot reach`, 'Run transform, preview or run from the command line.');
+        if (this.o.storage === undefined)
+          throw new BackfillError(
+            'CONFIG_INVALID',
+            `input: ${input} needs Google Cloud Storage, which this command cannot reach`,
+            'Run transform, preview or run from the command line.',
+          );
         for (const object of await listInputObjects(await this.storage(), input)) {
           out.push({ kind: 'gs', object });
           if (total !== undefined) total += object.size;
@@ -162,7 +167,8 @@ export class Sources {
     this.hashes.push(entry);
     let first: Buffer | undefined;
     const onBytes = this.o.onBytes;
-    const stream: AsyncIterable<Buffer> = p.kind === 'file' ? fileChunks(p.path) : p.kind === 'stdin' ? (p.source.stream as AsyncIterable<Buffer>) : openObject(client!, p.object);
+    const stream: AsyncIterable<Buffer> =
+      p.kind === 'file' ? fileChunks(p.path) : p.kind === 'stdin' ? (p.source.stream as AsyncIterable<Buffer>) : openObject(client!, p.object);
     async function* hashed(): AsyncGenerator<Buffer> {
       try {
         for await (const c of stream) {
@@ -233,7 +239,8 @@ export class Sources {
             continue;
           }
           const format = detectFormat(decoded.head, this.o.format);
-          if (format === 'zip') throw new BackfillError('INPUT_MALFORMED', `"${name}" is a zip archive inside a zip archive`, 'Unpack the outer archive and pass the inner ones.');
+          if (format === 'zip')
+            throw new BackfillError('INPUT_MALFORMED', `"${name}" is a zip archive inside a zip archive`, 'Unpack the outer archive and pass the inner ones.');
           if (format === 'parquet') yield { name, format, chunks: undefined, path: await this.spool(decoded.rest), fact };
           else yield { name, format, chunks: decoded.rest, path: undefined, fact };
         } finally {
@@ -259,7 +266,12 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   try {
     for await (const c of s as AsyncIterable<Buffer>) yield c;
   } catch (e) {
-    throw new BackfillError('INPUT_UNREADABLE', `cannot read input "${path}": ${(e as Error).message}`, 'Check that the file is readable and complete, then run again.', { cause: e });
+    throw new BackfillError(
+      'INPUT_UNREADABLE',
+      `cannot read input "${path}": ${(e as Error).message}`,
+      'Check that the file is readable and complete, then run again.',
+      { cause: e },
+    );
   } finally {
     s.destroy();
   }

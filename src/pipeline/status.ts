@@ -27,7 +27,9 @@ export interface RunStatus {
 
 /** Jobs worth asking Leanplum about: launched and not known to have ended. */
 export const jobsToAsk = (m: Manifest): string[] =>
-  m.parts.filter((p) => p.launch?.status === 'launched' && p.launch.jobId && p.job?.state !== 'FINISHED' && p.job?.state !== 'FAILED').map((p) => p.launch!.jobId!);
+  m.parts
+    .filter((p) => p.launch?.status === 'launched' && p.launch.jobId && p.job?.state !== 'FINISHED' && p.job?.state !== 'FAILED')
+    .map((p) => p.launch!.jobId!);
 
 /**
  * Finds the manifests behind each argument, read-only: a run directory, a --state-to URL
@@ -38,7 +40,12 @@ export async function loadRuns(wheres: readonly string[], storage: () => Storage
   for (const where of wheres) {
     if (!where.startsWith('gs://')) {
       const m = await loadManifest(where);
-      if (m === undefined) enforce({ gate: 'no-transform', message: `${where} holds no run (no manifest.json)`, fix: 'Give the --out directory of a transform or run, or the --state-to URL of a run.' });
+      if (m === undefined)
+        enforce({
+          gate: 'no-transform',
+          message: `${where} holds no run (no manifest.json)`,
+          fix: 'Give the --out directory of a transform or run, or the --state-to URL of a run.',
+        });
       out.push({ where, manifest: m! });
       continue;
     }
@@ -48,12 +55,23 @@ export async function loadRuns(wheres: readonly string[], storage: () => Storage
       out.push({ where, manifest: checkManifest(direct.value, where) });
       continue;
     }
-    const [files] = await storage().bucket(t.bucket).getFiles({ prefix: t.prefix ? `${t.prefix}/shard-` : 'shard-' });
-    const shards = files.map((f) => f.name).filter((n) => /shard-\d+-of-\d+\/manifest\.json$/.test(n)).sort((a, b) => shardIndex(a) - shardIndex(b));
-    if (shards.length === 0) enforce({ gate: 'no-transform', message: `${where} holds no run state (no manifest.json, no shard-<i>-of-<N>/manifest.json)`, fix: 'Give the --state-to URL a run was started with.' });
+    const [files] = await storage()
+      .bucket(t.bucket)
+      .getFiles({ prefix: t.prefix ? `${t.prefix}/shard-` : 'shard-' });
+    const shards = files
+      .map((f) => f.name)
+      .filter((n) => /shard-\d+-of-\d+\/manifest\.json$/.test(n))
+      .sort((a, b) => shardIndex(a) - shardIndex(b));
+    if (shards.length === 0)
+      enforce({
+        gate: 'no-transform',
+        message: `${where} holds no run state (no manifest.json, no shard-<i>-of-<N>/manifest.json)`,
+        fix: 'Give the --state-to URL a run was started with.',
+      });
     for (const name of shards) {
       const got = await readJsonObject<Manifest>(storage(), { bucket: t.bucket, name });
-      if (got.value !== undefined) out.push({ where: `gs://${t.bucket}/${name.replace(/\/manifest\.json$/, '')}`, manifest: checkManifest(got.value, `gs://${t.bucket}/${name}`) });
+      if (got.value !== undefined)
+        out.push({ where: `gs://${t.bucket}/${name.replace(/\/manifest\.json$/, '')}`, manifest: checkManifest(got.value, `gs://${t.bucket}/${name}`) });
     }
   }
   return out;

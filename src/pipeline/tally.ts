@@ -1,8 +1,7 @@
 import type { KeptRow } from '../events/row.js';
 import { DROP_REASONS, REJECT_REASONS, type DropReason, type RejectReason } from '../events/reasons.js';
 
-const zeroed = <K extends string>(keys: readonly K[]): Record<K, number> =>
-  Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+const zeroed = <K extends string>(keys: readonly K[]): Record<K, number> => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 
 /**
  * The counts every run keeps, and the conservation laws over them. The two sides of each law are

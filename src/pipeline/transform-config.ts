@@ -105,7 +105,9 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
   const timeFormat = parseTimeFormat(timeFormatText);
   const patternProblem = typeof timeFormat === 'object' ? timePatternProblem(timeFormat.pattern) : undefined;
   if (patternProblem !== undefined) {
-    problems.push(`time-format: "${timeFormatText}" is neither auto, iso, unix-s/ms/us/ns nor a usable date-fns pattern: ${patternProblem} (e.g. "dd/MM/yyyy HH:mm"; tokens: https://date-fns.org/docs/parse)`);
+    problems.push(
+      `time-format: "${timeFormatText}" is neither auto, iso, unix-s/ms/us/ns nor a usable date-fns pattern: ${patternProblem} (e.g. "dd/MM/yyyy HH:mm"; tokens: https://date-fns.org/docs/parse)`,
+    );
   }
   const maxCount = raw.maxCount ?? DEFAULTS.maxCount;
   if (!Number.isInteger(maxCount) || maxCount < 1) problems.push(`max-count: expected a whole number ≥ 1, found ${maxCount}`);
@@ -128,23 +130,35 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
   const order = raw.order ?? DEFAULTS.order;
   if (order !== 'user' && order !== 'input') problems.push(`order: expected user or input, found "${order}"`);
   const sortMemory = parseSize(raw.sortMemory ?? DEFAULTS.sortMemory);
-  if (sortMemory === undefined || sortMemory < 1024) problems.push(`sort-memory: expected a size of at least 1KB such as 256MB, 1GB or a number of bytes, found "${raw.sortMemory}"`);
+  if (sortMemory === undefined || sortMemory < 1024)
+    problems.push(`sort-memory: expected a size of at least 1KB such as 256MB, 1GB or a number of bytes, found "${raw.sortMemory}"`);
   const shard = raw.shard === undefined ? undefined : parseShard(raw.shard);
   if (typeof shard === 'string') problems.push(`shard: ${shard}`);
   const format = (raw.format ?? DEFAULTS.format) as FormatChoice;
-  if (!FORMAT_CHOICES.includes(format)) problems.push(`format: expected ${FORMAT_CHOICES.join(', ')}, found "${raw.format}" (zip and Parquet are recognised by their first bytes)`);
-  if (raw.preset !== undefined && !PRESET_NAMES.includes(raw.preset)) problems.push(`preset: expected one of ${PRESET_NAMES.join(', ')}, found "${raw.preset}"`);
-  if (raw.sourceTz !== undefined && !isValidZone(raw.sourceTz)) problems.push(`source-tz: "${raw.sourceTz}" is not an IANA time zone (e.g. Europe/Berlin, America/Los_Angeles)`);
+  if (!FORMAT_CHOICES.includes(format))
+    problems.push(`format: expected ${FORMAT_CHOICES.join(', ')}, found "${raw.format}" (zip and Parquet are recognised by their first bytes)`);
+  if (raw.preset !== undefined && !PRESET_NAMES.includes(raw.preset))
+    problems.push(`preset: expected one of ${PRESET_NAMES.join(', ')}, found "${raw.preset}"`);
+  if (raw.sourceTz !== undefined && !isValidZone(raw.sourceTz))
+    problems.push(`source-tz: "${raw.sourceTz}" is not an IANA time zone (e.g. Europe/Berlin, America/Los_Angeles)`);
   const scanRecords = raw.scanRecords ?? DEFAULTS.scanRecords;
   if (!Number.isInteger(scanRecords) || scanRecords < 1) problems.push(`scan-records: expected a whole number ≥ 1, found ${scanRecords}`);
   const paramsFrom = [...(raw.paramsFrom ?? [])];
   for (const p of paramsFrom) if (p.trim() === '') problems.push('params-from: expected a dotted path to an object (e.g. properties), found an empty one');
-  for (const [flag, v] of [['anonymous', raw.anonymous], ['dedupe-key', raw.dedupeKey]] as const) if (v !== undefined && v.trim() === '') problems.push(`${flag}: expected a field name or dotted path, found an empty one`);
+  for (const [flag, v] of [
+    ['anonymous', raw.anonymous],
+    ['dedupe-key', raw.dedupeKey],
+  ] as const)
+    if (v !== undefined && v.trim() === '') problems.push(`${flag}: expected a field name or dotted path, found an empty one`);
 
   const rule: TimeRule = { importAt, maxDelay, clampAge, window: PLATFORM_WINDOW, futureTolerance, minTime, mode: mode as ClampMode };
   if (problems.length === 0) problems.push(...ruleProblems(rule));
   if (problems.length > 0) {
-    throw new BackfillError('CONFIG_INVALID', problems.join('\n'), `Run with --help for every option. Defaults: max-delay ${DEFAULTS.maxDelay}, clamp-age ${DEFAULTS.clampAge} (${(PLATFORM_WINDOW - 360 * DAY) / DAY}d of margin).`);
+    throw new BackfillError(
+      'CONFIG_INVALID',
+      problems.join('\n'),
+      `Run with --help for every option. Defaults: max-delay ${DEFAULTS.maxDelay}, clamp-age ${DEFAULTS.clampAge} (${(PLATFORM_WINDOW - 360 * DAY) / DAY}d of margin).`,
+    );
   }
   return {
     inputs,

@@ -96,8 +96,18 @@ export class TransformInput {
   /** CSV: the unit being read */
   private csvUnit: CsvUnit | undefined;
 
-  constructor(private readonly cfg: InputConfig, io: InputIO) {
-    this.sources = new Sources({ inputs: cfg.inputs, format: cfg.format, spoolDir: cfg.spoolDir, stdin: io.source, storage: io.storage, onBytes: (n) => (this.bytesRead += n) });
+  constructor(
+    private readonly cfg: InputConfig,
+    io: InputIO,
+  ) {
+    this.sources = new Sources({
+      inputs: cfg.inputs,
+      format: cfg.format,
+      spoolDir: cfg.spoolDir,
+      stdin: io.source,
+      storage: io.storage,
+      onBytes: (n) => (this.bytesRead += n),
+    });
   }
 
   get bytesTotal(): number | undefined {
@@ -146,12 +156,27 @@ export class TransformInput {
     this.kind = first.format === 'csv' ? 'csv' : 'json';
     if (this.kind === 'csv') {
       if (this.cfg.preset !== undefined || this.cfg.paramsFrom.length > 0 || this.cfg.anonymous !== undefined) {
-        const given = [this.cfg.preset !== undefined ? '--preset' : '', this.cfg.paramsFrom.length > 0 ? '--params-from' : '', this.cfg.anonymous !== undefined ? '--anonymous' : ''].filter(Boolean).join(', ');
-        throw new BackfillError('CONFIG_INVALID', `${given}: only for JSON or Parquet inputs, but "${first.name}" is CSV`, 'Leave them out for CSV (name columns with --map and --param), or use --format ndjson|json if the file is JSON.');
+        const given = [
+          this.cfg.preset !== undefined ? '--preset' : '',
+          this.cfg.paramsFrom.length > 0 ? '--params-from' : '',
+          this.cfg.anonymous !== undefined ? '--anonymous' : '',
+        ]
+          .filter(Boolean)
+          .join(', ');
+        throw new BackfillError(
+          'CONFIG_INVALID',
+          `${given}: only for JSON or Parquet inputs, but "${first.name}" is CSV`,
+          'Leave them out for CSV (name columns with --map and --param), or use --format ndjson|json if the file is JSON.',
+        );
       }
       this.csvFirst = new CsvUnit(first, 0, this.cfg, this.remaining);
       const header = await this.csvFirst.readHeader();
-      if (header === undefined) throw new BackfillError('INPUT_MALFORMED', `the input "${first.name}" is empty: expected a header row with userId, event and time columns`, 'Check that the export finished writing.');
+      if (header === undefined)
+        throw new BackfillError(
+          'INPUT_MALFORMED',
+          `the input "${first.name}" is empty: expected a header row with userId, event and time columns`,
+          'Check that the export finished writing.',
+        );
       this.header = header;
       this.mapping = resolveMapping(header, this.cfg.mapping);
       return;
@@ -216,9 +241,18 @@ export class TransformInput {
       if (next === undefined) break;
       unit = new CsvUnit(next, ++index, this.cfg, this.remaining);
       const header = await unit.readHeader();
-      if (header === undefined) throw new BackfillError('INPUT_MALFORMED', `the input "${next.name}" is empty: expected a header row`, 'Check that the export finished writing, or leave the file out.');
+      if (header === undefined)
+        throw new BackfillError(
+          'INPUT_MALFORMED',
+          `the input "${next.name}" is empty: expected a header row`,
+          'Check that the export finished writing, or leave the file out.',
+        );
       if (header.map((h) => h.trim()).join(',') !== this.header.map((h) => h.trim()).join(',')) {
-        throw new BackfillError('BAD_HEADER', `the inputs do not share one header.\n${this.names[0]}: ${this.header.join(',')}\n${next.name}: ${header.join(',')}`, 'Transform files with different layouts in separate runs (each with its own --map).');
+        throw new BackfillError(
+          'BAD_HEADER',
+          `the inputs do not share one header.\n${this.names[0]}: ${this.header.join(',')}\n${next.name}: ${header.join(',')}`,
+          'Transform files with different layouts in separate runs (each with its own --map).',
+        );
       }
     }
   }
@@ -252,9 +286,21 @@ export class TransformInput {
           }
         };
         const onTooLarge = (head: string, bytes: number, line: number) => {
-          recs.push({ line, text: `${head}…`, value: undefined, error: { kind: 'rejected', reason: 'record_too_large', message: `the record is ${bytes} bytes, larger than --max-record-bytes ${this.cfg.maxRecordBytes}` } });
+          recs.push({
+            line,
+            text: `${head}…`,
+            value: undefined,
+            error: {
+              kind: 'rejected',
+              reason: 'record_too_large',
+              message: `the record is ${bytes} bytes, larger than --max-record-bytes ${this.cfg.maxRecordBytes}`,
+            },
+          });
         };
-        const splitter = u.format === 'ndjson' ? new NdjsonSplitter(onText, onTooLarge, this.cfg.maxRecordBytes) : new JsonArraySplitter(onText, onTooLarge, this.cfg.maxRecordBytes, u.name);
+        const splitter =
+          u.format === 'ndjson'
+            ? new NdjsonSplitter(onText, onTooLarge, this.cfg.maxRecordBytes)
+            : new JsonArraySplitter(onText, onTooLarge, this.cfg.maxRecordBytes, u.name);
         for await (const chunk of u.chunks!) {
           for (let at = 0; at < chunk.length; at += JSON_SLICE) {
             splitter.write(at === 0 && chunk.length <= JSON_SLICE ? chunk : chunk.subarray(at, at + JSON_SLICE));
@@ -284,7 +330,14 @@ export class TransformInput {
         next = n.value;
       }
       const recs = next.recs.length > this.remaining ? next.recs.slice(0, this.remaining) : next.recs;
-      const b: RecordBatch = { unit: next.unit, count: recs.length, fields: new Array(recs.length), lines: new Array(recs.length), shown: new Array(recs.length), pre: new Array(recs.length) };
+      const b: RecordBatch = {
+        unit: next.unit,
+        count: recs.length,
+        fields: new Array(recs.length),
+        lines: new Array(recs.length),
+        shown: new Array(recs.length),
+        pre: new Array(recs.length),
+      };
       for (let i = 0; i < recs.length; i++) {
         const r = recs[i]!;
         b.lines[i] = r.line;
@@ -317,7 +370,12 @@ class CsvUnit {
   private at = 0;
   private ended = false;
 
-  constructor(private readonly u: Unit, private readonly index: number, cfg: InputConfig, limit: number) {
+  constructor(
+    private readonly u: Unit,
+    private readonly index: number,
+    cfg: InputConfig,
+    limit: number,
+  ) {
     this.reader = new RecordReader(
       (f, line) => {
         if (this.header === undefined) this.header = f;

@@ -7,7 +7,26 @@ const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z'
 
 // Config fields that are not options of the output: where the inputs and outputs are, and the
 // parts of the rule that are spelled out above (or fixed by the platform).
-const NOT_OPTIONS = new Set(['inputs', 'outDir', 'rule', 'importAtGiven', 'mapping', 'timeFormat', 'timeFormatText', 'zone', 'maxCount', 'valueIsTotal', 'dedupe', 'maxRejectRate', 'delimiter', 'sample', 'maxPartBytes', 'order', 'sortMemory', 'shard']);
+const NOT_OPTIONS = new Set([
+  'inputs',
+  'outDir',
+  'rule',
+  'importAtGiven',
+  'mapping',
+  'timeFormat',
+  'timeFormatText',
+  'zone',
+  'maxCount',
+  'valueIsTotal',
+  'dedupe',
+  'maxRejectRate',
+  'delimiter',
+  'sample',
+  'maxPartBytes',
+  'order',
+  'sortMemory',
+  'shard',
+]);
 
 /**
  * The options that decide what a transform writes, by flag name, in a form a person can compare
@@ -53,6 +72,16 @@ export function effectiveOptions(cfg: TransformConfig): Record<string, unknown> 
 /** sha256 of the options as canonical JSON (keys sorted), recorded in the manifest. */
 export function optionsHash(options: Record<string, unknown>): string {
   const canon = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canon) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, canon(x)])) : v;
-  return createHash('sha256').update(JSON.stringify(canon(options))).digest('hex');
+    Array.isArray(v)
+      ? v.map(canon)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([k, x]) => [k, canon(x)]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canon(options)))
+    .digest('hex');
 }

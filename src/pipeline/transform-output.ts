@@ -188,7 +188,8 @@ export class TransformOutput {
       const o = occ[i]!;
       const orig = origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '';
       const cleanFull = this.clean.add(head + o.time + tail + orig + '\n', row.userId);
-      if (this.lines.add(fileIndex, line) || cleanFull) return i + 1 === occ.length ? this.flushRows() : this.writeRest(compact(occ, i + 1, origParam), row.userId, head, tail, fileIndex, line);
+      if (this.lines.add(fileIndex, line) || cleanFull)
+        return i + 1 === occ.length ? this.flushRows() : this.writeRest(compact(occ, i + 1, origParam), row.userId, head, tail, fileIndex, line);
     }
     return undefined;
   }
@@ -218,13 +219,24 @@ export class TransformOutput {
       const bytes = Buffer.byteLength(text);
       if (inputOrder) this.inputOrder!.row(row.userId, bytes);
       if (sorter.add(row.userId, o.time, position, fileIndex, line, text, bytes)) {
-        return i + 1 === occ.length ? sorter.spill() : this.sortRest(compact(occ, i + 1, origParam), row.userId, position, head, tail, fileIndex, line, inputOrder);
+        return i + 1 === occ.length
+          ? sorter.spill()
+          : this.sortRest(compact(occ, i + 1, origParam), row.userId, position, head, tail, fileIndex, line, inputOrder);
       }
     }
     return undefined;
   }
 
-  private async sortRest(rest: CompactOccurrences, user: string, position: number, head: string, tail: string, fileIndex: number, line: number, inputOrder: boolean): Promise<void> {
+  private async sortRest(
+    rest: CompactOccurrences,
+    user: string,
+    position: number,
+    head: string,
+    tail: string,
+    fileIndex: number,
+    line: number,
+    inputOrder: boolean,
+  ): Promise<void> {
     const sorter = this.byUser!;
     await sorter.spill();
     const { times, originals } = rest;

@@ -30,7 +30,12 @@ export interface TransformStageResult extends ReportedResult {
  * and every row is accounted for. A transform that fails (bad input, full disk, conservation)
  * leaves the previous outputs and manifest exactly as they were.
  */
-export async function transformStage(lock: RunLock, cfg: TransformConfig, io: TransformIO & { report: boolean }, now: () => Date = () => new Date()): Promise<TransformStageResult> {
+export async function transformStage(
+  lock: RunLock,
+  cfg: TransformConfig,
+  io: TransformIO & { report: boolean },
+  now: () => Date = () => new Date(),
+): Promise<TransformStageResult> {
   const dir = lock.dir;
   const before = await loadManifest(dir);
   enforce(mayTransform(before, dir));
@@ -61,7 +66,8 @@ export async function transformStage(lock: RunLock, cfg: TransformConfig, io: Tr
   const parts: PartState[] = [];
   // an empty clean file (no rows kept: a shard without users, a header-only input) is written for
   // the record but is no part of the run: nothing to upload, no job to launch
-  for (const p of importable(result.summary.outputs.clean)) parts.push({ file: p.file, rows: p.rows, bytes: p.bytes, sha256: await sha256File(join(staging, p.file)) });
+  for (const p of importable(result.summary.outputs.clean))
+    parts.push({ file: p.file, rows: p.rows, bytes: p.bytes, sha256: await sha256File(join(staging, p.file)) });
 
   const m = before ?? emptyManifest(now());
   // from here until the manifest says otherwise, the directory may hold a mix of two transforms
@@ -78,7 +84,12 @@ export async function transformStage(lock: RunLock, cfg: TransformConfig, io: Tr
   const options = effectiveOptions(cfg);
   m.transform = {
     at: now().toISOString(),
-    inputs: s.inputs.map((i) => ({ name: i.name, bytes: i.bytes, sha256: i.sha256, ...(i.generation !== undefined ? { generation: i.generation, crc32c: i.crc32c ?? '' } : {}) })),
+    inputs: s.inputs.map((i) => ({
+      name: i.name,
+      bytes: i.bytes,
+      sha256: i.sha256,
+      ...(i.generation !== undefined ? { generation: i.generation, crc32c: i.crc32c ?? '' } : {}),
+    })),
     importAt: s.config.importAt,
     importAtGiven: cfg.importAtGiven,
     staleAfter: s.config.staleAfter,
@@ -121,7 +132,11 @@ export async function ensureOutputs(lock: RunLock, cfg: TransformConfig, io: Tra
     const again: TransformConfig = { ...cfg, outDir: staging, rule: { ...cfg.rule, importAt: Math.floor(Date.parse(t.importAt) / 1000) } };
     const result = await transformWithReport(again, { ...io, report: true });
     const made = importable(result.summary.outputs.clean);
-    const same = made.length === m.parts.length && (await Promise.all(made.map(async (p, i) => p.file === m.parts[i]!.file && (await sha256File(join(staging, p.file))) === m.parts[i]!.sha256))).every(Boolean);
+    const same =
+      made.length === m.parts.length &&
+      (await Promise.all(made.map(async (p, i) => p.file === m.parts[i]!.file && (await sha256File(join(staging, p.file))) === m.parts[i]!.sha256))).every(
+        Boolean,
+      );
     if (!same) {
       throw new BackfillError(
         'STAGE_REFUSED',

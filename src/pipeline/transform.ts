@@ -126,7 +126,6 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
   };
 }
 
-
 /** Where zip and Parquet inputs that are not plain local files are copied, inside the output (staging) directory; removed at the end. */
 export const SPOOL_DIR = '.spool';
 
@@ -154,17 +153,37 @@ function jsonNotes(cfg: TransformConfig, n: ProjectionNotes): NonNullable<Transf
 export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): Promise<TransformResult> {
   // the input side: units (files, stdin, gs:// objects, zip entries) read by their format into batches
   const input = new TransformInput(
-    { inputs: cfg.inputs, format: cfg.format, mapping: cfg.mapping, preset: cfg.preset, paramsFrom: cfg.paramsFrom, anonymous: cfg.anonymous, scanRecords: cfg.scanRecords, delimiter: cfg.delimiter, maxRecordBytes: cfg.maxRecordBytes, sample: cfg.sample, spoolDir: join(cfg.outDir, SPOOL_DIR) },
+    {
+      inputs: cfg.inputs,
+      format: cfg.format,
+      mapping: cfg.mapping,
+      preset: cfg.preset,
+      paramsFrom: cfg.paramsFrom,
+      anonymous: cfg.anonymous,
+      scanRecords: cfg.scanRecords,
+      delimiter: cfg.delimiter,
+      maxRecordBytes: cfg.maxRecordBytes,
+      sample: cfg.sample,
+      spoolDir: join(cfg.outDir, SPOOL_DIR),
+    },
     { source: io.source, storage: io.storage },
   );
   await mkdir(cfg.outDir, { recursive: true });
   await input.open();
   const names = input.names;
   const tally = new Tally();
-  const opts: RowOptions = { rule: cfg.rule, timeFormat: cfg.timeFormat, zone: cfg.zone, maxCount: cfg.maxCount, valueIsTotal: cfg.valueIsTotal, epochZone: cfg.sourceTz };
+  const opts: RowOptions = {
+    rule: cfg.rule,
+    timeFormat: cfg.timeFormat,
+    zone: cfg.zone,
+    maxCount: cfg.maxCount,
+    valueIsTotal: cfg.valueIsTotal,
+    epochZone: cfg.sourceTz,
+  };
   const observer = io.observer;
   const passRecord = io.testSeams?.passRecord;
-  const newPartWriter = io.testSeams?.partWriter ?? ((dir: string, header: string, maxBytes: number, options) => new PartWriter(dir, header, maxBytes, options));
+  const newPartWriter =
+    io.testSeams?.partWriter ?? ((dir: string, header: string, maxBytes: number, options) => new PartWriter(dir, header, maxBytes, options));
   const mapping: ResolvedMapping = input.mapping;
   const header = input.header;
   observer?.start?.(header, mapping, names);
@@ -221,7 +240,11 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   if (notes !== undefined) summary.json = jsonNotes(cfg, notes);
   await writeJsonAtomic(join(cfg.outDir, 'summary.json'), summary);
   if (!summary.conservation.ok) {
-    throw new BackfillError('CONSERVATION', `row conservation failed: ${summary.conservation.rows}; ${summary.conservation.occurrences}`, 'This is a bug in lp-backfill; please report it with summary.json.');
+    throw new BackfillError(
+      'CONSERVATION',
+      `row conservation failed: ${summary.conservation.rows}; ${summary.conservation.occurrences}`,
+      'This is a bug in lp-backfill; please report it with summary.json.',
+    );
   }
   return { summary, tally, mapping };
 }

@@ -24,7 +24,11 @@ export async function uploadStage(lock: RunLock, target: Target, storage: Storag
   enforce(mayUpload(m, dir, target));
   const man = m!;
   if (!SAFE_PREFIX.test(target.prefix)) {
-    throw new BackfillError('CONFIG_INVALID', `prefix "${target.prefix}" has characters Leanplum's importer may not accept`, 'Use letters, digits, _, - and / only.');
+    throw new BackfillError(
+      'CONFIG_INVALID',
+      `prefix "${target.prefix}" has characters Leanplum's importer may not accept`,
+      'Use letters, digits, _, - and / only.',
+    );
   }
   const targetWasSet = man.target !== undefined;
   man.target ??= { ...target, token: randomBytes(8).toString('hex') };
@@ -36,7 +40,11 @@ export async function uploadStage(lock: RunLock, target: Target, storage: Storag
     const path = join(dir, part.file);
     const sha = await sha256File(path);
     if (sha !== part.sha256) {
-      throw new BackfillError('STAGE_REFUSED', `${path} is not the file the transform wrote (sha256 ${sha.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…)`, `Something changed it after the transform. Transform again into ${dir}, then upload.`);
+      throw new BackfillError(
+        'STAGE_REFUSED',
+        `${path} is not the file the transform wrote (sha256 ${sha.slice(0, 12)}…, expected ${part.sha256.slice(0, 12)}…)`,
+        `Something changed it after the transform. Transform again into ${dir}, then upload.`,
+      );
     }
     // the name is saved before the bytes move, so a rerun after a crash targets the same object
     await saveManifest(lock, man);
@@ -45,7 +53,11 @@ export async function uploadStage(lock: RunLock, target: Target, storage: Storag
     const r = await uploadFile(storage, path, ref, gcs);
     part.upload = { at: new Date().toISOString(), outcome: r.status, crc32c: r.crc32c, size: r.size, generation: r.generation };
     await saveManifest(lock, man);
-    log('uploaded', { file: part.file, outcome: r.status, crc32c: r.crc32c }, `           ${r.status === 'uploaded' ? 'uploaded' : 'already there (same crc32c)'}, ${r.size} bytes, crc32c ${r.crc32c}`);
+    log(
+      'uploaded',
+      { file: part.file, outcome: r.status, crc32c: r.crc32c },
+      `           ${r.status === 'uploaded' ? 'uploaded' : 'already there (same crc32c)'}, ${r.size} bytes, crc32c ${r.crc32c}`,
+    );
   }
   // each upload was saved as it ended; a resume with nothing to send writes nothing (and with the
   // state in GCS, does not bump it under another task's feet)

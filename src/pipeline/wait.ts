@@ -63,7 +63,13 @@ export function tallyResultLines(lines: readonly string[]) {
 }
 
 /** Reads every results file of a finished job, counts by message and writes server-rejects rows. */
-async function collectResults(dir: string, m: Manifest, part: PartState, status: JobStatus, client: LeanplumClient): Promise<{ summary: ResultsSummary; rejects: string[] }> {
+async function collectResults(
+  dir: string,
+  m: Manifest,
+  part: PartState,
+  status: JobStatus,
+  client: LeanplumClient,
+): Promise<{ summary: ResultsSummary; rejects: string[] }> {
   const lines: string[] = [];
   await mkdir(join(dir, 'results'), { recursive: true });
   let n = 0;
@@ -75,20 +81,32 @@ async function collectResults(dir: string, m: Manifest, part: PartState, status:
   const { flagged, counts } = tallyResultLines(lines);
   const joined = lines.length === part.rows;
   const summary: ResultsSummary = {
-    part: part.file, jobId: part.launch!.jobId!, state: status.state,
-    successes: status.successes ?? 0, failures: status.failures ?? 0, ...counts, joined,
+    part: part.file,
+    jobId: part.launch!.jobId!,
+    state: status.state,
+    successes: status.successes ?? 0,
+    failures: status.failures ?? 0,
+    ...counts,
+    joined,
   };
   if (!joined) summary.note = `${lines.length} result lines for ${part.rows} rows: rows cannot be matched by position`;
   const rejects: string[] = [];
   if (flagged.length > 0) {
     const offset = m.parts.slice(0, m.parts.indexOf(part)).reduce((s, p) => s + p.rows, 0);
-    const origins = joined ? await readSourceLines(join(dir, 'clean.lines'), flagged.map((f) => offset + f.row)) : new Map<number, { file: number; line: number }>();
+    const origins = joined
+      ? await readSourceLines(
+          join(dir, 'clean.lines'),
+          flagged.map((f) => offset + f.row),
+        )
+      : new Map<number, { file: number; line: number }>();
     const inputNames = m.transform!.inputs.map((i) => i.name);
     const wanted = new Map(flagged.map((f) => [f.row, f]));
     const rows = joined ? await pickRows(join(dir, part.file), new Set(wanted.keys())) : new Map<number, string[]>();
     for (const f of flagged) {
       const o = origins.get(offset + f.row);
-      rejects.push(csvLine([part.file, String(f.row + 1), o ? (inputNames[o.file] ?? '') : '', o ? String(o.line) : '', f.kind, f.message, ...(rows.get(f.row) ?? [])]));
+      rejects.push(
+        csvLine([part.file, String(f.row + 1), o ? (inputNames[o.file] ?? '') : '', o ? String(o.line) : '', f.kind, f.message, ...(rows.get(f.row) ?? [])]),
+      );
     }
   }
   return { summary, rejects };
@@ -169,12 +187,31 @@ export async function waitStage(lock: RunLock, client: LeanplumClient, storage: 
     await revokePublic(lock, m, part, storage, log);
     if (status.state === 'FAILED') {
       part.job = { ...part.job, state: 'FAILED', checkedAt: new Date().toISOString(), ...(status.error ? { error: status.error } : {}) };
-      results.push({ part: part.file, jobId: jobId, state: 'FAILED', successes: 0, failures: 0, ...tallyResultLines([]).counts, joined: false, ...(status.error ? { error: status.error } : {}), ...replacedOf(part) });
+      results.push({
+        part: part.file,
+        jobId: jobId,
+        state: 'FAILED',
+        successes: 0,
+        failures: 0,
+        ...tallyResultLines([]).counts,
+        joined: false,
+        ...(status.error ? { error: status.error } : {}),
+        ...replacedOf(part),
+      });
     } else {
       const { summary, rejects } = await collectResults(dir, m, part, status, client);
       results.push({ ...summary, ...replacedOf(part) });
       allRejects.push(...rejects);
-      part.job = { ...part.job, state: 'FINISHED', checkedAt: new Date().toISOString(), successes: summary.successes, failures: summary.failures, files: status.files ?? [], warnings: summary.warnings, pastEventWarnings: summary.pastEventWarnings };
+      part.job = {
+        ...part.job,
+        state: 'FINISHED',
+        checkedAt: new Date().toISOString(),
+        successes: summary.successes,
+        failures: summary.failures,
+        files: status.files ?? [],
+        warnings: summary.warnings,
+        pastEventWarnings: summary.pastEventWarnings,
+      };
       if (o.deleteAfter && storage && part.bucket && part.object && !part.deletedAt) {
         await deleteObject(storage, { bucket: part.bucket, name: part.object });
         part.deletedAt = new Date().toISOString();
@@ -185,7 +222,10 @@ export async function waitStage(lock: RunLock, client: LeanplumClient, storage: 
   if (results.length > 0 && pending.length === 0) {
     await mkdir(join(dir, 'results'), { recursive: true });
     const cleanHeader = (await readFirstLine(join(dir, m.parts.find((p) => p.file === results[0]!.part)!.file))).split(',');
-    await writeFile(join(dir, 'server-rejects.csv'), csvLine(['part', 'row', 'sourceFile', 'sourceLine', 'kind', 'message', ...cleanHeader]) + allRejects.join(''));
+    await writeFile(
+      join(dir, 'server-rejects.csv'),
+      csvLine(['part', 'row', 'sourceFile', 'sourceLine', 'kind', 'message', ...cleanHeader]) + allRejects.join(''),
+    );
     await writeFile(join(dir, 'results', 'summary.json'), JSON.stringify({ jobs: results }, null, 2) + '\n');
   }
   return { manifest: m, results, pending, unknown };
@@ -198,7 +238,7 @@ export function judgeResults(results: readonly ResultsSummary[]): BackfillError 
     return new BackfillError(
       'JOB_FAILED',
       `Leanplum import job(s) FAILED: ${failed.map((f) => `${f.part} (${f.jobId}): ${f.error ?? 'no reason given'}`).join('; ')}`,
-      'Most often Leanplum could not read the file: the bucket must grant Leanplum\'s account read access, or use --public-while-importing. Fix that, then run again with --relaunch.',
+      "Most often Leanplum could not read the file: the bucket must grant Leanplum's account read access, or use --public-while-importing. Fix that, then run again with --relaunch.",
     );
   }
   const past = results.reduce((s, r) => s + r.pastEventWarnings, 0);
@@ -211,7 +251,11 @@ export function judgeResults(results: readonly ResultsSummary[]): BackfillError 
   }
   const failures = results.reduce((s, r) => s + r.failures, 0);
   if (failures > 0) {
-    return new BackfillError('JOB_ROW_FAILURES', `${failures} row(s) failed inside Leanplum`, 'See server-rejects.csv for each row, its source line and Leanplum\'s message.');
+    return new BackfillError(
+      'JOB_ROW_FAILURES',
+      `${failures} row(s) failed inside Leanplum`,
+      "See server-rejects.csv for each row, its source line and Leanplum's message.",
+    );
   }
   return undefined;
 }

@@ -20,6 +20,13 @@ export const posthog: Preset = {
     dropped: '(none)',
   },
   read(r: JsonObject) {
-    return { event: r['event'], userId: r['distinct_id'], time: utcIfNaive(r['timestamp']), dedupeId: r['uuid'], params: asObject(r['properties']), skipParam: isSystemKey };
+    return {
+      event: r['event'],
+      userId: r['distinct_id'],
+      time: utcIfNaive(r['timestamp']),
+      dedupeId: r['uuid'],
+      params: asObject(r['properties']),
+      skipParam: isSystemKey,
+    };
   },
 };

@@ -79,7 +79,15 @@ export class JsonProjection {
   private hasValue = false;
   private hasCurrency = false;
   private readonly limit: number;
-  readonly notes: ProjectionNotes = { anonymousUserRows: 0, paramsOverLimitRows: 0, paramsOverLimitValues: 0, paramsDuplicateValues: 0, paramsLeftOut: [], paramsLeftOutOtherNames: 0, scannedRecords: 0 };
+  readonly notes: ProjectionNotes = {
+    anonymousUserRows: 0,
+    paramsOverLimitRows: 0,
+    paramsOverLimitValues: 0,
+    paramsDuplicateValues: 0,
+    paramsLeftOut: [],
+    paramsLeftOutOtherNames: 0,
+    scannedRecords: 0,
+  };
 
   /** the paths of the options, made into readers once */
   private readonly get: {
@@ -159,7 +167,8 @@ export class JsonProjection {
     if (this.header !== undefined) throw new Error('scan() after freeze()');
     if (!isJsonObject(record)) return;
     this.scanned++;
-    if (this.pathsSeen.size < MAX_PATHS_SEEN) walkLeaves(record, '', undefined, (name) => void (this.pathsSeen.size < MAX_PATHS_SEEN && this.pathsSeen.add(name)));
+    if (this.pathsSeen.size < MAX_PATHS_SEEN)
+      walkLeaves(record, '', undefined, (name) => void (this.pathsSeen.size < MAX_PATHS_SEEN && this.pathsSeen.add(name)));
     const ev = this.read(record);
     if (ev === 'not_track') return;
     this.seenField.userId ||= ev.userId !== undefined;
@@ -186,10 +195,17 @@ export class JsonProjection {
         if (this.seenField[f]) continue;
         const path = o.map[f] ?? DEFAULT_PATH[f];
         const hint = suggestPath(f, seen);
-        problems.push(`${f}: no record of the first ${this.scanned} has "${path}". Fields seen: ${seen.slice(0, 40).join(', ')}${seen.length > 40 ? ', …' : ''}.${hint !== undefined ? ` Did you mean --map ${f}=${hint}?` : ` Name it with --map ${f}=<path>, or use a --preset.`}`);
+        problems.push(
+          `${f}: no record of the first ${this.scanned} has "${path}". Fields seen: ${seen.slice(0, 40).join(', ')}${seen.length > 40 ? ', …' : ''}.${hint !== undefined ? ` Did you mean --map ${f}=${hint}?` : ` Name it with --map ${f}=<path>, or use a --preset.`}`,
+        );
       }
     }
-    if (problems.length > 0) throw new BackfillError('MISSING_COLUMN', problems.join('\n'), 'Paths are dotted (properties.distinct_id). The fields above are those of the first records read.');
+    if (problems.length > 0)
+      throw new BackfillError(
+        'MISSING_COLUMN',
+        problems.join('\n'),
+        'Paths are dotted (properties.distinct_id). The fields above are those of the first records read.',
+      );
 
     this.hasValue = o.map.value !== undefined || (o.preset !== undefined ? o.preset.hasValue : this.seenField.value);
     this.hasCurrency = o.map.currencyCode !== undefined || (o.preset !== undefined ? o.preset.hasValue : this.seenField.currencyCode);
@@ -205,7 +221,7 @@ export class JsonProjection {
     for (const p of o.params) names.push(p.name);
     const explicit = new Set(names);
     for (const n of [...this.found.keys()].sort()) if (!explicit.has(n)) names.push(n);
-    names.forEach((n, i) => this.column.set(n, this.paramStart + i));
+    for (const [i, n] of names.entries()) this.column.set(n, this.paramStart + i);
     for (const n of names) header.push(`params.${n}`);
     this.header = header;
     this.width = header.length;
@@ -315,9 +331,15 @@ export class JsonProjection {
   /** The parameters not carried, with the fix for each. */
   finish(): ProjectionNotes {
     const out: ParamProblem[] = [];
-    for (const [name, b] of this.badNames) if (b.rows > 0) out.push({ name, rows: b.rows, why: 'bad_name', message: `${b.message}: carry it under another name with --param <path>=<name>` });
+    for (const [name, b] of this.badNames)
+      if (b.rows > 0) out.push({ name, rows: b.rows, why: 'bad_name', message: `${b.message}: carry it under another name with --param <path>=<name>` });
     for (const [name, rows] of this.late) {
-      out.push({ name, rows, why: 'not_in_header', message: `parameter "${name}" first appeared after the ${this.scanned} records read ahead to fix the header: carry it with --param <path>=${name}, or read more ahead with --scan-records` });
+      out.push({
+        name,
+        rows,
+        why: 'not_in_header',
+        message: `parameter "${name}" first appeared after the ${this.scanned} records read ahead to fix the header: carry it with --param <path>=${name}, or read more ahead with --scan-records`,
+      });
     }
     out.sort((a, b) => b.rows - a.rows || (a.name < b.name ? -1 : 1));
     this.notes.paramsLeftOut = out;

@@ -12,7 +12,7 @@ export const segment: Preset = {
     event: 'event',
     time: 'timestamp (ISO-8601)',
     value: 'properties.revenue, else properties.value, else properties.total',
-    currencyCode: 'properties.currency; USD when the value is properties.revenue and no currency is given (Segment\'s spec)',
+    currencyCode: "properties.currency; USD when the value is properties.revenue and no currency is given (Segment's spec)",
     dedupe: 'messageId',
     params: 'properties',
     dropped: 'every call whose type is not "track": identify, page, screen, group, alias (not_track)',

@@ -15,8 +15,20 @@ export interface EventStats {
   olderThan7d: number;
   valueByCurrency: Record<string, number>;
 }
-export interface ClampedSample { file: string; line: number; userId: string; event: string; originalTime: number; newTime: number }
-export interface ExampleRow { file: string; line: number; message: string; values: string[] }
+export interface ClampedSample {
+  file: string;
+  line: number;
+  userId: string;
+  event: string;
+  originalTime: number;
+  newTime: number;
+}
+export interface ExampleRow {
+  file: string;
+  line: number;
+  message: string;
+  values: string[];
+}
 
 const DROP_MESSAGE: Readonly<Record<DropReason, string>> = {
   blank_line: 'blank line',
@@ -62,7 +74,11 @@ export class ReportCollector implements RowObserver {
 
   private random(): number {
     let x = this.rng;
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     this.rng = x;
     return x / 4294967296;
   }

@@ -22,7 +22,9 @@ th{background:#f4f6f9}td.num,th.num{text-align:right;font-variant-numeric:tabula
 function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[], numeric: ReadonlySet<number> = new Set(), id?: string): string {
   const head = headers.map((h, i) => `<th${numeric.has(i) ? ' class="num"' : ''}>${esc(h)}</th>`).join('');
   const body = rows
-    .map((r) => `<tr>${r.map((c, i) => (numeric.has(i) ? `<td class="num">${esc(typeof c === 'number' ? n(c) : c)}</td>` : `<td>${esc(c)}</td>`)).join('')}</tr>`)
+    .map(
+      (r) => `<tr>${r.map((c, i) => (numeric.has(i) ? `<td class="num">${esc(typeof c === 'number' ? n(c) : c)}</td>` : `<td>${esc(c)}</td>`)).join('')}</tr>`,
+    )
     .join('');
   const thead = headers.some((h) => h !== '') ? `<thead><tr>${head}</tr></thead>` : '';
   return `<table${id ? ` id="${esc(id)}"` : ''}>${thead}<tbody>${body || `<tr><td colspan="${headers.length}" class="muted">none</td></tr>`}</tbody></table>`;
@@ -30,14 +32,29 @@ function table(headers: readonly string[], rows: readonly (readonly (string | nu
 
 function resultsSection(res: NonNullable<Report['results']>): string {
   const past = res.jobs.reduce((s, j) => s + j.pastEventWarnings, 0);
-  const alarm = past > 0 ? `<p class="bad"><strong>${n(past)} row(s) came back with "Past event detected": Leanplum filed them at the time of import.</strong></p>` : '';
+  const alarm =
+    past > 0 ? `<p class="bad"><strong>${n(past)} row(s) came back with "Past event detected": Leanplum filed them at the time of import.</strong></p>` : '';
   const messages = res.jobs.flatMap((j) => Object.entries(j.byMessage).map(([m, c]) => [j.part, m, c] as const));
   const replaced = res.jobs.flatMap((j) => (j.replaced ?? []).map((o) => [j.part, o.jobId ?? '(no answer to the launch)', o.outcome, o.error ?? ''] as const));
   return `<section id="results"><h2>Import results</h2>${alarm}
-    ${table(['part', 'job', 'state', 'successes', 'failures', 'warnings', 'note'], res.jobs.map((j) => [j.part, j.jobId, j.state, j.successes, j.failures, j.warnings, j.error ?? j.note ?? '']), new Set([3, 4, 5]), 'results-table')}
+    ${table(
+      ['part', 'job', 'state', 'successes', 'failures', 'warnings', 'note'],
+      res.jobs.map((j) => [j.part, j.jobId, j.state, j.successes, j.failures, j.warnings, j.error ?? j.note ?? '']),
+      new Set([3, 4, 5]),
+      'results-table',
+    )}
     ${table(['part', 'message', 'rows'], messages, new Set([2]), 'results-messages')}
     ${replaced.length ? `<p>Earlier jobs, replaced by <code>--relaunch</code> (their rows were not imported by them):</p>${table(['part', 'job', 'outcome', 'error'], replaced, new Set(), 'replaced-jobs')}` : ''}
-    ${res.exposure.length ? table(['part', 'public since', 'until', 'seconds exposed'], res.exposure.map((e) => [e.part, e.since, e.until ?? 'still public', e.exposedSeconds ?? '']), new Set([3]), 'exposure-table') : ''}</section>`;
+    ${
+      res.exposure.length
+        ? table(
+            ['part', 'public since', 'until', 'seconds exposed'],
+            res.exposure.map((e) => [e.part, e.since, e.until ?? 'still public', e.exposedSeconds ?? '']),
+            new Set([3]),
+            'exposure-table',
+          )
+        : ''
+    }</section>`;
 }
 
 /** One self-contained page: no script, no external resource, every input value escaped. */
@@ -52,53 +69,121 @@ export function renderReportHtml(r: Report): string {
     { at: r.histogram.markers.importAt, label: 'import time', cls: 'import' },
   ];
   const multi = run.inputs.length > 1;
-  const currencies = (v: Record<string, number>) => Object.entries(v).map(([c, x]) => `${x.toLocaleString('en-US')} ${c}`).join(', ');
+  const currencies = (v: Record<string, number>) =>
+    Object.entries(v)
+      .map(([c, x]) => `${x.toLocaleString('en-US')} ${c}`)
+      .join(', ');
   const sections = [
     `<header><h1>Leanplum backfill preview</h1><p class="muted">Generated ${esc(r.generatedAt)} by ${esc(r.tool.name)} ${esc(r.tool.version)} — ${r.results ? 'the import has run: its results come first' : 'nothing has been sent to Leanplum by this preview'}.</p></header>`,
     `<section id="warnings"><h2>Read before launching</h2><ul class="warnings">${r.warnings.map((w) => `<li class="${esc(w.code)}">${esc(w.message)}</li>`).join('')}</ul></section>`,
-    `<section id="run"><h2>The run</h2>${table(['', ''], [
-      ...run.inputs.flatMap((i) => [
-        ['input', `${i.name} (${n(i.bytes)} bytes${run.sampled ? `; a preview of the first ${n(run.sampled)} rows only` : ''})`],
-        [run.sampled ? 'sha256 (of the bytes read)' : 'sha256', i.sha256],
-      ]),
-      ['import time T', run.importAt],
-      ['365-day cutoff (T + max delay − 365d)', run.cutoff],
-      ['clamp target (T − clamp age)', run.clampTarget],
-      ['max delay / clamp age / mode', `${run.maxDelay} / ${run.clampAge} / ${run.clampMode}`],
-      ['launch before', `${run.launchBefore} — after this the clamp is stale: transform again`],
-      ['time zone for naive times', run.timeZone],
-      ['time format', run.timeFormat],
-      ['mapping', Object.entries(run.mapping).map(([k, v]) => `${k} ← ${v}`).join(', ')],
-      ['params', run.params.join(', ') || 'none'],
-      ['columns left out', run.leftOutColumns.join(', ') || 'none'],
-    ], new Set(), 'run-table')}</section>`,
+    `<section id="run"><h2>The run</h2>${table(
+      ['', ''],
+      [
+        ...run.inputs.flatMap((i) => [
+          ['input', `${i.name} (${n(i.bytes)} bytes${run.sampled ? `; a preview of the first ${n(run.sampled)} rows only` : ''})`],
+          [run.sampled ? 'sha256 (of the bytes read)' : 'sha256', i.sha256],
+        ]),
+        ['import time T', run.importAt],
+        ['365-day cutoff (T + max delay − 365d)', run.cutoff],
+        ['clamp target (T − clamp age)', run.clampTarget],
+        ['max delay / clamp age / mode', `${run.maxDelay} / ${run.clampAge} / ${run.clampMode}`],
+        ['launch before', `${run.launchBefore} — after this the clamp is stale: transform again`],
+        ['time zone for naive times', run.timeZone],
+        ['time format', run.timeFormat],
+        [
+          'mapping',
+          Object.entries(run.mapping)
+            .map(([k, v]) => `${k} ← ${v}`)
+            .join(', '),
+        ],
+        ['params', run.params.join(', ') || 'none'],
+        ['columns left out', run.leftOutColumns.join(', ') || 'none'],
+      ],
+      new Set(),
+      'run-table',
+    )}</section>`,
     `<section id="totals"><h2>Totals</h2>${table(['read', 'kept', 'rejected', 'dropped', 'rows written', 'expanded rows', 'clamped', 'nudged to T'], [[t.read, t.kept, t.rejected, t.dropped, t.written, t.expandedRows, t.clamped, t.nudgedToImportTime]], new Set([0, 1, 2, 3, 4, 5, 6, 7]), 'totals-table')}
       <p class="conservation ${cons.ok ? 'ok' : 'bad'}" id="conservation">${esc(cons.rows)}<br>${esc(cons.occurrences)}</p></section>`,
     `<section id="histogram-section"><h2>Event times per ${esc(r.histogram.unit)}</h2>${histogramSvg(r.histogram.buckets, markers, r.histogram.unit)}
       <p class="muted">Bars left of the red cutoff would be filed by Leanplum at the moment of import; the clamp moves them to the clamp target.</p></section>`,
-    `<section id="events"><h2>Per event</h2>${table(['event', 'occurrences', 'clamped %', 'older than 7 days %', 'value by currency'],
-      r.events.map((e) => [e.event, e.occurrences, e.clampedShare, e.olderThan7dShare, currencies(e.valueByCurrency)]), new Set([1, 2, 3]), 'events-table')}</section>`,
+    `<section id="events"><h2>Per event</h2>${table(
+      ['event', 'occurrences', 'clamped %', 'older than 7 days %', 'value by currency'],
+      r.events.map((e) => [e.event, e.occurrences, e.clampedShare, e.olderThan7dShare, currencies(e.valueByCurrency)]),
+      new Set([1, 2, 3]),
+      'events-table',
+    )}</section>`,
     `<section id="clamped"><h2>Clamped rows: ${n(r.clamped.occurrences)} occurrences in ${n(r.clamped.rows)} rows</h2>
       ${table(['event', 'clamped occurrences'], Object.entries(r.clamped.byEvent), new Set([1]), 'clamped-by-event')}
       <p class="muted">A sample of up to 50 clamped rows:</p>
-      ${multi
-        ? table(['file', 'line', 'userId', 'event', 'original time', 'new time'], r.clamped.sample.map((s) => [s.file, s.line, s.userId, s.event, s.originalTime, s.newTime]), new Set([1]), 'clamped-sample')
-        : table(['line', 'userId', 'event', 'original time', 'new time'], r.clamped.sample.map((s) => [s.line, s.userId, s.event, s.originalTime, s.newTime]), new Set([0]), 'clamped-sample')}</section>`,
-    `<section id="rejected"><h2>Rejected rows: ${n(r.rejected.total)}</h2>${table(['reason', 'rows'], r.rejected.byReason.map((x) => [x.reason, x.count]), new Set([1]), 'rejected-by-reason')}
-      ${r.rejected.byReason.map((x) => `<h3>${esc(x.reason)}</h3>${multi
-        ? table(['file', 'line', 'message', ...r.rejected.sourceHeader], x.rows.map((row) => [row.file, row.line, row.message, ...row.values]), new Set([1]))
-        : table(['line', 'message', ...r.rejected.sourceHeader], x.rows.map((row) => [row.line, row.message, ...row.values]), new Set([0]))}`).join('')}</section>`,
-    `<section id="dropped"><h2>Dropped rows: ${n(r.dropped.total)}</h2>${table(['reason', 'rows', 'first lines'], r.dropped.byReason.map((x) => [x.reason, x.count, x.rows.map((row) => (multi ? `${row.file}:${row.line}` : row.line)).join(', ')]), new Set([1]), 'dropped-table')}</section>`,
+      ${
+        multi
+          ? table(
+              ['file', 'line', 'userId', 'event', 'original time', 'new time'],
+              r.clamped.sample.map((s) => [s.file, s.line, s.userId, s.event, s.originalTime, s.newTime]),
+              new Set([1]),
+              'clamped-sample',
+            )
+          : table(
+              ['line', 'userId', 'event', 'original time', 'new time'],
+              r.clamped.sample.map((s) => [s.line, s.userId, s.event, s.originalTime, s.newTime]),
+              new Set([0]),
+              'clamped-sample',
+            )
+      }</section>`,
+    `<section id="rejected"><h2>Rejected rows: ${n(r.rejected.total)}</h2>${table(
+      ['reason', 'rows'],
+      r.rejected.byReason.map((x) => [x.reason, x.count]),
+      new Set([1]),
+      'rejected-by-reason',
+    )}
+      ${r.rejected.byReason
+        .map(
+          (x) =>
+            `<h3>${esc(x.reason)}</h3>${
+              multi
+                ? table(
+                    ['file', 'line', 'message', ...r.rejected.sourceHeader],
+                    x.rows.map((row) => [row.file, row.line, row.message, ...row.values]),
+                    new Set([1]),
+                  )
+                : table(
+                    ['line', 'message', ...r.rejected.sourceHeader],
+                    x.rows.map((row) => [row.line, row.message, ...row.values]),
+                    new Set([0]),
+                  )
+            }`,
+        )
+        .join('')}</section>`,
+    `<section id="dropped"><h2>Dropped rows: ${n(r.dropped.total)}</h2>${table(
+      ['reason', 'rows', 'first lines'],
+      r.dropped.byReason.map((x) => [x.reason, x.count, x.rows.map((row) => (multi ? `${row.file}:${row.line}` : row.line)).join(', ')]),
+      new Set([1]),
+      'dropped-table',
+    )}</section>`,
     `<section id="cost"><h2>Cost: billable user lookups</h2>
-      <p class="muted">Leanplum processes the file in batches of ${esc(String(r.cost.batchSize))} rows and bills each unique user looked up in a batch; each part is its own job, so a batch never spans parts. Counted exactly on the file as written.</p>${table(['', ''], [
-      ['order of this file', r.cost.order === 'user' ? 'grouped by user (userId, then time)' : 'input order'],
-      ['billable lookups, file as written', n(r.cost.billableLookupsAsWritten)],
-      [`the same rows in input order${r.cost.inputOrderCountedBeforeDedupe ? ' (counted before dedupe)' : ''}`, n(r.cost.billableLookupsInInputOrder)],
-      ['no order costs less than (max of distinct users, rows ÷ 50)', n(r.cost.lowerBoundIfGroupedByUser)],
-      r.cost.distinctUsers === null ? ['distinct users (≈)', n(r.cost.distinctUsersEstimate)] : ['distinct users', n(r.cost.distinctUsers)],
-      ['users split across parts (larger than a part)', n(r.cost.usersSplitAcrossParts)],
-    ], new Set(), 'cost-table')}
-      ${r.cost.byPart.length > 1 ? table(['part', 'rows', 'billable lookups'], r.cost.byPart.map((p) => [p.part, p.rows, p.billableLookups]), new Set([1, 2]), 'cost-by-part') : ''}</section>`,
+      <p class="muted">Leanplum processes the file in batches of ${esc(String(r.cost.batchSize))} rows and bills each unique user looked up in a batch; each part is its own job, so a batch never spans parts. Counted exactly on the file as written.</p>${table(
+        ['', ''],
+        [
+          ['order of this file', r.cost.order === 'user' ? 'grouped by user (userId, then time)' : 'input order'],
+          ['billable lookups, file as written', n(r.cost.billableLookupsAsWritten)],
+          [`the same rows in input order${r.cost.inputOrderCountedBeforeDedupe ? ' (counted before dedupe)' : ''}`, n(r.cost.billableLookupsInInputOrder)],
+          ['no order costs less than (max of distinct users, rows ÷ 50)', n(r.cost.lowerBoundIfGroupedByUser)],
+          r.cost.distinctUsers === null ? ['distinct users (≈)', n(r.cost.distinctUsersEstimate)] : ['distinct users', n(r.cost.distinctUsers)],
+          ['users split across parts (larger than a part)', n(r.cost.usersSplitAcrossParts)],
+        ],
+        new Set(),
+        'cost-table',
+      )}
+      ${
+        r.cost.byPart.length > 1
+          ? table(
+              ['part', 'rows', 'billable lookups'],
+              r.cost.byPart.map((p) => [p.part, p.rows, p.billableLookups]),
+              new Set([1, 2]),
+              'cost-by-part',
+            )
+          : ''
+      }</section>`,
   ];
   if (r.results) sections.splice(1, 0, resultsSection(r.results));
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

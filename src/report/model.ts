@@ -75,42 +75,76 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
   if (events.length > 0) {
     warnings.push({
       code: 'campaigns_fire',
-      message: `${events.length} event name(s) will be imported: ${events.slice(0, 20).map((e) => e.event).join(', ')}${events.length > 20 ? ', …' : ''}. Imported events behave like live ones: any campaign triggered by them WILL fire. Pause such campaigns before launching.`,
+      message: `${events.length} event name(s) will be imported: ${events
+        .slice(0, 20)
+        .map((e) => e.event)
+        .join(
+          ', ',
+        )}${events.length > 20 ? ', …' : ''}. Imported events behave like live ones: any campaign triggered by them WILL fire. Pause such campaigns before launching.`,
     });
   }
   if (olderThan7d > 0) {
-    warnings.push({ code: 'analytics_7d', message: `${pct(olderThan7d, k.written)}% of the events written are older than 7 days before the import: they reach user profiles and audiences but do not show on Leanplum's Analytics page.` });
+    warnings.push({
+      code: 'analytics_7d',
+      message: `${pct(olderThan7d, k.written)}% of the events written are older than 7 days before the import: they reach user profiles and audiences but do not show on Leanplum's Analytics page.`,
+    });
   }
   if (k.naiveTimeRows > 0) {
-    warnings.push({ code: 'naive_times', message: `${k.naiveTimeRows} row(s) had date-times without an offset and were read in ${summary.config.timeZone}. Check that this is the zone the export was written in (--tz).` });
+    warnings.push({
+      code: 'naive_times',
+      message: `${k.naiveTimeRows} row(s) had date-times without an offset and were read in ${summary.config.timeZone}. Check that this is the zone the export was written in (--tz).`,
+    });
   }
   if (summary.config.leftOutColumns.length > 0) {
-    warnings.push({ code: 'columns_left_out', message: `Columns not imported: ${summary.config.leftOutColumns.join(', ')}. Carry them with --param <column> if they matter.` });
+    warnings.push({
+      code: 'columns_left_out',
+      message: `Columns not imported: ${summary.config.leftOutColumns.join(', ')}. Carry them with --param <column> if they matter.`,
+    });
   }
   if (c.rowsWithLargeCount > 0) {
-    warnings.push({ code: 'extreme_counts', message: `${c.rowsWithLargeCount} row(s) had a count of 1000 or more (largest ${c.maxCount}); each becomes that many rows.` });
+    warnings.push({
+      code: 'extreme_counts',
+      message: `${c.rowsWithLargeCount} row(s) had a count of 1000 or more (largest ${c.maxCount}); each becomes that many rows.`,
+    });
   }
   const kinds = Object.keys(k.timeFormats);
   if (kinds.length > 1) {
-    warnings.push({ code: 'mixed_time_formats', message: `The time column mixes formats: ${Object.entries(k.timeFormats).map(([f, n]) => `${f} ${n}`).join(', ')}. Check that this is expected.` });
+    warnings.push({
+      code: 'mixed_time_formats',
+      message: `The time column mixes formats: ${Object.entries(k.timeFormats)
+        .map(([f, n]) => `${f} ${n}`)
+        .join(', ')}. Check that this is expected.`,
+    });
   }
   if (k.valuesNeedingQuotes > 0) {
-    warnings.push({ code: 'quoted_values', message: `${k.valuesNeedingQuotes} value(s) hold a comma, quote or line break and are RFC 4180-quoted. Leanplum's docs also show backslash escapes: import a small file first and check those values.` });
+    warnings.push({
+      code: 'quoted_values',
+      message: `${k.valuesNeedingQuotes} value(s) hold a comma, quote or line break and are RFC 4180-quoted. Leanplum's docs also show backslash escapes: import a small file first and check those values.`,
+    });
   }
   if (events.length + c.otherEvents > MAX_EVENT_NAMES_PER_APP * 0.8) {
     warnings.push({ code: 'event_name_limit', message: `${events.length} distinct event names: Leanplum allows at most ${MAX_EVENT_NAMES_PER_APP} per app.` });
   }
   if (summary.config.params.length > MAX_PARAM_NAMES_PER_APP * 0.8) {
-    warnings.push({ code: 'param_name_limit', message: `${summary.config.params.length} parameter names: Leanplum allows at most ${MAX_PARAM_NAMES_PER_APP} per app.` });
+    warnings.push({
+      code: 'param_name_limit',
+      message: `${summary.config.params.length} parameter names: Leanplum allows at most ${MAX_PARAM_NAMES_PER_APP} per app.`,
+    });
   }
   if (split.count > 0) {
     const named = split.sample.map((x) => `${x.user} (${x.firstPart} … ${x.lastPart})`).join(', ');
-    warnings.push({ code: 'users_split_across_parts', message: `${split.count} user(s) have more rows than fit in one part (--max-part-bytes), so their rows span parts: ${named}${split.count > split.sample.length ? ', …' : ''}. Each part is looked up separately; every other user lies in exactly one part.` });
+    warnings.push({
+      code: 'users_split_across_parts',
+      message: `${split.count} user(s) have more rows than fit in one part (--max-part-bytes), so their rows span parts: ${named}${split.count > split.sample.length ? ', …' : ''}. Each part is looked up separately; every other user lies in exactly one part.`,
+    });
   }
   if (k.rejected > 0) {
     warnings.push({ code: 'rejected_rows', message: `${k.rejected} row(s) were refused (see rejects.csv); they will not be imported.` });
   }
-  warnings.push({ code: 'historical_permission', message: 'By default Leanplum apps cannot use the API to send historical data: ask Leanplum to enable it for this app before launching.' });
+  warnings.push({
+    code: 'historical_permission',
+    message: 'By default Leanplum apps cannot use the API to send historical data: ask Leanplum to enable it for this app before launching.',
+  });
 
   const rows = (m: Map<string, { file: string; line: number; message: string; values: string[] }[]>, counts: Record<string, number>) =>
     Object.entries(counts)
@@ -138,16 +172,30 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
       leftOutColumns: summary.config.leftOutColumns,
     },
     totals: {
-      read: k.read, kept: k.kept, rejected: k.rejected, dropped: k.dropped,
-      occurrences: k.occurrences, written: k.written, expandedRows: k.expandedRows,
-      clamped: k.clamped, clampedRows: k.clampedRows, nudgedToImportTime: k.nudgedToImportTime,
+      read: k.read,
+      kept: k.kept,
+      rejected: k.rejected,
+      dropped: k.dropped,
+      occurrences: k.occurrences,
+      written: k.written,
+      expandedRows: k.expandedRows,
+      clamped: k.clamped,
+      clampedRows: k.clampedRows,
+      nudgedToImportTime: k.nudgedToImportTime,
     },
     conservation: summary.conservation,
     clamped: {
       occurrences: k.clamped,
       rows: k.clampedRows,
       byEvent: Object.fromEntries(events.filter((e) => e.clamped > 0).map((e) => [e.event, e.clamped])),
-      sample: c.clampedSample.map((s) => ({ file: s.file, line: s.line, userId: s.userId, event: s.event, originalTime: iso(s.originalTime), newTime: iso(s.newTime) })),
+      sample: c.clampedSample.map((s) => ({
+        file: s.file,
+        line: s.line,
+        userId: s.userId,
+        event: s.event,
+        originalTime: iso(s.originalTime),
+        newTime: iso(s.newTime),
+      })),
     },
     rejected: { total: k.rejected, sourceHeader: [...c.header], byReason: rows(c.rejectedExamples, k.rejectedByReason) },
     dropped: { total: k.dropped, byReason: rows(c.droppedExamples, k.droppedByReason) },

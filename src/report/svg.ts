@@ -1,7 +1,11 @@
 import { esc } from './escape.js';
 import type { HistogramBucket } from './model.js';
 
-export interface Marker { at: string; label: string; cls: string }
+export interface Marker {
+  at: string;
+  label: string;
+  cls: string;
+}
 
 const W = 900;
 const H = 280;
@@ -37,8 +41,12 @@ export function histogramSvg(buckets: readonly HistogramBucket[], markers: reado
   buckets.forEach((b, i) => {
     const x = M.left + i * bw;
     const half = Math.max(1, bw / 2 - 1);
-    parts.push(`<rect class="bar input" x="${x.toFixed(2)}" y="${y(b.input).toFixed(2)}" width="${half.toFixed(2)}" height="${(M.top + plotH - y(b.input)).toFixed(2)}"><title>${esc(b.start)} input: ${b.input}</title></rect>`);
-    parts.push(`<rect class="bar output" x="${(x + half).toFixed(2)}" y="${y(b.output).toFixed(2)}" width="${half.toFixed(2)}" height="${(M.top + plotH - y(b.output)).toFixed(2)}"><title>${esc(b.start)} output: ${b.output}</title></rect>`);
+    parts.push(
+      `<rect class="bar input" x="${x.toFixed(2)}" y="${y(b.input).toFixed(2)}" width="${half.toFixed(2)}" height="${(M.top + plotH - y(b.input)).toFixed(2)}"><title>${esc(b.start)} input: ${b.input}</title></rect>`,
+    );
+    parts.push(
+      `<rect class="bar output" x="${(x + half).toFixed(2)}" y="${y(b.output).toFixed(2)}" width="${half.toFixed(2)}" height="${(M.top + plotH - y(b.output)).toFixed(2)}"><title>${esc(b.start)} output: ${b.output}</title></rect>`,
+    );
     if (i % labelEvery === 0) {
       parts.push(`<text class="axis" x="${(x + bw / 2).toFixed(2)}" y="${H - M.bottom + 16}" text-anchor="middle">${esc(b.start)}</text>`);
     }
@@ -49,15 +57,21 @@ export function histogramSvg(buckets: readonly HistogramBucket[], markers: reado
     const i = keys.indexOf(k);
     if (i < 0) return;
     const x = M.left + i * bw + bw / 2;
-    parts.push(`<line class="marker ${esc(m.cls)}" data-marker="${esc(m.cls)}" x1="${x.toFixed(2)}" x2="${x.toFixed(2)}" y1="${M.top}" y2="${M.top + plotH}"/>`);
+    parts.push(
+      `<line class="marker ${esc(m.cls)}" data-marker="${esc(m.cls)}" x1="${x.toFixed(2)}" x2="${x.toFixed(2)}" y1="${M.top}" y2="${M.top + plotH}"/>`,
+    );
     // labels near the right edge grow leftwards so they stay inside the chart
     const right = x > M.left + plotW * 0.7;
-    parts.push(`<text class="marker-label ${esc(m.cls)}" x="${(right ? x - 3 : x + 3).toFixed(2)}" y="${M.top + 10 + j * 12}" text-anchor="${right ? 'end' : 'start'}">${esc(m.label)}</text>`);
+    parts.push(
+      `<text class="marker-label ${esc(m.cls)}" x="${(right ? x - 3 : x + 3).toFixed(2)}" y="${M.top + 10 + j * 12}" text-anchor="${right ? 'end' : 'start'}">${esc(m.label)}</text>`,
+    );
   });
   parts.push(`<line class="axis-line" x1="${M.left}" x2="${W - M.right}" y1="${M.top + plotH}" y2="${M.top + plotH}"/>`);
   const ly = H - 14;
   parts.push(`<rect class="bar input" x="${M.left}" y="${ly - 9}" width="12" height="10"/><text class="axis" x="${M.left + 16}" y="${ly}">input time</text>`);
-  parts.push(`<rect class="bar output" x="${M.left + 110}" y="${ly - 9}" width="12" height="10"/><text class="axis" x="${M.left + 126}" y="${ly}">time written</text>`);
+  parts.push(
+    `<rect class="bar output" x="${M.left + 110}" y="${ly - 9}" width="12" height="10"/><text class="axis" x="${M.left + 126}" y="${ly}">time written</text>`,
+  );
   parts.push('</svg>');
   return parts.join('');
 }

@@ -52,17 +52,14 @@ export function ruleProblems(r: TimeRule): string[] {
 /** The clamp alone: identity on recent events, the clamp target for old ones. Idempotent. */
 export function clampTime(t: number, r: TimeRule): number {
   const target = clampTargetOf(r);
-  if (r.mode === 'monotone') return t < target ? target : t;
+  if (r.mode === 'monotone') return Math.max(t, target);
   return t < cutoffOf(r) ? target : t;
 }
 
 /** 'clamped': moved forward by the 365-day rule; 'nudged': within the future tolerance, set back to T. */
 export type TimeChange = 'none' | 'clamped' | 'nudged';
 
-export type TimeVerdict =
-  | { kind: 'ok'; time: number; change: TimeChange }
-  | { kind: 'future' }
-  | { kind: 'implausible' };
+export type TimeVerdict = { kind: 'ok'; time: number; change: TimeChange } | { kind: 'future' } | { kind: 'implausible' };
 
 /** Implausible and future times are refused; everything else is clamped as needed. */
 export function applyTimeRule(t: number, r: TimeRule): TimeVerdict {

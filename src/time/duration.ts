@@ -10,7 +10,11 @@ export function parseDuration(text: string): number | undefined {
 
 /** seconds → the largest exact "Nd"/"Nh"/"Nm"/"Ns" form, for messages and reports. */
 export function formatDuration(seconds: number): string {
-  for (const [unit, n] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, n] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (seconds !== 0 && seconds % n === 0) return `${seconds / n}${unit}`;
   }
   return `${seconds}s`;

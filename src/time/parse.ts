@@ -11,9 +11,7 @@ export const EPOCH_UNITS: readonly EpochUnit[] = ['unix-s', 'unix-ms', 'unix-us'
 const UNIT_DIGITS: Readonly<Record<EpochUnit, number>> = { 'unix-s': 0, 'unix-ms': 3, 'unix-us': 6, 'unix-ns': 9 };
 
 /** How a value was read: `naive` means it had no offset and was read in the configured zone. */
-export type ParsedTime =
-  | { ok: true; seconds: number; naive: boolean; kind: 'iso' | EpochUnit | 'pattern' }
-  | { ok: false; message: string };
+export type ParsedTime = { ok: true; seconds: number; naive: boolean; kind: 'iso' | EpochUnit | 'pattern' } | { ok: false; message: string };
 
 export function parseTimeFormat(text: string): TimeFormat {
   if (text === 'auto' || text === 'iso' || (EPOCH_UNITS as readonly string[]).includes(text)) {
@@ -47,8 +45,7 @@ export function isValidZone(zone: string): boolean {
 }
 
 const NUMERIC = /^-?\d+(?:\.\d+)?$/;
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /** Epoch value in `unit` → whole seconds (floored), without losing precision on 19-digit ns. */
 function epochToSeconds(text: string, unit: EpochUnit): number {
@@ -72,11 +69,20 @@ export function autoEpochUnit(text: string): EpochUnit | undefined {
   const dot = text.indexOf('.');
   const intDigits = (dot === -1 ? text.length : dot) - (text.startsWith('-') ? 1 : 0);
   switch (intDigits) {
-    case 9: case 10: return 'unix-s';
-    case 12: case 13: return 'unix-ms';
-    case 15: case 16: return 'unix-us';
-    case 18: case 19: return 'unix-ns';
-    default: return undefined;
+    case 9:
+    case 10:
+      return 'unix-s';
+    case 12:
+    case 13:
+      return 'unix-ms';
+    case 15:
+    case 16:
+      return 'unix-us';
+    case 18:
+    case 19:
+      return 'unix-ns';
+    default:
+      return undefined;
   }
 }
 
@@ -128,7 +134,9 @@ function fromWall(text: string, wall: number, zone: string, kind: 'iso' | 'patte
 function parseIso(text: string, zone: string): ParsedTime {
   const m = ISO.exec(text);
   if (!m) return { ok: false, message: `"${text}" is not an ISO-8601 date-time` };
-  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+  const y = Number(m[1]),
+    mo = Number(m[2]),
+    d = Number(m[3]);
   const h = m[4] === undefined ? 0 : Number(m[4]);
   const mi = m[5] === undefined ? 0 : Number(m[5]);
   const s = m[6] === undefined ? 0 : Number(m[6]);

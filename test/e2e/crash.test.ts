@@ -13,8 +13,27 @@ let reference: Buffer;
 
 const env = () => ({ STORAGE_EMULATOR_HOST: s.gcs.url, LEANPLUM_DEV_KEY: APP.devKey });
 const args = (out: string, extra: string[] = []) => [
-  'run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--import-at', IMPORT, '--yes', '--quiet',
-  '--to', `gs://${BUCKET}/crash`, '--app-id', APP.id, '--api-url', s.sim.apiUrl, '--poll-interval', '1s', '--timeout', '30s', ...extra,
+  'run',
+  sample('mobile-game.csv'),
+  '--out',
+  out,
+  '--count-column',
+  'count',
+  '--import-at',
+  IMPORT,
+  '--yes',
+  '--quiet',
+  '--to',
+  `gs://${BUCKET}/crash`,
+  '--app-id',
+  APP.id,
+  '--api-url',
+  s.sim.apiUrl,
+  '--poll-interval',
+  '1s',
+  '--timeout',
+  '30s',
+  ...extra,
 ];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -160,8 +179,26 @@ describe('the GCS service dies in the middle of an upload', () => {
     const port = Number(new URL(own.gcs.url).port);
     const e = { STORAGE_EMULATOR_HOST: own.gcs.url, LEANPLUM_DEV_KEY: APP.devKey };
     const out = join(await tempDir(), 'run');
-    const runArgs = ['run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--import-at', IMPORT, '--yes', '--quiet',
-      '--to', `gs://${BUCKET}/dies`, '--app-id', APP.id, '--api-url', own.sim.apiUrl, '--poll-interval', '1s'];
+    const runArgs = [
+      'run',
+      sample('mobile-game.csv'),
+      '--out',
+      out,
+      '--count-column',
+      'count',
+      '--import-at',
+      IMPORT,
+      '--yes',
+      '--quiet',
+      '--to',
+      `gs://${BUCKET}/dies`,
+      '--app-id',
+      APP.id,
+      '--api-url',
+      own.sim.apiUrl,
+      '--poll-interval',
+      '1s',
+    ];
     own.gcs.faults.add({ match: 'PUT /upload', kind: 'slow', delayMs: 2000, times: 1 });
     const { done } = startCli(runArgs, { env: e });
     await until(() => own.gcs.log.some((l) => l.method === 'PUT'), 'the upload has sent its first bytes');

@@ -44,11 +44,23 @@ describe('cost: billable lookups of the file as written', () => {
     expect(html).toMatch(/billable lookups, file as written<\/td><td>20</);
     expect(html).toMatch(/the same rows in input order<\/td><td>80</);
     const summary = await json(out, 'summary.json');
-    expect(summary.cost).toEqual({ batchSize: 50, order: 'user', billableLookups: 20, billableLookupsInInputOrder: 80, inputOrderCountedBeforeDedupe: false, distinctUsers: 20 });
+    expect(summary.cost).toEqual({
+      batchSize: 50,
+      order: 'user',
+      billableLookups: 20,
+      billableLookupsInInputOrder: 80,
+      inputOrderCountedBeforeDedupe: false,
+      distinctUsers: 20,
+    });
 
     const inOrder = await tempDir();
     expect((await runCli(['transform', sample('game-sessions.csv'), '--out', inOrder, ...game, '--order', 'input'])).code).toBe(0);
-    expect((await json(inOrder, 'report.json')).cost).toMatchObject({ order: 'input', billableLookupsAsWritten: 80, billableLookupsInInputOrder: 80, distinctUsers: null });
+    expect((await json(inOrder, 'report.json')).cost).toMatchObject({
+      order: 'input',
+      billableLookupsAsWritten: 80,
+      billableLookupsInInputOrder: 80,
+      distinctUsers: null,
+    });
     // the same rows, each user's in time order
     const sorted = await cleanLines(out);
     expect(sorted.slice(0, 3).map((l) => l.split(',').slice(0, 2).join(','))).toEqual(['p01,session_start', 'p01,level_start', 'p01,level_complete']);
@@ -66,16 +78,32 @@ describe('cost: billable lookups of the file as written', () => {
     const user = join(dir, 'user');
     expect((await runCli(['transform', input, '--out', user, ...args])).code).toBe(0);
     const s = await json(user, 'summary.json');
-    expect(s.outputs.clean.map((p: { rows: number; bytes: number; billableLookups: number }) => [p.rows, p.bytes, p.billableLookups])).toEqual([[30, 1530, 1], [30, 1530, 1], [30, 1530, 1], [30, 1530, 1]]);
+    expect(s.outputs.clean.map((p: { rows: number; bytes: number; billableLookups: number }) => [p.rows, p.bytes, p.billableLookups])).toEqual([
+      [30, 1530, 1],
+      [30, 1530, 1],
+      [30, 1530, 1],
+      [30, 1530, 1],
+    ]);
     expect(s.cost).toMatchObject({ billableLookups: 4, billableLookupsInInputOrder: 12 });
     expect(s.outputs.rowsMovedToKeepUsersTogether).toBe(45);
     for (const [i, p] of (s.outputs.clean as { file: string }[]).entries()) {
-      expect(new Set((await readFile(join(user, p.file), 'utf8')).split('\n').slice(1, -1).map((l) => l.split(',')[0]))).toEqual(new Set([`u${i + 1}`]));
+      expect(
+        new Set(
+          (await readFile(join(user, p.file), 'utf8'))
+            .split('\n')
+            .slice(1, -1)
+            .map((l) => l.split(',')[0]),
+        ),
+      ).toEqual(new Set([`u${i + 1}`]));
     }
     const plain = join(dir, 'input');
     expect((await runCli(['transform', input, '--out', plain, ...args, '--order', 'input'])).code).toBe(0);
     const p = await json(plain, 'summary.json');
-    expect(p.outputs.clean.map((x: { rows: number; billableLookups: number }) => [x.rows, x.billableLookups])).toEqual([[45, 4], [45, 4], [30, 4]]);
+    expect(p.outputs.clean.map((x: { rows: number; billableLookups: number }) => [x.rows, x.billableLookups])).toEqual([
+      [45, 4],
+      [45, 4],
+      [30, 4],
+    ]);
     expect(p.cost).toMatchObject({ billableLookups: 12, billableLookupsInInputOrder: 12 });
   });
 
@@ -94,7 +122,9 @@ describe('cost: billable lookups of the file as written', () => {
     expect(s.outputs.usersSplitAcrossParts).toEqual({ count: 1, sample: [{ user: 'wh', firstPart: 'clean-part-002.csv', lastPart: 'clean-part-004.csv' }] });
     expect(r.stdout).toContain('split      1 user(s) larger than a part (--max-part-bytes) span parts: wh (clean-part-002.csv … clean-part-004.csv)');
     const report = await json(out, 'report.json');
-    expect(report.warnings.find((w: { code: string }) => w.code === 'users_split_across_parts').message).toContain('wh (clean-part-002.csv … clean-part-004.csv)');
+    expect(report.warnings.find((w: { code: string }) => w.code === 'users_split_across_parts').message).toContain(
+      'wh (clean-part-002.csv … clean-part-004.csv)',
+    );
     expect(report.cost.usersSplitAcrossParts).toBe(1);
   });
 });
@@ -104,25 +134,48 @@ describe('--dedupe in the sort', () => {
     const dir = await tempDir();
     const input = join(dir, 'events.csv');
     // e2 comes back with another time (a resend), e1 twice more; e5 is another user's
-    await writeFile(input, [
-      'event_id,userId,event,time',
-      'e1,u1,open,2026-10-01T10:00:00Z',
-      'e2,u1,buy,2026-10-01T10:05:00Z',
-      'e3,u2,open,2026-10-01T09:00:00Z',
-      'e2,u1,buy,2026-10-01T11:00:00Z',
-      'e1,u1,open,2026-10-01T10:00:00Z',
-      'e4,u1,open,2026-10-01T08:00:00Z',
-      'e1,u1,open,2026-10-01T10:00:00Z',
-      'e5,u2,open,2026-10-01T09:00:00Z',
-      '',
-    ].join('\n'));
-    const runs = await Promise.all(['user', 'input'].map(async (order) => {
-      const out = join(dir, order);
-      const r = await runCli(['transform', input, '--out', out, '--import-at', IMPORT_AT, '--dedupe', '--dedupe-key', 'event_id', '--sort-memory', '1KB', '--order', order]);
-      expect(r.code).toBe(0);
-      return { out, summary: await json(out, 'summary.json'), rows: parse(await readFile(join(out, 'clean.csv')), { columns: true }) as Record<string, string>[] };
-    }));
-    const [user, plain] = runs as [typeof runs[0], typeof runs[0]];
+    await writeFile(
+      input,
+      [
+        'event_id,userId,event,time',
+        'e1,u1,open,2026-10-01T10:00:00Z',
+        'e2,u1,buy,2026-10-01T10:05:00Z',
+        'e3,u2,open,2026-10-01T09:00:00Z',
+        'e2,u1,buy,2026-10-01T11:00:00Z',
+        'e1,u1,open,2026-10-01T10:00:00Z',
+        'e4,u1,open,2026-10-01T08:00:00Z',
+        'e1,u1,open,2026-10-01T10:00:00Z',
+        'e5,u2,open,2026-10-01T09:00:00Z',
+        '',
+      ].join('\n'),
+    );
+    const runs = await Promise.all(
+      ['user', 'input'].map(async (order) => {
+        const out = join(dir, order);
+        const r = await runCli([
+          'transform',
+          input,
+          '--out',
+          out,
+          '--import-at',
+          IMPORT_AT,
+          '--dedupe',
+          '--dedupe-key',
+          'event_id',
+          '--sort-memory',
+          '1KB',
+          '--order',
+          order,
+        ]);
+        expect(r.code).toBe(0);
+        return {
+          out,
+          summary: await json(out, 'summary.json'),
+          rows: parse(await readFile(join(out, 'clean.csv')), { columns: true }) as Record<string, string>[],
+        };
+      }),
+    );
+    const [user, plain] = runs as [(typeof runs)[0], (typeof runs)[0]];
     const t = (iso: string) => String(Date.parse(iso) / 1000);
     expect(user.rows.map((r) => [r['userId'], r['event'], r['time']])).toEqual([
       ['u1', 'open', t('2026-10-01T08:00:00Z')],
@@ -146,7 +199,11 @@ describe('--shard', () => {
   async function shardInput(dir: string): Promise<string> {
     let x = 2463534242;
     const rnd = (n: number) => {
-      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
       return x % n;
     };
     let text = 'userId,event,time,n\n';
@@ -206,7 +263,9 @@ describe('--shard', () => {
     const input = await shardInput(dir);
     const clean = { JOB_COMPLETION_INDEX: '', AWS_BATCH_JOB_ARRAY_INDEX: '', AWS_BATCH_JOB_ARRAY_SIZE: '', LP_BACKFILL_SHARD_COUNT: '' };
     const auto = join(dir, 'auto');
-    const r = await runCli(['transform', input, '--out', auto, ...args, '--shard', 'auto'], { env: { ...clean, CLOUD_RUN_TASK_INDEX: '2', CLOUD_RUN_TASK_COUNT: '4' } });
+    const r = await runCli(['transform', input, '--out', auto, ...args, '--shard', 'auto'], {
+      env: { ...clean, CLOUD_RUN_TASK_INDEX: '2', CLOUD_RUN_TASK_COUNT: '4' },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('; shard 2/4');
     expect((await json(auto, 'summary.json')).config.shard).toBe('2/4');
@@ -215,10 +274,14 @@ describe('--shard', () => {
     expect((await runCli(['transform', input, '--out', explicit, ...args, '--shard', '2/4'])).code).toBe(0);
     expect(await readFile(join(auto, 'clean.csv'), 'utf8')).toBe(await readFile(join(explicit, 'clean.csv'), 'utf8'));
 
-    const none = await runCli(['transform', input, '--out', join(dir, 'none'), ...args, '--shard', 'auto'], { env: { ...clean, CLOUD_RUN_TASK_INDEX: '', CLOUD_RUN_TASK_COUNT: '' } });
+    const none = await runCli(['transform', input, '--out', join(dir, 'none'), ...args, '--shard', 'auto'], {
+      env: { ...clean, CLOUD_RUN_TASK_INDEX: '', CLOUD_RUN_TASK_COUNT: '' },
+    });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('--shard auto found no batch engine in the environment');
-    const bad = await runCli(['transform', input, '--out', join(dir, 'bad'), ...args, '--shard', 'auto'], { env: { ...clean, CLOUD_RUN_TASK_INDEX: '4', CLOUD_RUN_TASK_COUNT: '4' } });
+    const bad = await runCli(['transform', input, '--out', join(dir, 'bad'), ...args, '--shard', 'auto'], {
+      env: { ...clean, CLOUD_RUN_TASK_INDEX: '4', CLOUD_RUN_TASK_COUNT: '4' },
+    });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('the index must be from 0 to 3');
   });
@@ -228,7 +291,10 @@ describe('--shard', () => {
     const input = await shardInput(dir);
     const out = join(dir, 'run');
     expect((await runCli(['transform', input, '--out', out, ...args, '--shard', '0/4'])).code).toBe(0);
-    const r = await runCli(['run', input, '--out', out, ...args, '--shard', '1/4', '--to', 'gs://bucket-x/prefix', '--app-id', '1', '--api-url', 'http://127.0.0.1:9/api', '--yes'], { env: { LEANPLUM_DEV_KEY: 'k', STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9' } });
+    const r = await runCli(
+      ['run', input, '--out', out, ...args, '--shard', '1/4', '--to', 'gs://bucket-x/prefix', '--app-id', '1', '--api-url', 'http://127.0.0.1:9/api', '--yes'],
+      { env: { LEANPLUM_DEV_KEY: 'k', STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9' } },
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('OPTIONS_CHANGED');
     expect(r.stderr).toContain('--shard (then "0/4", now "1/4")');

@@ -56,7 +56,11 @@ describe('report.html in headless Chromium', () => {
     expect(await page.locator('svg.histogram line[data-marker="cutoff"]').count()).toBe(1);
     expect(await page.locator('svg.histogram line[data-marker="analytics"]').count()).toBe(1);
     const totals = await page.locator('#totals-table tbody td').allTextContents();
-    expect(totals.slice(0, 5)).toEqual([report.totals.read, report.totals.kept, report.totals.rejected, report.totals.dropped, report.totals.written].map((x: number) => x.toLocaleString('en-US')));
+    expect(totals.slice(0, 5)).toEqual(
+      [report.totals.read, report.totals.kept, report.totals.rejected, report.totals.dropped, report.totals.written].map((x: number) =>
+        x.toLocaleString('en-US'),
+      ),
+    );
     expect(await page.locator('#conservation').textContent()).toContain('read 40 = kept 33 + rejected 0 + dropped 7');
     expect(await page.locator('#events-table tbody tr').count()).toBe(report.events.length);
     expect(await page.locator('#clamped-sample tbody tr').count()).toBe(report.clamped.sample.length);
@@ -71,12 +75,15 @@ describe('report.html in headless Chromium', () => {
     const payload = '<img src=x onerror=alert(1)>';
     const script = '<script>alert(2)</script>';
     const input = join(dir, 'xss.csv');
-    await writeFile(input, [
-      'userId,event,time,params.note',
-      `"${payload}",open,2024-01-01T00:00:00Z,"${script}"`,
-      `u2,"x<svg onload=alert(3)>",2024-01-01T00:00:00Z,ok`,
-      `"${payload}",,2026-11-01T00:00:00Z,"${script}"`,
-    ].join('\n') + '\n');
+    await writeFile(
+      input,
+      [
+        'userId,event,time,params.note',
+        `"${payload}",open,2024-01-01T00:00:00Z,"${script}"`,
+        `u2,"x<svg onload=alert(3)>",2024-01-01T00:00:00Z,ok`,
+        `"${payload}",,2026-11-01T00:00:00Z,"${script}"`,
+      ].join('\n') + '\n',
+    );
     // --out is a directory of its own: a run's outputs never share one with other files
     const out = join(dir, 'out');
     const r = await runCli(['preview', input, '--out', out, '--import-at', IMPORT_AT, '--max-reject-rate', '1']);

@@ -19,7 +19,18 @@ afterAll(async () => {
 });
 
 const env = (srv = s) => ({ STORAGE_EMULATOR_HOST: srv.gcs.url, LEANPLUM_DEV_KEY: APP.devKey });
-const cloudArgs = (srv = s) => ['--to', `gs://${BUCKET}/backfills`, '--app-id', APP.id, '--api-url', srv.sim.apiUrl, '--poll-interval', '1s', '--timeout', '30s'];
+const cloudArgs = (srv = s) => [
+  '--to',
+  `gs://${BUCKET}/backfills`,
+  '--app-id',
+  APP.id,
+  '--api-url',
+  srv.sim.apiUrl,
+  '--poll-interval',
+  '1s',
+  '--timeout',
+  '30s',
+];
 const hourAgo = () => new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000).toISOString().replace('.000Z', 'Z');
 
 async function allText(dir: string): Promise<string> {
@@ -33,7 +44,9 @@ async function allText(dir: string): Promise<string> {
 describe('lp-backfill run against the stand-ins', () => {
   it('transforms, uploads, launches once, follows the job and adds the results to the report', async () => {
     const out = join(await tempDir(), 'run');
-    const r = await runCli(['run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--yes', '--log-format', 'json', ...cloudArgs()], { env: env() });
+    const r = await runCli(['run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--yes', '--log-format', 'json', ...cloudArgs()], {
+      env: env(),
+    });
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
     const m = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
@@ -48,7 +61,10 @@ describe('lp-backfill run against the stand-ins', () => {
     expect(report.results.jobs[0]).toMatchObject({ state: 'FINISHED', successes: 84, failures: 0 });
     expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('id="results"');
     // NDJSON logs for CI
-    const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l).event);
+    const events = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).event);
     expect(events).toEqual(expect.arrayContaining(['upload', 'uploaded', 'launched', 'job']));
     // the key is nowhere: not in the run directory, not in the output
     expect(await allText(out)).not.toContain(APP.devKey);
@@ -111,7 +127,10 @@ describe('lp-backfill run against the stand-ins', () => {
       expect(r.code).toBe(5);
       expect(r.stderr).toContain('Past event detected');
       const rejects = parse(await readFile(join(out, 'server-rejects.csv')), { columns: true }) as Record<string, string>[];
-      expect(rejects.map((x) => [x['sourceFile'], x['sourceLine'], x['kind'], x['userId']])).toEqual([[input, '2', 'warning', 'u1'], [input, '4', 'warning', 'u3']]);
+      expect(rejects.map((x) => [x['sourceFile'], x['sourceLine'], x['kind'], x['userId']])).toEqual([
+        [input, '2', 'warning', 'u1'],
+        [input, '4', 'warning', 'u3'],
+      ]);
       expect(rejects[0]!['message']).toMatch(/^Past event detected \(368 days ago\)/);
       const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
       expect(report.results.jobs[0].pastEventWarnings).toBe(2);
@@ -122,13 +141,18 @@ describe('lp-backfill run against the stand-ins', () => {
 
   it('without read access the job FAILS (exit 5, explained); --public-while-importing opens it only while the job runs', async () => {
     const dir = await tempDir();
-    const failed = await runCli(['run', sample('mobile-game.csv'), '--out', join(dir, 'a'), '--count-column', 'count', '--yes', ...cloudArgs(open)], { env: env(open) });
+    const failed = await runCli(['run', sample('mobile-game.csv'), '--out', join(dir, 'a'), '--count-column', 'count', '--yes', ...cloudArgs(open)], {
+      env: env(open),
+    });
     expect(failed.code).toBe(5);
     expect(failed.stderr).toContain('FAILED');
     expect(failed.stderr).toMatch(/bucket must grant Leanplum's account read access, or use --public-while-importing/);
 
     const out = join(dir, 'b');
-    const ok = await runCli(['run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--yes', '--public-while-importing', '--delete-after', ...cloudArgs(open)], { env: env(open) });
+    const ok = await runCli(
+      ['run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--yes', '--public-while-importing', '--delete-after', ...cloudArgs(open)],
+      { env: env(open) },
+    );
     expect(ok.code).toBe(0);
     const m = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
     const p = m.parts[0];
@@ -147,7 +171,14 @@ describe('lp-backfill run against the stand-ins', () => {
     expect(noYes.code).toBe(2);
     expect(noYes.stderr).toContain('--yes');
     const stale = join(dir, 'stale');
-    expect((await runCli(['transform', sample('mobile-game.csv'), '--out', stale, '--count-column', 'count', '--import-at', '2026-01-01T00:00:00Z', '--max-reject-rate', '1'], { env: env() })).code).toBe(0);
+    expect(
+      (
+        await runCli(
+          ['transform', sample('mobile-game.csv'), '--out', stale, '--count-column', 'count', '--import-at', '2026-01-01T00:00:00Z', '--max-reject-rate', '1'],
+          { env: env() },
+        )
+      ).code,
+    ).toBe(0);
     // nothing is uploaded: a stale output could never be launched
     const uploadsBefore = s.gcs.log.filter((l) => l.path.startsWith('/upload')).length;
     const up = await runCli(['upload', stale, '--to', `gs://${BUCKET}/stale`], { env: env() });
@@ -159,15 +190,36 @@ describe('lp-backfill run against the stand-ins', () => {
     expect(r.stderr).toContain('CLAMP_STALE');
     expect(r.stderr).toContain('Transform again');
     // run meets the same gate before uploading anything
-    const run = await runCli(['run', sample('mobile-game.csv'), '--out', join(dir, 'stale-run'), '--count-column', 'count', '--import-at', '2026-01-01T00:00:00Z', '--max-reject-rate', '1', '--yes', ...cloudArgs()], { env: env() });
+    const run = await runCli(
+      [
+        'run',
+        sample('mobile-game.csv'),
+        '--out',
+        join(dir, 'stale-run'),
+        '--count-column',
+        'count',
+        '--import-at',
+        '2026-01-01T00:00:00Z',
+        '--max-reject-rate',
+        '1',
+        '--yes',
+        ...cloudArgs(),
+      ],
+      { env: env() },
+    );
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('CLAMP_STALE');
     expect(s.gcs.log.filter((l) => l.path.startsWith('/upload')).length).toBe(uploadsBefore);
   });
 
-  it.each([['n', 2], ['y', 0]] as const)('on a terminal it shows the summary and asks before launching (answer %s → exit %i)', async (answer, code) => {
+  it.each([
+    ['n', 2],
+    ['y', 0],
+  ] as const)('on a terminal it shows the summary and asks before launching (answer %s → exit %i)', async (answer, code) => {
     const out = join(await tempDir(), 'tty');
-    const cmd = [process.execPath, CLI, 'run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', ...cloudArgs()].map((x) => `'${x}'`).join(' ');
+    const cmd = [process.execPath, CLI, 'run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', ...cloudArgs()]
+      .map((x) => `'${x}'`)
+      .join(' ');
     // `script` gives the CLI a real pseudo-terminal, as a person at a shell has
     const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, ...env() } });
     let screen = '';

@@ -56,15 +56,23 @@ describe('run state, after review', () => {
     expect(jobsFor(closed, object)).toHaveLength(jobs);
     // the user looked: no job was created for the lost launch, so they name that launch
     const startedAt = (await manifest(out)).parts[0].launch.startedAt;
-    expect(await runCli(['launch', out, '--yes', '--app-id', APP.id, '--api-url', closed.sim.apiUrl, '--relaunch-unknown', startedAt, '--public-while-importing'], { env: env(closed) })).toMatchObject({ code: 0 });
+    expect(
+      await runCli(['launch', out, '--yes', '--app-id', APP.id, '--api-url', closed.sim.apiUrl, '--relaunch-unknown', startedAt, '--public-while-importing'], {
+        env: env(closed),
+      }),
+    ).toMatchObject({ code: 0 });
     expect((await runCli(cmd, { env: env(closed) })).code).toBe(0);
-    expect(jobsFor(closed, object).map((j) => j.state).sort()).toEqual(['FAILED', 'FINISHED']);
+    expect(
+      jobsFor(closed, object)
+        .map((j) => j.state)
+        .sort(),
+    ).toEqual(['FAILED', 'FINISHED']);
     // the first public window (opened before the lost launch) is counted from its start
     const m = await manifest(out);
     expect(Date.parse(m.parts[0].public.since)).toBeLessThan(Date.parse(startedAt));
   });
 
-  it('a FAILED job\'s message that quotes the key is scrubbed before it is stored or shown', async () => {
+  it("a FAILED job's message that quotes the key is scrubbed before it is stored or shown", async () => {
     const out = join(await tempDir(), 'echo-failed');
     closed.sim.echoKey = true;
     const r = await runCli(['run', ...game, '--out', out, '--yes', ...cloud(closed)], { env: env(closed) });
@@ -134,7 +142,9 @@ describe('run state, after review', () => {
     expect(summary.jobs.length).toBe(m.parts.length - 1);
     const found = jobsFor(s, unknown.object);
     expect(found).toHaveLength(1);
-    const adopt = await runCli(['launch', out, '--yes', '--app-id', APP.id, '--api-url', s.sim.apiUrl, '--adopt-job', `${unknown.file}=${found[0]!.id}`], { env: env() });
+    const adopt = await runCli(['launch', out, '--yes', '--app-id', APP.id, '--api-url', s.sim.apiUrl, '--adopt-job', `${unknown.file}=${found[0]!.id}`], {
+      env: env(),
+    });
     expect(adopt.code).toBe(0);
     expect((await runCli(cmd, { env: env() })).code).toBe(0);
     expect(jobsFor(s, unknown.object)).toHaveLength(1);
@@ -191,7 +201,16 @@ describe('run state, after review', () => {
     // root reads anything: run as nobody when the tests run as root (CI), as we are otherwise
     const asRoot = process.getuid?.() === 0;
     if (asRoot && spawnSync('setpriv', ['--version']).status !== 0) return;
-    const node = [process.execPath, join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js'), 'transform', input, '--out', out, '--count-column', 'count'];
+    const node = [
+      process.execPath,
+      join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js'),
+      'transform',
+      input,
+      '--out',
+      out,
+      '--count-column',
+      'count',
+    ];
     const r = asRoot ? spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', ...node]) : spawnSync(node[0]!, node.slice(1));
     expect(r.status).toBe(2);
     expect(r.stderr.toString()).toContain('INPUT_UNREADABLE');

@@ -22,7 +22,18 @@ afterAll(async () => {
 });
 
 const env = (srv = s) => ({ STORAGE_EMULATOR_HOST: srv.gcs.url, LEANPLUM_DEV_KEY: APP.devKey });
-const cloud = (srv = s, o: { apiUrl?: string; appId?: string } = {}) => ['--to', `gs://${BUCKET}/state`, '--app-id', o.appId ?? APP.id, '--api-url', o.apiUrl ?? srv.sim.apiUrl, '--poll-interval', '1s', '--timeout', '30s'];
+const cloud = (srv = s, o: { apiUrl?: string; appId?: string } = {}) => [
+  '--to',
+  `gs://${BUCKET}/state`,
+  '--app-id',
+  o.appId ?? APP.id,
+  '--api-url',
+  o.apiUrl ?? srv.sim.apiUrl,
+  '--poll-interval',
+  '1s',
+  '--timeout',
+  '30s',
+];
 const game = ['--count-column', 'count'];
 const jobsFor = (srv: typeof s, object: string | undefined) => [...srv.sim.jobs.values()].filter((j) => j.file === object);
 const uploads = (srv = s) => srv.gcs.log.filter((l) => l.path.startsWith('/upload')).length;
@@ -69,7 +80,9 @@ describe('run state: the gates every command path meets', () => {
     expect(jobsFor(closed, object)).toHaveLength(1);
 
     // the cause fixed (the object readable while importing), --relaunch launches once more
-    const again = await runCli(['run', sample('mobile-game.csv'), '--out', out, ...game, '--yes', '--relaunch', '--public-while-importing', ...cloud(closed)], { env: env(closed) });
+    const again = await runCli(['run', sample('mobile-game.csv'), '--out', out, ...game, '--yes', '--relaunch', '--public-while-importing', ...cloud(closed)], {
+      env: env(closed),
+    });
     expect(again.stderr).not.toContain('error');
     expect(again.code).toBe(0);
     const jobs = jobsFor(closed, object);
@@ -113,7 +126,10 @@ describe('run state: the gates every command path meets', () => {
     const manifestBefore = await readFile(join(out, 'manifest.json'), 'utf8');
     // many good rows, then a quote that never closes: the reader fails after writing rows
     const bad = join(dir, 'bad.csv');
-    await writeFile(bad, `userId,event,time\n${Array.from({ length: 5000 }, (_, i) => `v${i},buy,${t}`).join('\n')}\nv9,"unclosed,${t}\n${'w,open,1\n'.repeat(100)}`);
+    await writeFile(
+      bad,
+      `userId,event,time\n${Array.from({ length: 5000 }, (_, i) => `v${i},buy,${t}`).join('\n')}\nv9,"unclosed,${t}\n${'w,open,1\n'.repeat(100)}`,
+    );
     const failed = await runCli(['transform', bad, '--out', out]);
     expect(failed.code).toBe(2);
     expect((await readFile(join(out, 'clean.csv'))).equals(cleanBefore)).toBe(true);
@@ -139,7 +155,9 @@ describe('run state: the gates every command path meets', () => {
     const out = join(await tempDir(), 'options');
     expect((await runCli(['run', sample('mobile-game.csv'), '--out', out, ...game, '--yes', ...cloud()], { env: env() })).code).toBe(0);
     const jobsBefore = s.sim.jobs.size;
-    const r = await runCli(['run', sample('mobile-game.csv'), '--out', out, ...game, '--max-delay', '1d', '--map', 'userId=user_id', '--yes', ...cloud()], { env: env() });
+    const r = await runCli(['run', sample('mobile-game.csv'), '--out', out, ...game, '--max-delay', '1d', '--map', 'userId=user_id', '--yes', ...cloud()], {
+      env: env(),
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('OPTIONS_CHANGED');
     expect(r.stderr).toContain('--max-delay (then "2d", now "1d")');
@@ -158,11 +176,16 @@ describe('run state: the gates every command path meets', () => {
       expect(r.stderr, url).toContain('the key would travel unencrypted');
     }
     const requests = s.sim.requests.length;
-    const r = await runCli(['run', sample('mobile-game.csv'), '--out', join(out, 'x'), ...game, '--yes', ...cloud(s, { apiUrl: 'http://127.evil.example/api' })], { env: env() });
+    const r = await runCli(
+      ['run', sample('mobile-game.csv'), '--out', join(out, 'x'), ...game, '--yes', ...cloud(s, { apiUrl: 'http://127.evil.example/api' })],
+      { env: env() },
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('the key would travel unencrypted');
     // given twice, neither copy is guessed at
-    const twice = await runCli(['run', sample('mobile-game.csv'), '--out', join(out, 'y'), ...game, '--yes', ...cloud(), '--api-url', s.sim.apiUrl], { env: env() });
+    const twice = await runCli(['run', sample('mobile-game.csv'), '--out', join(out, 'y'), ...game, '--yes', ...cloud(), '--api-url', s.sim.apiUrl], {
+      env: env(),
+    });
     expect(twice.code).toBe(2);
     expect(twice.stderr).toContain('api-url: given 2 times');
     expect(s.sim.requests.length).toBe(requests);
@@ -194,10 +217,14 @@ describe('run state: the gates every command path meets', () => {
       m.leanplum.apiUrl = evil.apiUrl;
       m.parts[0].job.state = 'RUNNING'; // so that status has a job to ask about
       await writeFile(join(out, 'manifest.json'), JSON.stringify(m));
-      for (const cmd of [['wait', out], ['status', out], ['wait', out, '--api-url', s.sim.apiUrl]]) {
+      for (const cmd of [
+        ['wait', out],
+        ['status', out],
+        ['wait', out, '--api-url', s.sim.apiUrl],
+      ]) {
         const r = await runCli(cmd, { env: env() });
         expect(r.code, cmd.join(' ')).toBe(2);
-        expect(r.stderr).toContain('a manifest\'s URL is never used on its own');
+        expect(r.stderr).toContain("a manifest's URL is never used on its own");
       }
       expect(evil.requests).toHaveLength(0);
     } finally {
@@ -227,7 +254,7 @@ describe('run state: the gates every command path meets', () => {
     noStack(noRun.stderr);
   });
 
-  it('10. the lock: a live holder refuses a second process at once (exit 2, named); a dead holder\'s lock is taken over', async () => {
+  it("10. the lock: a live holder refuses a second process at once (exit 2, named); a dead holder's lock is taken over", async () => {
     const out = join(await tempDir(), 'locked');
     expect((await runCli(['transform', sample('mobile-game.csv'), '--out', out, ...game, '--max-reject-rate', '1'])).code).toBe(0);
     // this test process is alive: its pid in the lock file stands for a command still running
@@ -253,7 +280,9 @@ describe('run state: the gates every command path meets', () => {
     const out = join(await tempDir(), 'echo');
     s.sim.echoKey = true;
     try {
-      const wrongApp = await runCli(['run', sample('mobile-game.csv'), '--out', out, ...game, '--yes', ...cloud(s, { appId: 'no-such-app' }), '--debug'], { env: env() });
+      const wrongApp = await runCli(['run', sample('mobile-game.csv'), '--out', out, ...game, '--yes', ...cloud(s, { appId: 'no-such-app' }), '--debug'], {
+        env: env(),
+      });
       expect(wrongApp.code).toBe(4);
       s.sim.faults.add({ match: 'getMultiResults', kind: 'status', status: 400, times: 1 });
       const launched = await runCli(['run', sample('mobile-game.csv'), '--out', out, ...game, '--yes', ...cloud(), '--debug'], { env: env() });

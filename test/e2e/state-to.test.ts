@@ -2,6 +2,7 @@
 // A "retried task" here is a new process with a new, empty --out and the same --state-to.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Manifest } from '../../src/model/manifest.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { sample, tempDir } from '../helpers/run.js';
@@ -25,8 +26,28 @@ const env = () => ({ STORAGE_EMULATOR_HOST: s.gcs.url, LEANPLUM_DEV_KEY: APP.dev
 let n = 0;
 const newState = () => `gs://${BUCKET}/states/t${++n}-${Date.now()}`;
 const args = (out: string, state: string) => [
-  'run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--import-at', IMPORT, '--yes', '--quiet',
-  '--to', `gs://${BUCKET}/state-runs`, '--app-id', APP.id, '--api-url', s.sim.apiUrl, '--poll-interval', '1s', '--timeout', '30s', '--state-to', state,
+  'run',
+  sample('mobile-game.csv'),
+  '--out',
+  out,
+  '--count-column',
+  'count',
+  '--import-at',
+  IMPORT,
+  '--yes',
+  '--quiet',
+  '--to',
+  `gs://${BUCKET}/state-runs`,
+  '--app-id',
+  APP.id,
+  '--api-url',
+  s.sim.apiUrl,
+  '--poll-interval',
+  '1s',
+  '--timeout',
+  '30s',
+  '--state-to',
+  state,
 ];
 const stateOf = async (state: string) => {
   const got = await s.gcs.read(BUCKET, `${state.replace(`gs://${BUCKET}/`, '')}/manifest.json`);
@@ -61,7 +82,10 @@ describe('--state-to: a retried task on a new machine resumes its run from GCS',
     expect(remote).toEqual(JSON.parse(await readFile(join(first, 'manifest.json'), 'utf8')));
 
     const second = await freshOut();
-    const again = await runCli(args(second, state).filter((x) => x !== '--quiet'), { env: env() });
+    const again = await runCli(
+      args(second, state).filter((x) => x !== '--quiet'),
+      { env: env() },
+    );
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('recreated');
     expect((await readFile(join(second, 'clean.csv'))).equals(await readFile(join(first, 'clean.csv')))).toBe(true);
@@ -69,8 +93,8 @@ describe('--state-to: a retried task on a new machine resumes its run from GCS',
   });
 
   it.each([
-    ['after the upload, before the launch', (st: Record<string, any> | undefined) => st?.parts?.[0]?.upload !== undefined],
-    ['once the job id is saved', (st: Record<string, any> | undefined) => st?.parts?.[0]?.launch?.jobId !== undefined],
+    ['after the upload, before the launch', (st: Manifest | undefined) => st?.parts?.[0]?.upload !== undefined],
+    ['once the job id is saved', (st: Manifest | undefined) => st?.parts?.[0]?.launch?.jobId !== undefined],
   ])('killed %s: the retried task (new --out) ends with exactly one job', async (_when, cond) => {
     const state = newState();
     const jobsBefore = s.sim.jobs.size;
@@ -103,7 +127,10 @@ describe('--state-to: a retried task on a new machine resumes its run from GCS',
   it('two tasks on the same state at once (different machines): exactly one job', async () => {
     const state = newState();
     const jobsBefore = s.sim.jobs.size;
-    const [a, b] = await Promise.all([startCli(args(await freshOut(), state), { env: env() }).done, startCli(args(await freshOut(), state), { env: env() }).done]);
+    const [a, b] = await Promise.all([
+      startCli(args(await freshOut(), state), { env: env() }).done,
+      startCli(args(await freshOut(), state), { env: env() }).done,
+    ]);
     const codes = [a.code, b.code].sort();
     expect(codes[0]).toBe(0);
     // the loser of every compare-and-swap reads again: it either follows the winner's job or gives up (exit 2)
@@ -137,11 +164,16 @@ describe('--state-to: a retried task on a new machine resumes its run from GCS',
     expect(none.stderr).toContain('holds no run state');
   });
 
-  it('a Cloud Run job of 4 tasks: each task its shard (from the engine\'s variables) and its state; status adds the shards up; a retried task adds no job', async () => {
+  it("a Cloud Run job of 4 tasks: each task its shard (from the engine's variables) and its state; status adds the shards up; a retried task adds no job", async () => {
     const state = newState();
     const jobsBefore = s.sim.jobs.size;
     const task = async (index: number, out: string) =>
-      runCli(args(out, state).map((x) => x).concat(['--shard', 'auto']), { env: { ...env(), CLOUD_RUN_TASK_INDEX: String(index), CLOUD_RUN_TASK_COUNT: '4' } });
+      runCli(
+        args(out, state)
+          .map((x) => x)
+          .concat(['--shard', 'auto']),
+        { env: { ...env(), CLOUD_RUN_TASK_INDEX: String(index), CLOUD_RUN_TASK_COUNT: '4' } },
+      );
     for (let i = 0; i < 4; i++) {
       const r = await task(i, await freshOut());
       expect(r.stderr).toBe('');

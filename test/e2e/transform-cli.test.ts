@@ -21,8 +21,28 @@ function checkCleanRows(clean: Record<string, string>[]) {
 describe('lp-backfill transform on the samples', () => {
   it('messy.csv: BOM, CRLF, ; delimiter, quoted newlines, every bad row with its line and reason', async () => {
     const out = await tempDir();
-    const r = await runCli(['transform', sample('messy.csv'), '--out', out, '--import-at', IMPORT_AT, '--tz', 'America/New_York',
-      '--map', 'userId=user_id', '--map', 'time=event_time', '--map', 'value=amount', '--map', 'currencyCode=currency', '--param', 'note', '--max-reject-rate', '0.6']);
+    const r = await runCli([
+      'transform',
+      sample('messy.csv'),
+      '--out',
+      out,
+      '--import-at',
+      IMPORT_AT,
+      '--tz',
+      'America/New_York',
+      '--map',
+      'userId=user_id',
+      '--map',
+      'time=event_time',
+      '--map',
+      'value=amount',
+      '--map',
+      'currencyCode=currency',
+      '--param',
+      'note',
+      '--max-reject-rate',
+      '0.6',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('read 16 = kept 6 + rejected 9 + dropped 1');
@@ -39,23 +59,52 @@ describe('lp-backfill transform on the samples', () => {
     // 01:30 on 2026-11-03 is not a DST day in New York (that was 11-01): EST, −5
     expect(clean.find((c) => c['userId'] === 'u-13')!['time']).toBe(String(Date.parse('2026-11-03T06:30:00Z') / 1000));
     expect(rejects.map((x) => [x['line'], x['reason']])).toEqual([
-      ['4', 'missing_user_id'], ['5', 'bad_currency'], ['6', 'future_time'], ['7', 'implausible_time'], ['12', 'bad_value'],
-      ['13', 'missing_event'], ['14', 'bad_value'], ['15', 'bad_time'], ['18', 'ragged_row'],
+      ['4', 'missing_user_id'],
+      ['5', 'bad_currency'],
+      ['6', 'future_time'],
+      ['7', 'implausible_time'],
+      ['12', 'bad_value'],
+      ['13', 'missing_event'],
+      ['14', 'bad_value'],
+      ['15', 'bad_time'],
+      ['18', 'ragged_row'],
     ]);
     expect(rejects[6]).toMatchObject({ user_id: 'ü-10', event: 'café_visit', amount: '3,5' });
     expect(summaryJson.counts).toMatchObject({ read: 16, kept: 6, rejected: 9, dropped: 1, written: 6, clamped: 2, naiveTimeRows: 6 });
     expect(summaryJson.counts.droppedByReason.blank_line).toBe(1);
-    expect(summaryJson.config).toMatchObject({ importAt: IMPORT_AT, timeZone: 'America/New_York', clampTarget: '2025-11-25T00:00:00Z', cutoff: '2025-11-22T00:00:00Z' });
-    expect(summaryJson.inputs).toEqual([expect.objectContaining({ name: sample('messy.csv'), delimiter: ';', bytes: (await readFile(sample('messy.csv'))).length })]);
+    expect(summaryJson.config).toMatchObject({
+      importAt: IMPORT_AT,
+      timeZone: 'America/New_York',
+      clampTarget: '2025-11-25T00:00:00Z',
+      cutoff: '2025-11-22T00:00:00Z',
+    });
+    expect(summaryJson.inputs).toEqual([
+      expect.objectContaining({ name: sample('messy.csv'), delimiter: ';', bytes: (await readFile(sample('messy.csv'))).length }),
+    ]);
     expect(summaryJson.conservation.ok).toBe(true);
   });
 
   it('mobile-game.csv: ISO offsets, a count column, purchases with value and currency', async () => {
     const out = await tempDir();
-    const r = await runCli(['transform', sample('mobile-game.csv'), '--out', out, '--import-at', IMPORT_AT, '--count-column', 'count', '--original-time-param', 'original_time']);
+    const r = await runCli([
+      'transform',
+      sample('mobile-game.csv'),
+      '--out',
+      out,
+      '--import-at',
+      IMPORT_AT,
+      '--count-column',
+      'count',
+      '--original-time-param',
+      'original_time',
+    ]);
     expect(r.code).toBe(0);
     const { clean, summaryJson } = await readOutputs(out);
-    const input = (await readFile(sample('mobile-game.csv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split(','));
+    const input = (await readFile(sample('mobile-game.csv'), 'utf8'))
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
     const expectedRows = input.reduce((s, f) => s + Number(f[3]), 0);
     expect(clean).toHaveLength(expectedRows);
     expect(summaryJson.counts.droppedByReason.zero_count).toBe(input.filter((f) => f[3] === '0').length);
@@ -64,14 +113,18 @@ describe('lp-backfill transform on the samples', () => {
       if (c['time'] === String(TARGET)) expect(Date.parse(c['params.original_time']!) / 1000).toBeLessThan(CUTOFF);
       else expect(c['params.original_time']).toBe('');
     }
-    expect(clean.filter((c) => c['event'] === 'purchase').every((c) => /^\d+\.\d\d$/.test(c['value']!) && /^(USD|EUR|JPY)$/.test(c['currencyCode']!))).toBe(true);
+    expect(clean.filter((c) => c['event'] === 'purchase').every((c) => /^\d+\.\d\d$/.test(c['value']!) && /^(USD|EUR|JPY)$/.test(c['currencyCode']!))).toBe(
+      true,
+    );
     expect(Object.keys(clean[0]!)).toEqual(['userId', 'event', 'time', 'value', 'currencyCode', 'params.level', 'params.mode', 'params.original_time']);
   });
 
   it('says at once when a past --import-at makes the output too stale to launch, and not otherwise', async () => {
     const past = await runCli(['transform', sample('mobile-game.csv'), '--out', await tempDir(), '--import-at', IMPORT_AT, '--count-column', 'count']);
     expect(past.code).toBe(0);
-    expect(past.stdout).toContain(`STALE      the launch deadline ${new Date(Date.parse(IMPORT_AT) + 2 * 86400_000).toISOString().replace('.000', '')} has passed`);
+    expect(past.stdout).toContain(
+      `STALE      the launch deadline ${new Date(Date.parse(IMPORT_AT) + 2 * 86400_000).toISOString().replace('.000', '')} has passed`,
+    );
     const current = await runCli(['transform', sample('mobile-game.csv'), '--out', await tempDir(), '--count-column', 'count']);
     expect(current.code).toBe(0);
     expect(current.stdout).toContain('launch before');
@@ -81,8 +134,28 @@ describe('lp-backfill transform on the samples', () => {
   it('ecommerce-clickstream.csv: epoch ms, item ids as params, unmapped columns listed', async () => {
     const out = await tempDir();
     // --order input: the rows are compared with the source row by row below
-    const r = await runCli(['transform', sample('ecommerce-clickstream.csv'), '--out', out, '--import-at', IMPORT_AT, '--order', 'input',
-      '--map', 'userId=visitor_id', '--map', 'event=event_name', '--map', 'time=ts_ms', '--param', 'item_id', '--param', 'category', '--param', 'page_url=url']);
+    const r = await runCli([
+      'transform',
+      sample('ecommerce-clickstream.csv'),
+      '--out',
+      out,
+      '--import-at',
+      IMPORT_AT,
+      '--order',
+      'input',
+      '--map',
+      'userId=visitor_id',
+      '--map',
+      'event=event_name',
+      '--map',
+      'time=ts_ms',
+      '--param',
+      'item_id',
+      '--param',
+      'category',
+      '--param',
+      'page_url=url',
+    ]);
     expect(r.code).toBe(0);
     const { clean, summaryJson } = await readOutputs(out);
     expect(clean).toHaveLength(60);
@@ -91,8 +164,12 @@ describe('lp-backfill transform on the samples', () => {
     expect(summaryJson.counts.timeFormats).toEqual({ 'unix-ms': 60 });
     expect(clean.some((c) => c['params.url'] === 'https://shop.example.com/search?q=red,shoes')).toBe(true);
     expect(clean.some((c) => c['params.url'] === 'https://shop.example.com/p?x="quoted"')).toBe(true);
-    const sourceMs = (await readFile(sample('ecommerce-clickstream.csv'), 'utf8')).trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]) / 1000);
-    clean.forEach((c, i) => expect(Number(c['time'])).toBe(sourceMs[i]! < CUTOFF ? TARGET : Math.floor(sourceMs[i]!)));
+    const sourceMs = (await readFile(sample('ecommerce-clickstream.csv'), 'utf8'))
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.split(',')[2]) / 1000);
+    for (const [i, c] of clean.entries()) expect(Number(c['time'])).toBe(sourceMs[i]! < CUTOFF ? TARGET : Math.floor(sourceMs[i]!));
   });
 
   it('reads gzip from stdin and gives the same clean.csv as the plain file', async () => {
@@ -117,7 +194,10 @@ describe('lp-backfill transform on the samples', () => {
     expect(r.code).toBe(0);
     const { clean, rejects, summaryJson } = await readOutputs(out);
     expect(clean.map((c) => c['userId'])).toEqual(['u1', 'u2', 'u3']);
-    expect(rejects.map((x) => [x['file'], x['line'], x['reason']])).toEqual([[a, '3', 'missing_user_id'], [b, '4', 'missing_event']]);
+    expect(rejects.map((x) => [x['file'], x['line'], x['reason']])).toEqual([
+      [a, '3', 'missing_user_id'],
+      [b, '4', 'missing_event'],
+    ]);
     expect(summaryJson.inputs.map((i: { name: string }) => i.name)).toEqual([a, b]);
     expect(summaryJson.conservation.rows).toBe('read 5 = kept 3 + rejected 2 + dropped 0');
   });
@@ -171,6 +251,19 @@ describe('lp-backfill transform on the samples', () => {
   it('has --help on every command and --version', async () => {
     expect((await runCli(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     const h = await runCli(['transform', '--help']);
-    for (const o of ['--map', '--param', '--import-at', '--max-delay', '--clamp-age', '--count-column', '--dedupe', '--original-time-param', '--max-reject-rate', '--time-format', '--tz']) expect(h.stdout).toContain(o);
+    for (const o of [
+      '--map',
+      '--param',
+      '--import-at',
+      '--max-delay',
+      '--clamp-age',
+      '--count-column',
+      '--dedupe',
+      '--original-time-param',
+      '--max-reject-rate',
+      '--time-format',
+      '--tz',
+    ])
+      expect(h.stdout).toContain(o);
   });
 });

@@ -24,10 +24,7 @@ export interface SpecRule {
   mode: ClampMode;
 }
 
-export type SpecVerdict =
-  | { kind: 'ok'; time: number; change: 'none' | 'clamped' | 'nudged' }
-  | { kind: 'future' }
-  | { kind: 'implausible' };
+export type SpecVerdict = { kind: 'ok'; time: number; change: 'none' | 'clamped' | 'nudged' } | { kind: 'future' } | { kind: 'implausible' };
 
 /** What DESIGN.md says happens to an event at `t`, one sentence per line. */
 export function specVerdict(t: number, r: SpecRule): SpecVerdict {
@@ -48,11 +45,23 @@ export const toRule = (r: SpecRule): TimeRule => ({ ...r, window: W });
 
 /** The default rule (D = 2d, A = 360d, 5 min tolerance, min time 2000-01-01) at import time T. */
 export const defaultRule = (importAt: number, over: Partial<TimeRule> = {}): TimeRule => ({
-  importAt, maxDelay: 172_800, clampAge: 31_104_000, window: W, futureTolerance: 300, minTime: MIN_TIME_2000, mode: 'keep', ...over,
+  importAt,
+  maxDelay: 172_800,
+  clampAge: 31_104_000,
+  window: W,
+  futureTolerance: 300,
+  minTime: MIN_TIME_2000,
+  mode: 'keep',
+  ...over,
 });
 
 export const rowOptions = (importAt: number, over: Partial<RowOptions> = {}): RowOptions => ({
-  rule: defaultRule(importAt), timeFormat: 'auto', zone: 'UTC', maxCount: 1000, valueIsTotal: false, ...over,
+  rule: defaultRule(importAt),
+  timeFormat: 'auto',
+  zone: 'UTC',
+  maxCount: 1000,
+  valueIsTotal: false,
+  ...over,
 });
 
 /**

@@ -12,7 +12,12 @@ export async function startServers(opts: { grant?: boolean; stepMs?: number; dat
   const dataDir = opts.dataDir ?? join(await tempDir('gcs-'), 'data');
   const gcs = new GcsEmulator({ dataDir, buckets: { [BUCKET]: { readers: opts.grant === false ? [] : [READER_TOKEN] } } });
   await gcs.start();
-  const sim = new LeanplumSimulator({ apps: { [APP.id]: { devKey: APP.devKey, prodKey: APP.prodKey } }, gcsUrl: gcs.url, readerToken: READER_TOKEN, stepMs: opts.stepMs ?? 50 });
+  const sim = new LeanplumSimulator({
+    apps: { [APP.id]: { devKey: APP.devKey, prodKey: APP.prodKey } },
+    gcsUrl: gcs.url,
+    readerToken: READER_TOKEN,
+    stepMs: opts.stepMs ?? 50,
+  });
   await sim.start();
   return {
     gcs,

@@ -25,7 +25,8 @@ const put = async (name: string, data: Buffer | string) => {
   await storage().bucket(BUCKET).file(name).save(data, { resumable: false });
   return (await gcs.read(BUCKET, name))!.meta;
 };
-const line = (user: string, t: string) => JSON.stringify({ type: 'track', event: 'Open', userId: user, messageId: `m-${user}`, timestamp: t, properties: { n: 1 } }) + '\n';
+const line = (user: string, t: string) =>
+  JSON.stringify({ type: 'track', event: 'Open', userId: user, messageId: `m-${user}`, timestamp: t, properties: { n: 1 } }) + '\n';
 
 beforeAll(async () => {
   gcs = new GcsEmulator({ dataDir: join(await tempDir('gcs-'), 'data'), buckets: { [BUCKET]: {} } });
@@ -54,14 +55,25 @@ describe('gs:// inputs through the GCS stand-in', () => {
 
   it('streams the objects with their generation and crc32c, sha256 of the stored bytes', async () => {
     const out = await tempDir();
-    const cfg = buildTransformConfig({ input: [`gs://${BUCKET}/exports/2026/*.json.gz`], out, importAt: IMPORT_AT, preset: 'segment', order: 'input' }, new Date());
+    const cfg = buildTransformConfig(
+      { input: [`gs://${BUCKET}/exports/2026/*.json.gz`], out, importAt: IMPORT_AT, preset: 'segment', order: 'input' },
+      new Date(),
+    );
     const { summary } = await runTransform(cfg, { storage: async () => storage() });
     const { clean } = await readOutputs(out);
-    expect(clean.map((r) => [r['userId'], r['time']])).toEqual([['u1', '1790812800'], ['u2', '1790899200']]);
+    expect(clean.map((r) => [r['userId'], r['time']])).toEqual([
+      ['u1', '1790812800'],
+      ['u2', '1790899200'],
+    ]);
     const a = (await gcs.read(BUCKET, 'exports/2026/a.json.gz'))!;
     expect(summary.inputs[0]).toEqual({
-      name: `gs://${BUCKET}/exports/2026/a.json.gz`, bytes: a.data.length, sha256: createHash('sha256').update(a.data).digest('hex'),
-      delimiter: '', format: 'ndjson', generation: a.meta.generation, crc32c: a.meta.crc32c,
+      name: `gs://${BUCKET}/exports/2026/a.json.gz`,
+      bytes: a.data.length,
+      sha256: createHash('sha256').update(a.data).digest('hex'),
+      delimiter: '',
+      format: 'ndjson',
+      generation: a.meta.generation,
+      crc32c: a.meta.crc32c,
     });
     expect(summary.inputs.map((i) => i.name)).toEqual([`gs://${BUCKET}/exports/2026/a.json.gz`, `gs://${BUCKET}/exports/2026/b.json.gz`]);
     // each download is pinned to the generation listed
@@ -72,7 +84,10 @@ describe('gs:// inputs through the GCS stand-in', () => {
 
   it('reads a zip object (spooled to disk: a zip is read from its end) and names its entries', async () => {
     const out = await tempDir();
-    const cfg = buildTransformConfig({ input: [`gs://${BUCKET}/exports/amplitude.zip`], out, importAt: IMPORT_AT, preset: 'amplitude', order: 'input', maxRejectRate: 1 }, new Date());
+    const cfg = buildTransformConfig(
+      { input: [`gs://${BUCKET}/exports/amplitude.zip`], out, importAt: IMPORT_AT, preset: 'amplitude', order: 'input', maxRejectRate: 1 },
+      new Date(),
+    );
     const { summary } = await runTransform(cfg, { storage: async () => storage() });
     expect(summary.counts).toMatchObject({ read: 8, kept: 4 });
     const { rejects } = await readOutputs(out);
@@ -82,7 +97,9 @@ describe('gs:// inputs through the GCS stand-in', () => {
   it('records generations in the manifest, and a resume requires the same ones', async () => {
     const dir = join(await tempDir(), 'run');
     const url = `gs://${BUCKET}/exports/2026/*.json.gz`;
-    const r = await runCli(['transform', url, '--out', dir, '--import-at', IMPORT_AT, '--preset', 'segment', '--order', 'input'], { env: { STORAGE_EMULATOR_HOST: gcs.url } });
+    const r = await runCli(['transform', url, '--out', dir, '--import-at', IMPORT_AT, '--preset', 'segment', '--order', 'input'], {
+      env: { STORAGE_EMULATOR_HOST: gcs.url },
+    });
     expect(r.code, r.stderr).toBe(0);
     const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Manifest;
     const a = (await gcs.read(BUCKET, 'exports/2026/a.json.gz'))!.meta;

@@ -28,7 +28,10 @@ async function bigFile(name: string, bytes: number, seed: string): Promise<strin
 describe('upload to the GCS stand-in through @google-cloud/storage', () => {
   it('stores exactly the bytes, with crc32c and md5 as GCS reports them (single request and 256 KiB chunks)', async () => {
     const storage = makeStorage({ apiEndpoint: gcs.url, projectId: 'test' });
-    for (const [name, chunkSize] of [['single.csv', undefined], ['chunked.csv', 256 * 1024]] as const) {
+    for (const [name, chunkSize] of [
+      ['single.csv', undefined],
+      ['chunked.csv', 256 * 1024],
+    ] as const) {
       const path = await bigFile(name, 700_000, name);
       const r = await uploadFile(storage, path, { bucket: BUCKET, name: `runs/x/${name}` }, { chunkSize });
       expect(r.status).toBe('uploaded');
@@ -82,7 +85,10 @@ describe('upload to the GCS stand-in through @google-cloud/storage', () => {
     expect((await gcs.read(BUCKET, 'runs/drop/clean.csv'))!.data.equals(await readFile(path))).toBe(true);
     // after the drop the server answered 308 with what it kept, and the client went on from exactly there
     // (an offset that is no chunk boundary), instead of starting over
-    const starts = gcs.log.slice(n).filter((l) => l.method === 'PUT').map((l) => Number(/^bytes (\d+)-/.exec(l.range ?? '')?.[1]));
+    const starts = gcs.log
+      .slice(n)
+      .filter((l) => l.method === 'PUT')
+      .map((l) => Number(/^bytes (\d+)-/.exec(l.range ?? '')?.[1]));
     expect(starts.some((s) => s > 0 && s % (256 * 1024) !== 0)).toBe(true);
     expect(starts.filter((s) => s === 0).length).toBeLessThanOrEqual(2);
   });
@@ -108,7 +114,10 @@ describe('upload to the GCS stand-in through @google-cloud/storage', () => {
   });
 
   it('a status fault can carry Retry-After (over the /_emulator/faults endpoint too)', async () => {
-    await fetch(`${gcs.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ match: 'GET /storage/v1/b/', kind: 'status', status: 429, retryAfterSeconds: 3, times: 1 }) });
+    await fetch(`${gcs.url}/_emulator/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ match: 'GET /storage/v1/b/', kind: 'status', status: 429, retryAfterSeconds: 3, times: 1 }),
+    });
     const r = await fetch(`${gcs.url}/storage/v1/b/${BUCKET}`);
     expect(r.status).toBe(429);
     expect(r.headers.get('retry-after')).toBe('3');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { until } from '../helpers/wait.js';
-import { BackfillError } from '../../src/errors.js';
+import type { BackfillError } from '../../src/errors.js';
 import { makeStorage, uploadFile } from '../../src/gcs/storage.js';
 import { LeanplumClient } from '../../src/leanplum/client.js';
 import { writeFile } from 'node:fs/promises';
@@ -14,7 +14,13 @@ let object: string;
 const delays: number[] = [];
 const client = (o: Partial<ConstructorParameters<typeof LeanplumClient>[0]> = {}) =>
   new LeanplumClient({ apiUrl: s.sim.apiUrl, appId: APP.id, clientKey: APP.devKey, sleep: async (ms) => void delays.push(ms), timeoutMs: 2000, ...o });
-const catchErr = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e as BackfillError);
+const catchErr = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e as BackfillError,
+  );
 
 beforeAll(async () => {
   s = await startServers({ stepMs: 20 });
@@ -44,7 +50,10 @@ describe('Leanplum client against the simulator', () => {
     const { jobId } = await c.launch({ bucket: BUCKET, file: object });
     const st = await finished(c, jobId);
     expect(st).toMatchObject({ state: 'FINISHED', successes: 2, failures: 1 });
-    const lines = (await c.fetchResults(st.files![0]!)).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await c.fetchResults(st.files![0]!))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0]).toEqual({ success: true });
     expect(lines[1].warning.message).toMatch(/^Past event detected \(400 days ago\)\. Rewriting timestamp\.$/);
     expect(lines[2]).toMatchObject({ success: false, error: { message: 'event is required' } });
@@ -65,7 +74,7 @@ describe('Leanplum client against the simulator', () => {
     expect(delays[1]!).toBeGreaterThanOrEqual(delays[0]! / 2);
   });
 
-  it.each([429, 503])('waits at least as long as a %i\'s Retry-After says (and longer than its backoff would)', async (status) => {
+  it.each([429, 503])("waits at least as long as a %i's Retry-After says (and longer than its backoff would)", async (status) => {
     const c = client();
     const { jobId } = await c.launch({ bucket: BUCKET, file: object });
     // 40 s: far above the first backoff (1–2 s), so only the header can explain the wait
@@ -153,7 +162,11 @@ describe('Leanplum client against the simulator', () => {
 
   it('the simulator enforces the JSON multi limits: 50 users / 500 actions, else 403 for the whole batch', async () => {
     const post = (data: unknown[]) =>
-      fetch(s.sim.apiUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appId: APP.id, clientKey: APP.prodKey, apiVersion: '1.0.6', action: 'multi', time: Date.now() / 1000, data }) });
+      fetch(s.sim.apiUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ appId: APP.id, clientKey: APP.prodKey, apiVersion: '1.0.6', action: 'multi', time: Date.now() / 1000, data }),
+      });
     const t = Math.floor(Date.now() / 1000);
     const users = (n: number, per: number) => Array.from({ length: n * per }, (_, i) => ({ action: 'track', userId: `u${i % n}`, event: 'open', time: t }));
     expect((await post(users(51, 1))).status).toBe(403);
@@ -234,7 +247,7 @@ describe('Leanplum client against the simulator', () => {
       }
     });
 
-    it('on (constructor option): a FAILED job\'s error quotes the key', async () => {
+    it("on (constructor option): a FAILED job's error quotes the key", async () => {
       const own = new LeanplumSimulator({ apps: { [APP.id]: { devKey: APP.devKey, prodKey: APP.prodKey } }, gcsUrl: s.gcs.url, stepMs: 5, echoKey: true });
       await own.start();
       try {
@@ -242,12 +255,21 @@ describe('Leanplum client against the simulator', () => {
         const { jobId } = await c.launch({ bucket: BUCKET, file: 'runs/none/echo.csv' });
         expect((await finished(c, jobId)).state).toBe('FAILED');
         // the raw answer, before the tool's own scrubbing
-        const raw = await fetch(own.apiUrl, { method: 'POST', body: new URLSearchParams({ apiVersion: '1.0.6', appId: APP.id, clientKey: APP.devKey, action: 'getMultiResults', jobId }) });
+        const raw = await fetch(own.apiUrl, {
+          method: 'POST',
+          body: new URLSearchParams({ apiVersion: '1.0.6', appId: APP.id, clientKey: APP.devKey, action: 'getMultiResults', jobId }),
+        });
         expect(await raw.json()).toMatchObject({ response: [{ state: 'FAILED', error: { message: expect.stringContaining(APP.devKey) } }] });
         const tooBig = await fetch(own.apiUrl, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ appId: APP.id, clientKey: APP.prodKey, apiVersion: '1.0.6', action: 'multi', data: Array.from({ length: 51 }, (_, i) => ({ userId: `u${i}`, event: 'open', time: 1 })) }),
+          body: JSON.stringify({
+            appId: APP.id,
+            clientKey: APP.prodKey,
+            apiVersion: '1.0.6',
+            action: 'multi',
+            data: Array.from({ length: 51 }, (_, i) => ({ userId: `u${i}`, event: 'open', time: 1 })),
+          }),
         });
         expect(tooBig.status).toBe(403);
         expect(await message(tooBig)).toContain(APP.prodKey);
@@ -259,7 +281,10 @@ describe('Leanplum client against the simulator', () => {
 
   it('a status fault can carry Retry-After, and carries none unless asked', async () => {
     const status = (f: Record<string, string>) =>
-      fetch(s.sim.apiUrl, { method: 'POST', body: new URLSearchParams({ apiVersion: '1.0.6', appId: APP.id, clientKey: APP.devKey, action: 'getMultiResults', jobId: 'none', ...f }) });
+      fetch(s.sim.apiUrl, {
+        method: 'POST',
+        body: new URLSearchParams({ apiVersion: '1.0.6', appId: APP.id, clientKey: APP.devKey, action: 'getMultiResults', jobId: 'none', ...f }),
+      });
     s.sim.faults.add({ match: 'getMultiResults', kind: 'status', status: 429, retryAfterSeconds: 7, times: 1 });
     const r = await status({});
     expect(r.status).toBe(429);

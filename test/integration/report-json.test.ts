@@ -20,12 +20,21 @@ async function preview(file: string, extra: Record<string, unknown>) {
 describe('report.json', () => {
   it('messy.csv: counts, reasons with their first rows, clamped samples', async () => {
     const { report } = await preview('messy.csv', {
-      tz: 'America/New_York', map: ['userId=user_id', 'time=event_time', 'value=amount', 'currencyCode=currency'], param: ['note'],
+      tz: 'America/New_York',
+      map: ['userId=user_id', 'time=event_time', 'value=amount', 'currencyCode=currency'],
+      param: ['note'],
     });
     expect(report.schemaVersion).toBe(1);
     expect(report.totals).toMatchObject({ read: 16, kept: 6, rejected: 9, dropped: 1, written: 6, clamped: 2, clampedRows: 2 });
     expect(report.rejected.byReason.map((r: { reason: string; count: number }) => [r.reason, r.count])).toEqual([
-      ['ragged_row', 1], ['missing_user_id', 1], ['missing_event', 1], ['bad_time', 1], ['implausible_time', 1], ['future_time', 1], ['bad_value', 2], ['bad_currency', 1],
+      ['ragged_row', 1],
+      ['missing_user_id', 1],
+      ['missing_event', 1],
+      ['bad_time', 1],
+      ['implausible_time', 1],
+      ['future_time', 1],
+      ['bad_value', 2],
+      ['bad_currency', 1],
     ]);
     const badValue = report.rejected.byReason.find((r: { reason: string }) => r.reason === 'bad_value');
     expect(badValue.rows.map((r: { line: number }) => r.line)).toEqual([12, 14]);
@@ -36,13 +45,21 @@ describe('report.json', () => {
       { file: sample('messy.csv'), line: 16, userId: 'u-12', event: 'purchase', originalTime: '2025-01-15T23:30:00Z', newTime: '2025-11-25T00:00:00Z' },
     ]);
     expect(report.clamped.byEvent).toEqual({ signup: 1, purchase: 1 });
-    expect(report.dropped.byReason).toEqual([{ reason: 'blank_line', count: 1, rows: [{ file: sample('messy.csv'), line: 11, message: 'blank line', values: [''] }] }]);
+    expect(report.dropped.byReason).toEqual([
+      { reason: 'blank_line', count: 1, rows: [{ file: sample('messy.csv'), line: 11, message: 'blank line', values: [''] }] },
+    ]);
     expect(report.warnings.map((w: { code: string }) => w.code)).toEqual(
       expect.arrayContaining(['campaigns_fire', 'analytics_7d', 'naive_times', 'quoted_values', 'rejected_rows', 'historical_permission']),
     );
     const purchase = report.events.find((e: { event: string }) => e.event === 'purchase');
     expect(purchase).toMatchObject({ occurrences: 2, clamped: 1, clampedShare: 50, valueByCurrency: { EUR: 12.5, USD: 99 } });
-    expect(report.run).toMatchObject({ importAt: IMPORT_AT, cutoff: '2025-11-22T00:00:00Z', clampTarget: '2025-11-25T00:00:00Z', launchBefore: '2025-11-22T00:00:00Z'.replace('2025', '2026'), timeZone: 'America/New_York' });
+    expect(report.run).toMatchObject({
+      importAt: IMPORT_AT,
+      cutoff: '2025-11-22T00:00:00Z',
+      clampTarget: '2025-11-25T00:00:00Z',
+      launchBefore: '2025-11-22T00:00:00Z'.replace('2025', '2026'),
+      timeZone: 'America/New_York',
+    });
   });
 
   it('mobile-game.csv: histogram totals and the cost estimate agree with clean.csv', async () => {

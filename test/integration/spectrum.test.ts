@@ -33,13 +33,13 @@ describe('csv-spectrum corpus', async () => {
     if (name === 'location_coordinates') {
       // The corpus' own pair disagrees here: its JSON is an object with another phone number, and
       // its CSV is not UTF-8 (a Latin-1 degree sign). Compare against what the CSV actually holds.
-      expected = [{ 'Contact Phone Number': '2095257564', 'Location Coordinates': `37\uFFFD36'37.8"N 121\uFFFD2'17.9"W`, Cities: 'Modesto', Counties: 'Stanislaus' }];
+      expected = [
+        { 'Contact Phone Number': '2095257564', 'Location Coordinates': `37\uFFFD36'37.8"N 121\uFFFD2'17.9"W`, Cities: 'Modesto', Counties: 'Stanislaus' },
+      ];
     }
     const records = splitRecords(raw);
     const columns = records[0]!.body.split(',');
-    const withIds = records
-      .map((r, i) => (i === 0 ? `userId,event,time,${r.body}` : `user-${i},spectrum,1700000000,${r.body}`) + (r.eol || '\n'))
-      .join('');
+    const withIds = records.map((r, i) => (i === 0 ? `userId,event,time,${r.body}` : `user-${i},spectrum,1700000000,${r.body}`) + (r.eol || '\n')).join('');
     const dir = await tempDir();
     const input = join(dir, `${name}.csv`);
     await writeFile(input, withIds);

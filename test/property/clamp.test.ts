@@ -18,10 +18,12 @@ const specArb = (mode: ClampMode): fc.Arbitrary<SpecRule> =>
       futureTolerance: fc.oneof(fc.constantFrom(0, 1, 300), fc.integer({ min: 0, max: 3600 })),
     })
     .chain((r) =>
-      fc.record({
-        maxDelay: fc.oneof(fc.constantFrom(0, W - r.clampAge, 172_800 <= W - r.clampAge ? 172_800 : 0), fc.integer({ min: 0, max: W - r.clampAge })),
-        minTime: fc.oneof(fc.constant(MIN_TIME_2000), fc.integer({ min: r.importAt - 3 * W, max: r.importAt - 1 })),
-      }).map((rest): SpecRule => ({ ...r, ...rest, mode })),
+      fc
+        .record({
+          maxDelay: fc.oneof(fc.constantFrom(0, W - r.clampAge, 172_800 <= W - r.clampAge ? 172_800 : 0), fc.integer({ min: 0, max: W - r.clampAge })),
+          minTime: fc.oneof(fc.constant(MIN_TIME_2000), fc.integer({ min: r.importAt - 3 * W, max: r.importAt - 1 })),
+        })
+        .map((rest): SpecRule => ({ ...r, ...rest, mode })),
     );
 
 /** The instants where the rule changes its answer, computed from the text. */
@@ -196,7 +198,16 @@ describe('the rule built from options', () => {
   const iso = (s: number) => new Date(s * 1000).toISOString();
   const build = (s: SpecRule) =>
     buildTransformConfig(
-      { input: 'in.csv', out: 'out', importAt: iso(s.importAt), maxDelay: `${s.maxDelay}s`, clampAge: `${s.clampAge}s`, futureTolerance: `${s.futureTolerance}s`, minTime: iso(s.minTime), clampMode: s.mode },
+      {
+        input: 'in.csv',
+        out: 'out',
+        importAt: iso(s.importAt),
+        maxDelay: `${s.maxDelay}s`,
+        clampAge: `${s.clampAge}s`,
+        futureTolerance: `${s.futureTolerance}s`,
+        minTime: iso(s.minTime),
+        clampMode: s.mode,
+      },
       new Date(0),
     ).rule;
 

@@ -22,7 +22,16 @@ const timeArb = fc.oneof(
   fc.constantFrom('', 'soon', '0', '1970-01-01T00:00:00Z', '2031-01-01T00:00:00Z', '12345678901'),
 );
 const rowArb = fc.oneof(
-  { weight: 8, arbitrary: fc.tuple(fc.oneof(fc.constantFrom('u1', 'u2', ''), nasty), fc.oneof(fc.constantFrom('open', 'buy', '123', '.x'), nasty), timeArb, fc.constantFrom('1', '2', '0', 'x', '3'), nasty) },
+  {
+    weight: 8,
+    arbitrary: fc.tuple(
+      fc.oneof(fc.constantFrom('u1', 'u2', ''), nasty),
+      fc.oneof(fc.constantFrom('open', 'buy', '123', '.x'), nasty),
+      timeArb,
+      fc.constantFrom('1', '2', '0', 'x', '3'),
+      nasty,
+    ),
+  },
   { weight: 1, arbitrary: fc.array(nasty, { minLength: 1, maxLength: 7 }).map((r) => (r.length === 5 ? [...r, 'x'] : r)) },
   { weight: 1, arbitrary: fc.constant([] as string[]) },
 );
@@ -71,7 +80,8 @@ describe('row conservation on generated exports', () => {
 
 describe('the conservation check sees a row lost between its counting points', () => {
   // 5 data rows: 3 kept (counts 1, 2, 3: 6 occurrences), 1 rejected, 1 dropped (count 0)
-  const csv = 'userId,event,time,n\nu1,open,2026-10-01T00:00:00Z,1\nu2,open,2026-10-01T00:00:00Z,2\n,open,2026-10-01T00:00:00Z,1\nu3,open,2026-10-01T00:00:00Z,0\nu4,open,2026-10-01T00:00:00Z,3\n';
+  const csv =
+    'userId,event,time,n\nu1,open,2026-10-01T00:00:00Z,1\nu2,open,2026-10-01T00:00:00Z,2\n,open,2026-10-01T00:00:00Z,1\nu3,open,2026-10-01T00:00:00Z,0\nu4,open,2026-10-01T00:00:00Z,3\n';
 
   async function runWith(seams: NonNullable<TransformIO['testSeams']>, order: 'user' | 'input' = 'user'): Promise<{ error: unknown; out: string }> {
     const dir = await tempDir();
@@ -79,7 +89,10 @@ describe('the conservation check sees a row lost between its counting points', (
     await writeFile(input, csv);
     const out = join(dir, 'out');
     const cfg = buildTransformConfig({ input, out, importAt: IMPORT_AT, countColumn: 'n', maxRejectRate: 1, order }, new Date());
-    const error = await runTransform(cfg, { testSeams: seams }).then(() => undefined, (e: unknown) => e);
+    const error = await runTransform(cfg, { testSeams: seams }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     return { error, out };
   }
 
@@ -92,26 +105,29 @@ describe('the conservation check sees a row lost between its counting points', (
   });
 
   // --order user: the row reaches the writer after the sort; --order input: straight from the row step
-  it.each(['user', 'input'] as const)('a clean CSV writer that drops one row (--order %s): CONSERVATION, exit 1, written ≠ occurrences named', async (order) => {
-    class Lossy extends PartWriter {
-      private calls = 0;
-      override add(line: string, user?: string): boolean {
-        return ++this.calls === 4 ? false : super.add(line, user);
+  it.each(['user', 'input'] as const)(
+    'a clean CSV writer that drops one row (--order %s): CONSERVATION, exit 1, written ≠ occurrences named',
+    async (order) => {
+      class Lossy extends PartWriter {
+        private calls = 0;
+        override add(line: string, user?: string): boolean {
+          return ++this.calls === 4 ? false : super.add(line, user);
+        }
       }
-    }
-    const { error, out } = await runWith({ partWriter: (d, h, m, o) => new Lossy(d, h, m, o) }, order);
-    expect(error).toBeInstanceOf(BackfillError);
-    const e = error as BackfillError;
-    expect(e.code).toBe('CONSERVATION');
-    expect(exitCodeOf(e.code)).toBe(1);
-    expect(e.message).toContain('written 5 (clean CSV) ≠ occurrences 6 (row step)');
-    expect(e.message).not.toContain('clean.lines 6 (line index) ≠');
-    expect(e.message).toContain('read 5 = kept 3 + rejected 1 + dropped 1;');
-    // the evidence stays on disk for the bug report
-    const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
-    expect(summary.conservation.ok).toBe(false);
-    expect(summary.counts).toMatchObject({ written: 5, lineIndexEntries: 6, occurrences: 6 });
-  });
+      const { error, out } = await runWith({ partWriter: (d, h, m, o) => new Lossy(d, h, m, o) }, order);
+      expect(error).toBeInstanceOf(BackfillError);
+      const e = error as BackfillError;
+      expect(e.code).toBe('CONSERVATION');
+      expect(exitCodeOf(e.code)).toBe(1);
+      expect(e.message).toContain('written 5 (clean CSV) ≠ occurrences 6 (row step)');
+      expect(e.message).not.toContain('clean.lines 6 (line index) ≠');
+      expect(e.message).toContain('read 5 = kept 3 + rejected 1 + dropped 1;');
+      // the evidence stays on disk for the bug report
+      const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+      expect(summary.conservation.ok).toBe(false);
+      expect(summary.counts).toMatchObject({ written: 5, lineIndexEntries: 6, occurrences: 6 });
+    },
+  );
 
   it('a record lost between the reader and the row step: CONSERVATION, exit 1, read ≠ decided named', async () => {
     const { error } = await runWith({ passRecord: (_fields, line) => line !== 3 });
@@ -133,7 +149,12 @@ describe('--sample', () => {
     const b = join(dir, 'b.csv');
     await writeFile(a, rows('a'));
     await writeFile(b, rows('b'));
-    for (const [sample, inputs] of [[3, 1], [5, 1], [7, 2], [50, 2]] as const) {
+    for (const [sample, inputs] of [
+      [3, 1],
+      [5, 1],
+      [7, 2],
+      [50, 2],
+    ] as const) {
       const cfg = buildTransformConfig({ input: [a, b], out: join(dir, `out-${sample}`), importAt: IMPORT_AT, sample }, new Date());
       const { summary } = await runTransform(cfg);
       expect(summary.counts.read).toBe(Math.min(sample, 10));

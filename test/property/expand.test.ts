@@ -4,18 +4,16 @@ import { spreadTimes, valuePerOccurrence } from '../../src/events/expand.js';
 import { specSpread } from '../helpers/rule.js';
 
 /** Spans that divide evenly, leave remainders, are shorter than n, or are empty. */
-const rowArb = fc
-  .record({ first: fc.integer({ min: 946_684_800, max: 2_000_000_000 }), n: fc.integer({ min: 1, max: 2000 }) })
-  .chain(({ first, n }) =>
-    fc
-      .oneof(
-        fc.integer({ min: 0, max: 5e7 }),
-        fc.integer({ min: 0, max: 3 * n }),
-        fc.integer({ min: 1, max: 1000 }).map((k) => k * Math.max(1, n - 1)),
-        fc.constant(0),
-      )
-      .map((span) => ({ first, last: first + span, n })),
-  );
+const rowArb = fc.record({ first: fc.integer({ min: 946_684_800, max: 2_000_000_000 }), n: fc.integer({ min: 1, max: 2000 }) }).chain(({ first, n }) =>
+  fc
+    .oneof(
+      fc.integer({ min: 0, max: 5e7 }),
+      fc.integer({ min: 0, max: 3 * n }),
+      fc.integer({ min: 1, max: 1000 }).map((k) => k * Math.max(1, n - 1)),
+      fc.constant(0),
+    )
+    .map((span) => ({ first, last: first + span, n })),
+);
 
 describe('spreadTimes', () => {
   it('gives exactly n non-decreasing times from first to last inclusive', () => {
@@ -40,7 +38,10 @@ describe('spreadTimes', () => {
         const lo = Math.floor(span / (n - 1));
         const hi = Math.ceil(span / (n - 1));
         const gaps = times.slice(1).map((t, i) => t - times[i]!);
-        expect(gaps.filter((g) => g !== lo && g !== hi), `gaps must be ${lo} or ${hi}`).toEqual([]);
+        expect(
+          gaps.filter((g) => g !== lo && g !== hi),
+          `gaps must be ${lo} or ${hi}`,
+        ).toEqual([]);
         // an exact division leaves no room at all
         if (span % (n - 1) === 0) expect(new Set(gaps).size).toBe(1);
       }),

@@ -20,7 +20,13 @@ const objectArb = fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxD
 
 describe('NDJSON reader', () => {
   test.prop([
-    fc.array(fc.oneof({ weight: 4, arbitrary: objectArb.map((o) => ({ kind: 'object' as const, o })) }, { weight: 1, arbitrary: fc.constantFrom('', ' ', '\t  ').map((b) => ({ kind: 'blank' as const, b })) }), { maxLength: 40 }),
+    fc.array(
+      fc.oneof(
+        { weight: 4, arbitrary: objectArb.map((o) => ({ kind: 'object' as const, o })) },
+        { weight: 1, arbitrary: fc.constantFrom('', ' ', '\t  ').map((b) => ({ kind: 'blank' as const, b })) },
+      ),
+      { maxLength: 40 },
+    ),
     fc.array(fc.constantFrom('\n', '\r\n'), { minLength: 40, maxLength: 40 }),
     fc.boolean(),
     fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 10 }),
@@ -29,7 +35,11 @@ describe('NDJSON reader', () => {
     const doc = texts.map((t, i) => t + (i < texts.length - 1 || finalBreak ? endings[i]! : '')).join('');
     const bytes = Buffer.from(doc);
     const got: [string, number][] = [];
-    const s = new NdjsonSplitter((t, l) => got.push([t, l]), () => expect.unreachable('no line is too large here'), 1 << 20);
+    const s = new NdjsonSplitter(
+      (t, l) => got.push([t, l]),
+      () => expect.unreachable('no line is too large here'),
+      1 << 20,
+    );
     for (let at = 0, i = 0; at < bytes.length; i++) {
       const n = cuts[i % cuts.length]!;
       s.write(bytes.subarray(at, at + n));
@@ -66,12 +76,21 @@ function leaves(o: JsonObject, prefix = '', out: [string, string][] = []): [stri
 const keyArb = fc.oneof(fc.constantFrom('plan', 'level', 'a', 'x.y', '2024', '-x', 'a,b', '', 'c/', '{k', 'é', ' '), fc.string({ maxLength: 5 }));
 const valueArb = fc.oneof(fc.string({ maxLength: 4 }), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }));
 const propsArb: fc.Arbitrary<JsonObject> = fc.letrec<{ obj: JsonObject }>((tie) => ({
-  obj: fc.dictionary(keyArb, fc.oneof({ weight: 4, arbitrary: valueArb as fc.Arbitrary<JsonValue> }, { weight: 1, arbitrary: tie('obj') as fc.Arbitrary<JsonValue> }), { maxKeys: 8, depthIdentifier: 'props' } as never),
+  obj: fc.dictionary(
+    keyArb,
+    fc.oneof({ weight: 4, arbitrary: valueArb as fc.Arbitrary<JsonValue> }, { weight: 1, arbitrary: tie('obj') as fc.Arbitrary<JsonValue> }),
+    { maxKeys: 8, depthIdentifier: 'props' } as never,
+  ),
 })).obj;
-const wideArb = fc.integer({ min: 45, max: 60 }).map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${String(i).padStart(2, '0')}`, i])) as JsonObject);
+const wideArb = fc
+  .integer({ min: 45, max: 60 })
+  .map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${String(i).padStart(2, '0')}`, i])) as JsonObject);
 
 describe('flattening into parameters', () => {
-  test.prop([fc.array(fc.oneof({ weight: 3, arbitrary: propsArb }, { weight: 1, arbitrary: wideArb }), { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 12 })])(
+  test.prop([
+    fc.array(fc.oneof({ weight: 3, arbitrary: propsArb }, { weight: 1, arbitrary: wideArb }), { minLength: 1, maxLength: 12 }),
+    fc.integer({ min: 1, max: 12 }),
+  ])(
     'no parameter is lost or invented: each leaf is written under its name, or counted (bad name, read after the header was fixed, over 50, or a name already given); header names pass the rules',
     (props, scanCount) => {
       const records = props.map((p) => ({ userId: 'u', event: 'e', time: '1790845200', properties: p }));
@@ -90,7 +109,11 @@ describe('flattening into parameters', () => {
         const written = mapping.layout.params.map((p) => [p.name, fields[p.index]!] as [string, string]).filter(([, v]) => v !== '');
         const oracle = leaves(r.properties);
         // nothing invented: every written cell is a leaf of this record with that value
-        for (const [name, v] of written) expect(oracle.some(([n, t]) => n === name && t === v), `${name}=${v}`).toBe(true);
+        for (const [name, v] of written)
+          expect(
+            oracle.some(([n, t]) => n === name && t === v),
+            `${name}=${v}`,
+          ).toBe(true);
         // nothing lost: leaves = written + counted
         expect(written.length + (counted() - before)).toBe(oracle.length);
         expect(written.length).toBeLessThanOrEqual(50);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import type { TransformSummary } from '../../src/model/summary.js';
 import { describe, expect, it } from 'vitest';
 import type { RawTransformOptions } from '../../src/config.js';
 import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
@@ -13,9 +14,15 @@ import { IMPORT_AT, tempDir } from '../helpers/run.js';
 
 const T = Date.parse(IMPORT_AT) / 1000;
 const nasty = fc.string({ unit: fc.constantFrom(',', '"', '\n', 'a', 'Ω', '😀', ' '), maxLength: 5 });
-const userArb = fc.oneof(fc.constantFrom('u1', 'u2', 'u10', 'U1', 'Ω', 'a\uFFFD', 'a😀', 'x,y', 'user-000000000001', 'user-000000000001x'), fc.string({ minLength: 1, maxLength: 4 }));
+const userArb = fc.oneof(
+  fc.constantFrom('u1', 'u2', 'u10', 'U1', 'Ω', 'a\uFFFD', 'a😀', 'x,y', 'user-000000000001', 'user-000000000001x'),
+  fc.string({ minLength: 1, maxLength: 4 }),
+);
 // few distinct times, so equal (user, time) pairs are common and the stable tie-break matters
-const timeArb = fc.oneof(fc.constantFrom(T - 100, T - 100, T - 5000, T - 400 * 86400).map(String), fc.integer({ min: T - 30 * 86400, max: T }).map((s) => new Date(s * 1000).toISOString()));
+const timeArb = fc.oneof(
+  fc.constantFrom(T - 100, T - 100, T - 5000, T - 400 * 86400).map(String),
+  fc.integer({ min: T - 30 * 86400, max: T }).map((s) => new Date(s * 1000).toISOString()),
+);
 const rowArb = fc.oneof(
   { weight: 10, arbitrary: fc.tuple(userArb, fc.constantFrom('open', 'buy'), timeArb, fc.constantFrom('1', '1', '2', '3', '0'), nasty) },
   { weight: 1, arbitrary: fc.tuple(fc.constant(''), fc.constant('open'), timeArb, fc.constant('1'), nasty) },
@@ -23,7 +30,7 @@ const rowArb = fc.oneof(
 const field = (f: string) => (/[",\r\n]/.test(f) ? `"${f.replaceAll('"', '""')}"` : f);
 
 interface Out {
-  summary: Record<string, any>;
+  summary: TransformSummary;
   /** every part's rows in file order, with the part they are in */
   rows: { part: string; userId: string; time: number; text: Record<string, string> }[];
   /** clean.lines: (input, line) per row */
@@ -44,7 +51,7 @@ async function run(dir: string, name: string, input: string, opts: Partial<RawTr
   for (let i = 0; i < buf.length; i += 8) lines.push([buf.readUInt32LE(i), buf.readUInt32LE(i + 4)]);
   // the sort's runs are gone
   expect((await readdir(out)).filter((f) => f.startsWith('.'))).toEqual([]);
-  return { summary: summary as unknown as Record<string, any>, rows, lines };
+  return { summary: summary as unknown as TransformSummary, rows, lines };
 }
 
 /** The oracle: (row, origin) pairs of the input-order output, stably sorted by userId bytes, then time. */
@@ -76,26 +83,31 @@ describe('--order user: the external sort', () => {
     const dir = await tempDir();
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(rowArb, { maxLength: 150, size: 'max' }), fc.constantFrom('1KB', '2KB', '64KB'), fc.boolean(), async (generated, sortMemory, dedupe) => {
-        // repeat every fourth row two rows later, so exact duplicates are common
-        const rows = generated.flatMap((r, i) => (i % 4 === 3 ? [r, generated[i - 2]!] : [r]));
-        const input = await writeInput(dir, rows, ++n);
-        const byInput = await run(dir, `input-${n}`, input, { order: 'input', dedupe });
-        const byUser = await run(dir, `user-${n}`, input, { order: 'user', sortMemory, dedupe });
-        const want = stableSortByUser(byInput);
-        expect(byUser.rows.map((r) => r.text)).toEqual(want.rows);
-        expect(byUser.lines).toEqual(want.lines);
-        // conservation holds, with the same counts as the streaming path
-        expect(byUser.summary.conservation.ok).toBe(true);
-        expect(byUser.summary.counts).toEqual(byInput.summary.counts);
-        if (sortMemory === '1KB' && byUser.rows.length > 40) expect(byUser.summary.sort.runs).toBeGreaterThan(1);
-        if (dedupe && generated.length >= 4) expect(byUser.summary.counts.droppedByReason.duplicate).toBeGreaterThan(0);
-        // exact lookups of each file as written; the sorted run also counts the input order
-        expect(byUser.summary.cost.billableLookups).toBe(lookupsOf(byUser.rows));
-        expect(byInput.summary.cost.billableLookups).toBe(lookupsOf(byInput.rows));
-        if (!dedupe) expect(byUser.summary.cost.billableLookupsInInputOrder).toBe(byInput.summary.cost.billableLookups);
-        expect(byUser.summary.cost.distinctUsers).toBe(new Set(byUser.rows.map((r) => r.userId)).size);
-      }),
+      fc.asyncProperty(
+        fc.array(rowArb, { maxLength: 150, size: 'max' }),
+        fc.constantFrom('1KB', '2KB', '64KB'),
+        fc.boolean(),
+        async (generated, sortMemory, dedupe) => {
+          // repeat every fourth row two rows later, so exact duplicates are common
+          const rows = generated.flatMap((r, i) => (i % 4 === 3 ? [r, generated[i - 2]!] : [r]));
+          const input = await writeInput(dir, rows, ++n);
+          const byInput = await run(dir, `input-${n}`, input, { order: 'input', dedupe });
+          const byUser = await run(dir, `user-${n}`, input, { order: 'user', sortMemory, dedupe });
+          const want = stableSortByUser(byInput);
+          expect(byUser.rows.map((r) => r.text)).toEqual(want.rows);
+          expect(byUser.lines).toEqual(want.lines);
+          // conservation holds, with the same counts as the streaming path
+          expect(byUser.summary.conservation.ok).toBe(true);
+          expect(byUser.summary.counts).toEqual(byInput.summary.counts);
+          if (sortMemory === '1KB' && byUser.rows.length > 40) expect(byUser.summary.sort?.runs).toBeGreaterThan(1);
+          if (dedupe && generated.length >= 4) expect(byUser.summary.counts.droppedByReason.duplicate).toBeGreaterThan(0);
+          // exact lookups of each file as written; the sorted run also counts the input order
+          expect(byUser.summary.cost.billableLookups).toBe(lookupsOf(byUser.rows));
+          expect(byInput.summary.cost.billableLookups).toBe(lookupsOf(byInput.rows));
+          if (!dedupe) expect(byUser.summary.cost.billableLookupsInInputOrder).toBe(byInput.summary.cost.billableLookups);
+          expect(byUser.summary.cost.distinctUsers).toBe(new Set(byUser.rows.map((r) => r.userId)).size);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -103,7 +115,13 @@ describe('--order user: the external sort', () => {
   it('parts never split a user (except one larger than a part, which is reported), and the input-order count follows the input-order parts', async () => {
     const dir = await tempDir();
     let n = 0;
-    const longRow = fc.tuple(fc.constantFrom('u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'big'), fc.constant('open'), timeArb, fc.constantFrom('1', '2'), fc.string({ minLength: 10, maxLength: 40 }));
+    const longRow = fc.tuple(
+      fc.constantFrom('u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'big'),
+      fc.constant('open'),
+      timeArb,
+      fc.constantFrom('1', '2'),
+      fc.string({ minLength: 10, maxLength: 40 }),
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(longRow, { minLength: 1, maxLength: 150, size: 'max' }), fc.constantFrom('1KB', '1MB'), async (rows, sortMemory) => {
         const input = await writeInput(dir, rows, ++n);
@@ -115,7 +133,10 @@ describe('--order user: the external sort', () => {
         expect(parted.lines).toEqual(whole.lines);
         const partsOf = new Map<string, Set<string>>();
         for (const r of parted.rows) partsOf.set(r.userId, (partsOf.get(r.userId) ?? new Set()).add(r.part));
-        const spanning = [...partsOf].filter(([, ps]) => ps.size > 1).map(([u]) => u).sort();
+        const spanning = [...partsOf]
+          .filter(([, ps]) => ps.size > 1)
+          .map(([u]) => u)
+          .sort();
         const split = parted.summary.outputs.usersSplitAcrossParts;
         expect(split.sample.map((x: { user: string }) => x.user).sort()).toEqual(spanning);
         expect(split.count).toBe(spanning.length);
@@ -127,7 +148,9 @@ describe('--order user: the external sort', () => {
         }
         for (const p of parted.summary.outputs.clean) expect(p.bytes).toBeLessThanOrEqual(1024);
         expect(parted.summary.cost.billableLookups).toBe(lookupsOf(parted.rows));
-        expect(parted.summary.outputs.clean.map((p: { billableLookups: number }) => p.billableLookups).reduce((a: number, b: number) => a + b, 0)).toBe(parted.summary.cost.billableLookups);
+        expect(parted.summary.outputs.clean.map((p: { billableLookups: number }) => p.billableLookups).reduce((a: number, b: number) => a + b, 0)).toBe(
+          parted.summary.cost.billableLookups,
+        );
         // "for comparison, the same count for input order": the input-order file, with its own parts
         expect(parted.summary.cost.billableLookupsInInputOrder).toBe(lookupsOf(inputParted.rows));
         expect(inputParted.summary.cost.billableLookups).toBe(lookupsOf(inputParted.rows));

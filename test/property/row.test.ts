@@ -6,7 +6,13 @@ import { DAY, rowOptions, specSpread, specVerdict } from '../helpers/rule.js';
 
 const T = 1_790_000_000;
 const opts = rowOptions(T, { timeFormat: 'unix-s', maxCount: 100_000 });
-const { layout } = resolveMapping(['userId', 'event', 'n', 'first', 'last', 'value'], { map: {}, params: [], countColumn: 'n', firstColumn: 'first', lastColumn: 'last' });
+const { layout } = resolveMapping(['userId', 'event', 'n', 'first', 'last', 'value'], {
+  map: {},
+  params: [],
+  countColumn: 'n',
+  firstColumn: 'first',
+  lastColumn: 'last',
+});
 
 describe('occurrence expansion through the row step', () => {
   it('turns rows into exactly sum(count) occurrences, spread evenly from first to last, each clamped as DESIGN.md says', () => {

@@ -157,7 +157,8 @@ export class GcsEmulator extends LoopbackService {
       return sendJson(res, 200, { kind: 'storage#bucket', id: bucket, name: bucket, location: 'EMULATOR', storageClass: 'STANDARD' });
     }
     if ((m = /^\/b\/([^/]+)\/o$/.exec(path)) && method === 'GET' && !upload) return this.list(req, res, decodeURIComponent(m[1]!), url);
-    if ((m = /^\/b\/([^/]+)\/o\/(.+?)\/acl(?:\/([^/]+))?$/.exec(path))) return this.acl(req, res, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), m[3] && decodeURIComponent(m[3]));
+    if ((m = /^\/b\/([^/]+)\/o\/(.+?)\/acl(?:\/([^/]+))?$/.exec(path)))
+      return this.acl(req, res, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), m[3] && decodeURIComponent(m[3]));
     if ((m = /^\/b\/([^/]+)\/o\/(.+)$/.exec(path))) return this.object(req, res, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), url);
     // the public, XML-API-style path: /bucket/object
     if ((m = /^\/([^/_][^/]*)\/(.+)$/.exec(url.pathname)) && method === 'GET') {
@@ -174,7 +175,9 @@ export class GcsEmulator extends LoopbackService {
     if (!(bucket in this.opts.buckets)) return gcsError(res, 404, `The specified bucket does not exist: ${bucket}`, 'notFound');
     if (!this.isOwner(req)) return gcsError(res, 401, 'Anonymous caller', 'required');
     const prefix = url.searchParams.get('prefix') ?? '';
-    const all = [...this.objects.values()].filter((o) => o.bucket === bucket && o.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const all = [...this.objects.values()]
+      .filter((o) => o.bucket === bucket && o.name.startsWith(prefix))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const from = Number(url.searchParams.get('pageToken') ?? 0);
     const max = Math.min(Number(url.searchParams.get('maxResults') ?? 1000) || 1000, 1000);
     const items = all.slice(from, from + max);
@@ -295,7 +298,8 @@ export class GcsEmulator extends LoopbackService {
     if (type === 'media' && method === 'POST') {
       const name = url.searchParams.get('name') ?? '';
       const body = await readBody(req);
-      if (!this.precondition(bucket, name, ifGen)) return gcsError(res, 412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
+      if (!this.precondition(bucket, name, ifGen))
+        return gcsError(res, 412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
       return sendJson(res, 200, await this.commit(bucket, name, String(req.headers['content-type'] ?? 'application/octet-stream'), body));
     }
     if (type === 'multipart' && method === 'POST') {
@@ -306,18 +310,27 @@ export class GcsEmulator extends LoopbackService {
       if (parts.length < 2) return gcsError(res, 400, 'multipart upload needs metadata and media parts');
       const meta = JSON.parse(parts[0]!.body.toString()) as { name?: string; contentType?: string };
       const name = meta.name ?? url.searchParams.get('name') ?? '';
-      if (!this.precondition(bucket, name, ifGen)) return gcsError(res, 412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
+      if (!this.precondition(bucket, name, ifGen))
+        return gcsError(res, 412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
       return sendJson(res, 200, await this.commit(bucket, name, meta.contentType ?? parts[1]!.contentType ?? 'application/octet-stream', parts[1]!.body));
     }
     if (type === 'resumable' && method === 'POST') {
       const body = await readBody(req);
       const meta = body.length > 0 ? (JSON.parse(body.toString()) as { name?: string; contentType?: string }) : {};
       const name = meta.name ?? url.searchParams.get('name') ?? '';
-      if (!this.precondition(bucket, name, ifGen)) return gcsError(res, 412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
+      if (!this.precondition(bucket, name, ifGen))
+        return gcsError(res, 412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
       const id = randomBytes(12).toString('hex');
       const file = join(this.opts.dataDir, 'sessions', id);
       await writeFile(file, '');
-      this.sessions.set(id, { bucket, name, contentType: meta.contentType ?? String(req.headers['x-upload-content-type'] ?? 'application/octet-stream'), ifGenerationMatch: ifGen, received: 0, file });
+      this.sessions.set(id, {
+        bucket,
+        name,
+        contentType: meta.contentType ?? String(req.headers['x-upload-content-type'] ?? 'application/octet-stream'),
+        ifGenerationMatch: ifGen,
+        received: 0,
+        file,
+      });
       await this.persist();
       const location = `${this.url}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&upload_id=${id}`;
       res.writeHead(200, { location, 'content-length': 0 }).end();

@@ -145,7 +145,7 @@ export class LeanplumSimulator extends LoopbackService {
     let json: Record<string, unknown> | undefined;
     if (ctype.includes('application/json')) json = JSON.parse(raw.toString() || '{}') as Record<string, unknown>;
     else for (const [k, v] of new URLSearchParams(raw.toString())) fields.set(k, v);
-    const get = (k: string) => (json && typeof json[k] === 'string' ? (json[k] as string) : fields.get(k) ?? undefined);
+    const get = (k: string) => (json && typeof json[k] === 'string' ? (json[k] as string) : (fields.get(k) ?? undefined));
     const action = get('action');
     this.requests.push({ action: action ?? '', at: Date.now() });
     const key = get('clientKey') ?? '';
@@ -209,7 +209,8 @@ export class LeanplumSimulator extends LoopbackService {
     const data = body?.['data'];
     if (!Array.isArray(data)) return this.fail(res, 400, 'data must be an array of actions');
     const users = new Set(data.map((a) => (a as Record<string, unknown>)['userId']));
-    if (data.length > 500 || users.size > 50) return this.fail(res, 403, `Batch too large: ${data.length} actions, ${users.size} users (at most 500 actions and 50 users)`);
+    if (data.length > 500 || users.size > 50)
+      return this.fail(res, 403, `Batch too large: ${data.length} actions, ${users.size} users (at most 500 actions and 50 users)`);
     if (!production) return this.fail(res, 401, 'Invalid access key: track requires the Production key');
     const now = this.nowSeconds();
     const out = data.map((a: Record<string, unknown>) => {

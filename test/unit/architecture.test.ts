@@ -7,9 +7,19 @@ import { repoRoot } from '../helpers/run.js';
 // Pure modules do no I/O, and only the CLI layer touches argv, env, stdout/stderr or exits.
 const LAYER: Readonly<Record<string, number>> = {
   cli: 3,
-  pipeline: 2, report: 2, gcs: 2, leanplum: 2,
-  csv: 1, json: 1, presets: 1, time: 1, events: 1,
-  model: 0, 'config.ts': 0, 'errors.ts': 0, 'version.ts': 0,
+  pipeline: 2,
+  report: 2,
+  gcs: 2,
+  leanplum: 2,
+  csv: 1,
+  json: 1,
+  presets: 1,
+  time: 1,
+  events: 1,
+  model: 0,
+  'config.ts': 0,
+  'errors.ts': 0,
+  'version.ts': 0,
 };
 const PURE = new Set(['time', 'events']);
 
@@ -26,7 +36,8 @@ async function sources(): Promise<{ path: string; text: string }[]> {
 }
 
 const top = (path: string) => path.split('/')[0]!;
-const importsOf = (text: string) => [...text.matchAll(/^import\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]!).concat([...text.matchAll(/import\('([^']+)'\)/g)].map((m) => m[1]!));
+const importsOf = (text: string) =>
+  [...text.matchAll(/^import\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]!).concat([...text.matchAll(/import\('([^']+)'\)/g)].map((m) => m[1]!));
 
 describe('architecture (DESIGN.md)', () => {
   it('every module sits in a known layer', async () => {
@@ -53,7 +64,12 @@ describe('architecture (DESIGN.md)', () => {
     const files = await sources();
     const graph = new Map<string, string[]>();
     for (const f of files) {
-      graph.set(f.path, importsOf(f.text).filter((spec) => spec.startsWith('.')).map((spec) => relative(join(repoRoot, 'src'), join(repoRoot, 'src', f.path, '..', spec)).replace(/\.js$/, '.ts')));
+      graph.set(
+        f.path,
+        importsOf(f.text)
+          .filter((spec) => spec.startsWith('.'))
+          .map((spec) => relative(join(repoRoot, 'src'), join(repoRoot, 'src', f.path, '..', spec)).replace(/\.js$/, '.ts')),
+      );
     }
     // depth-first search; a back edge is a cycle, reported as the chain of modules
     const cycles: string[] = [];

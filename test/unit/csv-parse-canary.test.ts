@@ -53,8 +53,23 @@ function core(delimiter = ',', maxRecordBytes = 0): Core {
 function run(c: Core, chunks: (string | Buffer)[]) {
   const records: string[][] = [];
   const errors: (Error | undefined)[] = [];
-  for (const ch of chunks) errors.push(c.parse(typeof ch === 'string' ? Buffer.from(ch) : ch, false, (r) => records.push(r), () => {}));
-  errors.push(c.parse(undefined, true, (r) => records.push(r), () => {}));
+  for (const ch of chunks)
+    errors.push(
+      c.parse(
+        typeof ch === 'string' ? Buffer.from(ch) : ch,
+        false,
+        (r) => records.push(r),
+        () => {},
+      ),
+    );
+  errors.push(
+    c.parse(
+      undefined,
+      true,
+      (r) => records.push(r),
+      () => {},
+    ),
+  );
   return { records, error: errors.find((e) => e !== undefined) };
 }
 
@@ -68,21 +83,47 @@ describe('csv-parse canary (the internal core record-reader.ts calls)', () => {
   it('hands over records synchronously, across chunk boundaries, with a final record only at end', () => {
     const c = core();
     const records: string[][] = [];
-    expect(c.parse(Buffer.from('a,"b\nc'), false, (r) => records.push(r), () => {}), WHAT_TO_DO).toBeUndefined();
+    expect(
+      c.parse(
+        Buffer.from('a,"b\nc'),
+        false,
+        (r) => records.push(r),
+        () => {},
+      ),
+      WHAT_TO_DO,
+    ).toBeUndefined();
     expect(records, `a record split across chunks was handed over early. ${WHAT_TO_DO}`).toEqual([]);
-    expect(c.parse(Buffer.from('",d\r\ne,f\rg,h'), false, (r) => records.push(r), () => {}), WHAT_TO_DO).toBeUndefined();
+    expect(
+      c.parse(
+        Buffer.from('",d\r\ne,f\rg,h'),
+        false,
+        (r) => records.push(r),
+        () => {},
+      ),
+      WHAT_TO_DO,
+    ).toBeUndefined();
     // push runs inside parse(): the reader counts lines from what it has been handed when parse returns
     expect(records, `records are no longer pushed synchronously, or line endings are handled differently. ${WHAT_TO_DO}`).toEqual([
       ['a', 'b\nc', 'd'],
       ['e', 'f'],
     ]);
     // the reader ignores close(): end=true must flush the last record by itself
-    expect(c.parse(undefined, true, (r) => records.push(r), () => {}), WHAT_TO_DO).toBeUndefined();
+    expect(
+      c.parse(
+        undefined,
+        true,
+        (r) => records.push(r),
+        () => {},
+      ),
+      WHAT_TO_DO,
+    ).toBeUndefined();
     expect(records.at(-1), `the last record (no trailing newline) is not flushed at end. ${WHAT_TO_DO}`).toEqual(['g', 'h']);
   });
 
   it('skips a BOM, keeps ragged rows, tolerates a stray quote, splits on the given delimiter', () => {
-    const { records, error } = run(core('\t'), [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('userId\tevent\nu1\topen\textra\nu2\tsay "hi"\n')])]);
+    const { records, error } = run(core('\t'), [
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('userId\tevent\nu1\topen\textra\nu2\tsay "hi"\n')]),
+    ]);
     expect(error, WHAT_TO_DO).toBeUndefined();
     expect(records, `bom / relax_column_count / relax_quotes / delimiter behave differently. ${WHAT_TO_DO}`).toEqual([
       ['userId', 'event'],
@@ -100,6 +141,8 @@ describe('csv-parse canary (the internal core record-reader.ts calls)', () => {
 
   it('returns an Error with code CSV_MAX_RECORD_SIZE past max_record_size', () => {
     const { error } = run(core(',', 64), ['a,b\n"', 'x'.repeat(200), '\n']);
-    expect((error as { code?: string } | undefined)?.code, `the record-size error code changed; record-reader.ts matches on it. ${WHAT_TO_DO}`).toBe('CSV_MAX_RECORD_SIZE');
+    expect((error as { code?: string } | undefined)?.code, `the record-size error code changed; record-reader.ts matches on it. ${WHAT_TO_DO}`).toBe(
+      'CSV_MAX_RECORD_SIZE',
+    );
   });
 });

@@ -13,7 +13,14 @@ describe('deploy/ and the Dockerfile', () => {
   it.each(['deploy/k8s-indexed-job.yaml', 'deploy/cloud-run-job.sh'])('every lp-backfill flag in %s is one `run` accepts', async (file) => {
     const text = await readFile(join(repoRoot, file), 'utf8');
     // only the lines that make up lp-backfill's arguments (not kubectl's or gcloud's)
-    const ours = text.split('\n').filter((l) => /^\s+- --|^\s+--(out|shard|state-to|to|import-at|app-id|yes|log-format|timeout)/.test(l) && !/gcloud|--project|--region|--image|--tasks|--cpu|--service-account|--set-secrets|--args|--max-retries|--task-timeout|--parallelism|--memory/.test(l)).join('\n');
+    const ours = text
+      .split('\n')
+      .filter(
+        (l) =>
+          /^\s+- --|^\s+--(out|shard|state-to|to|import-at|app-id|yes|log-format|timeout)/.test(l) &&
+          !/gcloud|--project|--region|--image|--tasks|--cpu|--service-account|--set-secrets|--args|--max-retries|--task-timeout|--parallelism|--memory/.test(l),
+      )
+      .join('\n');
     const flags = flagsIn(ours);
     expect(flags.length).toBeGreaterThan(5);
     const help = (await runCli(['run', '--help'])).stdout;

@@ -5,10 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { ExternalSorter, parseSize } from '../../src/csv/external-sort.js';
 import { tempDir } from '../helpers/run.js';
 
-interface Rec { key: string; num: number; seq?: number; a: number; b: number; payload: string }
+interface Rec {
+  key: string;
+  num: number;
+  seq?: number;
+  a: number;
+  b: number;
+  payload: string;
+}
 
 /** The oracle: a plain in-memory stable sort by key (its UTF-8 bytes, as LC_ALL=C sort), then num. */
-const oracle = (recs: readonly Rec[]) => [...recs].sort((x, y) => Buffer.compare(Buffer.from(x.key, 'utf8'), Buffer.from(y.key, 'utf8')) || x.num - y.num || (x.seq ?? 0) - (y.seq ?? 0));
+const oracle = (recs: readonly Rec[]) =>
+  [...recs].sort((x, y) => Buffer.compare(Buffer.from(x.key, 'utf8'), Buffer.from(y.key, 'utf8')) || x.num - y.num || (x.seq ?? 0) - (y.seq ?? 0));
 
 async function sortAll(dir: string, budget: number, recs: readonly Rec[], sinkWaits = false) {
   const s = new ExternalSorter(join(dir, '.sort'), budget);
@@ -26,15 +34,36 @@ async function sortAll(dir: string, budget: number, recs: readonly Rec[], sinkWa
   return { out, spills, sorter: s };
 }
 
-const recArb = fc.record({
-  // byte order and JavaScript's UTF-16 order disagree on 'a\uFFFD' vs 'a😀'; keys longer than the 12 bytes of the numeric prefixes
-  key: fc.oneof(fc.constantFrom('u1', 'u2', 'u10', 'U1', 'ü', 'z😀', '', 'a\uFFFD', 'a\u{1F600}', 'ab\u0000', 'ab', 'user-0000000001', 'user-0000000001x', 'user-00000000010'), fc.string({ maxLength: 16 })),
-  num: fc.oneof(fc.constantFrom(0, 1, 1760000000, 1760000001), fc.integer({ min: 1_600_000_000, max: 1_800_000_000 })),
-  seq: fc.constantFrom(1, 2, 3),
-  a: fc.nat({ max: 3 }),
-  b: fc.nat(),
-  payload: fc.string({ unit: fc.constantFrom('a', ',', '"', '\n', 'Ω', '😀', 'x'), maxLength: 300 }),
-}, { requiredKeys: ['key', 'num', 'a', 'b', 'payload'] });
+const recArb = fc.record(
+  {
+    // byte order and JavaScript's UTF-16 order disagree on 'a\uFFFD' vs 'a😀'; keys longer than the 12 bytes of the numeric prefixes
+    key: fc.oneof(
+      fc.constantFrom(
+        'u1',
+        'u2',
+        'u10',
+        'U1',
+        'ü',
+        'z😀',
+        '',
+        'a\uFFFD',
+        'a\u{1F600}',
+        'ab\u0000',
+        'ab',
+        'user-0000000001',
+        'user-0000000001x',
+        'user-00000000010',
+      ),
+      fc.string({ maxLength: 16 }),
+    ),
+    num: fc.oneof(fc.constantFrom(0, 1, 1760000000, 1760000001), fc.integer({ min: 1_600_000_000, max: 1_800_000_000 })),
+    seq: fc.constantFrom(1, 2, 3),
+    a: fc.nat({ max: 3 }),
+    b: fc.nat(),
+    payload: fc.string({ unit: fc.constantFrom('a', ',', '"', '\n', 'Ω', '😀', 'x'), maxLength: 300 }),
+  },
+  { requiredKeys: ['key', 'num', 'a', 'b', 'payload'] },
+);
 
 describe('ExternalSorter', () => {
   it('orders keys by their UTF-8 bytes (code points), not by UTF-16 code units', async () => {
@@ -63,7 +92,13 @@ describe('ExternalSorter', () => {
 
   it('merges in several passes when there are more runs than one merge reads (a 1 KB budget reads 2 at a time)', async () => {
     const dir = await tempDir();
-    const recs: Rec[] = Array.from({ length: 400 }, (_, i) => ({ key: `u${(i * 7919) % 13}`, num: i % 5, a: 0, b: i, payload: `row ${i} ${'x'.repeat(i % 50)}\n` }));
+    const recs: Rec[] = Array.from({ length: 400 }, (_, i) => ({
+      key: `u${(i * 7919) % 13}`,
+      num: i % 5,
+      a: 0,
+      b: i,
+      payload: `row ${i} ${'x'.repeat(i % 50)}\n`,
+    }));
     const { out, spills, sorter } = await sortAll(dir, 1024, recs);
     expect(spills).toBeGreaterThan(8);
     expect(sorter.extraPasses).toBeGreaterThan(0);
@@ -72,7 +107,13 @@ describe('ExternalSorter', () => {
 
   it('sorts in memory without writing anything when the records fit (large groups of equal keys and times stay in input order)', async () => {
     const dir = await tempDir();
-    const recs: Rec[] = Array.from({ length: 3000 }, (_, i) => ({ key: `u${i % 17}`, num: i % 100 < 50 ? 7 : 1000 - (i % 3), a: i % 2, b: i, payload: `p${i}` }));
+    const recs: Rec[] = Array.from({ length: 3000 }, (_, i) => ({
+      key: `u${i % 17}`,
+      num: i % 100 < 50 ? 7 : 1000 - (i % 3),
+      a: i % 2,
+      b: i,
+      payload: `p${i}`,
+    }));
     const { out, spills } = await sortAll(dir, 1 << 24, recs);
     expect(spills).toBe(0);
     expect(out).toEqual(oracle(recs));

@@ -10,7 +10,11 @@ type Out = [string, number] | ['TOO_LARGE', number, number];
 
 function ndjson(chunks: (string | Buffer)[], max = 1 << 20): Out[] {
   const out: Out[] = [];
-  const s = new NdjsonSplitter((t, l) => out.push([t, l]), (_h, bytes, l) => out.push(['TOO_LARGE', bytes, l]), max);
+  const s = new NdjsonSplitter(
+    (t, l) => out.push([t, l]),
+    (_h, bytes, l) => out.push(['TOO_LARGE', bytes, l]),
+    max,
+  );
   for (const c of chunks) s.write(Buffer.isBuffer(c) ? c : Buffer.from(c));
   s.end();
   return out;
@@ -18,7 +22,12 @@ function ndjson(chunks: (string | Buffer)[], max = 1 << 20): Out[] {
 
 function array(chunks: string[], max = 1 << 20): Out[] {
   const out: Out[] = [];
-  const s = new JsonArraySplitter((t, l) => out.push([t, l]), (_h, bytes, l) => out.push(['TOO_LARGE', bytes, l]), max, 'in.json');
+  const s = new JsonArraySplitter(
+    (t, l) => out.push([t, l]),
+    (_h, bytes, l) => out.push(['TOO_LARGE', bytes, l]),
+    max,
+    'in.json',
+  );
   for (const c of chunks) s.write(Buffer.from(c));
   s.end();
   return out;
@@ -48,27 +57,47 @@ describe('exact numbers (a 19-digit id must not go through a double)', () => {
 
 describe('NDJSON lines', () => {
   it('numbers physical lines across CRLF, blank lines and chunk borders; the empty rest after a final LF is no line', () => {
-    expect(ndjson(['{"a":1}\r\n\n  \n{"b"', ':2}\n{"c":3}'])).toEqual([['{"a":1}', 1], ['', 2], ['  ', 3], ['{"b":2}', 4], ['{"c":3}', 5]]);
+    expect(ndjson(['{"a":1}\r\n\n  \n{"b"', ':2}\n{"c":3}'])).toEqual([
+      ['{"a":1}', 1],
+      ['', 2],
+      ['  ', 3],
+      ['{"b":2}', 4],
+      ['{"c":3}', 5],
+    ]);
     expect(ndjson(['\uFEFF{"a":1}\n'])).toEqual([['{"a":1}', 1]]);
     expect(ndjson(['{"a":"\r"}\n'])).toEqual([['{"a":"\r"}', 1]]);
   });
 
   it('hands over a line longer than the limit as too large, keeping the lines after it', () => {
     const long = `{"x":"${'y'.repeat(3000)}"}`;
-    expect(ndjson([long.slice(0, 1000), long.slice(1000), '\n{"a":1}\n'], 2048)).toEqual([['TOO_LARGE', long.length, 1], ['{"a":1}', 2]]);
-    expect(ndjson([`${long}\n{"a":1}\n`], 2048)).toEqual([['TOO_LARGE', long.length, 1], ['{"a":1}', 2]]);
+    expect(ndjson([long.slice(0, 1000), long.slice(1000), '\n{"a":1}\n'], 2048)).toEqual([
+      ['TOO_LARGE', long.length, 1],
+      ['{"a":1}', 2],
+    ]);
+    expect(ndjson([`${long}\n{"a":1}\n`], 2048)).toEqual([
+      ['TOO_LARGE', long.length, 1],
+      ['{"a":1}', 2],
+    ]);
   });
 });
 
 describe('JSON arrays', () => {
   it('splits elements with the line each starts on, brackets and commas inside strings included', () => {
-    expect(array(['[\n {"a":"],{"},\n', ' {"b":[1,2]} ,\n 3,"x"\n]\n'])).toEqual([['{"a":"],{"}', 2], ['{"b":[1,2]}', 3], ['3', 4], ['"x"', 4]]);
+    expect(array(['[\n {"a":"],{"},\n', ' {"b":[1,2]} ,\n 3,"x"\n]\n'])).toEqual([
+      ['{"a":"],{"}', 2],
+      ['{"b":[1,2]}', 3],
+      ['3', 4],
+      ['"x"', 4],
+    ]);
     expect(array(['[]'])).toEqual([]);
     expect(array([''])).toEqual([]);
   });
 
   it('skips an oversized element by its structure and stops on a document that is not an array', () => {
-    expect(array([`[{"x":"${'y'.repeat(3000)}"},{"a":1}]`], 2048)).toEqual([['TOO_LARGE', 3008, 1], ['{"a":1}', 1]]);
+    expect(array([`[{"x":"${'y'.repeat(3000)}"},{"a":1}]`], 2048)).toEqual([
+      ['TOO_LARGE', 3008, 1],
+      ['{"a":1}', 1],
+    ]);
     for (const bad of ['{"a":1}', '[{"a":1}', '[{"a":1} {"b":2}]', '[1,]x']) {
       expect(() => array([bad]), bad).toThrow(BackfillError);
     }

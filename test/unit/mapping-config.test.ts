@@ -49,7 +49,10 @@ describe('resolveMapping', () => {
 describe('buildTransformConfig', () => {
   it('reports every problem at once', () => {
     const e = catchErr(() =>
-      buildTransformConfig({ input: 'x', out: 'o', importAt: 'tomorrow', maxDelay: '2 days', tz: 'Mars/Base', map: ['user=uid'], maxRejectRate: 2 }, new Date()),
+      buildTransformConfig(
+        { input: 'x', out: 'o', importAt: 'tomorrow', maxDelay: '2 days', tz: 'Mars/Base', map: ['user=uid'], maxRejectRate: 2 },
+        new Date(),
+      ),
     );
     expect(e.code).toBe('CONFIG_INVALID');
     for (const p of ['import-at:', 'max-delay:', 'tz:', 'map:', 'max-reject-rate:']) expect(e.message).toContain(p);

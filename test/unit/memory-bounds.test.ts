@@ -19,12 +19,19 @@ async function transformText(text: string, opts: Partial<RawTransformOptions> = 
   return { out, result: await runTransform(cfg, io) };
 }
 
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe('backpressure from the clean CSV writer', () => {
   // --order input streams rows to the writer as they are expanded; --order user expands them into
   // the sort (which spills in the middle of a row under a small --sort-memory) and writes after the merge
-  it.each([['input', {}], ['user', { sortMemory: '256KB' }]] as const)('is honoured inside an expanded row (--order %s): add() is never called again before the flush it asked for', async (order, extra) => {
+  it.each([
+    ['input', {}],
+    ['user', { sortMemory: '256KB' }],
+  ] as const)('is honoured inside an expanded row (--order %s): add() is never called again before the flush it asked for', async (order, extra) => {
     const stats = { violations: 0, flushes: 0, maxBuffered: 0 };
     class Strict extends PartWriter {
       private owed = false;
@@ -44,7 +51,11 @@ describe('backpressure from the clean CSV writer', () => {
       }
     }
     const rows = ['u1,open,2026-10-01T00:00:00Z,20000', 'u2,buy,2026-10-02T00:00:00Z,1', 'u3,open,2026-10-03T00:00:00Z,30000'];
-    const { out, result } = await transformText(`userId,event,time,n\n${rows.join('\n')}\n`, { countColumn: 'n', order, ...extra }, { testSeams: { partWriter: (d, h, m, o) => new Strict(d, h, m, o) } });
+    const { out, result } = await transformText(
+      `userId,event,time,n\n${rows.join('\n')}\n`,
+      { countColumn: 'n', order, ...extra },
+      { testSeams: { partWriter: (d, h, m, o) => new Strict(d, h, m, o) } },
+    );
     expect(stats.violations).toBe(0);
     // one input chunk, yet the writer was flushed many times, while the rows were being expanded
     expect(stats.flushes).toBeGreaterThan(10);
@@ -68,7 +79,8 @@ describe('backpressure from the clean CSV writer', () => {
 
 describe('--max-record-bytes', () => {
   // line 2 holds a legitimate two-line quoted field, so the broken record starts on physical line 5
-  const head = 'userId,event,time,note\nu1,open,2026-10-01T00:00:00Z,"two\nlines"\nu2,open,2026-10-01T00:00:00Z,ok\nu3,open,2026-10-01T00:00:00Z,"never closed\n';
+  const head =
+    'userId,event,time,note\nu1,open,2026-10-01T00:00:00Z,"two\nlines"\nu2,open,2026-10-01T00:00:00Z,ok\nu3,open,2026-10-01T00:00:00Z,"never closed\n';
   const tail = 'u4,open,2026-10-01T00:00:00Z,fine\n'.repeat(20_000);
 
   it('stops at a quote never closed, with exit 2, the line where the record started, and how to fix it', async () => {
@@ -89,7 +101,9 @@ describe('--max-record-bytes', () => {
   });
 
   it('is validated with the other options', () => {
-    expect(() => buildTransformConfig({ input: 'x.csv', out: 'o', maxRecordBytes: 10 }, new Date())).toThrow(/max-record-bytes: expected a whole number ≥ 1024, found 10/);
+    expect(() => buildTransformConfig({ input: 'x.csv', out: 'o', maxRecordBytes: 10 }, new Date())).toThrow(
+      /max-record-bytes: expected a whole number ≥ 1024, found 10/,
+    );
   });
 });
 

@@ -20,7 +20,13 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'lpb-pack-'));
   for (const f of ['package.json', 'README.md', 'LICENSE']) if (existsSync(join(root, f))) await copyFile(join(root, f), join(scratch, f));
   // type errors elsewhere are the typecheck's business; tsc emits regardless, and main.js is checked below
-  await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(scratch, 'dist')]).catch(() => undefined);
+  await run(process.execPath, [
+    join(root, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    join(root, 'tsconfig.build.json'),
+    '--outDir',
+    join(scratch, 'dist'),
+  ]).catch(() => undefined);
   const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: scratch, maxBuffer: 16 << 20 });
   const report = JSON.parse(stdout) as { files: { path: string }[] }[];
   files = report[0]!.files.map((f) => f.path).sort();

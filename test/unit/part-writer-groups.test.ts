@@ -25,14 +25,31 @@ async function write(groups: boolean, users: [string, number][]) {
   }
   await w.end();
   const texts = await Promise.all(w.parts.map((p) => readFile(join(dir, p.file), 'utf8')));
-  return { w, rows, texts, usersOf: texts.map((t) => [...new Set(t.split('\n').slice(1, -1).map((l) => l.split(',')[0]))]) };
+  return {
+    w,
+    rows,
+    texts,
+    usersOf: texts.map((t) => [
+      ...new Set(
+        t
+          .split('\n')
+          .slice(1, -1)
+          .map((l) => l.split(',')[0]),
+      ),
+    ]),
+  };
 }
 
 describe('PartWriter with groups (--order user): a part never splits a user', () => {
   it('moves a user that does not fit to the next part: 4 users × 30 rows in 45-row parts → 4 parts of 30 rows', async () => {
     expect(Buffer.byteLength(HEADER)).toBe(30);
     expect(Buffer.byteLength(row('u1', 0))).toBe(50);
-    const { w, rows, texts, usersOf } = await write(true, [['u1', 30], ['u2', 30], ['u3', 30], ['u4', 30]]);
+    const { w, rows, texts, usersOf } = await write(true, [
+      ['u1', 30],
+      ['u2', 30],
+      ['u3', 30],
+      ['u4', 30],
+    ]);
     expect(w.parts.map((p) => [p.file, p.rows, p.bytes])).toEqual([1, 2, 3, 4].map((n) => [`clean-part-00${n}.csv`, 30, 1530]));
     expect(usersOf).toEqual([['u1'], ['u2'], ['u3'], ['u4']]);
     for (const t of texts) expect(t.startsWith(HEADER)).toBe(true);
@@ -47,7 +64,12 @@ describe('PartWriter with groups (--order user): a part never splits a user', ()
   });
 
   it('without groups (--order input) the same rows fill each part: 45, 45, 30 rows, u2 in parts 1 and 2', async () => {
-    const { w, usersOf } = await write(false, [['u1', 30], ['u2', 30], ['u3', 30], ['u4', 30]]);
+    const { w, usersOf } = await write(false, [
+      ['u1', 30],
+      ['u2', 30],
+      ['u3', 30],
+      ['u4', 30],
+    ]);
     expect(w.parts.map((p) => p.rows)).toEqual([45, 45, 30]);
     expect(usersOf).toEqual([['u1', 'u2'], ['u2', 'u3'], ['u4']]);
     // part 1: rows 1–45, one batch of u1, u2 | part 2: rows 46–90, u2, u3 | part 3: rows 91–120, u4
@@ -55,7 +77,11 @@ describe('PartWriter with groups (--order user): a part never splits a user', ()
   });
 
   it('splits only a user larger than a part, and reports it: 10 + 100 + 10 rows → parts of 10, 45, 45, 20', async () => {
-    const { w, rows, texts, usersOf } = await write(true, [['u0', 10], ['big', 100], ['u9', 10]]);
+    const { w, rows, texts, usersOf } = await write(true, [
+      ['u0', 10],
+      ['big', 100],
+      ['u9', 10],
+    ]);
     expect(w.parts.map((p) => p.rows)).toEqual([10, 45, 45, 20]);
     expect(usersOf).toEqual([['u0'], ['big'], ['big'], ['big', 'u9']]);
     expect(texts.map((t) => t.slice(HEADER.length)).join('')).toBe(rows.join(''));
@@ -66,7 +92,10 @@ describe('PartWriter with groups (--order user): a part never splits a user', ()
   });
 
   it('a part that starts with the first user never moves it (the first user of the file larger than a part is split in place)', async () => {
-    const { w, usersOf } = await write(true, [['big', 50], ['u1', 5]]);
+    const { w, usersOf } = await write(true, [
+      ['big', 50],
+      ['u1', 5],
+    ]);
     expect(w.parts.map((p) => p.rows)).toEqual([45, 10]);
     expect(usersOf).toEqual([['big'], ['big', 'u1']]);
     expect(w.rowsMoved).toBe(0);

@@ -79,7 +79,13 @@ describe('tallyResultLines', () => {
       'Anomaly detected: time skew. User will be excluded from analytics.': 1,
       'Invalid event name': 1,
     });
-    expect(t.flagged.map((f) => [f.row, f.kind])).toEqual([[1, 'warning'], [2, 'warning'], [3, 'warning'], [4, 'warning'], [5, 'error']]);
+    expect(t.flagged.map((f) => [f.row, f.kind])).toEqual([
+      [1, 'warning'],
+      [2, 'warning'],
+      [3, 'warning'],
+      [4, 'warning'],
+      [5, 'error'],
+    ]);
     expect(() => tallyResultLines(['{"ok":1}'])).toThrow(/success/);
   });
 });

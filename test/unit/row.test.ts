@@ -15,14 +15,16 @@ describe('processRow', () => {
   it('keeps a good row unchanged', () => {
     const r = row({ v: '4.99', c: 'usd' });
     expect(r).toMatchObject({ kind: 'kept', userId: 'u1', event: 'purchase', value: '4.99', currencyCode: 'USD', params: ['3'] });
-    if (r.kind === 'kept') expect(r.occurrences).toEqual([{ time: Date.parse('2026-10-01T00:00:00Z') / 1000, original: Date.parse('2026-10-01T00:00:00Z') / 1000, change: 'none' }]);
+    if (r.kind === 'kept')
+      expect(r.occurrences).toEqual([{ time: Date.parse('2026-10-01T00:00:00Z') / 1000, original: Date.parse('2026-10-01T00:00:00Z') / 1000, change: 'none' }]);
   });
 
   it('gives each kind of bad row its own reason', () => {
     expect(reason(row({ u: ' ' }))).toBe('missing_user_id');
     expect(reason(row({ u: 'x'.repeat(401) }))).toBe('bad_user_id');
     expect(reason(row({ e: '' }))).toBe('missing_event');
-    for (const e of ['.hidden', '-x', 'a/', 'a,b', 'a|b', 'a"b', 'a{b', 'a\tb', 'a\nb', '12345', 'x'.repeat(140)]) expect(reason(row({ e }))).toBe('bad_event_name');
+    for (const e of ['.hidden', '-x', 'a/', 'a,b', 'a|b', 'a"b', 'a{b', 'a\tb', 'a\nb', '12345', 'x'.repeat(140)])
+      expect(reason(row({ e }))).toBe('bad_event_name');
     expect(reason(row({ e: 'x'.repeat(139) }))).toBe('kept');
     expect(reason(row({ t: 'soon' }))).toBe('bad_time');
     expect(reason(row({ t: '2027-01-01T00:00:00Z' }))).toBe('future_time');

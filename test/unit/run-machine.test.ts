@@ -12,17 +12,33 @@ import { tempDir } from '../helpers/run.js';
 
 const NOW = new Date('2026-11-20T12:00:00Z');
 const part = (over: Partial<PartState> = {}): PartState => ({ file: 'clean.csv', rows: 10, bytes: 100, sha256: 'x', ...over });
-const uploaded = (over: Partial<PartState> = {}) => part({ bucket: 'b', object: 'o/clean.csv', upload: { at: '', outcome: 'uploaded', crc32c: 'c', size: 100, generation: '1' }, ...over });
+const uploaded = (over: Partial<PartState> = {}) =>
+  part({ bucket: 'b', object: 'o/clean.csv', upload: { at: '', outcome: 'uploaded', crc32c: 'c', size: 100, generation: '1' }, ...over });
 const launched = (state: 'RUNNING' | 'FINISHED' | 'FAILED', jobId = 'j1') =>
   uploaded({ launch: { status: 'launched', startedAt: '', jobId, attempts: 1 }, job: { state, checkedAt: '' } });
 
 function manifest(parts: PartState[], t: Partial<NonNullable<Manifest['transform']>> = {}): Manifest {
   return {
-    schemaVersion: 2, runId: 'r', createdAt: '', updatedAt: '', tool: { name: 'lp-backfill', version: '0' }, parts,
+    schemaVersion: 2,
+    runId: 'r',
+    createdAt: '',
+    updatedAt: '',
+    tool: { name: 'lp-backfill', version: '0' },
+    parts,
     transform: {
-      at: '', inputs: [{ name: 'in.csv', bytes: 1, sha256: 'aa' }], importAt: '2026-11-20T00:00:00Z', importAtGiven: false,
-      staleAfter: '2026-11-22T00:00:00Z', sampled: null, rejectRate: 0, maxRejectRate: 0.01, rejectRateExceeded: false,
-      conservationOk: true, options: { 'max-delay': '2d' }, optionsHash: 'h', ...t,
+      at: '',
+      inputs: [{ name: 'in.csv', bytes: 1, sha256: 'aa' }],
+      importAt: '2026-11-20T00:00:00Z',
+      importAtGiven: false,
+      staleAfter: '2026-11-22T00:00:00Z',
+      sampled: null,
+      rejectRate: 0,
+      maxRejectRate: 0.01,
+      rejectRateExceeded: false,
+      conservationOk: true,
+      options: { 'max-delay': '2d' },
+      optionsHash: 'h',
+      ...t,
     },
   };
 }
@@ -60,16 +76,29 @@ describe('run state machine (pure gates)', () => {
   });
 
   it('launch: new parts and refused launches go; unknown outcomes and FAILED jobs only with --relaunch; finished never', () => {
-    const m = manifest([uploaded(), uploaded({ launch: { status: 'refused', startedAt: '', attempts: 1 } }), launched('FINISHED'), launched('RUNNING'), launched('FAILED')]);
+    const m = manifest([
+      uploaded(),
+      uploaded({ launch: { status: 'refused', startedAt: '', attempts: 1 } }),
+      launched('FINISHED'),
+      launched('RUNNING'),
+      launched('FAILED'),
+    ]);
     const plain = launch(m);
     expect(isRefusal(plain)).toBe(false);
     if (!isRefusal(plain)) {
-      expect(plain.launch.map((x) => [m.parts.indexOf(x.part), x.replaces])).toEqual([[0, undefined], [1, undefined]]);
+      expect(plain.launch.map((x) => [m.parts.indexOf(x.part), x.replaces])).toEqual([
+        [0, undefined],
+        [1, undefined],
+      ]);
       expect(plain.failedWithoutRelaunch.map((p) => m.parts.indexOf(p))).toEqual([4]);
     }
     const re = launch(m, true);
     if (isRefusal(re)) throw new Error(re.message);
-    expect(re.launch.map((x) => [m.parts.indexOf(x.part), x.replaces])).toEqual([[0, undefined], [1, undefined], [4, 'FAILED']]);
+    expect(re.launch.map((x) => [m.parts.indexOf(x.part), x.replaces])).toEqual([
+      [0, undefined],
+      [1, undefined],
+      [4, 'FAILED'],
+    ]);
 
     const unknown = manifest([uploaded({ launch: { status: 'launching', startedAt: '2026-11-20T10:00:00.000Z', attempts: 1 } })]);
     const refused = launch(unknown);
@@ -129,22 +158,39 @@ describe('run lock', () => {
     const dir = await tempDir();
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, '.lock'), JSON.stringify({ pid: 1, host: 'another-host', startedAt: '', command: 'run' }));
-    await expect(acquireRunLock(dir, 'test')).rejects.toMatchObject({ code: 'RUN_LOCKED', message: expect.stringContaining('pid 1 on another-host'), hint: expect.stringContaining('delete') });
+    await expect(acquireRunLock(dir, 'test')).rejects.toMatchObject({
+      code: 'RUN_LOCKED',
+      message: expect.stringContaining('pid 1 on another-host'),
+      hint: expect.stringContaining('delete'),
+    });
   });
 });
 
 describe('key safety', () => {
   it('loopback means an address in 127.0.0.0/8, ::1 or exactly localhost', () => {
     for (const h of ['127.0.0.1', '127.255.0.9', 'localhost', '[::1]', '::1', '[0:0:0:0:0:0:0:1]']) expect(isLoopbackHost(h), h).toBe(true);
-    for (const h of ['127.evil.example', '127.0.0.1.nip.io', 'localhost.evil', '128.0.0.1', '[::2]', '0.0.0.0', '1.127.0.0', 'LOCALHOST.example']) expect(isLoopbackHost(h), h).toBe(false);
+    for (const h of ['127.evil.example', '127.0.0.1.nip.io', 'localhost.evil', '128.0.0.1', '[::2]', '0.0.0.0', '1.127.0.0', 'LOCALHOST.example'])
+      expect(isLoopbackHost(h), h).toBe(false);
   });
 
   it('the key leaves no trace in message, stack, hint, body or cause chain', () => {
     const key = 'dev-KEY-abcdef123456';
     const inner = new Error(`socket said ${key}`);
-    const outer = Object.assign(new Error(`failed: ${encodeURIComponent(key + '/x')}`, { cause: new AggregateError([inner], `agg ${key}`) }), { hint: `use ${key}`, body: `{"key":"${key}"}` });
+    const outer = Object.assign(new Error(`failed: ${encodeURIComponent(key + '/x')}`, { cause: new AggregateError([inner], `agg ${key}`) }), {
+      hint: `use ${key}`,
+      body: `{"key":"${key}"}`,
+    });
     scrubError(outer, key);
-    const all = JSON.stringify([outer.message, outer.stack, outer.hint, outer.body, (outer.cause as AggregateError).message, (outer.cause as AggregateError).stack, inner.message, inner.stack]);
+    const all = JSON.stringify([
+      outer.message,
+      outer.stack,
+      outer.hint,
+      outer.body,
+      (outer.cause as AggregateError).message,
+      (outer.cause as AggregateError).stack,
+      inner.message,
+      inner.stack,
+    ]);
     expect(all).not.toContain(key);
     expect(all).toContain('****3456');
   });

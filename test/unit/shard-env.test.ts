@@ -43,8 +43,12 @@ describe('--shard auto', () => {
     expect(fails({ JOB_COMPLETION_INDEX: '1', LP_BACKFILL_SHARD_COUNT: '4' }, 5).message).toContain('inconsistent');
     expect(fails({ CLOUD_RUN_TASK_INDEX: '4', CLOUD_RUN_TASK_COUNT: '4' }).message).toContain('from 0 to 3');
     expect(fails({ CLOUD_RUN_TASK_INDEX: '0', CLOUD_RUN_TASK_COUNT: '0' }).message).toContain('≥ 1');
-    expect(fails({ CLOUD_RUN_TASK_INDEX: '1', CLOUD_RUN_TASK_COUNT: '4', AWS_BATCH_JOB_ARRAY_INDEX: '2', AWS_BATCH_JOB_ARRAY_SIZE: '4' }).message).toContain('disagree');
-    expect(resolveShardAuto({ CLOUD_RUN_TASK_INDEX: '1', CLOUD_RUN_TASK_COUNT: '4', AWS_BATCH_JOB_ARRAY_INDEX: '1', AWS_BATCH_JOB_ARRAY_SIZE: '4' }, undefined)).toBe('1/4');
+    expect(fails({ CLOUD_RUN_TASK_INDEX: '1', CLOUD_RUN_TASK_COUNT: '4', AWS_BATCH_JOB_ARRAY_INDEX: '2', AWS_BATCH_JOB_ARRAY_SIZE: '4' }).message).toContain(
+      'disagree',
+    );
+    expect(
+      resolveShardAuto({ CLOUD_RUN_TASK_INDEX: '1', CLOUD_RUN_TASK_COUNT: '4', AWS_BATCH_JOB_ARRAY_INDEX: '1', AWS_BATCH_JOB_ARRAY_SIZE: '4' }, undefined),
+    ).toBe('1/4');
     expect(fails({ CLOUD_RUN_TASK_INDEX: 'one', CLOUD_RUN_TASK_COUNT: '4' }).message).toContain('not a whole number');
   });
 });
@@ -62,6 +66,8 @@ describe('the shard and the order are options of the output', () => {
   });
 
   it('bad values are configuration errors listed with the others', () => {
-    expect(() => cfg({ shard: '4/4', order: 'time', sortMemory: 'lots' })).toThrow(/order: expected user or input[\s\S]*sort-memory: expected a size[\s\S]*shard: the shard index must be from 0 to 3/);
+    expect(() => cfg({ shard: '4/4', order: 'time', sortMemory: 'lots' })).toThrow(
+      /order: expected user or input[\s\S]*sort-memory: expected a size[\s\S]*shard: the shard index must be from 0 to 3/,
+    );
   });
 });

@@ -22,26 +22,35 @@ describe.runIf(existsSync('/dev/full'))('writers on a full disk', () => {
   });
 
   it.each([
-    ['clean parts', async (dir: string) => {
-      await symlink('/dev/full', join(dir, 'clean.csv'));
-      const w = new PartWriter(dir, 'userId,event,time\n', 1 << 30);
-      for (let i = 0; i < 10_000; i++) if (w.add(`u${i},open,1700000000\n`)) await w.flush();
-      await w.end();
-    }],
-    ['rejects.csv', async (dir: string) => {
-      await symlink('/dev/full', join(dir, 'rejects.csv'));
-      const w = new RejectsWriter(join(dir, 'rejects.csv'), ['userId', 'event', 'time'], false);
-      for (let i = 0; i < 10_000; i++) w.add('in.csv', i + 2, 'bad_time', 'not a time', [`u${i}`, 'open', 'x']);
-      await w.flush();
-      await w.end();
-    }],
-    ['clean.lines', async (dir: string) => {
-      await symlink('/dev/full', join(dir, 'clean.lines'));
-      const w = new LineIndexWriter(join(dir, 'clean.lines'));
-      for (let i = 0; i < 100_000; i++) w.add(0, i + 2);
-      await w.flush();
-      await w.end();
-    }],
+    [
+      'clean parts',
+      async (dir: string) => {
+        await symlink('/dev/full', join(dir, 'clean.csv'));
+        const w = new PartWriter(dir, 'userId,event,time\n', 1 << 30);
+        for (let i = 0; i < 10_000; i++) if (w.add(`u${i},open,1700000000\n`)) await w.flush();
+        await w.end();
+      },
+    ],
+    [
+      'rejects.csv',
+      async (dir: string) => {
+        await symlink('/dev/full', join(dir, 'rejects.csv'));
+        const w = new RejectsWriter(join(dir, 'rejects.csv'), ['userId', 'event', 'time'], false);
+        for (let i = 0; i < 10_000; i++) w.add('in.csv', i + 2, 'bad_time', 'not a time', [`u${i}`, 'open', 'x']);
+        await w.flush();
+        await w.end();
+      },
+    ],
+    [
+      'clean.lines',
+      async (dir: string) => {
+        await symlink('/dev/full', join(dir, 'clean.lines'));
+        const w = new LineIndexWriter(join(dir, 'clean.lines'));
+        for (let i = 0; i < 100_000; i++) w.add(0, i + 2);
+        await w.flush();
+        await w.end();
+      },
+    ],
   ])('%s: ENOSPC comes back as a rejected promise', async (_what, write) => {
     const dir = await tempDir();
     await expect(write(dir)).rejects.toMatchObject({ code: 'ENOSPC' });

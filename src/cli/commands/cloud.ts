@@ -55,7 +55,11 @@ async function devKey(a: Args): Promise<string> {
   }
   const env = process.env['LEANPLUM_DEV_KEY']?.trim();
   if (env) return env;
-  throw new BackfillError('CONFIG_INVALID', 'no Leanplum key: CSV imports need the app\'s Development key', 'Set LEANPLUM_DEV_KEY (or pass --client-key-file <path>). Keys are never accepted as flag values, so they stay out of shell history and process lists.');
+  throw new BackfillError(
+    'CONFIG_INVALID',
+    "no Leanplum key: CSV imports need the app's Development key",
+    'Set LEANPLUM_DEV_KEY (or pass --client-key-file <path>). Keys are never accepted as flag values, so they stay out of shell history and process lists.',
+  );
 }
 
 /** An option that may be given once: where the key goes must never depend on which copy wins. */
@@ -75,13 +79,23 @@ async function client(a: Args, log: Log): Promise<{ client: LeanplumClient; appI
   const apiUrl = apiUrlFlag ?? DEFAULT_API_URL;
   const key = await devKey(a);
   const c = new LeanplumClient({
-    apiUrl, appId, clientKey: key,
-    onRetry: (what, attempt, delay, reason) => log('retry', { what, attempt, delayMs: delay, reason }, `retry      ${what} attempt ${attempt} failed (${reason}); next in ${(delay / 1000).toFixed(1)}s`),
+    apiUrl,
+    appId,
+    clientKey: key,
+    onRetry: (what, attempt, delay, reason) =>
+      log(
+        'retry',
+        { what, attempt, delayMs: delay, reason },
+        `retry      ${what} attempt ${attempt} failed (${reason}); next in ${(delay / 1000).toFixed(1)}s`,
+      ),
   });
   return { client: c, appId, apiUrl, key };
 }
 
-const logger = (a: Args): Log => (event, fields, text) => logEvent(a, event, fields, text);
+const logger =
+  (a: Args): Log =>
+  (event, fields, text) =>
+    logEvent(a, event, fields, text);
 
 /** Wraps a command so that no error can carry the key out, whatever path it took. */
 export async function scrubbed<T>(key: () => string | undefined, fn: () => Promise<T>): Promise<T> {
@@ -98,11 +112,14 @@ type Connected = Awaited<ReturnType<typeof client>>;
 /** Every command that talks to Leanplum: the key is read once and scrubbed from any error. */
 async function withLeanplumClient(a: Args, fn: (c: Connected) => Promise<unknown>): Promise<void> {
   let key: string | undefined;
-  await scrubbed(() => key, async () => {
-    const c = await client(a, logger(a));
-    key = c.key;
-    await fn(c);
-  });
+  await scrubbed(
+    () => key,
+    async () => {
+      const c = await client(a, logger(a));
+      key = c.key;
+      await fn(c);
+    },
+  );
 }
 
 export async function uploadCommand(a: Args): Promise<void> {
@@ -120,7 +137,8 @@ async function confirmLaunch(a: Args, dir: string): Promise<void> {
     throw new BackfillError('LAUNCH_REFUSED', 'not launching without confirmation: no terminal to ask on', 'Read the report, then run again with --yes.');
   }
   process.stderr.write(summary + '\n');
-  if (!(await confirmOnTty('Launch now?'))) throw new BackfillError('LAUNCH_REFUSED', 'launch cancelled', 'Nothing was sent to Leanplum. Run again when ready.');
+  if (!(await confirmOnTty('Launch now?')))
+    throw new BackfillError('LAUNCH_REFUSED', 'launch cancelled', 'Nothing was sent to Leanplum. Run again when ready.');
 }
 
 const list = (a: Args, k: string): string[] => (a[k] === undefined ? [] : ([] as unknown[]).concat(a[k]).map(String));
@@ -141,11 +159,18 @@ const launchOptions = (a: Args, c: Connected): LaunchOptions => ({
 async function launchIfNeeded(a: Args, lock: RunLock, c: Connected, log: Log): Promise<string[]> {
   for (const pair of list(a, 'adopt-job')) {
     const eq = pair.lastIndexOf('=');
-    if (eq <= 0 || eq === pair.length - 1) throw new BackfillError('CONFIG_INVALID', `adopt-job: expected <part>=<jobId>, found "${pair}"`, 'Example: --adopt-job clean.csv=5123456789');
+    if (eq <= 0 || eq === pair.length - 1)
+      throw new BackfillError('CONFIG_INVALID', `adopt-job: expected <part>=<jobId>, found "${pair}"`, 'Example: --adopt-job clean.csv=5123456789');
     await adoptJob(lock, pair.slice(0, eq), pair.slice(eq + 1), log);
   }
   const o = launchOptions(a, c);
-  const plan = mayLaunch(await loadManifest(lock.dir), lock.dir, { now: o.now(), relaunch: o.relaunch, relaunchUnknown: o.relaunchUnknown, apiUrl: o.apiUrl, appId: o.appId });
+  const plan = mayLaunch(await loadManifest(lock.dir), lock.dir, {
+    now: o.now(),
+    relaunch: o.relaunch,
+    relaunchUnknown: o.relaunchUnknown,
+    apiUrl: o.apiUrl,
+    appId: o.appId,
+  });
   if (isRefusal(plan)) enforce(plan);
   else if (plan.launch.length === 0) {
     const m = await loadManifest(lock.dir);
@@ -160,7 +185,11 @@ async function launchIfNeeded(a: Args, lock: RunLock, c: Connected, log: Log): P
 
 /** `launch` alone must not end quietly on a part whose job FAILED and that it left alone. */
 function failedLeftAlone(files: readonly string[]): BackfillError {
-  return new BackfillError('JOB_FAILED', `the job(s) of ${files.join(', ')} ended FAILED and were not launched again`, 'Fix the cause (most often: Leanplum cannot read the object), then launch with --relaunch: one new job per FAILED part.');
+  return new BackfillError(
+    'JOB_FAILED',
+    `the job(s) of ${files.join(', ')} ended FAILED and were not launched again`,
+    'Fix the cause (most often: Leanplum cannot read the object), then launch with --relaunch: one new job per FAILED part.',
+  );
 }
 
 export async function launchCommand(a: Args): Promise<void> {
@@ -183,18 +212,36 @@ async function follow(a: Args, lock: RunLock, c: Connected): Promise<WaitOutcome
   const dir = lock.dir;
   const log = logger(a);
   const o = gcsOptions(a);
-  const out = await waitStage(lock, c.client, makeStorage(o), {
-    timeoutMs: duration(a, 'timeout'), pollMs: duration(a, 'poll-interval'), sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    deleteAfter: a['delete-after'] === true, apiUrl: c.apiUrl,
-  }, log);
+  const out = await waitStage(
+    lock,
+    c.client,
+    makeStorage(o),
+    {
+      timeoutMs: duration(a, 'timeout'),
+      pollMs: duration(a, 'poll-interval'),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      deleteAfter: a['delete-after'] === true,
+      apiUrl: c.apiUrl,
+    },
+    log,
+  );
   if (out.results.length > 0 && out.pending.length === 0) await attachResults(lock, out.results, out.manifest);
   for (const r of out.results) {
-    process.stdout.write(`job        ${r.part} ${r.jobId}: ${r.state}, ${r.successes} succeeded, ${r.failures} failed, ${r.warnings} warnings${r.error ? ` — ${r.error}` : ''}\n`);
+    process.stdout.write(
+      `job        ${r.part} ${r.jobId}: ${r.state}, ${r.successes} succeeded, ${r.failures} failed, ${r.warnings} warnings${r.error ? ` — ${r.error}` : ''}\n`,
+    );
     for (const [msg, count] of Object.entries(r.byMessage)) process.stdout.write(`           ${count} × ${msg}\n`);
-    for (const old of r.replaced ?? []) process.stdout.write(`           replaced an earlier job ${old.jobId ?? '(no id: launch outcome unknown)'}: ${old.outcome}${old.error ? ` — ${old.error}` : ''}\n`);
+    for (const old of r.replaced ?? [])
+      process.stdout.write(
+        `           replaced an earlier job ${old.jobId ?? '(no id: launch outcome unknown)'}: ${old.outcome}${old.error ? ` — ${old.error}` : ''}\n`,
+      );
   }
   if (out.pending.length > 0) {
-    throw new BackfillError('LEANPLUM_FAILED', `the job(s) for ${out.pending.join(', ')} did not finish within --timeout ${String(a['timeout'])}`, `They go on inside Leanplum. Run \`lp-backfill wait ${dir} --api-url ${c.apiUrl}\` again later.`);
+    throw new BackfillError(
+      'LEANPLUM_FAILED',
+      `the job(s) for ${out.pending.join(', ')} did not finish within --timeout ${String(a['timeout'])}`,
+      `They go on inside Leanplum. Run \`lp-backfill wait ${dir} --api-url ${c.apiUrl}\` again later.`,
+    );
   }
   // the other parts were followed and their results written; the unknown one still needs a decision
   const unknown = out.manifest.parts.find((p) => p.launch?.status === 'launching');
@@ -220,21 +267,34 @@ export async function statusCommand(a: Args): Promise<void> {
   const found = await loadRuns(wheres, storage);
   const show = async (c: Connected | undefined) => {
     const runs: RunStatus[] = [];
-    for (const r of found) runs.push(await readRunStatus(r.where, r.manifest, c && jobsToAsk(r.manifest).length > 0 ? { client: c.client, apiUrl: c.apiUrl } : undefined));
+    for (const r of found)
+      runs.push(await readRunStatus(r.where, r.manifest, c && jobsToAsk(r.manifest).length > 0 ? { client: c.client, apiUrl: c.apiUrl } : undefined));
     const n = (x: number) => x.toLocaleString('en-US');
     for (const r of runs) {
-      if (r.manifest.committing !== undefined) process.stdout.write(`warning    ${r.where}: a transform stopped while moving its outputs in (${r.manifest.committing.startedAt}); transform again before anything else\n`);
-      for (const p of r.manifest.parts) if (p.public && !p.public.until) process.stdout.write(`warning    ${r.where}: ${p.object ?? p.file} is publicly readable since ${p.public.since} (--public-while-importing)\n`);
+      if (r.manifest.committing !== undefined)
+        process.stdout.write(
+          `warning    ${r.where}: a transform stopped while moving its outputs in (${r.manifest.committing.startedAt}); transform again before anything else\n`,
+        );
+      for (const p of r.manifest.parts)
+        if (p.public && !p.public.until)
+          process.stdout.write(`warning    ${r.where}: ${p.object ?? p.file} is publicly readable since ${p.public.since} (--public-while-importing)\n`);
       const shard = r.manifest.transform?.options['shard'];
-      process.stdout.write(`run        ${r.where}: ${r.manifest.runId}${typeof shard === 'string' ? ` (shard ${shard})` : ''}${r.manifest.transform?.sampled != null ? ` (sampled preview: ${r.manifest.transform.sampled} rows)` : ''}\n`);
+      process.stdout.write(
+        `run        ${r.where}: ${r.manifest.runId}${typeof shard === 'string' ? ` (shard ${shard})` : ''}${r.manifest.transform?.sampled != null ? ` (sampled preview: ${r.manifest.transform.sampled} rows)` : ''}\n`,
+      );
       for (const p of r.parts) {
-        if (p.jobId !== undefined) process.stdout.write(`job        ${p.file} ${p.jobId}: ${p.state ?? 'unknown'}${p.replaced > 0 ? ` (${p.replaced} earlier job(s) replaced)` : ''}\n`);
+        if (p.jobId !== undefined)
+          process.stdout.write(`job        ${p.file} ${p.jobId}: ${p.state ?? 'unknown'}${p.replaced > 0 ? ` (${p.replaced} earlier job(s) replaced)` : ''}\n`);
         else process.stdout.write(`part       ${p.file}: ${p.stage}, ${n(p.rows)} rows\n`);
       }
     }
     if (runs.length > 1) {
       const t = totals(runs);
-      process.stdout.write(`total      ${t.runs} runs, ${n(t.parts)} parts, ${n(t.rows)} rows; ${Object.entries(t.byState).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+      process.stdout.write(
+        `total      ${t.runs} runs, ${n(t.parts)} parts, ${n(t.rows)} rows; ${Object.entries(t.byState)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}\n`,
+      );
       process.stdout.write(`           not finished: ${t.notFinished.length === 0 ? 'none' : t.notFinished.join(', ')}\n`);
       if (t.billableLookups !== null) process.stdout.write(`           billable lookups (as written): ${n(t.billableLookups)}\n`);
     }
@@ -255,23 +315,28 @@ export async function runCommand(a: Args): Promise<void> {
   const o = gcsOptions(a);
   const storage = makeStorage(o);
   await withLeanplumClient(a, (c) =>
-    withRunLock(dir, 'run', async (lock) => {
-      // a task that loses a compare-and-swap on the GCS state reads it again and decides again
-      for (let attempt = 1; ; attempt++) {
-        try {
-          if (stateTo !== undefined) {
-            const remote = await RemoteState.open(storage, stateObject(stateTo.bucket, stateTo.prefix, cfg.shard), dir, await loadManifest(dir));
-            lock.mirror = remote;
-            log('state', { url: remote.url }, `state      ${remote.url} (compare-and-swap on every save)`);
+    withRunLock(
+      dir,
+      'run',
+      async (lock) => {
+        // a task that loses a compare-and-swap on the GCS state reads it again and decides again
+        for (let attempt = 1; ; attempt++) {
+          try {
+            if (stateTo !== undefined) {
+              const remote = await RemoteState.open(storage, stateObject(stateTo.bucket, stateTo.prefix, cfg.shard), dir, await loadManifest(dir));
+              lock.mirror = remote;
+              log('state', { url: remote.url }, `state      ${remote.url} (compare-and-swap on every save)`);
+            }
+            await runStages(a, lock, cfg, c, tgt, storage, o, log);
+            return;
+          } catch (e) {
+            if (!(e instanceof BackfillError && e.code === 'STATE_CONFLICT') || attempt >= 3) throw e;
+            log('conflict', { attempt }, `conflict   ${e.message}; reading the state again`);
           }
-          await runStages(a, lock, cfg, c, tgt, storage, o, log);
-          return;
-        } catch (e) {
-          if (!(e instanceof BackfillError && e.code === 'STATE_CONFLICT') || attempt >= 3) throw e;
-          log('conflict', { attempt }, `conflict   ${e.message}; reading the state again`);
         }
-      }
-    }, { create: true }),
+      },
+      { create: true },
+    ),
   );
 }
 
