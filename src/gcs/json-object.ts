@@ -1,12 +1,7 @@
 import type { Storage } from '@google-cloud/storage';
 import { BackfillError } from '../errors.js';
 import { gsUrl, type ObjectRef } from './storage.js';
-
-const codeOf = (e: unknown): number | undefined => {
-  const x = e as { code?: unknown; status?: unknown; response?: { status?: unknown } };
-  for (const c of [x.code, x.status, x.response?.status]) if (typeof c === 'number') return c;
-  return undefined;
-};
+import { httpStatusOf } from './http-status.js';
 
 /** A small JSON object and the generation it was read at (0: there is none). */
 export interface Versioned<T> {
@@ -25,7 +20,7 @@ export async function readJsonObject<T>(storage: Storage, ref: ObjectRef): Promi
     try {
       before = String((await file.getMetadata())[0].generation);
     } catch (e) {
-      if (codeOf(e) === 404) return { value: undefined, generation: '0' };
+      if (httpStatusOf(e) === 404) return { value: undefined, generation: '0' };
       throw new BackfillError('GCS_FAILED', `reading ${gsUrl(ref)} failed: ${(e as Error).message}`, 'Check the bucket name and the Google credentials.', {
         cause: e,
       });
@@ -37,7 +32,7 @@ export async function readJsonObject<T>(storage: Storage, ref: ObjectRef): Promi
       if (after !== before) continue;
     } catch (e) {
       // gone, or replaced while the bytes came (the client's checksum no longer matches): read again
-      if (codeOf(e) === 404 || (e as { code?: unknown }).code === 'CONTENT_DOWNLOAD_MISMATCH') continue;
+      if (httpStatusOf(e) === 404 || (e as { code?: unknown }).code === 'CONTENT_DOWNLOAD_MISMATCH') continue;
       throw new BackfillError('GCS_FAILED', `reading ${gsUrl(ref)} failed: ${(e as Error).message}`, 'Run the same command again.', { cause: e });
     }
     try {
@@ -69,7 +64,7 @@ export async function writeJsonObjectIfGeneration(storage: Storage, ref: ObjectR
       metadata: { contentType: 'application/json' },
     });
   } catch (e) {
-    if (codeOf(e) === 412) {
+    if (httpStatusOf(e) === 412) {
       throw new BackfillError(
         'STATE_CONFLICT',
         `${gsUrl(ref)} was changed by another task since it was read (generation ${generation})`,

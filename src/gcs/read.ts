@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { Storage } from '@google-cloud/storage';
 import { BackfillError } from '../errors.js';
 import { gsUrl } from './url.js';
+import { httpStatusOf } from './http-status.js';
 
 /** One object an input pattern matched, as listed: reading pins this generation. */
 export interface GsObject {
@@ -46,14 +47,8 @@ export function parseInputUrl(url: string): { bucket: string; prefix: string; pa
   return { bucket: m[1]!, path, prefix: wild === -1 ? path : path.slice(0, wild), pattern: wild === -1 ? undefined : globToRegExp(path) };
 }
 
-const codeOf = (e: unknown): number | undefined => {
-  const x = e as { code?: unknown; status?: unknown; response?: { status?: unknown } };
-  for (const c of [x.code, x.status, x.response?.status]) if (typeof c === 'number') return c;
-  return undefined;
-};
-
 function readFailure(what: string, e: unknown): BackfillError {
-  const code = codeOf(e);
+  const code = httpStatusOf(e);
   const hint =
     code === 401 || code === 403
       ? 'Check the Google account: gcloud auth application-default login, and that it may read the bucket.'

@@ -1,6 +1,7 @@
 import { CRC32C, Storage } from '@google-cloud/storage';
 import { BackfillError } from '../errors.js';
 import { gsUrl } from './url.js';
+import { httpStatusOf } from './http-status.js';
 
 export interface GcsOptions {
   /** an emulator or private endpoint; default: Google's, with Application Default Credentials */
@@ -32,15 +33,8 @@ export async function fileCrc32c(path: string): Promise<string> {
   return (await CRC32C.fromFile(path)).toString();
 }
 
-/** The HTTP status behind an error: ApiError carries `code`, a raw GaxiosError `status`. */
-const codeOf = (e: unknown): number | undefined => {
-  const x = e as { code?: unknown; status?: unknown; response?: { status?: unknown } };
-  for (const c of [x.code, x.status, x.response?.status]) if (typeof c === 'number') return c;
-  return undefined;
-};
-
 function gcsFailure(what: string, ref: ObjectRef, e: unknown): BackfillError {
-  const code = codeOf(e);
+  const code = httpStatusOf(e);
   const hint =
     code === 401 || code === 403
       ? 'Check the Google account: gcloud auth application-default login, and that it may write to the bucket.'
@@ -71,7 +65,7 @@ export async function uploadFile(storage: Storage, localPath: string, ref: Objec
     const meta = f.metadata;
     return { status: 'uploaded', crc32c: String(meta.crc32c ?? local), size: Number(meta.size), generation: String(meta.generation) };
   } catch (e) {
-    if (codeOf(e) !== 412) throw gcsFailure('upload to', ref, e);
+    if (httpStatusOf(e) !== 412) throw gcsFailure('upload to', ref, e);
   }
   let meta: { crc32c?: string; size?: string | number; generation?: string | number };
   try {
@@ -97,7 +91,7 @@ export async function setPublicRead(storage: Storage, ref: ObjectRef, on: boolea
     else await file.acl.delete({ entity: 'allUsers' });
   } catch (e) {
     // revoking what is already gone is done
-    if (!on && codeOf(e) === 404) return;
+    if (!on && httpStatusOf(e) === 404) return;
     throw gcsFailure(on ? 'making public' : 'revoking public access to', ref, e);
   }
 }

@@ -1,40 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { until } from '../helpers/wait.js';
+import { gameRunArgs, hourAgo } from '../helpers/game-run.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliResult } from '../helpers/cli.js';
-import { sample, tempDir } from '../helpers/run.js';
+import { tempDir } from '../helpers/run.js';
 import { APP, BUCKET, startServers } from '../helpers/servers.js';
 
 // One import time for every run here, so every clean.csv must be byte-identical to the reference.
-const IMPORT = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000).toISOString().replace('.000Z', 'Z');
+const IMPORT = hourAgo();
 let s: Awaited<ReturnType<typeof startServers>>;
 let reference: Buffer;
 
 const env = () => ({ STORAGE_EMULATOR_HOST: s.gcs.url, LEANPLUM_DEV_KEY: APP.devKey });
-const args = (out: string, extra: string[] = []) => [
-  'run',
-  sample('mobile-game.csv'),
-  '--out',
-  out,
-  '--count-column',
-  'count',
-  '--import-at',
-  IMPORT,
-  '--yes',
-  '--quiet',
-  '--to',
-  `gs://${BUCKET}/crash`,
-  '--app-id',
-  APP.id,
-  '--api-url',
-  s.sim.apiUrl,
-  '--poll-interval',
-  '1s',
-  '--timeout',
-  '30s',
-  ...extra,
-];
+const args = (out: string, extra: string[] = []) => gameRunArgs({ out, to: `gs://${BUCKET}/crash`, apiUrl: s.sim.apiUrl, importAt: IMPORT, extra });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function manifest(out: string) {
@@ -179,26 +158,9 @@ describe('the GCS service dies in the middle of an upload', () => {
     const port = Number(new URL(own.gcs.url).port);
     const e = { STORAGE_EMULATOR_HOST: own.gcs.url, LEANPLUM_DEV_KEY: APP.devKey };
     const out = join(await tempDir(), 'run');
-    const runArgs = [
-      'run',
-      sample('mobile-game.csv'),
-      '--out',
-      out,
-      '--count-column',
-      'count',
-      '--import-at',
-      IMPORT,
-      '--yes',
-      '--quiet',
-      '--to',
-      `gs://${BUCKET}/dies`,
-      '--app-id',
-      APP.id,
-      '--api-url',
-      own.sim.apiUrl,
-      '--poll-interval',
-      '1s',
-    ];
+    const runArgs = gameRunArgs({ out, to: `gs://${BUCKET}/dies`, apiUrl: own.sim.apiUrl, importAt: IMPORT }).filter(
+      (x, i, all) => x !== '--timeout' && all[i - 1] !== '--timeout',
+    );
     own.gcs.faults.add({ match: 'PUT /upload', kind: 'slow', delayMs: 2000, times: 1 });
     const { done } = startCli(runArgs, { env: e });
     await until(() => own.gcs.log.some((l) => l.method === 'PUT'), 'the upload has sent its first bytes');

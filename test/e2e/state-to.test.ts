@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import type { Manifest } from '../../src/model/manifest.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliResult } from '../helpers/cli.js';
-import { sample, tempDir } from '../helpers/run.js';
+import { tempDir } from '../helpers/run.js';
 import { APP, BUCKET, startServers } from '../helpers/servers.js';
 import { until } from '../helpers/wait.js';
+import { gameRunArgs, hourAgo } from '../helpers/game-run.js';
 
 let s: Awaited<ReturnType<typeof startServers>>;
 beforeAll(async () => {
@@ -21,34 +22,12 @@ beforeEach(() => {
 });
 
 // one import time for every task of a test, as a batch engine's job spec would pin it
-const IMPORT = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000).toISOString().replace('.000Z', 'Z');
+const IMPORT = hourAgo();
 const env = () => ({ STORAGE_EMULATOR_HOST: s.gcs.url, LEANPLUM_DEV_KEY: APP.devKey });
 let n = 0;
 const newState = () => `gs://${BUCKET}/states/t${++n}-${Date.now()}`;
-const args = (out: string, state: string) => [
-  'run',
-  sample('mobile-game.csv'),
-  '--out',
-  out,
-  '--count-column',
-  'count',
-  '--import-at',
-  IMPORT,
-  '--yes',
-  '--quiet',
-  '--to',
-  `gs://${BUCKET}/state-runs`,
-  '--app-id',
-  APP.id,
-  '--api-url',
-  s.sim.apiUrl,
-  '--poll-interval',
-  '1s',
-  '--timeout',
-  '30s',
-  '--state-to',
-  state,
-];
+const args = (out: string, state: string) =>
+  gameRunArgs({ out, to: `gs://${BUCKET}/state-runs`, apiUrl: s.sim.apiUrl, importAt: IMPORT, extra: ['--state-to', state] });
 const stateOf = async (state: string) => {
   const got = await s.gcs.read(BUCKET, `${state.replace(`gs://${BUCKET}/`, '')}/manifest.json`);
   try {
