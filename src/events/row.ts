@@ -40,6 +40,8 @@ export interface KeptRow {
   timeKind: string;
   /** the vendor's event id (--dedupe-key or a preset's), when the record has one */
   dedupeId?: string;
+  /** the time as the input wrote it (first|last with a spread): dedupe compares it at full precision */
+  timeText: string;
 }
 export type RowResult = KeptRow | { kind: 'rejected'; reason: RejectReason; message: string } | { kind: 'dropped'; reason: DropReason };
 
@@ -154,7 +156,8 @@ export function processRow(fields: readonly string[], layout: RowLayout, opts: R
   }
   value = valuePerOccurrence(value, count, opts.valueIsTotal);
   const params = layout.params.map((p) => fields[p.index]!);
-  const kept: KeptRow = { kind: 'kept', userId, event, value, currencyCode, params, occurrences, naive, timeKind: kind };
+  const timeText = layout.first >= 0 && layout.last >= 0 ? `${fields[layout.first]!.trim()}|${fields[layout.last]!.trim()}` : fields[layout.time]!.trim();
+  const kept: KeptRow = { kind: 'kept', userId, event, value, currencyCode, params, occurrences, naive, timeKind: kind, timeText };
   if (layout.dedupe >= 0 && fields[layout.dedupe] !== '') kept.dedupeId = fields[layout.dedupe]!;
   return kept;
 }
@@ -167,15 +170,7 @@ export function processRow(fields: readonly string[], layout: RowLayout, opts: R
  */
 export function dedupeKey(row: KeptRow): string {
   if (row.dedupeId !== undefined) return JSON.stringify(['id', row.userId, row.event, row.dedupeId]);
-  const parts = [
-    row.userId,
-    row.event,
-    String(row.occurrences[0]?.original),
-    String(row.occurrences.at(-1)?.original),
-    String(row.occurrences.length),
-    row.value,
-    row.currencyCode,
-    ...row.params,
-  ];
+  // the time as written, not as whole seconds: two clicks in one second are two events
+  const parts = [row.userId, row.event, row.timeText, String(row.occurrences.length), row.value, row.currencyCode, ...row.params];
   return JSON.stringify(parts);
 }

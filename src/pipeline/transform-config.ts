@@ -150,6 +150,9 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     ['dedupe-key', raw.dedupeKey],
   ] as const)
     if (v !== undefined && v.trim() === '') problems.push(`${flag}: expected a field name or dotted path, found an empty one`);
+  // a key without the switch would be accepted and do nothing: the user meant to dedupe
+  if (raw.dedupeKey !== undefined && raw.dedupe !== true)
+    problems.push(`dedupe-key: only used with --dedupe (found --dedupe-key ${raw.dedupeKey} alone); add --dedupe`);
 
   const rule: TimeRule = { importAt, maxDelay, clampAge, window: PLATFORM_WINDOW, futureTolerance, minTime, mode: mode as ClampMode };
   if (problems.length === 0) problems.push(...ruleProblems(rule));

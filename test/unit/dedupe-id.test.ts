@@ -26,6 +26,13 @@ describe('dedupe by the vendor event id', () => {
     expect(dedupeKey(kept(['u1', 'open', '2026-10-01T00:00:00Z', '', '4']))).not.toBe(dedupeKey(a));
   });
 
+  it('without an id, two events in the same second are two events: the time is compared as written, not floored', () => {
+    const a = kept(['u1', 'open', '2026-10-01T00:00:00.100Z', '', '3']);
+    expect(dedupeKey(kept(['u1', 'open', '2026-10-01T00:00:00.900Z', '', '3']))).not.toBe(dedupeKey(a));
+    expect(dedupeKey(kept(['u1', 'open', '1790845200123456', '', '3']))).not.toBe(dedupeKey(kept(['u1', 'open', '1790845200999999', '', '3'])));
+    expect(dedupeKey(kept(['u1', 'open', '2026-10-01T00:00:00.100Z', '', '3']))).toBe(dedupeKey(a));
+  });
+
   it('a --dedupe-key column that is not in the header stops the run, with the fix', () => {
     expect(() => resolveMapping(['userId', 'event', 'time'], { map: {}, params: [], dedupeKey: 'insert_id' })).toThrow(/dedupe: column "insert_id" not found/);
   });

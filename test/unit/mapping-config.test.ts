@@ -81,3 +81,12 @@ describe('--time-format patterns are checked before any row', () => {
     expect(buildTransformConfig({ input: 'x.csv', out: 'o', timeFormat: pattern }, new Date('2026-11-20T00:00:00Z')).timeFormatText).toBe(pattern);
   });
 });
+
+describe('--dedupe-key', () => {
+  it('alone (without --dedupe) is refused instead of silently doing nothing', () => {
+    const e = catchErr(() => buildTransformConfig({ input: 'x.csv', out: 'o', dedupeKey: 'insert_id' }, new Date('2026-11-20T00:00:00Z')));
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.message).toContain('dedupe-key: only used with --dedupe');
+    expect(buildTransformConfig({ input: 'x.csv', out: 'o', dedupeKey: 'insert_id', dedupe: true }, new Date('2026-11-20T00:00:00Z')).dedupe).toBe(true);
+  });
+});
