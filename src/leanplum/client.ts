@@ -186,7 +186,7 @@ export class LeanplumClient {
       throw new BackfillError(
         'LAUNCH_UNKNOWN',
         `the launch request got no usable answer (${e.message}): Leanplum may or may not have created a job`,
-        "Do not launch again blindly. Check the app's import jobs in Leanplum (or ask support); only if none was created, run again with --relaunch.",
+        "Do not launch again blindly: check the app's import jobs in Leanplum (or ask support) first.",
       );
     }
     try {

@@ -74,6 +74,8 @@ export interface Manifest {
   tool: { name: string; version: string };
   /** set while a transform's outputs are being moved in: found after a crash, the output is mixed */
   committing?: { startedAt: string; staging: string };
+  /** --state-to: where the authoritative copy of this manifest lives (every command then saves there too) */
+  stateUrl?: string;
   transform?: TransformRecord;
   target?: { bucket: string; prefix: string; token: string };
   leanplum?: { appId: string; apiUrl: string };

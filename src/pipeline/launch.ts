@@ -6,7 +6,7 @@ import { openPublic, revokePublic } from './exposure.js';
 import type { RunLock } from './lock.js';
 import type { Log } from './log.js';
 import { loadManifest, saveManifest } from './manifest.js';
-import { enforce, isRefusal, mayLaunch } from './run-machine.js';
+import { enforce, isRefusal, mayLaunch, unknownLaunch } from './run-machine.js';
 
 export interface LaunchOptions {
   /** launch again the parts whose job ended FAILED */
@@ -153,6 +153,10 @@ export async function launchStage(lock: RunLock, client: LeanplumClient, storage
         part.launch = { ...part.launch, status: 'refused', message: e.message };
         await revokePublic(lock, man, part, storage, log);
         await saveManifest(lock, man);
+      }
+      if (e instanceof BackfillError && e.code === 'LAUNCH_UNKNOWN') {
+        // the same two ways out as any later command gives, naming this very launch
+        throw new BackfillError('LAUNCH_UNKNOWN', e.message, unknownLaunch(dir, part, man.stateUrl).fix, { cause: e });
       }
       throw e;
     }

@@ -71,6 +71,7 @@ export function checkManifest(m: unknown, where: string): Manifest {
 /** Only a lock holder writes the manifest; durably (temp, fsync, rename, fsync the directory). */
 export async function saveManifest(lock: RunLock, m: Manifest, now: Date = new Date()): Promise<void> {
   m.updatedAt = now.toISOString();
+  if (lock.mirror !== undefined) m.stateUrl = lock.mirror.url;
   await writeJsonAtomic(manifestPath(lock.dir), m);
   // with --state-to the GCS copy is the truth: a save that loses the compare-and-swap stops here
   await lock.mirror?.save(m);

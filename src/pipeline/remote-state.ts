@@ -66,6 +66,44 @@ export class RemoteState {
   }
 }
 
+/** What a --state-to prefix holds: one run, or N shards. Written once; every run under it must agree. */
+export interface StateLayout {
+  shardCount: number | null;
+  createdAt: string;
+}
+
+export const layoutObject = (bucket: string, prefix: string): ObjectRef => ({ bucket, name: `${prefix ? prefix + '/' : ''}layout.json` });
+
+const describeLayout = (n: number | null) => (n === null ? 'one unsharded run' : `${n} shards`);
+
+/**
+ * Binds a --state-to prefix to one shard count the first time it is used (create-if-absent), and
+ * refuses another: a re-executed job with another task count, or an unsharded run on a sharded
+ * prefix, would import the same users a second time.
+ */
+export async function claimLayout(storage: Storage, bucket: string, prefix: string, shardCount: number | null, now: Date): Promise<void> {
+  const ref = layoutObject(bucket, prefix);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const found = await readJsonObject<StateLayout>(storage, ref);
+    if (found.value !== undefined) {
+      if (found.value.shardCount !== shardCount) {
+        throw new BackfillError(
+          'STAGE_REFUSED',
+          `gs://${bucket}/${prefix} holds the state of a backfill made as ${describeLayout(found.value.shardCount)} (since ${found.value.createdAt}); this run is ${describeLayout(shardCount)}`,
+          'Every run under one --state-to prefix must use the same --shard count: the same users in another layout would be imported twice. Use the original count, or a new --state-to prefix for a new backfill.',
+        );
+      }
+      return;
+    }
+    try {
+      await writeJsonObjectIfGeneration(storage, ref, { shardCount, createdAt: now.toISOString() } satisfies StateLayout, '0');
+      return;
+    } catch (e) {
+      if (!(e instanceof BackfillError && e.code === 'STATE_CONFLICT')) throw e;
+    }
+  }
+}
+
 /** Where a run's state object lives: <prefix>/manifest.json, or per shard <prefix>/shard-<i>-of-<N>/manifest.json. */
 export function stateObject(bucket: string, prefix: string, shard: { index: number; count: number } | undefined): ObjectRef {
   const folder = shard === undefined ? prefix : `${prefix ? prefix + '/' : ''}shard-${shard.index}-of-${shard.count}`;

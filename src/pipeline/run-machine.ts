@@ -163,7 +163,7 @@ export interface LaunchPlan {
  * each naming this very launch (its start time), so that a command repeated from the shell history
  * after a later unknown launch cannot relaunch blindly.
  */
-export function unknownLaunch(dir: string, part: PartState): Refusal {
+export function unknownLaunch(dir: string, part: PartState, stateUrl?: string): Refusal {
   const started = part.launch!.startedAt;
   const exposed =
     part.public && !part.public.until
@@ -172,7 +172,7 @@ export function unknownLaunch(dir: string, part: PartState): Refusal {
   return {
     gate: 'launch-unknown',
     message: `the launch of ${part.file} started ${started} ended without an answer: Leanplum may already be importing it.${exposed}`,
-    fix: `Look at the app's import jobs in Leanplum (or ask Leanplum support) for ${part.object ?? part.file}. If a job exists: lp-backfill launch ${dir} --adopt-job ${part.file}=<its job id>, then wait. If none exists: lp-backfill launch ${dir} --relaunch-unknown ${started}. Never both: a second job imports every row twice.`,
+    fix: `Look at the app's import jobs in Leanplum (or ask Leanplum support) for ${part.object ?? part.file}. If a job exists: lp-backfill launch ${dir} --adopt-job ${part.file}=<its job id>, then wait. If none exists: lp-backfill launch ${dir} --relaunch-unknown ${started}. Never both: a second job imports every row twice.${stateUrl === undefined ? '' : ` The run's state lives in ${stateUrl}: where ${dir} is gone (a batch engine's task), add the same --adopt-job or --relaunch-unknown to the task's own \`lp-backfill run … --state-to …\` command instead.`}`,
   };
 }
 
@@ -210,7 +210,7 @@ export function mayLaunch(m: Manifest | undefined, dir: string, o: LaunchAsk): R
       return { gate: 'not-uploaded', message: `${part.file} is not uploaded yet`, fix: 'Run `lp-backfill upload <dir> --to gs://...` first (or `run`).' };
     }
     if (stage === 'launching') {
-      if (!o.relaunchUnknown.includes(part.launch!.startedAt)) return unknownLaunch(dir, part);
+      if (!o.relaunchUnknown.includes(part.launch!.startedAt)) return unknownLaunch(dir, part, man.stateUrl);
       plan.launch.push({ part, replaces: 'unknown' });
     } else if (stage === 'failed') {
       if (o.relaunch) plan.launch.push({ part, replaces: 'FAILED' });

@@ -4,7 +4,7 @@ import { parseGsUrl } from '../gcs/url.js';
 import type { LeanplumClient } from '../leanplum/client.js';
 import type { JobState, Manifest } from '../model/manifest.js';
 import { checkManifest, loadManifest } from './manifest.js';
-import { stateObject } from './remote-state.js';
+import { layoutObject, type StateLayout } from './remote-state.js';
 import { apiUrlGate, enforce, partStage, type PartStage } from './run-machine.js';
 
 export interface PartStatus {
@@ -32,11 +32,18 @@ export const jobsToAsk = (m: Manifest): string[] =>
     .map((p) => p.launch!.jobId!);
 
 /**
- * Finds the manifests behind each argument, read-only: a run directory, a --state-to URL
- * (gs://bucket/prefix: its manifest.json, or else every shard-<i>-of-<N>/manifest.json under it).
+ * Finds the manifests behind each argument, read-only: a run directory, or a --state-to URL
+ * (gs://bucket/prefix: every manifest under it, the run's and each shard's). `missing` names the
+ * shards a prefix's layout promises but holds no state for (a task that never saved, or gave up):
+ * their users are not imported, so they must not look finished.
  */
-export async function loadRuns(wheres: readonly string[], storage: () => Storage): Promise<{ where: string; manifest: Manifest }[]> {
-  const out: { where: string; manifest: Manifest }[] = [];
+export async function loadRuns(
+  wheres: readonly string[],
+  storage: () => Storage,
+): Promise<{ runs: { where: string; manifest: Manifest }[]; missing: string[]; warnings: string[] }> {
+  const runs: { where: string; manifest: Manifest }[] = [];
+  const missing: string[] = [];
+  const warnings: string[] = [];
   for (const where of wheres) {
     if (!where.startsWith('gs://')) {
       const m = await loadManifest(where);
@@ -46,35 +53,39 @@ export async function loadRuns(wheres: readonly string[], storage: () => Storage
           message: `${where} holds no run (no manifest.json)`,
           fix: 'Give the --out directory of a transform or run, or the --state-to URL of a run.',
         });
-      out.push({ where, manifest: m! });
+      runs.push({ where, manifest: m! });
       continue;
     }
     const t = parseGsUrl(where);
-    const direct = await readJsonObject<Manifest>(storage(), stateObject(t.bucket, t.prefix, undefined));
-    if (direct.value !== undefined) {
-      out.push({ where, manifest: checkManifest(direct.value, where) });
-      continue;
-    }
-    const [files] = await storage()
-      .bucket(t.bucket)
-      .getFiles({ prefix: t.prefix ? `${t.prefix}/shard-` : 'shard-' });
-    const shards = files
+    const base = t.prefix ? `${t.prefix}/` : '';
+    const [files] = await storage().bucket(t.bucket).getFiles({ prefix: base });
+    const found = files
       .map((f) => f.name)
-      .filter((n) => /shard-\d+-of-\d+\/manifest\.json$/.test(n))
-      .sort((a, b) => shardIndex(a) - shardIndex(b));
-    if (shards.length === 0)
+      .filter((n) => n === `${base}manifest.json` || /^shard-\d+-of-\d+\/manifest\.json$/.test(n.slice(base.length)))
+      .sort((x, y) => shardIndex(x) - shardIndex(y));
+    const layout = (await readJsonObject<StateLayout>(storage(), layoutObject(t.bucket, t.prefix))).value;
+    if (found.length === 0)
       enforce({
         gate: 'no-transform',
         message: `${where} holds no run state (no manifest.json, no shard-<i>-of-<N>/manifest.json)`,
         fix: 'Give the --state-to URL a run was started with.',
       });
-    for (const name of shards) {
+    const counts = new Set(found.map((n) => /shard-\d+-of-(\d+)\//.exec(n)?.[1] ?? 'none'));
+    if (counts.size > 1)
+      warnings.push(
+        `${where} holds runs of different layouts (${[...counts].map((c) => (c === 'none' ? 'unsharded' : `${c} shards`)).join(', ')}): some users may be imported more than once`,
+      );
+    for (const name of found) {
       const got = await readJsonObject<Manifest>(storage(), { bucket: t.bucket, name });
       if (got.value !== undefined)
-        out.push({ where: `gs://${t.bucket}/${name.replace(/\/manifest\.json$/, '')}`, manifest: checkManifest(got.value, `gs://${t.bucket}/${name}`) });
+        runs.push({ where: `gs://${t.bucket}/${name.replace(/\/?manifest\.json$/, '')}`, manifest: checkManifest(got.value, `gs://${t.bucket}/${name}`) });
+    }
+    const n = layout?.shardCount ?? null;
+    if (n !== null) {
+      for (let i = 0; i < n; i++) if (!found.includes(`${base}shard-${i}-of-${n}/manifest.json`)) missing.push(`gs://${t.bucket}/${base}shard-${i}-of-${n}`);
     }
   }
-  return out;
+  return { runs, missing, warnings };
 }
 
 const shardIndex = (name: string) => Number(/shard-(\d+)-of-/.exec(name)?.[1] ?? 0);
@@ -113,7 +124,7 @@ export interface Totals {
 }
 
 /** Many shards (or runs) as one backfill. Pure. */
-export function totals(runs: readonly RunStatus[]): Totals {
+export function totals(runs: readonly RunStatus[], missing: readonly string[] = []): Totals {
   const byState: Record<string, number> = {};
   let billable: number | null = null;
   for (const r of runs) {
@@ -129,7 +140,7 @@ export function totals(runs: readonly RunStatus[]): Totals {
     parts: runs.reduce((s, r) => s + r.parts.length, 0),
     rows: runs.reduce((s, r) => s + r.parts.reduce((x, p) => x + p.rows, 0), 0),
     byState,
-    notFinished: runs.filter((r) => r.manifest.transform === undefined || r.parts.some((p) => p.state !== 'FINISHED')).map((r) => r.where),
+    notFinished: [...runs.filter((r) => r.manifest.transform === undefined || r.parts.some((p) => p.state !== 'FINISHED')).map((r) => r.where), ...missing],
     billableLookups: billable,
   };
 }

@@ -169,4 +169,42 @@ describe('--state-to: a retried task on a new machine resumes its run from GCS',
     expect(retried.code).toBe(0);
     expect(s.sim.jobs.size - jobsBefore).toBe(jobs);
   });
+
+  it('a launch by hand on a --state-to run directory saves to GCS too: the next retried task sees it and launches nothing', async () => {
+    const state = newState();
+    const out = await freshOut();
+    const jobsBefore = s.sim.jobs.size;
+    // the launch request is cut before Leanplum handles it: unknown outcome, and in truth no job
+    s.sim.faults.add({ match: '/api multi', kind: 'drop', times: 1 });
+    const first = await runCli(args(out, state), { env: env() });
+    expect(first.code).toBe(4);
+    expect(first.stderr).toContain('--state-to');
+    const startedAt = (await stateOf(state)).parts[0].launch.startedAt;
+    const byHand = await runCli(['launch', out, '--yes', '--quiet', '--app-id', APP.id, '--api-url', s.sim.apiUrl, '--relaunch-unknown', startedAt], {
+      env: env(),
+    });
+    expect(byHand.code).toBe(0);
+    expect((await stateOf(state)).parts[0].launch.status).toBe('launched');
+    // a retried task on another machine follows that job, and the same advice can't launch again
+    const retried = await runCli(args(await freshOut(), state).concat(['--relaunch-unknown', startedAt]), { env: env() });
+    expect(retried.code).toBe(0);
+    expect(s.sim.jobs.size - jobsBefore).toBe(1);
+  });
+
+  it('a --state-to prefix keeps the shard count it was made with: another count, or no shard, is refused; status names shards that never saved', async () => {
+    const state = newState();
+    const jobsBefore = s.sim.jobs.size;
+    expect((await runCli(args(await freshOut(), state).concat(['--shard', '0/2']), { env: env() })).code).toBe(0);
+    const jobs = s.sim.jobs.size - jobsBefore;
+    for (const other of [['--shard', '0/3'], []]) {
+      const r = await runCli(args(await freshOut(), state).concat(other), { env: env() });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('made as 2 shards');
+    }
+    expect(s.sim.jobs.size - jobsBefore).toBe(jobs);
+    const st = await runCli(['status', state], { env: env() });
+    expect(st.code).toBe(0);
+    expect(st.stdout).toContain(`missing    ${state}/shard-1-of-2: no state saved yet`);
+    expect(st.stdout).toMatch(new RegExp(`not finished: .*${state.replace(/[/.]/g, '\\$&')}/shard-1-of-2`));
+  });
 });

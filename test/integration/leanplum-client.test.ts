@@ -119,7 +119,8 @@ describe('Leanplum client against the simulator', () => {
       s.sim.faults.add({ match: 'multi', times: 1, ...fault });
       const e = await catchErr(client().launch({ bucket: BUCKET, file: object }));
       expect(e.code).toBe('LAUNCH_UNKNOWN');
-      expect(e.hint).toMatch(/--relaunch/);
+      // the client knows no run: the launch stage adds the two ways out (--adopt-job, --relaunch-unknown)
+      expect(e.hint).toMatch(/Do not launch again blindly/);
       expect(delays).toEqual([]);
       // the 500/drop fault fires before the job is created; malformed too: no second request either
       expect(s.sim.jobs.size).toBe(before);

@@ -16,7 +16,7 @@ import { attachResults } from '../../pipeline/run-state.js';
 import { jobsToAsk, loadRuns, readRunStatus, totals, type RunStatus } from '../../pipeline/status.js';
 import { buildTransformConfig, type TransformConfig } from '../../pipeline/transform-config.js';
 import { ensureOutputs } from '../../pipeline/transform-stage.js';
-import { RemoteState, stateObject } from '../../pipeline/remote-state.js';
+import { RemoteState, claimLayout, stateObject } from '../../pipeline/remote-state.js';
 import { effectiveOptions } from '../../pipeline/transform-options.js';
 import { uploadStage } from '../../pipeline/upload.js';
 import { judgeResults, waitStage, type WaitOutcome } from '../../pipeline/wait.js';
@@ -25,7 +25,7 @@ import { parseDuration } from '../../time/duration.js';
 import { confirmOnTty } from '../confirm.js';
 import { inputsOf, logEvent, stdinSource, type Args } from '../context.js';
 import { rawTransformOptions } from '../options.js';
-import { transformLocked } from './transform.js';
+import { fastPathFromEnv, transformLocked } from './transform.js';
 
 function target(a: Args, required: boolean): Target | undefined {
   if (typeof a['to'] === 'string') return parseGsUrl(a['to']);
@@ -126,7 +126,11 @@ export async function uploadCommand(a: Args): Promise<void> {
   const dir = String(a['dir']);
   const o = gcsOptions(a);
   const tgt = target(a, true)!;
-  await withRunLock(dir, 'upload', (lock) => uploadStage(lock, tgt, makeStorage(o), o, logger(a)));
+  const storage = makeStorage(o);
+  await withRunLock(dir, 'upload', async (lock) => {
+    await attachState(lock, storage, undefined, logger(a));
+    await uploadStage(lock, tgt, storage, o, logger(a));
+  });
 }
 
 async function confirmLaunch(a: Args, dir: string): Promise<void> {
@@ -196,6 +200,7 @@ export async function launchCommand(a: Args): Promise<void> {
   const dir = String(a['dir']);
   await withLeanplumClient(a, (c) =>
     withRunLock(dir, 'launch', async (lock) => {
+      await attachState(lock, makeStorage(gcsOptions(a)), undefined, logger(a));
       const failed = await launchIfNeeded(a, lock, c, logger(a));
       if (failed.length > 0) throw failedLeftAlone(failed);
     }),
@@ -245,7 +250,7 @@ async function follow(a: Args, lock: RunLock, c: Connected): Promise<WaitOutcome
   }
   // the other parts were followed and their results written; the unknown one still needs a decision
   const unknown = out.manifest.parts.find((p) => p.launch?.status === 'launching');
-  if (unknown !== undefined) enforce(unknownLaunch(dir, unknown));
+  if (unknown !== undefined) enforce(unknownLaunch(dir, unknown, out.manifest.stateUrl));
   process.stdout.write(`results    ${dir}/results/summary.json, ${dir}/server-rejects.csv, report ${dir}/report.html\n`);
   const verdict = judgeResults(out.results);
   if (verdict) throw verdict;
@@ -254,7 +259,12 @@ async function follow(a: Args, lock: RunLock, c: Connected): Promise<WaitOutcome
 
 export async function waitCommand(a: Args): Promise<void> {
   const dir = String(a['dir']);
-  await withLeanplumClient(a, (c) => withRunLock(dir, 'wait', (lock) => follow(a, lock, c)));
+  await withLeanplumClient(a, (c) =>
+    withRunLock(dir, 'wait', async (lock) => {
+      await attachState(lock, makeStorage(gcsOptions(a)), undefined, logger(a));
+      await follow(a, lock, c);
+    }),
+  );
 }
 
 /**
@@ -264,7 +274,7 @@ export async function waitCommand(a: Args): Promise<void> {
 export async function statusCommand(a: Args): Promise<void> {
   const wheres = ([] as unknown[]).concat(a['dir'] ?? []).map(String);
   const storage = () => makeStorage(gcsOptions(a));
-  const found = await loadRuns(wheres, storage);
+  const { runs: found, missing, warnings } = await loadRuns(wheres, storage);
   const show = async (c: Connected | undefined) => {
     const runs: RunStatus[] = [];
     for (const r of found)
@@ -288,8 +298,10 @@ export async function statusCommand(a: Args): Promise<void> {
         else process.stdout.write(`part       ${p.file}: ${p.stage}, ${n(p.rows)} rows\n`);
       }
     }
-    if (runs.length > 1) {
-      const t = totals(runs);
+    for (const w of warnings) process.stdout.write(`warning    ${w}\n`);
+    for (const m of missing) process.stdout.write(`missing    ${m}: no state saved yet (the task has not started, or gave up): its users are not imported\n`);
+    if (runs.length > 1 || missing.length > 0) {
+      const t = totals(runs, missing);
       process.stdout.write(
         `total      ${t.runs} runs, ${n(t.parts)} parts, ${n(t.rows)} rows; ${Object.entries(t.byState)
           .map(([k, v]) => `${k} ${v}`)
@@ -301,6 +313,32 @@ export async function statusCommand(a: Args): Promise<void> {
   };
   if (found.some((r) => jobsToAsk(r.manifest).length > 0)) await withLeanplumClient(a, show);
   else await show(undefined);
+}
+
+/**
+ * Every save of this run also goes, compare-and-swap, to its state in GCS: the one named by
+ * --state-to (run), or the one a --state-to run recorded in the manifest (upload, launch, wait by
+ * hand), so that no command can move the run on locally while GCS still shows the old state.
+ */
+async function attachState(lock: RunLock, storage: Storage, ref: { bucket: string; name: string } | undefined, log: Log): Promise<void> {
+  const local = await loadManifest(lock.dir);
+  const recorded = local?.stateUrl !== undefined ? parseStateObjectUrl(local.stateUrl) : undefined;
+  const at = ref ?? recorded;
+  if (at === undefined) return;
+  const remote = await RemoteState.open(storage, at, lock.dir, local);
+  lock.mirror = remote;
+  log('state', { url: remote.url }, `state      ${remote.url} (compare-and-swap on every save)`);
+}
+
+function parseStateObjectUrl(url: string): { bucket: string; name: string } {
+  const m = /^gs:\/\/([^/]+)\/(.+\/)?manifest\.json$/.exec(url);
+  if (!m)
+    throw new BackfillError(
+      'STAGE_REFUSED',
+      `the manifest names its state as "${url}", which is not a gs://…/manifest.json URL`,
+      'The manifest was edited or damaged; restore it.',
+    );
+  return { bucket: m[1]!, name: `${m[2] ?? ''}manifest.json` };
 }
 
 /** transform → report → upload → launch → wait, resuming at the first unfinished stage. */
@@ -323,9 +361,8 @@ export async function runCommand(a: Args): Promise<void> {
         for (let attempt = 1; ; attempt++) {
           try {
             if (stateTo !== undefined) {
-              const remote = await RemoteState.open(storage, stateObject(stateTo.bucket, stateTo.prefix, cfg.shard), dir, await loadManifest(dir));
-              lock.mirror = remote;
-              log('state', { url: remote.url }, `state      ${remote.url} (compare-and-swap on every save)`);
+              await claimLayout(storage, stateTo.bucket, stateTo.prefix, cfg.shard?.count ?? null, new Date());
+              await attachState(lock, storage, stateObject(stateTo.bucket, stateTo.prefix, cfg.shard), log);
             }
             await runStages(a, lock, cfg, c, tgt, storage, o, log);
             return;
@@ -351,7 +388,7 @@ async function runStages(a: Args, lock: RunLock, cfg: TransformConfig, c: Connec
     enforce(mayResume(existing, dir, ids, effectiveOptions(cfg)));
     log('resume', { runId: existing.runId }, `resume     run ${existing.runId}: transform already done, not repeated`);
     const source = stdinSource(input);
-    if ((await ensureOutputs(lock, cfg, { ...(source ? { source } : {}), storage: async () => storage })) === 'recreated') {
+    if ((await ensureOutputs(lock, cfg, { ...(source ? { source } : {}), storage: async () => storage, fastPath: fastPathFromEnv() })) === 'recreated') {
       log('recreated', { runId: existing.runId }, `recreated  the clean parts were missing here: made again from the inputs, byte for byte (sha256 checked)`);
     }
   } else {
