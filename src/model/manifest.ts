@@ -49,6 +49,8 @@ export interface TransformRecord {
   at: string;
   /** gs:// inputs also carry the object generation read (a resume requires the same) and its crc32c */
   inputs: { name: string; bytes: number; sha256: string; generation?: string; crc32c?: string }[];
+  /** what clean.lines numbers its inputs by: each input, or each zip entry as <zip>:<entry> */
+  units?: string[];
   importAt: string;
   /** --import-at given explicitly (a default "now" is not an option to compare on resume) */
   importAtGiven: boolean;

@@ -90,6 +90,7 @@ export async function transformStage(
       sha256: i.sha256,
       ...(i.generation !== undefined ? { generation: i.generation, crc32c: i.crc32c ?? '' } : {}),
     })),
+    units: s.inputs.flatMap((i) => (i.entries !== undefined ? i.entries.map((e) => `${i.name}:${e}`) : [i.name])),
     importAt: s.config.importAt,
     importAtGiven: cfg.importAtGiven,
     staleAfter: s.config.staleAfter,

@@ -99,7 +99,8 @@ async function collectResults(
           flagged.map((f) => offset + f.row),
         )
       : new Map<number, { file: number; line: number }>();
-    const inputNames = m.transform!.inputs.map((i) => i.name);
+    // clean.lines numbers the units read (a zip's entries one by one), not the top-level inputs
+    const inputNames = m.transform!.units ?? m.transform!.inputs.map((i) => i.name);
     const wanted = new Map(flagged.map((f) => [f.row, f]));
     const rows = joined ? await pickRows(join(dir, part.file), new Set(wanted.keys())) : new Map<number, string[]>();
     for (const f of flagged) {

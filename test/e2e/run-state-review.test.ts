@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import yazl from 'yazl';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { sample, tempDir } from '../helpers/run.js';
@@ -216,5 +218,38 @@ describe('run state, after review', () => {
     expect(r.stderr.toString()).toContain('INPUT_UNREADABLE');
     expect(r.stderr.toString()).not.toMatch(/^\s+at /m);
     expect(await readdir(out)).toEqual([]);
+  });
+
+  it('server-rejects.csv names the zip entry and line a row came from, also after another input', async () => {
+    const dir = await tempDir();
+    // Mixpanel export lines; the 2020 ones are clamped, and Leanplum (its clock 8 days late) flags them
+    const line = (user: string, year: number) => JSON.stringify({ event: 'open', properties: { time: Date.UTC(year, 0, 2) / 1000, distinct_id: user } });
+    const z = new yazl.ZipFile();
+    z.addBuffer(Buffer.from(`${line('a1', 2026)}\n${line('a2', 2020)}\n`), 'f0.json');
+    z.addBuffer(Buffer.from(`${line('b1', 2020)}\n`), 'f1.json');
+    z.end();
+    const chunks: Buffer[] = [];
+    for await (const c of z.outputStream) chunks.push(c as Buffer);
+    await writeFile(join(dir, 'export.zip'), Buffer.concat(chunks));
+    await writeFile(join(dir, 'extra.ndjson'), `${line('c1', 2026)}\n${line('c2', 2020)}\n`);
+    const out = join(dir, 'out');
+    await fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ clockOffsetSeconds: 8 * 86400 }) });
+    try {
+      const r = await runCli(
+        ['run', join(dir, 'export.zip'), join(dir, 'extra.ndjson'), '--out', out, '--preset', 'mixpanel', '--order', 'input', '--yes', ...cloud()],
+        {
+          env: env(),
+        },
+      );
+      expect(r.code).toBe(5);
+    } finally {
+      await fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ clockOffsetSeconds: 0 }) });
+    }
+    const rejects = parse(await readFile(join(out, 'server-rejects.csv')), { columns: true }) as Record<string, string>[];
+    expect(rejects.map((x) => [x['sourceFile'], x['sourceLine'], x['userId']])).toEqual([
+      [`${join(dir, 'export.zip')}:f0.json`, '2', 'a2'],
+      [`${join(dir, 'export.zip')}:f1.json`, '1', 'b1'],
+      [join(dir, 'extra.ndjson'), '2', 'c2'],
+    ]);
   });
 });
