@@ -11,12 +11,16 @@ COPY src ./src
 COPY scripts ./scripts
 COPY test/stand-ins ./test/stand-ins
 COPY README.md ./
-RUN npm run build && npm pack --ignore-scripts && mv leanplum-backfill-*.tgz /tmp/lp-backfill.tgz
+RUN npm run build
 
 FROM node:20-slim
 ENV NODE_ENV=production
-COPY --from=build /tmp/lp-backfill.tgz /tmp/lp-backfill.tgz
-RUN npm install --global --ignore-scripts --no-audit --no-fund /tmp/lp-backfill.tgz && rm /tmp/lp-backfill.tgz
+# the runtime dependencies exactly as package-lock.json pins them (what the tests ran against)
+WORKDIR /opt/lp-backfill
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+COPY --from=build /src/dist/src ./dist/src
+RUN chmod +x dist/src/cli/main.js && ln -s /opt/lp-backfill/dist/src/cli/main.js /usr/local/bin/lp-backfill
 # the run directory is scratch space: with --state-to the run's state lives in GCS
 RUN mkdir -p /work && chown node:node /work
 USER node

@@ -17,7 +17,7 @@ describe('deploy/ and the Dockerfile', () => {
       .split('\n')
       .filter(
         (l) =>
-          /^\s+- --|^\s+--(out|shard|state-to|to|import-at|app-id|yes|log-format|timeout)/.test(l) &&
+          /^\s+- --|^\s+--(out|shard|state-to|to|import-at|app-id|yes|log-format|timeout|sort-memory)/.test(l) &&
           !/gcloud|--project|--region|--image|--tasks|--cpu|--service-account|--set-secrets|--args|--max-retries|--task-timeout|--parallelism|--memory/.test(l),
       )
       .join('\n');
