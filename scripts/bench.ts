@@ -1,6 +1,6 @@
 // npm run bench [-- --rows 5000000] — throughput of `lp-backfill transform` as a ratio to a
 // csv-parse → csv-stringify pass-through of the same file, measured in the same run, plus peak RSS:
-// the streaming transform (--order input) and the sorted one (--order user, the default, with the
+// the streaming transform (--order input; also with LP_BACKFILL_EXACT=1, the reader's fast path off) and the sorted one (--order user, the default, with the
 // default --sort-memory and with --sort-memory 32MB); then the memory bounds of two hostile
 // inputs: large counts, and a quote that is never closed.
 import { spawn } from 'node:child_process';
@@ -59,11 +59,12 @@ interface Measured {
   stderr: string;
 }
 
-function measure(script: string, scriptArgs: string[], expectCode = 0): Promise<Measured> {
+function measure(script: string, scriptArgs: string[], expectCode = 0, env: Record<string, string> = {}): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn(process.execPath, ['--import', join(root, 'dist/scripts/rss-probe.js'), script, ...scriptArgs], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...env },
     });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
@@ -111,13 +112,26 @@ for (const rows of sizes) {
   process.stderr.write(`generating ${rows.toLocaleString()} rows…\n`);
   await generate(input, rows);
   const mb = statSync(input).size / 1e6;
-  const best = { pass: Infinity, tf: Infinity, passRss: 0, tfRss: 0, sorted: Infinity, sortedRss: 0, small: Infinity, smallRss: 0 };
+  const best = {
+    pass: Infinity,
+    tf: Infinity,
+    passRss: 0,
+    tfRss: 0,
+    exact: Infinity,
+    exactRss: 0,
+    sorted: Infinity,
+    sortedRss: 0,
+    small: Infinity,
+    smallRss: 0,
+  };
   let sortFacts: { runs: number; bytesSpilled: number } = { runs: 0, bytesSpilled: 0 };
   let smallRuns = 0;
   let lookups = { asWritten: 0, inputOrder: 0 };
   for (let r = 0; r < repeats; r++) {
     const p = await measure(join(root, 'dist/scripts/bench-passthrough.js'), [input, join(dir, 'passthrough.csv')]);
     const t = await measure(cli, await transformArgs(input));
+    // the same run on the exact path (issue 11: the reader's fast path off)
+    const x = await measure(cli, await transformArgs(input), 0, { LP_BACKFILL_EXACT: '1' });
     const u = await measure(cli, await transformArgs(input, ['--order', 'user']));
     const us = await summaryOf();
     sortFacts = us.sort;
@@ -126,6 +140,8 @@ for (const rows of sizes) {
     smallRuns = (await summaryOf()).sort.runs;
     best.pass = Math.min(best.pass, p.seconds);
     best.tf = Math.min(best.tf, t.seconds);
+    best.exact = Math.min(best.exact, x.seconds);
+    best.exactRss = Math.max(best.exactRss, x.rssMb);
     best.sorted = Math.min(best.sorted, u.seconds);
     best.small = Math.min(best.small, m.seconds);
     best.passRss = Math.max(best.passRss, p.rssMb);
@@ -142,6 +158,10 @@ for (const rows of sizes) {
     ratio: +(best.pass / best.tf).toFixed(3),
     passthroughPeakRssMB: Math.round(best.passRss),
     transformPeakRssMB: Math.round(best.tfRss),
+    exactRowsPerS: Math.round(rows / best.exact),
+    exactRatio: +(best.pass / best.exact).toFixed(3),
+    exactPeakRssMB: Math.round(best.exactRss),
+    fastOverExact: +(best.exact / best.tf).toFixed(3),
     sortedRowsPerS: Math.round(rows / best.sorted),
     sortedRatio: +(best.pass / best.sorted).toFixed(3),
     sortedPeakRssMB: Math.round(best.sortedRss),

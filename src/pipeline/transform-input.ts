@@ -53,6 +53,8 @@ export interface InputConfig {
   sample: number | undefined;
   /** the output (staging) directory: zip/Parquet inputs that need it are spooled under it */
   spoolDir: string;
+  /** CSV: split quote-free lines on the delimiter byte (RecordReader's fast path) */
+  fastPath?: boolean | undefined;
 }
 
 export interface InputIO {
@@ -384,7 +386,7 @@ class CsvUnit {
           this.lines.push(line);
         }
       },
-      { delimiter: cfg.delimiter, maxRecordBytes: cfg.maxRecordBytes, name: u.name },
+      { delimiter: cfg.delimiter, maxRecordBytes: cfg.maxRecordBytes, name: u.name, fastPath: cfg.fastPath },
     );
     this.limit = limit;
     this.it = u.chunks![Symbol.asyncIterator]();

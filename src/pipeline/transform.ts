@@ -36,6 +36,11 @@ export interface TransformIO {
   /** the GCS client for gs:// inputs, made on demand (the client is heavy to load) */
   storage?: () => Promise<Storage>;
   observer?: RowObserver;
+  /**
+   * The reader's fast path (issue 11): quote-free lines split on the delimiter byte. On unless
+   * false; the CLI turns it off with LP_BACKFILL_EXACT=1. Outputs are byte-identical either way.
+   */
+  fastPath?: boolean;
   onProgress?: (p: Progress) => void;
   /**
    * For tests only: faults placed between the counting points (reader, row step, writers), to
@@ -165,6 +170,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
       maxRecordBytes: cfg.maxRecordBytes,
       sample: cfg.sample,
       spoolDir: join(cfg.outDir, SPOOL_DIR),
+      fastPath: io.fastPath !== false,
     },
     { source: io.source, storage: io.storage },
   );

@@ -12,6 +12,11 @@ async function inputStorage() {
   return makeStorage({ apiEndpoint: process.env['STORAGE_EMULATOR_HOST'] || undefined, projectId: process.env['GOOGLE_CLOUD_PROJECT'] || undefined });
 }
 
+/** LP_BACKFILL_EXACT=1 turns the reader's fast path off (for a user who suspects it; the outputs are meant to be identical). */
+export function fastPathFromEnv(): boolean {
+  return process.env['LP_BACKFILL_EXACT'] !== '1';
+}
+
 /** transform and preview: the same run; preview always writes the report and may sample. */
 export async function transformCommand(a: Args, mode: 'transform' | 'preview'): Promise<TransformStageResult> {
   const cfg = buildTransformConfig(rawTransformOptions(a, inputsOf(a)), new Date());
@@ -30,6 +35,7 @@ export async function transformLocked(a: Args, mode: 'transform' | 'preview' | '
     result = await transformStage(lock, cfg, {
       ...(source ? { source } : {}),
       storage: inputStorage,
+      fastPath: fastPathFromEnv(),
       report: mode !== 'transform' || a['report'] !== false,
       onProgress: progress.update,
     });
