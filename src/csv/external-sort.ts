@@ -310,17 +310,26 @@ export class ExternalSorter {
       await this.spill();
       this.release();
       const fanIn = Math.max(2, Math.min(MAX_FAN_IN, Math.floor(this.budget / (64 * 1024))));
-      // Merge the first fanIn runs into one until one merge can read them all. Runs hold
-      // consecutive stretches of the input, in order, so ties between runs still go to the
-      // earlier one and the sort stays stable.
+      // Merge in rounds, each turning every fanIn consecutive runs into one, until one merge can
+      // read them all: every row is re-read once a round (log_fanIn(runs) rounds), not once per
+      // merge as a chain would. Groups are consecutive stretches of the input, in order, so ties
+      // still go to the earlier run and the sort stays stable.
       while (this.runs.length > fanIn) {
-        const group = this.runs.slice(0, fanIn);
-        const { path, out } = await this.newRunFile();
-        const w = new RunWriter(out);
-        await mergeRuns(group, this.readBuffer(group.length), (r) => (w.copy(r) ? w.drained() : undefined));
-        this.bytesSpilled += await w.end();
-        for (const p of group) await rm(p, { force: true });
-        this.runs.splice(0, fanIn, path);
+        const next: string[] = [];
+        for (let g = 0; g < this.runs.length; g += fanIn) {
+          const group = this.runs.slice(g, g + fanIn);
+          if (group.length === 1) {
+            next.push(group[0]!);
+            continue;
+          }
+          const { path, out } = await this.newRunFile();
+          const w = new RunWriter(out);
+          await mergeRuns(group, this.readBuffer(group.length), (r) => (w.copy(r) ? w.drained() : undefined));
+          this.bytesSpilled += await w.end();
+          for (const p of group) await rm(p, { force: true });
+          next.push(path);
+        }
+        this.runs = next;
         this.extraPasses++;
       }
       await mergeRuns(this.runs, this.readBuffer(this.runs.length), (r) => {
