@@ -30,6 +30,11 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
     );
   }
   if (s.config.leftOutColumns.length > 0) lines.push(`left out   ${s.config.leftOutColumns.join(', ')} (carry them with --param)`);
+  // entries a zip holds but this tool does not read: their rows are in no count, so say so loudly
+  for (const i of s.inputs) {
+    if (i.skippedEntries?.length)
+      lines.push(`skipped    ${i.name}: ${i.skippedEntries.join(', ')} (not .json, .jsonl, .ndjson or .csv, optionally .gz: NOT read)`);
+  }
   const j = s.json;
   if (j !== undefined) {
     lines.push(

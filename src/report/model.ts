@@ -138,6 +138,13 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
       message: `${split.count} user(s) have more rows than fit in one part (--max-part-bytes), so their rows span parts: ${named}${split.count > split.sample.length ? ', …' : ''}. Each part is looked up separately; every other user lies in exactly one part.`,
     });
   }
+  const skipped = summary.inputs.flatMap((i) => (i.skippedEntries ?? []).map((e) => `${i.name}:${e}`));
+  if (skipped.length > 0) {
+    warnings.push({
+      code: 'zip_entries_skipped',
+      message: `${skipped.length} zip entr${skipped.length === 1 ? 'y was' : 'ies were'} not read (not .json, .jsonl, .ndjson or .csv, optionally .gz): ${skipped.slice(0, 10).join(', ')}${skipped.length > 10 ? ', …' : ''}. Their rows are in no count; rename or extract them if they hold events.`,
+    });
+  }
   if (k.rejected > 0) {
     warnings.push({ code: 'rejected_rows', message: `${k.rejected} row(s) were refused (see rejects.csv); they will not be imported.` });
   }

@@ -87,6 +87,8 @@ describe('presets on the vendor samples (exact clean.csv)', () => {
       entries: ['187520/187520_2026-10-01_9#0.json.gz', '187520/187520_2026-10-02_18#0.json.gz'],
       skippedEntries: ['README.txt'],
     });
+    // an entry that is not read is said where people look, not only in summary.json
+    expect(r.stdout).toContain(`skipped    ${sample('amplitude-export.zip')}: README.txt`);
   });
 
   it('amplitude without --anonymous: the record without user_id is rejected as missing_user_id', async () => {
