@@ -184,27 +184,10 @@ if (!args.includes('--no-report-check')) {
   const input = join(dir, `bench-${reportRows}.csv`);
   process.stderr.write(`generating ${reportRows.toLocaleString('en')} rows for the report check…\n`);
   await generate(input, reportRows);
-  await rm(out, { recursive: true, force: true });
   // --order input: this checks the report model's memory, not the sort's (which is --sort-memory)
-  const p = await measure(cli, [
-    'preview',
-    input,
-    '--out',
-    out,
-    '--import-at',
-    IMPORT_AT,
-    '--count-column',
-    'count',
-    '--param',
-    'item',
-    '--param',
-    'label',
-    '--map',
-    'userId=user_id',
-    '--order',
-    'input',
-    '--quiet',
-  ]);
+  const previewArgs = await transformArgs(input);
+  previewArgs[0] = 'preview';
+  const p = await measure(cli, [...previewArgs, '--quiet']);
   reportRss = Math.round(p.rssMb);
   htmlBytes = (await stat(join(out, 'report.html'))).size;
   console.log(
