@@ -280,24 +280,35 @@ export function mayResume(m: Manifest, dir: string, inputIds: readonly string[] 
       fix: `Nothing of it was uploaded: lp-backfill transform <input> --out ${dir} (without --sample), then run again — or run into a new --out.`,
     };
   }
-  if (inputIds !== undefined && inputIds.join() !== t.inputs.map(inputIdentity).join()) {
+  const then = t.inputs.map(inputIdentity);
+  if (inputIds !== undefined && inputIds.join() !== then.join()) {
+    const differ =
+      inputIds.length !== then.length
+        ? `${then.length} input(s) then, ${inputIds.length} now`
+        : t.inputs
+            .filter((_, i) => inputIds[i] !== then[i])
+            .map((i) => i.name)
+            .join(', ');
     return {
       gate: 'inputs-changed',
-      message: `${dir} was made from other input(s) (a file's sha256, or a gs:// object's generation, differs)`,
-      fix: 'Use a new --out directory for a new input.',
+      message: `${dir} was made from other input(s): ${differ} (a file's sha256, or a gs:// object's generation, differs)`,
+      fix:
+        m.stateUrl === undefined
+          ? 'Use a new --out directory for a new input.'
+          : `This run's state lives in ${m.stateUrl}: a new input is a new backfill, with a new --state-to prefix (and --out).`,
     };
   }
-  const then = { ...t.options };
+  const thenOptions = { ...t.options };
   const asked = { ...options };
   // a default import time ("now") is not a choice: compare it only when given this time
-  if (asked['import-at'] === undefined) delete then['import-at'];
-  else if (then['import-at'] === undefined) then['import-at'] = t.importAt;
-  const changed = changedOptions(then, asked);
+  if (asked['import-at'] === undefined) delete thenOptions['import-at'];
+  else if (thenOptions['import-at'] === undefined) thenOptions['import-at'] = t.importAt;
+  const changed = changedOptions(thenOptions, asked);
   if (changed.length > 0) {
     const show = (o: Record<string, unknown>, k: string) => JSON.stringify(o[k] ?? null);
     return {
       gate: 'options-changed',
-      message: `${dir} was transformed with other options; these differ: ${changed.map((k) => `--${k} (then ${show(then, k)}, now ${show(asked, k)})`).join(', ')}`,
+      message: `${dir} was transformed with other options; these differ: ${changed.map((k) => `--${k} (then ${show(thenOptions, k)}, now ${show(asked, k)})`).join(', ')}`,
       fix: anyUploaded(m)
         ? 'This run is already uploaded: repeat the options it was made with, or start a new --out directory.'
         : `Nothing was uploaded yet: transform again into ${dir} with the new options (lp-backfill transform …), or repeat the old ones.`,

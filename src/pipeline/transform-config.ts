@@ -160,7 +160,9 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     throw new BackfillError(
       'CONFIG_INVALID',
       problems.join('\n'),
-      `Run with --help for every option. Defaults: max-delay ${DEFAULTS.maxDelay}, clamp-age ${DEFAULTS.clampAge} (${(PLATFORM_WINDOW - 360 * DAY) / DAY}d of margin).`,
+      problems.every((p) => p.startsWith('shard'))
+        ? 'Give --shard <i>/<N> with 0 ≤ i < N, or --shard auto on a batch engine (README "Shards" lists the variables it reads).'
+        : `Run with --help for every option. Defaults: max-delay ${DEFAULTS.maxDelay}, clamp-age ${DEFAULTS.clampAge} (${(PLATFORM_WINDOW - 360 * DAY) / DAY}d of margin).`,
     );
   }
   return {
