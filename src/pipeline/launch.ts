@@ -95,6 +95,22 @@ export async function adoptJob(lock: RunLock, file: string, jobId: string, log: 
   if (m === undefined || part === undefined) {
     throw new BackfillError('STAGE_REFUSED', `adopt-job: ${lock.dir} has no part ${file}`, `Parts: ${m?.parts.map((p) => p.file).join(', ') || 'none'}.`);
   }
+  // the same command again (from the shell history) is nothing to do, not an error
+  if (part.launch?.status === 'launched' && part.launch.jobId === jobId) {
+    log('adopted', { file, jobId }, `adopted    ${file}: job ${jobId} already recorded, nothing to do`);
+    return;
+  }
+  const taken = m.parts.flatMap((p) =>
+    [p.launch?.jobId, ...(p.history ?? []).map((h) => h.jobId)].filter((j) => j !== undefined).map((j) => ({ j, file: p.file })),
+  );
+  const other = taken.find((t) => t.j === jobId);
+  if (other !== undefined) {
+    throw new BackfillError(
+      'STAGE_REFUSED',
+      `adopt-job: job ${jobId} is already recorded for ${other.file} in this run`,
+      "Give the job Leanplum shows for this part's object (the message of the lost launch names it).",
+    );
+  }
   if (part.launch?.status !== 'launching') {
     throw new BackfillError(
       'STAGE_REFUSED',

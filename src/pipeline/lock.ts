@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { BackfillError } from '../errors.js';
@@ -205,5 +205,7 @@ export async function withRunLock<T>(dir: string, command: string, fn: (lock: Ru
     return await fn(lock);
   } finally {
     await lock.release();
+    // a directory this command made and that stayed empty (it failed before writing) is not left behind
+    if (kind === 'none') await rmdir(dir).catch(() => undefined);
   }
 }

@@ -74,7 +74,7 @@ export interface StateLayout {
 
 export const layoutObject = (bucket: string, prefix: string): ObjectRef => ({ bucket, name: `${prefix ? prefix + '/' : ''}layout.json` });
 
-const describeLayout = (n: number | null) => (n === null ? 'one unsharded run' : `${n} shards`);
+const describeLayout = (n: number | null) => (n === null ? 'one unsharded run' : `${n} shard${n === 1 ? '' : 's'}`);
 
 /**
  * Binds a --state-to prefix to one shard count the first time it is used (create-if-absent), and

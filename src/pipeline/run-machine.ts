@@ -172,7 +172,7 @@ export function unknownLaunch(dir: string, part: PartState, stateUrl?: string): 
   return {
     gate: 'launch-unknown',
     message: `the launch of ${part.file} started ${started} ended without an answer: Leanplum may already be importing it.${exposed}`,
-    fix: `Look at the app's import jobs in Leanplum (or ask Leanplum support) for ${part.object ?? part.file}. If a job exists: lp-backfill launch ${dir} --adopt-job ${part.file}=<its job id>, then wait. If none exists: lp-backfill launch ${dir} --relaunch-unknown ${started}. Never both: a second job imports every row twice.${stateUrl === undefined ? '' : ` The run's state lives in ${stateUrl}: where ${dir} is gone (a batch engine's task), add the same --adopt-job or --relaunch-unknown to the task's own \`lp-backfill run … --state-to …\` command instead.`}`,
+    fix: `Look at the app's import jobs in Leanplum (or ask Leanplum support) for ${part.object ?? part.file}. If a job exists: \`lp-backfill launch ${dir} --adopt-job ${part.file}=<its job id>\`, then wait. If none exists: \`lp-backfill launch ${dir} --relaunch-unknown ${started}\`. Never both: a second job imports every row twice.${stateUrl === undefined ? '' : ` The run's state lives in ${stateUrl}: where ${dir} is gone (a batch engine's task), add the same --adopt-job or --relaunch-unknown to the task's own \`lp-backfill run … --state-to …\` command instead.`}`,
   };
 }
 

@@ -148,6 +148,15 @@ describe('run state, after review', () => {
       env: env(),
     });
     expect(adopt.code).toBe(0);
+    // the same command again (shell history) is nothing to do; another part's job id is refused
+    const adoptArgs = ['launch', out, '--yes', '--app-id', APP.id, '--api-url', s.sim.apiUrl, '--adopt-job'];
+    const again = await runCli([...adoptArgs, `${unknown.file}=${found[0]!.id}`], { env: env() });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('already recorded, nothing to do');
+    const otherPart = m.parts.find((p: { file: string }) => p.file !== unknown.file);
+    const stolen = await runCli([...adoptArgs, `${unknown.file}=${otherPart.launch.jobId}`], { env: env() });
+    expect(stolen.code).toBe(2);
+    expect(stolen.stderr).toContain(`is already recorded for ${otherPart.file}`);
     expect((await runCli(cmd, { env: env() })).code).toBe(0);
     expect(jobsFor(s, unknown.object)).toHaveLength(1);
   });
@@ -217,7 +226,8 @@ describe('run state, after review', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.toString()).toContain('INPUT_UNREADABLE');
     expect(r.stderr.toString()).not.toMatch(/^\s+at /m);
-    expect(await readdir(out)).toEqual([]);
+    // the --out this command made is not left behind, empty
+    expect(await readdir(out).catch((e: NodeJS.ErrnoException) => e.code)).toBe('ENOENT');
   });
 
   it('server-rejects.csv names the zip entry and line a row came from, also after another input', async () => {

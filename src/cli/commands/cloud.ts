@@ -238,7 +238,9 @@ async function follow(a: Args, lock: RunLock, c: Connected): Promise<WaitOutcome
     for (const [msg, count] of Object.entries(r.byMessage)) process.stdout.write(`           ${count} × ${msg}\n`);
     for (const old of r.replaced ?? [])
       process.stdout.write(
-        `           replaced an earlier job ${old.jobId ?? '(no id: launch outcome unknown)'}: ${old.outcome}${old.error ? ` — ${old.error}` : ''}\n`,
+        old.jobId === null
+          ? '           replaced an earlier launch whose answer was lost (no job id)\n'
+          : `           replaced an earlier job ${old.jobId}: ${old.outcome}${old.error ? ` — ${old.error}` : ''}\n`,
       );
   }
   if (out.pending.length > 0) {
