@@ -2,76 +2,44 @@
 // to a plain readline + JSON.parse (+ JSON.stringify out) pass-through of the same file, measured in
 // the same run, each in its own process, plus peak RSS. Targets: ratio ≥ 0.8, peak RSS ≤ 150 MB.
 // Run by `npm run bench` (after the CSV cases), or alone: node dist/scripts/bench-ndjson.js [--rows N].
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measure, root, writeGenerated, xorshift } from './bench-util.js';
 
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const dir = join(root, '.bench');
 const IMPORT_AT = '2026-11-20T00:00:00Z';
 
 /** Deterministic Mixpanel-like export (xorshift): system keys, custom ones, a nested object, an array. */
 async function generate(path: string, rows: number): Promise<void> {
   if (existsSync(path)) return;
-  let x = 88172645;
-  const rnd = () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
+  const rnd = xorshift(88172645);
   const events = ['App Open', 'Level Complete', 'Purchase', 'Ad Watched', 'Item View', 'Share', 'Sign Up', 'Tutorial Step'];
   const T = Date.parse(IMPORT_AT) / 1000;
-  const out = createWriteStream(path);
-  let buf = '';
-  for (let i = 0; i < rows; i++) {
-    const e = events[Math.floor(rnd() * events.length)]!;
-    const p: Record<string, unknown> = {
-      time: T - Math.floor(rnd() * 700 * 86_400),
-      distinct_id: rnd() < 0.1 ? 1e18 + Math.floor(rnd() * 1e6) * 1000 : `u${Math.floor(rnd() * 200_000)}`,
-      $insert_id: `ins${i.toString(36)}x${Math.floor(rnd() * 1e9).toString(36)}`,
-      $os: rnd() < 0.5 ? 'iOS' : 'Android',
-      $app_version_string: `3.${Math.floor(rnd() * 20)}.0`,
-      mp_lib: 'swift',
-      mp_processing_time_ms: T * 1000 + Math.floor(rnd() * 1e6),
-      level: Math.floor(rnd() * 90),
-      plan: rnd() < 0.3 ? 'pro' : 'free',
-      sku: `sku-${Math.floor(rnd() * 1e6)}`,
-    };
-    if (e === 'Purchase') {
-      p['price'] = Math.floor(rnd() * 10000) / 100;
-      p['currency'] = 'USD';
-      p['items'] = ['sword', 'shield'].slice(0, 1 + Math.floor(rnd() * 2));
+  await writeGenerated(path, '', async (emit) => {
+    for (let i = 0; i < rows; i++) {
+      const e = events[Math.floor(rnd() * events.length)]!;
+      const p: Record<string, unknown> = {
+        time: T - Math.floor(rnd() * 700 * 86_400),
+        distinct_id: rnd() < 0.1 ? 1e18 + Math.floor(rnd() * 1e6) * 1000 : `u${Math.floor(rnd() * 200_000)}`,
+        $insert_id: `ins${i.toString(36)}x${Math.floor(rnd() * 1e9).toString(36)}`,
+        $os: rnd() < 0.5 ? 'iOS' : 'Android',
+        $app_version_string: `3.${Math.floor(rnd() * 20)}.0`,
+        mp_lib: 'swift',
+        mp_processing_time_ms: T * 1000 + Math.floor(rnd() * 1e6),
+        level: Math.floor(rnd() * 90),
+        plan: rnd() < 0.3 ? 'pro' : 'free',
+        sku: `sku-${Math.floor(rnd() * 1e6)}`,
+      };
+      if (e === 'Purchase') {
+        p['price'] = Math.floor(rnd() * 10000) / 100;
+        p['currency'] = 'USD';
+        p['items'] = ['sword', 'shield'].slice(0, 1 + Math.floor(rnd() * 2));
+      }
+      if (rnd() < 0.2) p['referrer'] = { source: 'ads', campaign: `c${Math.floor(rnd() * 50)}` };
+      await emit(JSON.stringify({ event: e, properties: p }) + '\n');
     }
-    if (rnd() < 0.2) p['referrer'] = { source: 'ads', campaign: `c${Math.floor(rnd() * 50)}` };
-    buf += JSON.stringify({ event: e, properties: p }) + '\n';
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await once(out, 'drain');
-      buf = '';
-    }
-  }
-  out.end(buf);
-  await once(out, 'finish');
-}
-
-function measure(args: string[]): Promise<{ seconds: number; rssMb: number }> {
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--import', join(root, 'dist/scripts/rss-probe.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const m = /@@peak-rss-kb (\d+)/.exec(err);
-      if (code !== 0 || !m) return reject(new Error(`${args[0]} exited ${code}: ${err.slice(0, 2000)}`));
-      resolve({ seconds, rssMb: Number(m[1]) / 1024 });
-    });
   });
 }
 
@@ -83,10 +51,9 @@ export async function benchNdjson(rows: number, repeats: number): Promise<{ rati
   const out = join(dir, 'out-ndjson');
   const best = { pass: Infinity, tf: Infinity, passRss: 0, tfRss: 0 };
   for (let r = 0; r < repeats; r++) {
-    const p = await measure([join(root, 'dist/scripts/bench-ndjson-passthrough.js'), input, join(dir, 'passthrough.ndjson')]);
+    const p = await measure(join(root, 'dist/scripts/bench-ndjson-passthrough.js'), [input, join(dir, 'passthrough.ndjson')]);
     await rm(out, { recursive: true, force: true });
-    const t = await measure([
-      join(root, 'dist/src/cli/main.js'),
+    const t = await measure(join(root, 'dist/src/cli/main.js'), [
       'transform',
       input,
       '--out',

@@ -3,14 +3,11 @@
 // the streaming transform (--order input; also with LP_BACKFILL_EXACT=1, the reader's fast path off) and the sorted one (--order user, the default, with the
 // default --sort-memory and with --sort-memory 32MB); then the memory bounds of two hostile
 // inputs: large counts, and a quote that is never closed.
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { once } from 'node:events';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { measure, root, writeGenerated, xorshift } from './bench-util.js';
 
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number) => {
   const i = args.indexOf(name);
@@ -24,57 +21,17 @@ const dir = join(root, '.bench');
 /** Deterministic generator (xorshift), so every run measures the same bytes. */
 async function generate(path: string, rows: number): Promise<void> {
   if (existsSync(path)) return;
-  let x = 2463534242;
-  const rnd = () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
+  const rnd = xorshift(2463534242);
   const events = ['app_open', 'level_complete', 'purchase', 'ad_watched', 'item_view', 'share'];
   const T = Date.parse(IMPORT_AT);
-  const out = createWriteStream(path);
-  let buf = 'user_id,event,time,count,item,label\n';
-  for (let i = 0; i < rows; i++) {
-    const t = T - Math.floor(rnd() * 700 * 86_400_000);
-    const time = rnd() < 0.5 ? String(t) : new Date(t).toISOString().replace('.000Z', '+00:00');
-    const count = rnd() < 0.9 ? 1 : 1 + Math.floor(rnd() * 3);
-    const label = rnd() < 0.3 ? `"Bundle, size ${Math.floor(rnd() * 9)}"` : `single`;
-    buf += `u${Math.floor(rnd() * 200_000)},${events[Math.floor(rnd() * events.length)]},${time},${count},sku-${Math.floor(rnd() * 1e6)},${label}\n`;
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await once(out, 'drain');
-      buf = '';
+  await writeGenerated(path, 'user_id,event,time,count,item,label\n', async (emit) => {
+    for (let i = 0; i < rows; i++) {
+      const t = T - Math.floor(rnd() * 700 * 86_400_000);
+      const time = rnd() < 0.5 ? String(t) : new Date(t).toISOString().replace('.000Z', '+00:00');
+      const count = rnd() < 0.9 ? 1 : 1 + Math.floor(rnd() * 3);
+      const label = rnd() < 0.3 ? `"Bundle, size ${Math.floor(rnd() * 9)}"` : `single`;
+      await emit(`u${Math.floor(rnd() * 200_000)},${events[Math.floor(rnd() * events.length)]},${time},${count},sku-${Math.floor(rnd() * 1e6)},${label}\n`);
     }
-  }
-  out.end(buf);
-  await once(out, 'finish');
-}
-
-interface Measured {
-  seconds: number;
-  rssMb: number;
-  code: number | null;
-  stderr: string;
-}
-
-function measure(script: string, scriptArgs: string[], expectCode = 0, env: Record<string, string> = {}): Promise<Measured> {
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--import', join(root, 'dist/scripts/rss-probe.js'), script, ...scriptArgs], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, ...env },
-    });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const m = /@@peak-rss-kb (\d+)/.exec(err);
-      if (code !== expectCode || !m) return reject(new Error(`${script} exited ${code} (expected ${expectCode}): ${err.slice(0, 2000)}`));
-      resolve({ seconds, rssMb: Number(m[1]) / 1024, code, stderr: err.replace(/\n@@peak-rss-kb \d+\n/, '') });
-    });
   });
 }
 
