@@ -1,5 +1,5 @@
 import { BackfillError } from '../errors.js';
-import { TOO_LARGE_HEAD, type OnJsonText, type OnTooLarge } from './ndjson-reader.js';
+import { RecordBuffer, type OnJsonText, type OnTooLarge } from './ndjson-reader.js';
 
 enum S {
   /** before the opening [ */
@@ -29,9 +29,8 @@ export class JsonArraySplitter {
   private depth = 0;
   private inString = false;
   private escape = false;
-  private parts: Buffer[] = [];
-  private bytes = 0;
-  private head: string | undefined;
+  /** the element being read */
+  private readonly element: RecordBuffer;
   private line = 1;
   private startLine = 1;
   private first = true;
@@ -41,9 +40,11 @@ export class JsonArraySplitter {
   constructor(
     private readonly onElement: OnJsonText,
     private readonly onTooLarge: OnTooLarge,
-    private readonly maxBytes: number,
+    maxBytes: number,
     private readonly name: string,
-  ) {}
+  ) {
+    this.element = new RecordBuffer(maxBytes);
+  }
 
   private fail(what: string): never {
     throw new BackfillError(
@@ -144,37 +145,13 @@ export class JsonArraySplitter {
 
   private take(chunk: Buffer, from: number, to: number): void {
     if (from < 0 || to <= from) return;
-    const n = to - from;
-    if (this.head !== undefined) {
-      this.bytes += n;
-      return;
-    }
-    if (this.bytes + n > this.maxBytes) {
-      this.head = Buffer.concat([...this.parts, chunk.subarray(from, Math.min(to, from + TOO_LARGE_HEAD))])
-        .subarray(0, TOO_LARGE_HEAD)
-        .toString('utf8');
-      this.parts = [];
-      this.bytes += n;
-      return;
-    }
-    this.parts.push(Buffer.from(chunk.subarray(from, to)));
-    this.bytes += n;
+    this.element.add(chunk, from, to);
   }
 
   private finishElement(): void {
     this.elements++;
-    const line = this.startLine;
-    if (this.head !== undefined) {
-      const head = this.head;
-      const bytes = this.bytes;
-      this.head = undefined;
-      this.bytes = 0;
-      this.onTooLarge(head, bytes, line);
-      return;
-    }
-    const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
-    this.parts = [];
-    this.bytes = 0;
-    this.onElement(all.toString('utf8').trimEnd(), line);
+    const got = this.element.take();
+    if ('bytes' in got) this.onElement(got.bytes.toString('utf8').trimEnd(), this.startLine);
+    else this.onTooLarge(got.head, got.size, this.startLine);
   }
 }
