@@ -82,6 +82,15 @@ describe('NDJSON lines', () => {
 });
 
 describe('JSON arrays', () => {
+  it('hands over an element longer than the limit as too large (its size, its line), keeping the elements after it', () => {
+    const long = `{"x":"${'y'.repeat(3000)}"}`;
+    expect(array(['[\n{"a":1},\n', long.slice(0, 1000), long.slice(1000), ',\n{"b":2}]'], 2048)).toEqual([
+      ['{"a":1}', 2],
+      ['TOO_LARGE', long.length, 3],
+      ['{"b":2}', 4],
+    ]);
+  });
+
   it('splits elements with the line each starts on, brackets and commas inside strings included', () => {
     expect(array(['[\n {"a":"],{"},\n', ' {"b":[1,2]} ,\n 3,"x"\n]\n'])).toEqual([
       ['{"a":"],{"}', 2],
