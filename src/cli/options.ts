@@ -119,7 +119,7 @@ type Args = Record<string, unknown>;
 const str = (a: Args, k: string) => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
 const num = (a: Args, k: string) => (typeof a[k] === 'number' ? (a[k] as number) : undefined);
 // repeated flags arrive as an array, a single one as a string ('array: true' would swallow the input path)
-const list = (a: Args, k: string) => (a[k] === undefined ? undefined : ([] as unknown[]).concat(a[k]).map(String));
+export const list = (a: Args, k: string): string[] | undefined => (a[k] === undefined ? undefined : ([] as unknown[]).concat(a[k]).map(String));
 
 export function rawTransformOptions(a: Args, input: readonly string[]): RawTransformOptions {
   return {

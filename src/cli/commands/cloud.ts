@@ -24,7 +24,7 @@ import { sha256Stream } from '../../pipeline/file-hash.js';
 import { parseDuration } from '../../time/duration.js';
 import { confirmOnTty } from '../confirm.js';
 import { inputsOf, logEvent, stdinSource, type Args } from '../context.js';
-import { rawTransformOptions } from '../options.js';
+import { list, rawTransformOptions } from '../options.js';
 import { fastPathFromEnv, transformLocked } from './transform.js';
 
 function target(a: Args, required: boolean): Target | undefined {
@@ -145,11 +145,9 @@ async function confirmLaunch(a: Args, dir: string): Promise<void> {
     throw new BackfillError('LAUNCH_REFUSED', 'launch cancelled', 'Nothing was sent to Leanplum. Run again when ready.');
 }
 
-const list = (a: Args, k: string): string[] => (a[k] === undefined ? [] : ([] as unknown[]).concat(a[k]).map(String));
-
 const launchOptions = (a: Args, c: Connected): LaunchOptions => ({
   relaunch: a['relaunch'] === true,
-  relaunchUnknown: list(a, 'relaunch-unknown'),
+  relaunchUnknown: list(a, 'relaunch-unknown') ?? [],
   publicWhileImporting: a['public-while-importing'] === true,
   now: () => new Date(),
   appId: c.appId,
@@ -161,7 +159,7 @@ const launchOptions = (a: Args, c: Connected): LaunchOptions => ({
  * is refused before the confirmation prompt; then launches what the plan holds.
  */
 async function launchIfNeeded(a: Args, lock: RunLock, c: Connected, log: Log): Promise<string[]> {
-  for (const pair of list(a, 'adopt-job')) {
+  for (const pair of list(a, 'adopt-job') ?? []) {
     const eq = pair.lastIndexOf('=');
     if (eq <= 0 || eq === pair.length - 1)
       throw new BackfillError('CONFIG_INVALID', `adopt-job: expected <part>=<jobId>, found "${pair}"`, 'Example: --adopt-job clean.csv=5123456789');
