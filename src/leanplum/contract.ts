@@ -101,3 +101,9 @@ export function parseResultLine(line: string): ActionResult {
   const w = v['warning'];
   return { success: v['success'], warning: isObj(w) && typeof w['message'] === 'string' ? w['message'] : undefined, error: errorMessageOf(v) };
 }
+
+// ---- JSON `multi` (the API sink), LEANPLUM-API.md "JSON multi (synchronous)" ----
+
+/** At most this many distinct users and actions per call, else HTTP 403 and the whole call is ignored (V). */
+export const MULTI_MAX_USERS = 50; // V
+export const MULTI_MAX_ACTIONS = 500; // V

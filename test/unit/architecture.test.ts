@@ -11,6 +11,7 @@ const LAYER: Readonly<Record<string, number>> = {
   report: 2,
   gcs: 2,
   leanplum: 2,
+  sinks: 2,
   csv: 1,
   json: 1,
   presets: 1,
