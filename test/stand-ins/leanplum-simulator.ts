@@ -2,18 +2,21 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse } from 'csv-parse/sync';
 import { FaultQueue, LoopbackService, faultHeaders, readBody, sendJson, type Fault } from './http-util.js';
+import { JsonMulti, PARAMS_PER_EVENT_MAX, USER_ID_MAX_CHARS, badName, chars, type MultiOptions } from './leanplum-simulator-multi.js';
 
 /**
  * A local Leanplum that holds the contract in shared/LEANPLUM-API.md: checks the app and the key
  * class, reads the CSV from the GCS stand-in with its own permissions, moves a job
  * PENDING → RUNNING → FINISHED/FAILED, validates every row and answers with JSON-Lines results,
  * including "Past event detected" for rows older than 365 days at its own processing time.
- * It also enforces the JSON multi limits. Faults can be injected over HTTP.
+ * JSON `multi` (the API sink's path) lives in leanplum-simulator-multi.ts, with its rules (what is
+ * documented and what is assumed) at the top of that file; `sim.multi` holds what it applied and its
+ * counters. Faults can be injected over HTTP or with the methods below.
  */
 export interface SimulatorOptions {
   apps: Record<string, { devKey: string; prodKey: string }>;
-  /** base URL of the GCS (stand-in) that objects are read from: <gcsUrl>/<bucket>/<object> */
-  gcsUrl: string;
+  /** base URL of the GCS (stand-in) that objects are read from: <gcsUrl>/<bucket>/<object>; without it CSV jobs FAIL */
+  gcsUrl?: string;
   /** bearer token Leanplum's account presents when reading objects (granted per bucket) */
   readerToken?: string;
   /** time between job state changes */
@@ -24,6 +27,8 @@ export interface SimulatorOptions {
   echoKey?: boolean;
   host?: string;
   port?: number;
+  /** JSON multi settings (record mode, added latency, reqId echo) */
+  multi?: MultiOptions;
 }
 
 export interface SimJob {
@@ -40,31 +45,25 @@ export interface SimJob {
   statusRequests: number;
 }
 
+/** the fault-queue key of a JSON multi call is "POST /api multi json" */
+const MULTI_MATCH = 'multi json';
+
+export interface MultiConfig {
+  /** forget what was applied and the counters */
+  reset?: boolean;
+  latencyMs?: number;
+  echoReqId?: boolean;
+  record?: 'all' | 'counts';
+  /** actions with these event names fail with "Event rejected: <name>" (a bad row for a canary); [] clears */
+  failEvents?: string[];
+  throttle?: { times: number; retryAfterSeconds?: number };
+  unavailable?: number;
+  loseAnswers?: number;
+  slow?: { times: number; delayMs: number };
+}
+
 const DAY = 86_400;
 const YEAR_WINDOW = 365 * DAY;
-
-// The limits below are copied from LEANPLUM-API.md ("CSV for defaultAction=track", "Limits"), not
-// taken from the tool: the stand-in exists to disagree with the tool when the tool is wrong.
-const NAME_MAX_CHARS = 139;
-const USER_ID_MAX_CHARS = 400;
-const PARAMS_PER_EVENT_MAX = 50;
-const NAME_FORBIDDEN = [',', '|', '"', '{', '\t', '\n', '\r'];
-
-/** "Characters" read as Unicode code points: the document does not say UTF-16 units. */
-const chars = (s: string) => [...s].length;
-
-/** Why Leanplum would refuse this event or parameter name (LEANPLUM-API.md, "Limits"), or undefined. */
-function badName(name: string): string | undefined {
-  const n = chars(name);
-  if (n < 1 || n > NAME_MAX_CHARS) return `must be 1-${NAME_MAX_CHARS} characters, has ${n}`;
-  if (name[0] === '.' || name[0] === '-') return `must not start with ${JSON.stringify(name[0])}`;
-  if (name.endsWith('/')) return 'must not end with "/"';
-  const c = NAME_FORBIDDEN.find((x) => name.includes(x));
-  if (c !== undefined) return `must not contain ${JSON.stringify(c)}`;
-  // "purely numeric": made of nothing but digits and decimal points
-  if (/^[0-9.]+$/.test(name) && /[0-9]/.test(name)) return 'must not be purely numeric';
-  return undefined;
-}
 
 const answer = (res: ServerResponse, status: number, r: Record<string, unknown>, headers: Record<string, string> = {}) =>
   sendJson(res, status, { response: [r] }, headers);
@@ -79,10 +78,38 @@ export class LeanplumSimulator extends LoopbackService {
   private keyOf = new WeakMap<ServerResponse, string>();
   /** every API call as received (before any injected fault), without its key */
   readonly requests: { action: string; at: number }[] = [];
+  /** the JSON multi call: what it applied, its counters and settings */
+  readonly multi: JsonMulti;
 
   constructor(private readonly o: SimulatorOptions) {
     super();
     this.echoKey = o.echoKey ?? false;
+    this.multi = new JsonMulti(o.multi);
+  }
+
+  /** The next `times` JSON multi calls are answered 429 with `Retry-After: <seconds>`; nothing applied. */
+  throttleMulti(times: number, retryAfterSeconds = 1): void {
+    this.faults.add({ match: MULTI_MATCH, kind: 'status', status: 429, retryAfterSeconds, times });
+  }
+
+  /** The next `times` JSON multi calls are answered 503; nothing applied. */
+  unavailableMulti(times: number): void {
+    this.faults.add({ match: MULTI_MATCH, kind: 'status', status: 503, times });
+  }
+
+  /** The next `times` JSON multi calls take `delayMs` longer (inside their user lock). */
+  slowMulti(times: number, delayMs: number): void {
+    this.faults.add({ match: MULTI_MATCH, kind: 'slow', delayMs, times });
+  }
+
+  /** The next `times` JSON multi calls are applied, then the connection is cut before the answer. */
+  loseMultiAnswers(times: number): void {
+    this.faults.add({ match: MULTI_MATCH, kind: 'drop-after', times });
+  }
+
+  /** The next `times` JSON multi calls are cut before anything is applied. */
+  dropMulti(times: number): void {
+    this.faults.add({ match: MULTI_MATCH, kind: 'drop', times });
   }
 
   start(): Promise<string> {
@@ -127,6 +154,12 @@ export class LeanplumSimulator extends LoopbackService {
       if (!this.stuckPending) for (const j of this.jobs.values()) if (j.state === 'PENDING') this.schedule(j);
       return sendJson(res, 200, { ok: true });
     }
+    if (url.pathname === '/_sim/multi' && method === 'POST') {
+      this.configureMulti(JSON.parse((await readBody(req)).toString()) as MultiConfig);
+      return sendJson(res, 200, { ok: true });
+    }
+    if (url.pathname === '/_sim/multi' && method === 'GET') return sendJson(res, 200, { stats: this.multi.stats, conflicts: this.multi.conflicts });
+    if (url.pathname === '/_sim/multi/applied' && method === 'GET') return sendJson(res, 200, this.multi.appliedActions());
     if (url.pathname === '/_sim/jobs' && method === 'GET') return sendJson(res, 200, [...this.jobs.values()]);
     if (url.pathname === '/_sim/requests' && method === 'GET') return sendJson(res, 200, this.requests);
     const rm = /^\/results\/([^/]+)\/(\d+)\.jsonl$/.exec(url.pathname);
@@ -150,8 +183,10 @@ export class LeanplumSimulator extends LoopbackService {
     this.requests.push({ action: action ?? '', at: Date.now() });
     const key = get('clientKey') ?? '';
     this.keyOf.set(res, key);
+    const jsonMulti = action === 'multi' && json !== undefined && json['createJob'] !== true && get('createJob') !== 'true';
 
-    const fault = this.faults.take(method, `${url.pathname} ${action ?? ''}`);
+    const fault = this.faults.take(method, `${url.pathname} ${action ?? ''}${jsonMulti ? ' json' : ''}`);
+    if (jsonMulti && json) return this.jsonMulti(req, res, url, json, key, fault);
     if (fault?.kind === 'drop') {
       req.socket.destroy();
       return;
@@ -200,24 +235,84 @@ export class LeanplumSimulator extends LoopbackService {
       if (job.state === 'FAILED') r['error'] = { message: this.quoteKey(res, job.error ?? '') };
       return answer(res, 200, r);
     }
-    if (action === 'multi') return this.jsonMulti(res, json, key === app.prodKey);
     return this.fail(res, 400, `Unknown action: ${action}`);
   }
 
-  /** Synchronous JSON multi: 50 users / 500 actions per call, else 403 and nothing is done (V). */
-  private jsonMulti(res: ServerResponse, body: Record<string, unknown> | undefined, production: boolean): void {
-    const data = body?.['data'];
-    if (!Array.isArray(data)) return this.fail(res, 400, 'data must be an array of actions');
-    const users = new Set(data.map((a) => (a as Record<string, unknown>)['userId']));
-    if (data.length > 500 || users.size > 50)
-      return this.fail(res, 403, `Batch too large: ${data.length} actions, ${users.size} users (at most 500 actions and 50 users)`);
-    if (!production) return this.fail(res, 401, 'Invalid access key: track requires the Production key');
-    const now = this.nowSeconds();
-    const out = data.map((a: Record<string, unknown>) => {
-      const params = typeof a['params'] === 'object' && a['params'] !== null ? (a['params'] as Record<string, unknown>) : {};
-      return this.checkAction(a, params, now);
-    });
-    sendJson(res, 200, { response: out });
+  /** One JSON multi call: faults, the key and app, then the engine (leanplum-simulator-multi.ts). */
+  private async jsonMulti(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    body: Record<string, unknown>,
+    key: string,
+    fault: Fault | undefined,
+  ): Promise<void> {
+    const callNo = this.multi.enter();
+    try {
+      const st = this.multi.stats;
+      if (fault?.kind === 'drop' || fault?.kind === 'drop-mid-body') {
+        req.socket.destroy();
+        return;
+      }
+      if (fault?.kind === 'status') {
+        const status = fault.status ?? 503;
+        if (status === 429) st.status429++;
+        if (status === 503) st.status503++;
+        return this.fail(res, status, status === 429 ? 'Too many requests' : status === 503 ? 'Service unavailable' : 'Internal error', faultHeaders(fault));
+      }
+      if (fault?.kind === 'malformed') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"response":[{"success":tru');
+        return;
+      }
+      // U: Leanplum would take a key from the URL; this simulator refuses it so that a tool doing so shows up
+      if (url.searchParams.has('clientKey')) {
+        st.keyInUrl++;
+        st.refused++;
+        return this.fail(res, 400, 'clientKey was sent in the URL query; send it in the body (URLs end up in logs)');
+      }
+      if (typeof body['apiVersion'] !== 'string') return this.fail(res, 400, 'apiVersion is required');
+      const appId = typeof body['appId'] === 'string' ? body['appId'] : '';
+      const app = this.o.apps[appId];
+      if (!app) {
+        st.refused++;
+        return this.fail(res, 400, `App not found: ${appId}`);
+      }
+      if (typeof body['clientKey'] !== 'string' || (key !== app.devKey && key !== app.prodKey)) {
+        st.refused++;
+        return this.fail(res, 401, 'Invalid access key');
+      }
+      await this.multi.handle(
+        callNo,
+        {
+          req,
+          res,
+          body,
+          production: key === app.prodKey,
+          now: this.nowSeconds(),
+          fail: (status, message, headers) => this.fail(res, status, message, headers),
+        },
+        fault?.kind === 'slow' ? (fault.delayMs ?? 1000) : 0,
+        fault?.kind === 'drop-after',
+      );
+    } finally {
+      this.multi.leave();
+    }
+  }
+
+  /** JSON multi settings from a test or the demo (also over HTTP: POST /_sim/multi). */
+  configureMulti(c: MultiConfig): void {
+    if (c.reset) this.multi.reset();
+    if (c.latencyMs !== undefined) this.multi.latencyMs = c.latencyMs;
+    if (c.echoReqId !== undefined) this.multi.echoReqId = c.echoReqId;
+    if (c.record !== undefined) this.multi.record = c.record;
+    if (c.failEvents !== undefined) {
+      const bad = new Set(c.failEvents);
+      this.multi.failWhen = bad.size === 0 ? undefined : (a) => (bad.has(a['event'] as string) ? `Event rejected: ${String(a['event'])}` : undefined);
+    }
+    if (c.throttle) this.throttleMulti(c.throttle.times, c.throttle.retryAfterSeconds);
+    if (c.unavailable) this.unavailableMulti(c.unavailable);
+    if (c.loseAnswers) this.loseMultiAnswers(c.loseAnswers);
+    if (c.slow) this.slowMulti(c.slow.times, c.slow.delayMs);
   }
 
   private nowSeconds(): number {
@@ -329,4 +424,22 @@ export class LeanplumSimulator extends LoopbackService {
     job.files = [`${this.url}/results/${job.id}/0.jsonl`];
     job.state = 'FINISHED';
   }
+}
+
+/**
+ * A Leanplum stand-in for the API sink alone (no GCS): one app, its Production and Development keys.
+ * For the demo and benches: `const lp = await startApiSimulator(); … --api-url lp.apiUrl --app-id lp.appId`
+ * with LEANPLUM_PROD_KEY=lp.prodKey; `await lp.sim.stop()` at the end.
+ */
+export async function startApiSimulator(o: { appId?: string; prodKey?: string; devKey?: string; multi?: MultiOptions; port?: number } = {}) {
+  const appId = o.appId ?? 'demo-app';
+  const prodKey = o.prodKey ?? 'demo-prod-key-0000';
+  const devKey = o.devKey ?? 'demo-dev-key-0000';
+  const sim = new LeanplumSimulator({
+    apps: { [appId]: { devKey, prodKey } },
+    ...(o.multi ? { multi: o.multi } : {}),
+    ...(o.port !== undefined ? { port: o.port } : {}),
+  });
+  await sim.start();
+  return { sim, apiUrl: sim.apiUrl, appId, prodKey, devKey };
 }

@@ -1,0 +1,262 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LeanplumSimulator, startApiSimulator } from '../stand-ins/leanplum-simulator.js';
+
+// The Leanplum stand-in's JSON multi call is test equipment for the API sink; its contract rules
+// (shared/LEANPLUM-API.md, "JSON multi") are shown to hold here with plain fetch, not the tool's code.
+const APP = { id: 'app-multi', devKey: 'dev-SECRET-multi-1111', prodKey: 'prod-SECRET-multi-2222' };
+let sim: LeanplumSimulator;
+const now = () => Math.floor(Date.now() / 1000);
+
+type Answer = { success: boolean; reqId?: string; warning?: { message: string }; error?: { message: string } };
+type Action = Record<string, unknown>;
+
+function post(data: unknown[], over: Record<string, unknown> = {}, query = '?action=multi') {
+  return fetch(`${sim.apiUrl}${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ appId: APP.id, clientKey: APP.prodKey, apiVersion: '1.0.6', time: Date.now() / 1000, data, ...over }),
+  });
+}
+async function answers(r: Response): Promise<Answer[]> {
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { response: Answer[] }).response;
+}
+const message = async (r: Response) => ((await r.json()) as { response: Answer[] }).response[0]!.error!.message;
+const track = (userId: string, i: number, over: Action = {}): Action => ({
+  action: 'track',
+  userId,
+  event: 'open',
+  time: now() - 60,
+  params: { level: i },
+  uuid: 'batch-1',
+  reqId: `r-${userId}-${i}`,
+  ...over,
+});
+/** n users × per actions, user-major */
+const batch = (n: number, per: number, tag = 'b') =>
+  Array.from({ length: n * per }, (_, i) => track(`u${Math.floor(i / per)}`, i % per, { uuid: tag, reqId: `${tag}-${i}` }));
+
+beforeAll(async () => {
+  sim = new LeanplumSimulator({ apps: { [APP.id]: { devKey: APP.devKey, prodKey: APP.prodKey } } });
+  await sim.start();
+});
+afterAll(() => sim.stop());
+beforeEach(() => {
+  sim.faults.clear();
+  sim.configureMulti({ reset: true, latencyMs: 0, echoReqId: true, record: 'all', failEvents: [] });
+  sim.echoKey = false;
+});
+
+describe('JSON multi: keys and apps', () => {
+  it('takes the Production key only; a Development or wrong key is "Invalid access key", an unknown app "App not found"', async () => {
+    expect((await answers(await post([track('u1', 0)])))[0]).toEqual({ success: true, reqId: 'r-u1-0' });
+    const dev = await post([track('u1', 1)], { clientKey: APP.devKey });
+    expect(dev.status).toBe(401);
+    expect(await message(dev)).toMatch(/^Invalid access key/);
+    const wrong = await post([track('u1', 1)], { clientKey: 'nope' });
+    expect(wrong.status).toBe(401);
+    expect(await message(wrong)).toBe('Invalid access key');
+    const app = await post([track('u1', 1)], { appId: 'other' });
+    expect(await message(app)).toMatch(/^App not found/);
+    const devMode = await post([track('u1', 1)], { devMode: true });
+    expect(await message(devMode)).toBe('Development mode requested but not permitted');
+    expect(sim.multi.stats).toMatchObject({ applied: 1, refused: 4 });
+  });
+
+  it('refuses a key in the URL query, visibly, and counts it', async () => {
+    const r = await post([track('u1', 0)], {}, `?action=multi&clientKey=${APP.prodKey}`);
+    expect(r.status).toBe(400);
+    expect(await message(r)).toMatch(/clientKey was sent in the URL/);
+    expect(sim.multi.stats).toMatchObject({ keyInUrl: 1, applied: 0 });
+  });
+
+  it('takes the action from the query or the body', async () => {
+    expect(await answers(await post([track('u1', 0)], { action: 'multi' }, ''))).toHaveLength(1);
+  });
+});
+
+describe('JSON multi: limits (50 users / 500 actions, else 403 and nothing applied)', () => {
+  it('50 users and 500 actions pass; 51 users or 501 actions are 403 with nothing applied', async () => {
+    expect(await answers(await post(batch(50, 10, 'ok')))).toHaveLength(500);
+    expect(sim.multi.stats).toMatchObject({ applied: 500, billableLookups: 50 });
+    const users51 = await post(batch(51, 1, 'u51'));
+    expect(users51.status).toBe(403);
+    const actions501 = await post([...batch(50, 10, 'a501'), track('u0', 99, { uuid: 'a501', reqId: 'extra' })]);
+    expect(actions501.status).toBe(403);
+    expect(await message(actions501)).toMatch(/501 actions, 50 users/);
+    const one = await post(batch(1, 501, 'one'));
+    expect(one.status).toBe(403);
+    expect(sim.multi.stats).toMatchObject({ applied: 500, status403: 3, billableLookups: 50 });
+    expect(sim.multi.appliedActions().every((a) => a.uuid === 'ok')).toBe(true);
+  });
+});
+
+describe('JSON multi: per-action answers', () => {
+  it('one answer per action in request order, reqId echoed; errors for the name rules, types and missing fields', async () => {
+    const t = now() - 60;
+    const cases: [Action, RegExp | null][] = [
+      [{ action: 'track', userId: 'a', event: 'open', time: t }, null],
+      [{ action: 'track', userId: 'a', event: 'open', time: t + 0.25, value: 1.5, currencyCode: 'EUR', params: { level: 3, ok: true, s: 'x' } }, null],
+      [{ action: 'track', userId: 'a', event: 'e'.repeat(140), time: t }, /^Invalid event name: must be 1-139/],
+      [{ action: 'track', userId: 'a', event: 'e'.repeat(139), time: t }, null],
+      [{ action: 'track', userId: 'a', event: '.x', time: t }, /^Invalid event name/],
+      [{ action: 'track', userId: 'a', event: '-x', time: t }, /^Invalid event name/],
+      [{ action: 'track', userId: 'a', event: 'x/', time: t }, /^Invalid event name/],
+      [{ action: 'track', userId: 'a', event: '123', time: t }, /purely numeric/],
+      [{ action: 'track', userId: 'a', event: 'bad event', time: t }, null],
+      ...[',', '|', '"', '{', '\t', '\n'].map((c): [Action, RegExp] => [{ action: 'track', userId: 'a', event: `a${c}b`, time: t }, /^Invalid event name/]),
+      [{ action: 'track', userId: 'a', event: 'open', time: t, params: { 'a|b': 1 } }, /^Invalid parameter name "a\|b"/],
+      [{ action: 'track', userId: 'a', event: 'open', time: t, params: { '.p': 1 } }, /^Invalid parameter name/],
+      [
+        { action: 'track', userId: 'a', event: 'open', time: t, params: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`p${i}`, i])) },
+        /Too many parameters: 51/,
+      ],
+      [{ action: 'track', userId: 'a', event: 'open', time: t, params: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`p${i}`, i])) }, null],
+      [{ action: 'track', userId: 'a', event: 'open', time: t, params: { nested: { x: 1 } } }, /Invalid value for parameter "nested"/],
+      [{ action: 'track', userId: 'a', event: 'open', time: t, params: [1] }, /params must be a JSON object/],
+      [{ action: 'track', userId: 'a', event: 'open', time: String(t) }, /^Invalid time/],
+      [{ action: 'track', userId: 'a', event: 'open' }, /time is required/],
+      [{ action: 'track', userId: 'a', event: 'open', time: t, value: '3' }, /^Invalid value/],
+      [{ action: 'track', userId: 'a', event: 'open', time: t, currencyCode: 'eur' }, /^Invalid currencyCode/],
+      [{ action: 'track', event: 'open', time: t }, /userId is required/],
+      [{ action: 'track', userId: 7, event: 'open', time: t }, /userId must be a string/],
+      [{ action: 'track', userId: 'u'.repeat(401), event: 'open', time: t }, /userId is longer than 400/],
+      [{ action: 'track', userId: 'a', time: t }, /event is required/],
+      [{ action: 'frobnicate', userId: 'a' }, /^Unknown action: frobnicate/],
+      [{ userId: 'a', event: 'open', time: t }, /action is required/],
+    ];
+    const data = cases.map(([a], i) => ({ ...a, uuid: 'rules', reqId: `q${i}` }));
+    const out = await answers(await post(data));
+    expect(out).toHaveLength(cases.length);
+    cases.forEach(([a, problem], i) => {
+      const r = out[i]!;
+      expect(r.reqId, JSON.stringify(a)).toBe(`q${i}`);
+      if (problem === null) expect(r, JSON.stringify(a)).toEqual({ success: true, reqId: `q${i}` });
+      else {
+        expect(r.success, JSON.stringify(a)).toBe(false);
+        expect(r.error?.message, JSON.stringify(a)).toMatch(problem);
+      }
+    });
+    const okCount = cases.filter(([, p]) => p === null).length;
+    expect(sim.multi.stats).toMatchObject({ applied: okCount, failed: cases.length - okCount });
+  });
+
+  it('warns "Past event detected (N days ago). Rewriting timestamp." for events older than 365 days at its clock', async () => {
+    const t = now();
+    const out = await answers(
+      await post([track('w', 0, { time: t - 364 * 86400 }), track('w', 1, { time: t - 366 * 86400 }), track('w', 2, { time: t - 731 * 86400 - 100 })]),
+    );
+    expect(out[0]).toEqual({ success: true, reqId: 'r-w-0' });
+    expect(out[1]).toEqual({ success: true, reqId: 'r-w-1', warning: { message: 'Past event detected (366 days ago). Rewriting timestamp.' } });
+    expect(out[2]!.warning!.message).toBe('Past event detected (731 days ago). Rewriting timestamp.');
+    expect(sim.multi.stats).toMatchObject({ applied: 3, warned: 2 });
+  });
+
+  it('setUserAttributes: checks the types, merges attributes, aggregates events', async () => {
+    const out = await answers(
+      await post([
+        { action: 'setUserAttributes', userId: 's', userAttributes: { plan: 'gold', age: 31, vip: true, tags: ['a', 'b'] }, uuid: 'sa', reqId: '1' },
+        {
+          action: 'setUserAttributes',
+          userId: 's',
+          userAttributes: { plan: null, email: 'x@y' },
+          userAttributeValuesToIncrement: { logins: 2 },
+          uuid: 'sa',
+          reqId: '2',
+        },
+        { action: 'setUserAttributes', userId: 's', events: { purchase: { count: 2, value: 10, firstTime: 100, lastTime: 200 } }, uuid: 'sa', reqId: '3' },
+        { action: 'setUserAttributes', userId: 's', events: { purchase: { count: 1, value: 5, firstTime: 50, lastTime: 150 } }, uuid: 'sa', reqId: '4' },
+        { action: 'setUserAttributes', userId: 's', userAttributes: { bad: { nested: 1 } }, uuid: 'sa', reqId: '5' },
+        { action: 'setUserAttributes', userId: 's', userAttributes: 'plan=gold', uuid: 'sa', reqId: '6' },
+        { action: 'setUserAttributes', userId: 's', events: { 'a|b': { count: 1 } }, uuid: 'sa', reqId: '7' },
+        { action: 'setUserAttributes', userId: 's', events: { buy: { count: -1 } }, uuid: 'sa', reqId: '8' },
+        { action: 'setUserAttributes', userId: 's', userAttributeValuesToIncrement: { logins: 1.5 }, uuid: 'sa', reqId: '9' },
+        { action: 'setUserAttributes', userId: 's', created: '2020-01-01', uuid: 'sa', reqId: '10' },
+      ]),
+    );
+    expect(out.slice(0, 4).every((r) => r.success && !r.warning && !r.error)).toBe(true);
+    expect(out.slice(4).map((r) => r.error?.message)).toEqual([
+      expect.stringMatching(/attribute "bad"/),
+      'userAttributes must be a JSON object',
+      expect.stringMatching(/^Invalid event name "a\|b"/),
+      expect.stringMatching(/count must be a whole number/),
+      expect.stringMatching(/must be an integer/),
+      'Invalid created: must be a number',
+    ]);
+    expect(sim.multi.users.get('s')).toEqual({
+      attributes: { age: 31, vip: true, tags: ['a', 'b'], email: 'x@y', logins: 2 },
+      events: { purchase: { count: 3, value: 15, firstTime: 50, lastTime: 200 } },
+    });
+  });
+});
+
+describe('JSON multi: duplicates dropped by (uuid, reqId)', () => {
+  it('an identical resend is answered success and applied once; a new reqId or uuid is applied again', async () => {
+    const data = batch(3, 2, 'd1');
+    await answers(await post(data));
+    const again = await answers(await post(data));
+    expect(again.every((r) => r.success && !r.error)).toBe(true);
+    expect(sim.multi.stats).toMatchObject({ applied: 6, duplicates: 6 });
+    await answers(
+      await post([
+        { ...data[0]!, reqId: 'other' },
+        { ...data[1]!, uuid: 'd2' },
+        { ...data[2]!, reqId: undefined },
+      ]),
+    );
+    expect(sim.multi.stats).toMatchObject({ applied: 9, duplicates: 6 });
+    // per user, in order, with uuid/reqId and time
+    const u0 = sim.multi.applied.get('u0')!;
+    expect(u0.map((a) => [a.uuid, a.reqId])).toEqual([
+      ['d1', 'd1-0'],
+      ['d1', 'd1-1'],
+      ['d1', 'other'],
+      ['d2', 'd1-1'],
+    ]);
+    expect(u0[0]).toMatchObject({ call: 1, index: 0, action: 'track', event: 'open', time: expect.any(Number) });
+  });
+
+  it('a failed action is not remembered: fixed and resent, it applies', async () => {
+    sim.configureMulti({ failEvents: ['open'] });
+    const a = track('f', 0, { uuid: 'fx', reqId: 'fx-0' });
+    expect((await answers(await post([a])))[0]).toMatchObject({ success: false, error: { message: 'Event rejected: open' } });
+    sim.configureMulti({ failEvents: [] });
+    expect((await answers(await post([a])))[0]).toEqual({ success: true, reqId: 'fx-0' });
+    expect(sim.multi.stats).toMatchObject({ applied: 1, failed: 1, duplicates: 0 });
+  });
+});
+
+describe('JSON multi: strict device locking', () => {
+  it('a call sharing a user with a running call gets 429, nothing applied; disjoint calls run together', async () => {
+    sim.configureMulti({ latencyMs: 150 });
+    const first = post([track('L1', 0), track('L2', 0)]);
+    await new Promise((r) => setTimeout(r, 40));
+    const [shared, disjoint] = await Promise.all([post([track('L3', 0), track('L2', 1)]), post([track('L4', 0)])]);
+    expect(shared.status).toBe(429);
+    expect(await message(shared)).toMatch(/user L2 \(strict device locking\)/);
+    expect(await answers(disjoint)).toHaveLength(1);
+    expect(await answers(await first)).toHaveLength(2);
+    expect(sim.multi.stats).toMatchObject({ applied: 3, lockConflicts: 1, status429: 1, maxUsersInFlight: 3 });
+    expect(sim.multi.stats.maxInFlight).toBeGreaterThanOrEqual(2);
+    expect(sim.multi.conflicts).toEqual([{ call: expect.any(Number), users: ['L2'] }]);
+    expect(sim.multi.applied.has('L3')).toBe(false);
+    expect(sim.multi.usersInFlight.size).toBe(0);
+  });
+});
+
+describe('startApiSimulator (for the demo)', () => {
+  it('starts a Leanplum for the API sink alone and answers a multi call with its Production key', async () => {
+    const lp = await startApiSimulator({ appId: 'demo', prodKey: 'pk' });
+    try {
+      const r = await fetch(`${lp.apiUrl}?action=multi`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ appId: lp.appId, clientKey: lp.prodKey, apiVersion: '1.0.6', time: now(), data: [track('x', 0)] }),
+      });
+      expect(await answers(r)).toEqual([{ success: true, reqId: 'r-x-0' }]);
+      expect(lp.sim.multi.stats.applied).toBe(1);
+    } finally {
+      await lp.sim.stop();
+    }
+  });
+});
