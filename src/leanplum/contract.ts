@@ -107,3 +107,60 @@ export function parseResultLine(line: string): ActionResult {
 /** At most this many distinct users and actions per call, else HTTP 403 and the whole call is ignored (V). */
 export const MULTI_MAX_USERS = 50; // V
 export const MULTI_MAX_ACTIONS = 500; // V
+
+export type MultiMatch = { ok: true; results: ActionResult[]; matchedBy: 'reqId' | 'index' } | { ok: false; reason: string };
+
+const actionResultOf = (r: Obj): ActionResult => {
+  const w = r['warning'];
+  return {
+    success: r['success'] === true && errorMessageOf(r) === undefined,
+    warning: isObj(w) && typeof w['message'] === 'string' ? w['message'] : undefined,
+    error: errorMessageOf(r) ?? (r['success'] === true ? undefined : 'success:false without a message'),
+  };
+};
+
+/**
+ * A 200 answer to a JSON multi call: one response per action, in request order (V docs; one 2017
+ * client saw another order: U). When the responses echo `reqId` (the SDKs find answers by it: V
+ * SDK code) they are matched by it, else by position. Anything else — not {"response":[…]}, a count
+ * that differs from the actions sent, a reqId that was not sent or answered twice — is no answer:
+ * the batch's outcome is unknown, never guessed.
+ * "success:true" with an `error` counts as failed (V: "verify there are no error or warning messages").
+ */
+export function matchMultiAnswer(body: unknown, reqIds: readonly string[]): MultiMatch {
+  if (!isObj(body) || !Array.isArray(body['response'])) return { ok: false, reason: 'the answer is not {"response":[…]}' };
+  const resp = body['response'];
+  if (resp.length !== reqIds.length) return { ok: false, reason: `${resp.length} response(s) for ${reqIds.length} action(s)` };
+  if (!resp.every(isObj)) return { ok: false, reason: 'a response is not an object' };
+  const rs = resp as Obj[];
+  if (rs.some((r) => typeof r['success'] !== 'boolean')) return { ok: false, reason: 'a response has no "success"' };
+  const echoed = rs.filter((r) => typeof r['reqId'] === 'string').length;
+  if (echoed === 0) return { ok: true, results: rs.map(actionResultOf), matchedBy: 'index' };
+  if (echoed !== rs.length) return { ok: false, reason: `${echoed} of ${rs.length} responses carry a reqId` };
+  const at = new Map(reqIds.map((id, i) => [id, i]));
+  const out: (ActionResult | undefined)[] = new Array(reqIds.length);
+  for (const r of rs) {
+    const i = at.get(r['reqId'] as string);
+    if (i === undefined) return { ok: false, reason: `a response names reqId ${String(r['reqId'])}, which this batch did not send` };
+    if (out[i] !== undefined) return { ok: false, reason: `two responses for reqId ${String(r['reqId'])}` };
+    out[i] = actionResultOf(r);
+  }
+  return { ok: true, results: out as ActionResult[], matchedBy: 'reqId' };
+}
+
+/**
+ * "App endpoint configuration mismatch" answers carry `apiHost` (and `apiPath`) and tell the SDKs
+ * to resend there (V SDK code). Where in the answer they sit is U: the first response element. The
+ * host must be a bare host name (no scheme, path or user); the caller builds an https URL from it.
+ */
+export function apiHostRedirect(body: unknown): { host: string; path: string | undefined } | undefined {
+  if (!isObj(body) || !Array.isArray(body['response']) || !isObj(body['response'][0])) return undefined;
+  const r = body['response'][0];
+  const host = r['apiHost'];
+  if (typeof host !== 'string' || r['success'] === true) return undefined;
+  const path = r['apiPath'];
+  return { host, path: typeof path === 'string' ? path : undefined };
+}
+
+/** Retry-After on a JSON multi answer is not documented (U): honoured as a floor when present. */
+export const MULTI_RETRY_STATUSES = (status: number): boolean => status === 408 || status === 429 || status >= 500; // V (SDK code)
