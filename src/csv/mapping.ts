@@ -57,9 +57,33 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The header column most likely meant for a field, if any is close. */
-export function suggestColumn(field: TargetField, header: readonly string[]): string | undefined {
-  const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9.]/g, '');
+
+/**
+ * The name most likely meant by a mistyped one: the closest by edit distance (case, `_`, `-` and
+ * spaces ignored), if it is close — at most a third of the typed name's length away (at least 1).
+ * Ties go to the first name given (header order).
+ */
+export function closestName(typed: string, names: readonly string[]): string | undefined {
+  const t = norm(typed);
+  const limit = Math.max(1, Math.floor(t.length / 3));
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const h of names) {
+    const d = editDistance(norm(h), t);
+    if (d < bestD && d <= limit) [best, bestD] = [h, d];
+  }
+  return best;
+}
+
+/**
+ * The header column most likely meant for a field, if any is close: first the column closest to
+ * the name the user typed (or the field's own name), then, only when none is close, a column with
+ * one of the field's common names (`timestamp` for time, `user_id` for userId…).
+ */
+export function suggestColumn(field: TargetField, header: readonly string[], typed: string = field): string | undefined {
+  const near = closestName(typed, header);
+  if (near !== undefined) return near;
   const wanted = [field, ...SYNONYMS[field]].map(norm);
   const exact = header.find((h) => wanted.includes(norm(h)));
   if (exact !== undefined) return exact;
@@ -96,7 +120,7 @@ export function resolveMapping(rawHeader: readonly string[], opts: MappingOption
     const i = findColumn(header, name);
     if (i < 0) {
       if (column !== undefined || required) {
-        const suggestion = TARGET_FIELDS.includes(field as TargetField) ? suggestColumn(field as TargetField, header) : undefined;
+        const suggestion = TARGET_FIELDS.includes(field as TargetField) ? suggestColumn(field as TargetField, header, name) : closestName(name, header);
         const fix = suggestion !== undefined ? ` Did you mean ${flag}${suggestion}?` : ` Name it with ${flag}<column>.`;
         problems.push(`${field}: column "${name}" not found. Header: ${shown}.${fix}`);
       }
@@ -124,8 +148,10 @@ export function resolveMapping(rawHeader: readonly string[], opts: MappingOption
   const params: ParamColumn[] = [];
   for (const p of opts.params) {
     const i = findColumn(header, p.column);
-    if (i < 0) problems.push(`param: column "${p.column}" not found. Header: ${shown}.`);
-    else {
+    if (i < 0) {
+      const near = closestName(p.column, header);
+      problems.push(`param: column "${p.column}" not found. Header: ${shown}.${near !== undefined ? ` Did you mean --param ${near}=${p.name}?` : ''}`);
+    } else {
       used.add(i);
       params.push({ index: i, name: p.name });
     }

@@ -1,6 +1,6 @@
 import { applyTimeRule, type TimeRule, type TimeChange } from '../time/clamp.js';
 import { parseTime, wallToInstant, type TimeFormat } from '../time/parse.js';
-import { spreadTimes, valuePerOccurrence } from './expand.js';
+import { splitTotal, spreadTimes } from './expand.js';
 import type { RowLayout } from './layout.js';
 import { isCurrencyCode, nameProblem, USER_ID_MAX } from './names.js';
 import type { DropReason, RejectReason } from './reasons.js';
@@ -30,8 +30,13 @@ export interface KeptRow {
   kind: 'kept';
   userId: string;
   event: string;
-  /** per-occurrence value ('' when absent) */
+  /** per-occurrence value ('' when absent); with valueLast, that of the occurrences before valueLast.from */
   value: string;
+  /**
+   * --value-is-total with a remainder: the occurrences from `from` on carry `value`, one unit of
+   * the last place more than the others, so that the written values add up to the total exactly.
+   */
+  valueLast?: { from: number; value: string };
   currencyCode: string;
   params: string[];
   occurrences: Occurrence[];
@@ -60,16 +65,23 @@ function cachedNameProblem(name: string): string | undefined {
 const INTEGER = /^\d+$/;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** A parsed time, or the message explaining why it could not be read. */
-function readTime(raw: string, what: string, opts: RowOptions): { seconds: number; naive: boolean; kind: string } | string {
+/** A parsed time, or the rejection explaining why it could not be read (epoch ≤ 0: implausible_time). */
+type TimeRead = { ok: true; seconds: number; naive: boolean; kind: string } | { ok: false; result: RowResult };
+function readTime(raw: string, what: string, opts: RowOptions): TimeRead {
   const p = parseTime(raw, opts.timeFormat, opts.zone);
-  if (!p.ok) return `${what}: ${p.message}`;
+  if (!p.ok) return { ok: false, result: reject(p.implausible === true ? 'implausible_time' : 'bad_time', `${what}: ${p.message}`) };
   if (opts.epochZone === undefined || !p.kind.startsWith('unix-')) return p;
   // the epoch number is a wall-clock reading in the source zone, written as if it were UTC
   const instant = wallToInstant(p.seconds * 1000, opts.epochZone);
   if (instant === undefined)
-    return `${what}: ${new Date(p.seconds * 1000).toISOString().slice(0, 19)} does not exist in --source-tz ${opts.epochZone} (skipped by a daylight-saving change)`;
-  return { seconds: Math.floor(instant / 1000), naive: true, kind: p.kind };
+    return {
+      ok: false,
+      result: reject(
+        'bad_time',
+        `${what}: ${new Date(p.seconds * 1000).toISOString().slice(0, 19)} does not exist in --source-tz ${opts.epochZone} (skipped by a daylight-saving change)`,
+      ),
+    };
+  return { ok: true, seconds: Math.floor(instant / 1000), naive: true, kind: p.kind };
 }
 
 /**
@@ -117,16 +129,16 @@ export function processRow(fields: readonly string[], layout: RowLayout, opts: R
   let single = 0;
   if (layout.first >= 0 && layout.last >= 0) {
     const first = readTime(fields[layout.first]!, 'first time', opts);
-    if (typeof first === 'string') return reject('bad_time', first);
+    if (!first.ok) return first.result;
     const last = readTime(fields[layout.last]!, 'last time', opts);
-    if (typeof last === 'string') return reject('bad_time', last);
+    if (!last.ok) return last.result;
     if (last.seconds < first.seconds) return reject('bad_time', 'last time is before first time');
     naive = first.naive || last.naive;
     kind = first.kind;
     originals = count === 0 ? [] : spreadTimes(first.seconds, last.seconds, count);
   } else {
     const t = readTime(fields[layout.time]!, 'time', opts);
-    if (typeof t === 'string') return reject('bad_time', t);
+    if (!t.ok) return t.result;
     naive = t.naive;
     kind = t.kind;
     single = t.seconds;
@@ -154,10 +166,12 @@ export function processRow(fields: readonly string[], layout: RowLayout, opts: R
       );
     occurrences[i] = prev = { time: v.time, original, change: v.change };
   }
-  value = valuePerOccurrence(value, count, opts.valueIsTotal);
+  const split = opts.valueIsTotal && count > 1 && value !== '' ? splitTotal(value, count) : undefined;
+  if (split !== undefined) value = split.value;
   const params = layout.params.map((p) => fields[p.index]!);
   const timeText = layout.first >= 0 && layout.last >= 0 ? `${fields[layout.first]!.trim()}|${fields[layout.last]!.trim()}` : fields[layout.time]!.trim();
   const kept: KeptRow = { kind: 'kept', userId, event, value, currencyCode, params, occurrences, naive, timeKind: kind, timeText };
+  if (split?.last !== undefined) kept.valueLast = split.last;
   if (layout.dedupe >= 0 && fields[layout.dedupe] !== '') kept.dedupeId = fields[layout.dedupe]!;
   return kept;
 }

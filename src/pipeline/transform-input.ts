@@ -48,6 +48,8 @@ export interface InputConfig {
   paramsFrom: readonly string[];
   anonymous: string | undefined;
   scanRecords: number;
+  /** JSON: the read-ahead stops a run whose records mostly lack a user id beyond this rate (see JsonProjection) */
+  maxRejectRate?: number | undefined;
   delimiter: string | undefined;
   maxRecordBytes: number;
   sample: number | undefined;
@@ -196,6 +198,7 @@ export class TransformInput {
       originalTimeParam: m.originalTimeParam,
       dedupeKey: m.dedupeKey,
       anonymous: this.cfg.anonymous,
+      maxRejectRate: this.cfg.maxRejectRate,
     });
     this.jsonIt = this.jsonRecords(first)[Symbol.asyncIterator]();
     // read ahead: the first records fix the parameter columns and show whether the paths exist
@@ -350,7 +353,8 @@ export class TransformInput {
         else {
           const f = projection.project(r.value);
           if (f === 'not_track') b.pre![i] = { kind: 'dropped', reason: 'not_track' };
-          else b.fields[i] = f;
+          else if (Array.isArray(f)) b.fields[i] = f;
+          else b.pre![i] = f; // a user id that is not a string or an integer
         }
       }
       this.read += b.count;

@@ -74,6 +74,15 @@ function packOccurrences(occ: readonly Occurrence[]): PackedOccurrences {
 type PackedOccurrences = [number, number, Occurrence['change'], number][];
 type PackedRow = Omit<KeptRow, 'occurrences'> & { occurrences: PackedOccurrences };
 
+/** A row's quoted text around its time: `tail` for occurrences before `lastFrom`, `lastTail` from there on. */
+interface Tails {
+  head: string;
+  tail: string;
+  lastTail: string;
+  lastFrom: number;
+}
+const tailAt = (t: Tails, i: number): string => (i >= t.lastFrom ? t.lastTail : t.tail);
+
 function unpackOccurrences(packed: PackedOccurrences): Occurrence[] {
   const out: Occurrence[] = [];
   for (const [time, original, change, n] of packed) {
@@ -162,14 +171,24 @@ export class TransformOutput {
     return this.byUser === undefined ? this.writeKept(row, fileIndex, line) : this.sortKept(row, position, fileIndex, line, true);
   }
 
-  /** The row's fields before and after the time, quoted once for all its occurrences. */
-  private quoted(row: KeptRow, quoting: { quoted: number }): { head: string; tail: string } {
+  /**
+   * The row's fields before and after the time, quoted once for all its occurrences (a total split
+   * by --value-is-total: a second tail for the last occurrences, which carry one more unit).
+   */
+  private quoted(row: KeptRow, quoting: { quoted: number }): Tails {
     const layout = this.mapping.layout;
     const head = csvTail([row.userId, row.event], quoting).slice(1) + ',';
-    const rest = [];
-    if (layout.value >= 0) rest.push(row.value);
-    if (layout.currencyCode >= 0) rest.push(row.currencyCode);
-    return { head, tail: csvTail(rest.length === 0 ? row.params : rest.concat(row.params), quoting) };
+    const tailWith = (value: string) => {
+      const rest = [];
+      if (layout.value >= 0) rest.push(value);
+      if (layout.currencyCode >= 0) rest.push(row.currencyCode);
+      return csvTail(rest.length === 0 ? row.params : rest.concat(row.params), quoting);
+    };
+    const tail = tailWith(row.value);
+    const last = row.valueLast;
+    return last === undefined || layout.value < 0
+      ? { head, tail, lastTail: tail, lastFrom: Infinity }
+      : { head, tail, lastTail: tailWith(last.value), lastFrom: last.from };
   }
 
   private flushRows = async (): Promise<void> => {
@@ -181,25 +200,27 @@ export class TransformOutput {
   // needs no waiting and stays synchronous; only when a writer is full does the rest of the row
   // (possibly thousands of occurrences of a large count) continue asynchronously.
   private writeKept(row: KeptRow, fileIndex: number, line: number): Promise<void> | undefined {
-    const { head, tail } = this.quoted(row, this.tally.quoting);
+    const q = this.quoted(row, this.tally.quoting);
+    const head = q.head;
     const occ = row.occurrences;
     const origParam = this.origParam;
     for (let i = 0; i < occ.length; i++) {
       const o = occ[i]!;
       const orig = origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '';
-      const cleanFull = this.clean.add(head + o.time + tail + orig + '\n', row.userId);
+      const cleanFull = this.clean.add(head + o.time + tailAt(q, i) + orig + '\n', row.userId);
       if (this.lines.add(fileIndex, line) || cleanFull)
-        return i + 1 === occ.length ? this.flushRows() : this.writeRest(compact(occ, i + 1, origParam), row.userId, head, tail, fileIndex, line);
+        return i + 1 === occ.length ? this.flushRows() : this.writeRest(compact(occ, i + 1, origParam), row.userId, q, i + 1, fileIndex, line);
     }
     return undefined;
   }
 
-  private async writeRest(rest: CompactOccurrences, user: string, head: string, tail: string, fileIndex: number, line: number): Promise<void> {
+  private async writeRest(rest: CompactOccurrences, user: string, q: Tails, offset: number, fileIndex: number, line: number): Promise<void> {
+    const head = q.head;
     await this.flushRows();
     const { times, originals } = rest;
     for (let i = 0; i < times.length; i++) {
       const orig = originals === undefined ? '' : ',' + (Number.isNaN(originals[i]!) ? '' : iso(originals[i]!));
-      const cleanFull = this.clean.add(head + times[i] + tail + orig + '\n', user);
+      const cleanFull = this.clean.add(head + times[i] + tailAt(q, offset + i) + orig + '\n', user);
       if (this.lines.add(fileIndex, line) || cleanFull) await this.flushRows();
     }
   }
@@ -210,18 +231,19 @@ export class TransformOutput {
    */
   private sortKept(row: KeptRow, position: number, fileIndex: number, line: number, inputOrder: boolean): Promise<void> | undefined {
     const sorter = this.byUser!;
-    const { head, tail } = this.quoted(row, this.tally.quoting);
+    const q = this.quoted(row, this.tally.quoting);
+    const head = q.head;
     const occ = row.occurrences;
     const origParam = this.origParam;
     for (let i = 0; i < occ.length; i++) {
       const o = occ[i]!;
-      const text = head + o.time + tail + (origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '') + '\n';
+      const text = head + o.time + tailAt(q, i) + (origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '') + '\n';
       const bytes = Buffer.byteLength(text);
       if (inputOrder) this.inputOrder!.row(row.userId, bytes);
       if (sorter.add(row.userId, o.time, position, fileIndex, line, text, bytes)) {
         return i + 1 === occ.length
           ? sorter.spill()
-          : this.sortRest(compact(occ, i + 1, origParam), row.userId, position, head, tail, fileIndex, line, inputOrder);
+          : this.sortRest(compact(occ, i + 1, origParam), row.userId, position, q, i + 1, fileIndex, line, inputOrder);
       }
     }
     return undefined;
@@ -231,17 +253,19 @@ export class TransformOutput {
     rest: CompactOccurrences,
     user: string,
     position: number,
-    head: string,
-    tail: string,
+    q: Tails,
+    offset: number,
     fileIndex: number,
     line: number,
     inputOrder: boolean,
   ): Promise<void> {
     const sorter = this.byUser!;
+    const head = q.head;
     await sorter.spill();
     const { times, originals } = rest;
     for (let i = 0; i < times.length; i++) {
-      const text = head + times[i] + tail + (originals === undefined ? '' : ',' + (Number.isNaN(originals[i]!) ? '' : iso(originals[i]!))) + '\n';
+      const text =
+        head + times[i] + tailAt(q, offset + i) + (originals === undefined ? '' : ',' + (Number.isNaN(originals[i]!) ? '' : iso(originals[i]!))) + '\n';
       const bytes = Buffer.byteLength(text);
       if (inputOrder) this.inputOrder!.row(user, bytes);
       if (sorter.add(user, times[i]!, position, fileIndex, line, text, bytes)) await sorter.spill();
@@ -250,16 +274,17 @@ export class TransformOutput {
 
   /** With the dedupe sort, the input-order comparison counts the rows as they come, before dedupe. */
   private countInputOrder(row: KeptRow): void {
-    const { head, tail } = this.quoted(row, this.scratchQuoting);
-    const fixed = Buffer.byteLength(head) + Buffer.byteLength(tail) + 1;
-    for (const o of row.occurrences) {
+    const q = this.quoted(row, this.scratchQuoting);
+    const fixed = Buffer.byteLength(q.head) + Buffer.byteLength(q.tail) + 1;
+    const fixedLast = Buffer.byteLength(q.head) + Buffer.byteLength(q.lastTail) + 1;
+    for (const [i, o] of row.occurrences.entries()) {
       const orig = this.origParam ? 1 + (o.change === 'clamped' ? iso(o.original).length : 0) : 0;
-      this.inputOrder!.row(row.userId, fixed + String(o.time).length + orig);
+      this.inputOrder!.row(row.userId, (i >= q.lastFrom ? fixedLast : fixed) + String(o.time).length + orig);
     }
   }
 
   /** Sorts (when it must), writes, closes the writers and removes the sort's files. */
-  async finish(): Promise<OutputResult> {
+  async finish(onWritten?: (rows: number) => void): Promise<OutputResult> {
     try {
       let runs = 0;
       let bytesSpilled = 0;
@@ -294,12 +319,14 @@ export class TransformOutput {
       }
       if (this.byUser !== undefined) {
         let previous: string | undefined;
+        let merged = 0;
         await this.byUser.drain((user, _time, _position, fileIndex, line, buf, start, end) => {
           if (user !== previous) {
             this.distinctUsers++;
             previous = user;
           }
           const cleanFull = this.clean.add(utf8Text(buf, start, end), user);
+          if (onWritten !== undefined && (++merged & 0x3fff) === 0) onWritten(merged);
           return this.lines.add(fileIndex, line) || cleanFull;
         }, this.flushRows);
         account(this.byUser);

@@ -166,6 +166,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
       paramsFrom: cfg.paramsFrom,
       anonymous: cfg.anonymous,
       scanRecords: cfg.scanRecords,
+      maxRejectRate: cfg.maxRejectRate,
       delimiter: cfg.delimiter,
       maxRecordBytes: cfg.maxRecordBytes,
       sample: cfg.sample,

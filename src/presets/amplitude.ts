@@ -1,5 +1,5 @@
 import { jsonText, type JsonObject } from '../json/json-text.js';
-import { asObject } from '../json/paths.js';
+import { objectAt } from '../json/paths.js';
 import { decimalProduct, firstPresent, present, utcIfNaive } from './fields.js';
 import type { Preset } from './types.js';
 
@@ -11,6 +11,7 @@ export const isAmplitudeSynthetic = (e: string) => e.startsWith('[Amplitude]') |
 export const amplitude: Preset = {
   name: 'amplitude',
   hasValue: true,
+  anonymousId: 'device_id',
   sources: {
     userId: 'user_id',
     event: 'event_type',
@@ -24,7 +25,7 @@ export const amplitude: Preset = {
   read(r: JsonObject) {
     const event = r['event_type'];
     if (typeof event === 'string' && isAmplitudeSynthetic(event)) return 'not_track';
-    const ep = asObject(r['event_properties']) ?? {};
+    const ep = objectAt(r, 'event_properties') ?? {};
     let value: string | undefined;
     if (present(ep['$revenue'])) value = jsonText(ep['$revenue']).trim();
     else if (present(ep['$price'])) {

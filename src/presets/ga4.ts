@@ -1,4 +1,5 @@
 import { jsonText, isJsonObject, type JsonObject, type JsonValue } from '../json/json-text.js';
+import { childValue } from '../json/paths.js';
 import { present } from './fields.js';
 import type { Preset } from './types.js';
 
@@ -30,6 +31,7 @@ export function ga4Params(list: JsonValue | undefined): JsonObject {
 export const ga4: Preset = {
   name: 'ga4',
   hasValue: true,
+  anonymousId: 'user_pseudo_id',
   sources: {
     userId: 'user_id',
     event: 'event_name',
@@ -41,7 +43,8 @@ export const ga4: Preset = {
     dropped: '(none)',
   },
   read(r: JsonObject) {
-    const params = ga4Params(r['event_params']);
+    // event_params as an array, or a string holding one (exports through a JSON-string column)
+    const params = ga4Params(childValue(r, 'event_params'));
     const value = present(params['value']) ? jsonText(params['value']).trim() : undefined;
     return {
       event: r['event_name'],

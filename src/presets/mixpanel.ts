@@ -1,5 +1,5 @@
 import { jsonText, type JsonObject } from '../json/json-text.js';
-import { asObject } from '../json/paths.js';
+import { objectAt } from '../json/paths.js';
 import { firstPresent } from './fields.js';
 import type { Preset } from './types.js';
 
@@ -27,7 +27,7 @@ export const mixpanel: Preset = {
     dropped: '(none)',
   },
   read(r: JsonObject) {
-    const p = asObject(r['properties']) ?? {};
+    const p = objectAt(r, 'properties') ?? {};
     return {
       event: r['event'],
       userId: firstPresent(p['$user_id'], p['distinct_id']),

@@ -1,5 +1,5 @@
 import type { JsonObject } from '../json/json-text.js';
-import { asObject } from '../json/paths.js';
+import { objectAt } from '../json/paths.js';
 
 const isSystemKey = (k: string): boolean => k.charCodeAt(0) === 36;
 import { utcIfNaive } from './fields.js';
@@ -25,7 +25,7 @@ export const posthog: Preset = {
       userId: r['distinct_id'],
       time: utcIfNaive(r['timestamp']),
       dedupeId: r['uuid'],
-      params: asObject(r['properties']),
+      params: objectAt(r, 'properties'),
       skipParam: isSystemKey,
     };
   },

@@ -1,9 +1,9 @@
-import { resolveMapping, type ResolvedMapping, type TargetField } from '../csv/mapping.js';
-import { suggestColumn } from '../csv/mapping.js';
+import { closestName, resolveMapping, suggestColumn, type ResolvedMapping, type TargetField } from '../csv/mapping.js';
 import { MAX_PARAMS_PER_EVENT, nameProblem } from '../events/names.js';
 import { BackfillError } from '../errors.js';
-import { isJsonObject, jsonText, type JsonObject, type JsonValue } from '../json/json-text.js';
-import { asObject, compilePath, walkLeaves } from '../json/paths.js';
+import type { RejectReason } from '../events/reasons.js';
+import { isJsonObject, jsonKind, jsonText, type JsonObject, type JsonValue } from '../json/json-text.js';
+import { compilePath, walkLeaves, walkPaths } from '../json/paths.js';
 import type { Preset, VendorEvent } from './types.js';
 
 /** How JSON records (NDJSON lines, array elements, Parquet rows) become the row step's fields. */
@@ -23,6 +23,32 @@ export interface JsonMappingOptions {
   dedupeKey?: string | undefined;
   /** --anonymous <path>: the user id for records without one */
   anonymous?: string | undefined;
+  /**
+   * --max-reject-rate: when more than this share (and more than half) of the records read ahead
+   * have no user id while the preset's anonymous id is there, the transform stops before output
+   * and names --anonymous (the run would end above the rate anyway).
+   */
+  maxRejectRate?: number | undefined;
+}
+
+/** A record the projection refuses before the row step (a user id that is not a string or an integer). */
+export interface ProjectionReject {
+  kind: 'rejected';
+  reason: RejectReason;
+  message: string;
+}
+
+/** A path the user gave, and whether any record read ahead has it. */
+interface GivenPath {
+  /** the flag as the advice writes it, up to the path: `--map value=`, `--param ` */
+  flag: string;
+  path: string;
+  /** after the path in the advice: `=<name>` of a --param */
+  suffix: string;
+  /** the field it feeds, for the aliases of "did you mean" */
+  field: TargetField | undefined;
+  read: (r: unknown) => JsonValue | undefined;
+  matched: boolean;
 }
 
 /** A parameter the output could not carry, and on how many rows. */
@@ -71,6 +97,14 @@ export class JsonProjection {
   private readonly pathsSeen = new Set<string>();
   private readonly seenField = { userId: false, event: false, time: false, value: false, currencyCode: false };
   private scanned = 0;
+  /** records read ahead that are events (not not_track), those with each required field non-empty, and without a user id */
+  private scanEvents = 0;
+  private readonly scanHas = { userId: 0, event: 0, time: 0 };
+  private scanNoUser = 0;
+  /** of those without a user id: how many have the preset's anonymous id */
+  private scanAnonymousThere = 0;
+  private readonly given: GivenPath[] = [];
+  private readonly presetAnonymous: ((r: unknown) => JsonValue | undefined) | undefined;
   private header: string[] | undefined;
   /** parameter name → its column in the field array */
   private readonly column = new Map<string, number>();
@@ -114,13 +148,26 @@ export class JsonProjection {
     this.get = {
       map,
       params: o.params.map((p) => ({ name: p.name, read: compilePath(p.column) })),
-      paramsFrom: o.paramsFrom.map(compilePath),
+      paramsFrom: o.paramsFrom.map((p) => compilePath(p, true)),
       count: opt(o.countColumn),
       first: opt(o.firstColumn),
       last: opt(o.lastColumn),
       dedupe: opt(o.dedupeKey),
       anonymous: opt(o.anonymous),
     };
+    const give = (flag: string, path: string | undefined, field?: TargetField, suffix = '') => {
+      if (path !== undefined) this.given.push({ flag, path, suffix, field, read: compilePath(path), matched: false });
+    };
+    for (const [k, path] of Object.entries(o.map) as [TargetField, string][]) give(`--map ${k}=`, path, k);
+    for (const p of o.params) give('--param ', p.column, undefined, `=${p.name}`);
+    for (const p of o.paramsFrom) give('--params-from ', p);
+    give('--count-column ', o.countColumn);
+    give('--first-column ', o.firstColumn);
+    give('--last-column ', o.lastColumn);
+    give('--dedupe-key ', o.dedupeKey);
+    give('--anonymous ', o.anonymous, 'userId');
+    const anon = o.preset?.anonymousId;
+    this.presetAnonymous = anon === undefined || o.anonymous !== undefined ? undefined : compilePath(anon);
   }
 
   /** The record as an event: the preset's reading (or the default paths), then --map and --anonymous. */
@@ -150,8 +197,9 @@ export class JsonProjection {
   private leaves(r: JsonObject, ev: VendorEvent, visit: (name: string, value: JsonValue) => void): void {
     if (ev.params !== undefined) walkLeaves(ev.params, '', ev.skipParam, visit);
     for (const from of this.get.paramsFrom) {
-      const obj = asObject(from(r));
-      if (obj !== undefined) walkLeaves(obj, '', undefined, visit);
+      // the path reader has parsed a JSON string at its end (once per record)
+      const obj = from(r);
+      if (isJsonObject(obj)) walkLeaves(obj, '', undefined, visit);
     }
   }
 
@@ -167,10 +215,18 @@ export class JsonProjection {
     if (this.header !== undefined) throw new Error('scan() after freeze()');
     if (!isJsonObject(record)) return;
     this.scanned++;
-    if (this.pathsSeen.size < MAX_PATHS_SEEN)
-      walkLeaves(record, '', undefined, (name) => void (this.pathsSeen.size < MAX_PATHS_SEEN && this.pathsSeen.add(name)));
+    if (this.pathsSeen.size < MAX_PATHS_SEEN) walkPaths(record, '', (name) => this.pathsSeen.add(name).size < MAX_PATHS_SEEN);
+    for (const g of this.given) g.matched ||= g.read(record) !== undefined;
     const ev = this.read(record);
     if (ev === 'not_track') return;
+    this.scanEvents++;
+    if (jsonText(ev.userId).trim() !== '') this.scanHas.userId++;
+    else {
+      this.scanNoUser++;
+      if (this.presetAnonymous !== undefined && jsonText(this.presetAnonymous(record)).trim() !== '') this.scanAnonymousThere++;
+    }
+    if (jsonText(ev.event).trim() !== '') this.scanHas.event++;
+    if (ev.time !== undefined && ev.time.trim() !== '') this.scanHas.time++;
     this.seenField.userId ||= ev.userId !== undefined;
     this.seenField.event ||= ev.event !== undefined;
     this.seenField.time ||= ev.time !== undefined && ev.time !== '';
@@ -189,22 +245,36 @@ export class JsonProjection {
     this.notes.scannedRecords = this.scanned;
     const problems: string[] = [];
     const seen = [...this.pathsSeen];
+    const seenList = `Fields seen: ${seen.slice(0, 40).join(', ')}${seen.length > 40 ? ', …' : ''}.`;
+    const reported = new Set<string>();
     if (this.scanned > 0 && o.preset === undefined) {
       for (const f of ['userId', 'event', 'time'] as const) {
         if (f === 'time' && o.firstColumn !== undefined) continue;
         if (this.seenField[f]) continue;
         const path = o.map[f] ?? DEFAULT_PATH[f];
-        const hint = suggestPath(f, seen);
+        reported.add(`--map ${f}=`);
+        const hint = suggestPath(path, f, seen);
         problems.push(
-          `${f}: no record of the first ${this.scanned} has "${path}". Fields seen: ${seen.slice(0, 40).join(', ')}${seen.length > 40 ? ', …' : ''}.${hint !== undefined ? ` Did you mean --map ${f}=${hint}?` : ` Name it with --map ${f}=<path>, or use a --preset.`}`,
+          `${f}: no record of the first ${this.scanned} has "${path}". ${seenList}${hint !== undefined ? ` Did you mean --map ${f}=${hint}?` : ` Name it with --map ${f}=<path>, or use a --preset.`}`,
         );
       }
+    }
+    if (this.scanned > 0 && o.preset !== undefined) problems.push(...this.presetFieldProblems(o.preset, seen, seenList, reported));
+    // every other path the user named must be in at least one record read ahead
+    for (const g of this.given) {
+      if (g.matched || reported.has(g.flag) || this.scanned === 0) continue;
+      const hint = suggestPath(g.path, g.field, seen);
+      problems.push(
+        `${g.flag.trim().replace(/=$/, '')}: no record of the first ${this.scanned} has "${g.path}". ${seenList}${
+          hint !== undefined ? ` Did you mean ${g.flag}${hint}${g.suffix}?` : ` Check the path, or read further ahead with --scan-records.`
+        }`,
+      );
     }
     if (problems.length > 0)
       throw new BackfillError(
         'MISSING_COLUMN',
         problems.join('\n'),
-        'Paths are dotted (properties.distinct_id). The fields above are those of the first records read.',
+        `Paths are dotted (properties.distinct_id) and step into JSON strings that hold objects. The fields above are those of the first ${this.scanned} records read (--scan-records).`,
       );
 
     this.hasValue = o.map.value !== undefined || (o.preset !== undefined ? o.preset.hasValue : this.seenField.value);
@@ -250,6 +320,48 @@ export class JsonProjection {
     return { ...mapping, columns, leftOut: [] };
   }
 
+  /**
+   * With a preset: a required field that none of the records read ahead has, and a user id missing
+   * from most of them while the vendor's anonymous id is there (GA4 keeps signed-out visitors under
+   * user_pseudo_id): stopped here, before output, instead of rejecting every row at the end.
+   */
+  private presetFieldProblems(preset: Preset, seen: readonly string[], seenList: string, reported: Set<string>): string[] {
+    const o = this.o;
+    const out: string[] = [];
+    const n = this.scanEvents;
+    if (n === 0) return out;
+    const anon = preset.anonymousId;
+    for (const f of ['userId', 'event', 'time'] as const) {
+      if (o.map[f] !== undefined || (f === 'time' && o.firstColumn !== undefined) || this.scanHas[f] > 0) continue;
+      if (f === 'userId' && o.anonymous !== undefined) continue;
+      reported.add(`--map ${f}=`);
+      const near = suggestPath(f, f, seen);
+      const fix =
+        f === 'userId' && anon !== undefined && this.scanAnonymousThere > 0
+          ? ` Did you mean --anonymous ${anon}? (records without a user id then take their ${anon})`
+          : near !== undefined
+            ? ` Did you mean --map ${f}=${near}?`
+            : ` Name it with --map ${f}=<path>.`;
+      out.push(`${f}: none of the first ${n} events has a value for ${preset.sources[f]} (--preset ${preset.name}). ${seenList}${fix}`);
+    }
+    const missing = this.scanNoUser;
+    const rate = o.maxRejectRate ?? 0;
+    if (
+      this.scanHas.userId > 0 &&
+      o.map.userId === undefined &&
+      o.anonymous === undefined &&
+      anon !== undefined &&
+      this.scanAnonymousThere > 0 &&
+      missing * 2 > n &&
+      missing / n > rate
+    ) {
+      out.push(
+        `userId: ${missing} of the first ${n} events have no ${preset.sources.userId} (signed-out visitors), more than --max-reject-rate ${rate} allows; ${this.scanAnonymousThere} of them have a ${anon}. Did you mean --anonymous ${anon}? (they are then imported under it; to leave them out instead, raise --max-reject-rate)`,
+      );
+    }
+    return out;
+  }
+
   /** A parameter leaf of the record being projected: into its column, or counted as left out. */
   private readonly place = (name: string, value: JsonValue): void => {
     const at = this.column.get(name);
@@ -269,10 +381,12 @@ export class JsonProjection {
     this.filled++;
   };
 
-  /** One record → its fields in header order, or the reason it is not an event. */
-  project(record: JsonObject): string[] | 'not_track' {
+  /** One record → its fields in header order, or the reason it is not an event (or not one Leanplum can take). */
+  project(record: JsonObject): string[] | 'not_track' | ProjectionReject {
     const ev = this.read(record);
     if (ev === 'not_track') return ev;
+    const badUser = userIdProblem(ev.userId);
+    if (badUser !== undefined) return { kind: 'rejected', reason: 'bad_user_id', message: badUser };
     if (this.anonymous) this.notes.anonymousUserRows++;
     const g = this.get;
     const f = new Array<string>(this.width).fill('');
@@ -367,9 +481,42 @@ function defaultRead(r: JsonObject): VendorEvent {
   };
 }
 
-/** The seen path most likely meant for a field: by its last segment, as for CSV columns. */
-function suggestPath(field: TargetField, paths: readonly string[]): string | undefined {
+/**
+ * The seen path most likely meant: the one closest to the path the user typed (by its last segment
+ * too, when the typed path has no dot: `amount` → `properties.amount`), else, when nothing is close,
+ * one named like the field's common names (`timestamp` for time), as for CSV columns.
+ */
+function suggestPath(typed: string, field: TargetField | undefined, paths: readonly string[]): string | undefined {
+  const near = closestName(typed, paths);
+  if (near !== undefined) return near;
   const last = paths.map((p) => p.slice(p.lastIndexOf('.') + 1));
-  const hit = suggestColumn(field, last);
+  if (!typed.includes('.')) {
+    const hit = closestName(typed, last);
+    if (hit !== undefined) return paths[last.indexOf(hit)];
+  }
+  if (field === undefined) return undefined;
+  const hit = suggestColumn(field, last, field);
   return hit === undefined ? undefined : paths[last.indexOf(hit)];
+}
+
+const INTEGER_TEXT = /^-?\d+$/;
+
+/**
+ * Why a JSON user id is not one Leanplum can take, or undefined: a user id is a string or an
+ * integer (an exact one: a long integer keeps its digits, see json-text.ts). true, {"a":1}, ["x"]
+ * and 1.5 would be imported as the users "true", "{""a"":1}"… (absent and null: missing_user_id).
+ */
+export function userIdProblem(v: JsonValue | undefined): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'bigint') return undefined;
+  if (typeof v === 'number')
+    return Number.isSafeInteger(v) ? undefined : `userId ${jsonText(v)} is a number that is not an integer; expected a string or an integer`;
+  if (typeof v === 'string') {
+    if (v.charCodeAt(0) !== 0) return undefined;
+    // a long number literal kept as its text
+    return INTEGER_TEXT.test(v.slice(1)) ? undefined : `userId ${v.slice(1)} is a number that is not an integer; expected a string or an integer`;
+  }
+  const kind = v instanceof Date ? 'a date' : v instanceof Uint8Array ? 'bytes' : jsonKind(v);
+  const shown = jsonText(v);
+  return `userId is ${kind} (${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}); expected a string or an integer`;
 }

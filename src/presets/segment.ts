@@ -1,5 +1,5 @@
 import { jsonText, type JsonObject } from '../json/json-text.js';
-import { asObject } from '../json/paths.js';
+import { objectAt } from '../json/paths.js';
 import { present, utcIfNaive } from './fields.js';
 import type { Preset } from './types.js';
 
@@ -7,6 +7,7 @@ import type { Preset } from './types.js';
 export const segment: Preset = {
   name: 'segment',
   hasValue: true,
+  anonymousId: 'anonymousId',
   sources: {
     userId: 'userId',
     event: 'event',
@@ -19,7 +20,7 @@ export const segment: Preset = {
   },
   read(r: JsonObject) {
     if (r['type'] !== 'track') return 'not_track';
-    const p = asObject(r['properties']) ?? {};
+    const p = objectAt(r, 'properties') ?? {};
     const from = ['revenue', 'value', 'total'].find((k) => present(p[k]));
     const value = from === undefined ? undefined : jsonText(p[from]).trim();
     const currencyCode = value === undefined ? undefined : present(p['currency']) ? jsonText(p['currency']) : from === 'revenue' ? 'USD' : undefined;

@@ -29,5 +29,10 @@ export interface Preset {
   sources: Readonly<Record<'userId' | 'event' | 'time' | 'value' | 'currencyCode' | 'dedupe' | 'params' | 'dropped', string>>;
   /** the output has value and currencyCode columns (the preset reads a value) */
   hasValue: boolean;
+  /**
+   * The path of the vendor's id for a visitor who is not signed in (GA4 `user_pseudo_id`, Segment
+   * `anonymousId`, Amplitude `device_id`): suggested as --anonymous when most records have no user id.
+   */
+  anonymousId?: string | undefined;
   read(record: JsonObject): VendorEvent | NotAnEvent;
 }

@@ -11,7 +11,10 @@ export const EPOCH_UNITS: readonly EpochUnit[] = ['unix-s', 'unix-ms', 'unix-us'
 const UNIT_DIGITS: Readonly<Record<EpochUnit, number>> = { 'unix-s': 0, 'unix-ms': 3, 'unix-us': 6, 'unix-ns': 9 };
 
 /** How a value was read: `naive` means it had no offset and was read in the configured zone. */
-export type ParsedTime = { ok: true; seconds: number; naive: boolean; kind: 'iso' | EpochUnit | 'pattern' } | { ok: false; message: string };
+export type ParsedTime =
+  | { ok: true; seconds: number; naive: boolean; kind: 'iso' | EpochUnit | 'pattern' }
+  /** `implausible`: read, but no real event time (an epoch ≤ 0: an unset or zeroed timestamp) */
+  | { ok: false; message: string; implausible?: true };
 
 export function parseTimeFormat(text: string): TimeFormat {
   if (text === 'auto' || text === 'iso' || (EPOCH_UNITS as readonly string[]).includes(text)) {
@@ -168,8 +171,16 @@ export function wallToInstant(wall: number, zone: string): number | undefined {
   return best;
 }
 
+/** An epoch of 0 or less (1970-01-01 and before): what an unset or zeroed timestamp reads as, never a real event. */
+const notPositive = (text: string): ParsedTime => ({
+  ok: false,
+  implausible: true,
+  message: `epoch value "${text}" is at or before 1970-01-01T00:00:00Z: an unset or zeroed timestamp, not an event time`,
+});
+
 function parseEpoch(text: string, unit: EpochUnit): ParsedTime {
   if (!NUMERIC.test(text)) return { ok: false, message: `"${text}" is not a number (expected ${unit})` };
+  if (Number(text) <= 0) return notPositive(text);
   return { ok: true, seconds: epochToSeconds(text, unit), naive: false, kind: unit };
 }
 
@@ -262,6 +273,7 @@ export function parseTime(raw: string, format: TimeFormat, zone: string): Parsed
       return parseIso(text, zone);
     case 'auto': {
       if (NUMERIC.test(text)) {
+        if (Number(text) <= 0) return notPositive(text);
         const unit = autoEpochUnit(text);
         if (unit === undefined) {
           return {
