@@ -1,9 +1,28 @@
-// The shape of report.json (schemaVersion 1, documented in the README). Types only.
+// The shape of report.json (documented in the README and docs/report.md). Types only. A change
+// that a reader of the previous schemaVersion would misread bumps the version.
+// 2: valueByCurrency holds exact decimal strings (was rounded numbers); histogram.older/newer.
 import type { ResultsSummary } from './results.js';
 import type { Conservation, InputFacts } from './summary.js';
 
 export interface HistogramBucket {
   start: string;
+  input: number;
+  output: number;
+}
+/** Events before the first bar, counted in the chart's first ("older") bar. */
+export interface HistogramOlder {
+  /** the first regular bar's start (YYYY-MM or YYYY-MM-DD): these events are all before it */
+  before: string;
+  /** the day (YYYY-MM-DD) of the earliest of them */
+  earliest: string;
+  input: number;
+  output: number;
+}
+/** Events after the last bar, counted in the chart's last ("newer") bar. */
+export interface HistogramNewer {
+  /** the last regular bar's start (YYYY-MM or YYYY-MM-DD): these events are all after that bucket */
+  after: string;
+  latest: string;
   input: number;
   output: number;
 }
@@ -29,7 +48,7 @@ export interface ReportResults {
 }
 
 export interface Report {
-  schemaVersion: 1;
+  schemaVersion: 2;
   generatedAt: string;
   tool: { name: string; version: string };
   run: {
@@ -71,10 +90,22 @@ export interface Report {
   dropped: { total: number; byReason: ReasonRows[] };
   histogram: {
     unit: 'day' | 'month';
+    /** the regular bars, oldest first; with older and newer they hold every event exactly once */
     buckets: HistogramBucket[];
+    /** events far before the rest (see docs/report.md), or null when none */
+    older: HistogramOlder | null;
+    newer: HistogramNewer | null;
     markers: { cutoff: string; clampTarget: string; analytics7d: string; importAt: string };
   };
-  events: { event: string; occurrences: number; clamped: number; clampedShare: number; olderThan7dShare: number; valueByCurrency: Record<string, number> }[];
+  events: {
+    event: string;
+    occurrences: number;
+    clamped: number;
+    clampedShare: number;
+    olderThan7dShare: number;
+    /** currency (or "(no currency)") → the exact sum of the values written, as a decimal string ("10000.00") */
+    valueByCurrency: Record<string, string>;
+  }[];
   otherEventsOccurrences: number;
   /**
    * Leanplum bills each unique user looked up in a batch of 50 rows; a batch never spans parts.

@@ -2,6 +2,7 @@ import type { KeptRow } from '../events/row.js';
 import type { DropReason, RejectReason } from '../events/reasons.js';
 import type { RowObserver } from '../csv/row-observer.js';
 import { DAY, type TimeRule } from '../time/clamp.js';
+import { DecimalSum } from './decimal.js';
 import { DistinctCounter } from './hll.js';
 
 const CLAMPED_SAMPLE = 50;
@@ -13,7 +14,8 @@ export interface EventStats {
   occurrences: number;
   clamped: number;
   olderThan7d: number;
-  valueByCurrency: Record<string, number>;
+  /** exact sums of the value strings, never floating point */
+  valueByCurrency: Map<string, DecimalSum>;
 }
 export interface ClampedSample {
   file: string;
@@ -68,6 +70,11 @@ export class ReportCollector implements RowObserver {
     this.outputByDay = new Uint32Array(Math.max(1, days));
   }
 
+  /** the epoch day (seconds / 86400) of index 0 of the per-day counts */
+  get firstEpochDay(): number {
+    return this.firstDay;
+  }
+
   dayStart(index: number): number {
     return (this.firstDay + index) * DAY;
   }
@@ -91,7 +98,7 @@ export class ReportCollector implements RowObserver {
     let stats = this.events.get(row.event);
     if (stats === undefined) {
       if (this.events.size >= MAX_EVENTS) this.otherEvents += row.occurrences.length;
-      else this.events.set(row.event, (stats = { occurrences: 0, clamped: 0, olderThan7d: 0, valueByCurrency: {} }));
+      else this.events.set(row.event, (stats = { occurrences: 0, clamped: 0, olderThan7d: 0, valueByCurrency: new Map() }));
     }
     const n = row.occurrences.length;
     if (n > this.maxCount) this.maxCount = n;
@@ -111,7 +118,9 @@ export class ReportCollector implements RowObserver {
     }
     if (stats !== undefined && row.value !== '') {
       const cur = row.currencyCode === '' ? '(no currency)' : row.currencyCode;
-      stats.valueByCurrency[cur] = (stats.valueByCurrency[cur] ?? 0) + Number(row.value) * n;
+      let sum = stats.valueByCurrency.get(cur);
+      if (sum === undefined) stats.valueByCurrency.set(cur, (sum = new DecimalSum()));
+      sum.add(row.value, n);
     }
     if (clampedHere) {
       const o = row.occurrences.find((x) => x.change === 'clamped')!;

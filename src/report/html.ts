@@ -1,5 +1,7 @@
 import { esc } from './escape.js';
 import type { Report } from './model.js';
+import { groupThousands } from './decimal.js';
+import { newerNote, olderNote } from './histogram.js';
 import { histogramSvg } from './svg.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -9,25 +11,33 @@ const CSS = `
 *{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);margin:0 auto;max-width:1100px;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
 .muted{color:var(--muted)}table{border-collapse:collapse;width:100%;margin:6px 0 12px}th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+td.long,th.long{overflow-wrap:anywhere}td.num,th.num{white-space:nowrap}.table-wrap{max-width:100%;overflow-x:auto}p,li,h1,h2,h3{overflow-wrap:anywhere}
 th{background:#f4f6f9}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px;word-break:break-all}
 .warnings li{margin:4px 0}.warnings .campaigns_fire,.warnings .historical_permission{color:var(--bad);font-weight:600}
 .conservation{font-family:ui-monospace,monospace;background:#f4f6f9;padding:8px;border-radius:4px}.ok{color:var(--out)}.bad{color:var(--bad)}
 .histogram{width:100%;height:auto;border:1px solid var(--line)}.histogram .grid{stroke:#eceff4}.histogram .axis{font-size:11px;fill:var(--muted)}
 .histogram .bar.input{fill:var(--in)}.histogram .bar.output{fill:var(--out)}.histogram .axis-line{stroke:var(--fg)}
 .histogram .marker{stroke-width:2;stroke-dasharray:5 3}.histogram .marker.cutoff{stroke:var(--bad)}.histogram .marker.clamp-target{stroke:var(--warn)}
-.histogram .marker.analytics{stroke:#6d28d9}.histogram .marker.import{stroke:var(--fg)}.histogram .marker-label{font-size:11px}
+.histogram .marker.analytics{stroke:#6d28d9}.histogram .marker.import{stroke:var(--fg)}.histogram .marker-label{font-size:11px}.histogram .clip-note{font-size:11px;fill:var(--warn)}
+.histogram .bar.clipped{opacity:.6}.histogram .axis.clipped{fill:var(--warn);font-style:italic}.histogram .axis-break{stroke:var(--warn);stroke-dasharray:2 2}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:16px}@media print{body{padding:0}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
 `;
 
+/** A run of this many characters without a space may break anywhere; shorter words (a timestamp) stay whole. */
+const LONG_WORD = /\S{25,}/;
+const textCell = (tag: 'td' | 'th', c: string) => `<${tag}${LONG_WORD.test(c) ? ' class="long"' : ''}>${esc(c)}</${tag}>`;
+
 function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[], numeric: ReadonlySet<number> = new Set(), id?: string): string {
-  const head = headers.map((h, i) => `<th${numeric.has(i) ? ' class="num"' : ''}>${esc(h)}</th>`).join('');
+  const head = headers.map((h, i) => (numeric.has(i) ? `<th class="num">${esc(h)}</th>` : textCell('th', h))).join('');
   const body = rows
     .map(
-      (r) => `<tr>${r.map((c, i) => (numeric.has(i) ? `<td class="num">${esc(typeof c === 'number' ? n(c) : c)}</td>` : `<td>${esc(c)}</td>`)).join('')}</tr>`,
+      (r) =>
+        `<tr>${r.map((c, i) => (numeric.has(i) ? `<td class="num">${esc(typeof c === 'number' ? n(c) : c)}</td>` : textCell('td', String(c)))).join('')}</tr>`,
     )
     .join('');
   const thead = headers.some((h) => h !== '') ? `<thead><tr>${head}</tr></thead>` : '';
-  return `<table${id ? ` id="${esc(id)}"` : ''}>${thead}<tbody>${body || `<tr><td colspan="${headers.length}" class="muted">none</td></tr>`}</tbody></table>`;
+  // a table of many columns scrolls inside its own box: the page never gets wider than the window
+  return `<div class="table-wrap"><table${id ? ` id="${esc(id)}"` : ''}>${thead}<tbody>${body || `<tr><td colspan="${headers.length}" class="muted">none</td></tr>`}</tbody></table></div>`;
 }
 
 function resultsSection(res: NonNullable<Report['results']>): string {
@@ -69,10 +79,15 @@ export function renderReportHtml(r: Report): string {
     { at: r.histogram.markers.importAt, label: 'import time', cls: 'import' },
   ];
   const multi = run.inputs.length > 1;
-  const currencies = (v: Record<string, number>) =>
+  // exact decimal sums (report.json has them as strings); only the thousands are grouped here
+  const currencies = (v: Record<string, string | number>) =>
     Object.entries(v)
-      .map(([c, x]) => `${x.toLocaleString('en-US')} ${c}`)
+      .map(([c, x]) => `${groupThousands(String(x))} ${c}`)
       .join(', ');
+  const h = r.histogram;
+  const clipped = [h.older ? `the first bar ("older") holds ${olderNote(h.older)}` : '', h.newer ? `the last bar ("newer") holds ${newerNote(h.newer)}` : '']
+    .filter((x) => x !== '')
+    .map((x) => x.replace(/ in the (first|last) bar/, ''));
   const sections = [
     `<header><h1>Leanplum backfill preview</h1><p class="muted">Generated ${esc(r.generatedAt)} by ${esc(r.tool.name)} ${esc(r.tool.version)} — ${r.results ? 'the import has run: its results come first' : 'nothing has been sent to Leanplum by this preview'}.</p></header>`,
     `<section id="warnings"><h2>Read before launching</h2><ul class="warnings">${r.warnings.map((w) => `<li class="${esc(w.code)}">${esc(w.message)}</li>`).join('')}</ul></section>`,
@@ -104,8 +119,10 @@ export function renderReportHtml(r: Report): string {
     )}</section>`,
     `<section id="totals"><h2>Totals</h2>${table(['read', 'kept', 'rejected', 'dropped', 'rows written', 'expanded rows', 'clamped', 'nudged to T'], [[t.read, t.kept, t.rejected, t.dropped, t.written, t.expandedRows, t.clamped, t.nudgedToImportTime]], new Set([0, 1, 2, 3, 4, 5, 6, 7]), 'totals-table')}
       <p class="conservation ${cons.ok ? 'ok' : 'bad'}" id="conservation">${esc(cons.rows)}<br>${esc(cons.occurrences)}</p></section>`,
-    `<section id="histogram-section"><h2>Event times per ${esc(r.histogram.unit)}</h2>${histogramSvg(r.histogram.buckets, markers, r.histogram.unit)}
-      <p class="muted">Bars left of the red cutoff would be filed by Leanplum at the moment of import; the clamp moves them to the clamp target.</p></section>`,
+    `<section id="histogram-section"><h2>Event times per ${esc(r.histogram.unit)}</h2>${histogramSvg(h, markers)}
+      <p class="muted">Bars left of the red cutoff would be filed by Leanplum at the moment of import; the clamp moves them to the clamp target.${
+        clipped.length ? ` Events far from the rest are not given a bar of their own, so they do not squash the others: ${esc(clipped.join('; '))}.` : ''
+      }</p></section>`,
     `<section id="events"><h2>Per event</h2>${table(
       ['event', 'occurrences', 'clamped %', 'older than 7 days %', 'value by currency'],
       r.events.map((e) => [e.event, e.occurrences, e.clampedShare, e.olderThan7dShare, currencies(e.valueByCurrency)]),

@@ -1,49 +1,31 @@
-import type { HistogramBucket, Report, Warning } from '../model/report.js';
+import type { Report, Warning } from '../model/report.js';
 import type { TransformSummary } from '../model/summary.js';
 import { DAY } from '../time/clamp.js';
 import { MAX_EVENT_NAMES_PER_APP, MAX_PARAM_NAMES_PER_APP } from '../events/names.js';
 import type { ReportCollector } from './collector.js';
+import { bucketDays } from './histogram.js';
 
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 2;
 
-export type { HistogramBucket, Report, ReportResults, Warning } from '../model/report.js';
+export type { HistogramBucket, HistogramNewer, HistogramOlder, Report, ReportResults, Warning } from '../model/report.js';
 
 const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 const pct = (a: number, b: number) => (b === 0 ? 0 : Math.round((a / b) * 10000) / 100);
 
 function histogram(c: ReportCollector, summary: TransformSummary): Report['histogram'] {
-  let lo = -1;
-  let hi = -1;
-  for (let i = 0; i < c.inputByDay.length; i++) {
-    if (c.inputByDay[i]! > 0 || c.outputByDay[i]! > 0) {
-      if (lo < 0) lo = i;
-      hi = i;
-    }
-  }
   const importAt = Date.parse(summary.config.importAt) / 1000;
-  // always show the import time and the cutoff, so the markers have somewhere to stand
-  const idx = (t: number) => Math.floor(t / DAY) - Math.floor(c.dayStart(0) / DAY);
-  const cutoffIdx = idx(Date.parse(summary.config.cutoff) / 1000);
-  const importIdx = Math.min(idx(importAt), c.inputByDay.length - 1);
-  lo = lo < 0 ? cutoffIdx : Math.min(lo, cutoffIdx);
-  hi = Math.max(hi, importIdx);
-  const byDay = hi - lo <= 120;
-  const buckets: HistogramBucket[] = [];
-  let key = '';
-  for (let i = lo; i <= hi; i++) {
-    const date = new Date(c.dayStart(i) * 1000).toISOString();
-    const k = byDay ? date.slice(0, 10) : date.slice(0, 7);
-    if (k !== key) {
-      buckets.push({ start: k, input: 0, output: 0 });
-      key = k;
-    }
-    const b = buckets[buckets.length - 1]!;
-    b.input += c.inputByDay[i]!;
-    b.output += c.outputByDay[i]!;
-  }
+  // always show the cutoff and the import time, so the markers have somewhere to stand
+  const day = (t: number) => Math.floor(t / DAY) - c.firstEpochDay;
+  const { unit, buckets, older, newer } = bucketDays(
+    { firstDay: c.firstEpochDay, input: c.inputByDay, output: c.outputByDay },
+    day(Date.parse(summary.config.cutoff) / 1000),
+    day(importAt),
+  );
   return {
-    unit: byDay ? ('day' as const) : ('month' as const),
+    unit,
     buckets,
+    older,
+    newer,
     markers: {
       cutoff: summary.config.cutoff,
       clampTarget: summary.config.clampTarget,
@@ -64,7 +46,7 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
       clamped: s.clamped,
       clampedShare: pct(s.clamped, s.occurrences),
       olderThan7dShare: pct(s.olderThan7d, s.occurrences),
-      valueByCurrency: Object.fromEntries(Object.entries(s.valueByCurrency).map(([cur, v]) => [cur, Math.round(v * 100) / 100])),
+      valueByCurrency: Object.fromEntries([...s.valueByCurrency].map(([cur, sum]) => [cur, sum.toString()])),
     }))
     .sort((a, b) => b.occurrences - a.occurrences || a.event.localeCompare(b.event));
   const olderThan7d = [...c.events.values()].reduce((s, e) => s + e.olderThan7d, 0);

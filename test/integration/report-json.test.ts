@@ -24,7 +24,7 @@ describe('report.json', () => {
       map: ['userId=user_id', 'time=event_time', 'value=amount', 'currencyCode=currency'],
       param: ['note'],
     });
-    expect(report.schemaVersion).toBe(1);
+    expect(report.schemaVersion).toBe(2);
     expect(report.totals).toMatchObject({ read: 16, kept: 6, rejected: 9, dropped: 1, written: 6, clamped: 2, clampedRows: 2 });
     expect(report.rejected.byReason.map((r: { reason: string; count: number }) => [r.reason, r.count])).toEqual([
       ['ragged_row', 1],
@@ -52,7 +52,7 @@ describe('report.json', () => {
       expect.arrayContaining(['campaigns_fire', 'analytics_7d', 'naive_times', 'quoted_values', 'rejected_rows', 'historical_permission']),
     );
     const purchase = report.events.find((e: { event: string }) => e.event === 'purchase');
-    expect(purchase).toMatchObject({ occurrences: 2, clamped: 1, clampedShare: 50, valueByCurrency: { EUR: 12.5, USD: 99 } });
+    expect(purchase).toMatchObject({ occurrences: 2, clamped: 1, clampedShare: 50, valueByCurrency: { EUR: '12.50', USD: '99.00' } });
     expect(report.run).toMatchObject({
       importAt: IMPORT_AT,
       cutoff: '2025-11-22T00:00:00Z',
@@ -67,6 +67,8 @@ describe('report.json', () => {
     const sum = (k: 'input' | 'output') => report.histogram.buckets.reduce((s: number, b: Record<string, number>) => s + b[k]!, 0);
     expect(sum('input')).toBe(clean.length);
     expect(sum('output')).toBe(clean.length);
+    expect(report.histogram.older).toBeNull();
+    expect(report.histogram.newer).toBeNull();
     expect(report.histogram.unit).toBe('month');
     // recompute the billable lookups from the file as written
     let billable = 0;
