@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'GCS_FAILED'
   | 'LEANPLUM_FAILED'
   | 'LAUNCH_UNKNOWN'
+  | 'SEND_UNKNOWN'
   | 'LAUNCH_REFUSED'
   | 'JOB_FAILED'
   | 'JOB_ROW_FAILURES'
@@ -42,6 +43,7 @@ export const EXIT: Readonly<Record<ErrorCode, number>> = {
   GCS_FAILED: 4,
   LEANPLUM_FAILED: 4,
   LAUNCH_UNKNOWN: 4,
+  SEND_UNKNOWN: 4, // API sink: batches sent whose outcome nobody knows (resend or skip them on the user's word)
   JOB_FAILED: 5,
   JOB_ROW_FAILURES: 5,
 };

@@ -81,5 +81,9 @@ export interface Manifest {
   transform?: TransformRecord;
   target?: { bucket: string; prefix: string; token: string };
   leanplum?: { appId: string; apiUrl: string };
+  /** where the rows go: the GCS CSV import job (absent in older manifests) or the JSON multi API (send-ledger.ndjson holds its state) */
+  sink?: 'csv-job' | 'api';
+  /** the API sink's send: started, and completed once every batch has an outcome */
+  send?: { startedAt: string; completedAt?: string; batches?: number; billableLookups?: number };
   parts: PartState[];
 }

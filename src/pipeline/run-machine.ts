@@ -88,7 +88,7 @@ export function mayTransform(m: Manifest | undefined, dir: string): Refusal | un
 }
 
 /** The transform's output is whole, full-sized and within the limits: the gates every cloud stage shares. */
-function outputGates(m: Manifest | undefined, dir: string): Refusal | undefined {
+export function outputGates(m: Manifest | undefined, dir: string): Refusal | undefined {
   if (m?.committing !== undefined) {
     return {
       gate: 'committing',
@@ -143,7 +143,7 @@ export function mayUpload(m: Manifest | undefined, dir: string, target: { bucket
   return undefined;
 }
 
-function staleRefusal(t: NonNullable<Manifest['transform']>): Refusal {
+export function staleRefusal(t: NonNullable<Manifest['transform']>): Refusal {
   return {
     gate: 'stale',
     message: `the clamp of this run is stale: it was computed for import time ${t.importAt} and is only safe until ${t.staleAfter}`,
