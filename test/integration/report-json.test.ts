@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
+import { renderReportHtml } from '../../src/report/html.js';
 import { transformWithReport } from '../../src/pipeline/transform-with-report.js';
 import { IMPORT_AT, sample, tempDir } from '../helpers/run.js';
 
@@ -80,5 +81,17 @@ describe('report.json', () => {
     const older = clean.filter((r) => Number(r['time']) < T - 7 * 86400).length;
     expect(report.warnings.find((w: { code: string }) => w.code === 'analytics_7d').message).toContain(`${Math.round((older / clean.length) * 10000) / 100}%`);
     for (const e of report.events) expect(e.occurrences).toBe(clean.filter((r) => r['event'] === e.event).length);
+  });
+
+  it('a version-1 report.json (an older run directory that gets its job results later) still renders', async () => {
+    const { report } = await preview('messy.csv', { map: ['userId=user_id', 'time=event_time', 'value=amount', 'currencyCode=currency'] });
+    const v1 = structuredClone(report);
+    v1.schemaVersion = 1;
+    delete v1.histogram.older;
+    delete v1.histogram.newer;
+    for (const e of v1.events) e.valueByCurrency = Object.fromEntries(Object.entries(e.valueByCurrency).map(([c, v]) => [c, Number(v)]));
+    const html = renderReportHtml(v1);
+    expect(html).toContain('12.5 EUR');
+    expect(html).not.toContain('class="clip-note"');
   });
 });

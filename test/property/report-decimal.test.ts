@@ -5,7 +5,12 @@ import { DecimalSum, formatDecimal, groupThousands, MAX_SCALE, parseDecimal } fr
 /** A decimal as the row step accepts it, with the exact value it stands for (units × 10^-scale). */
 const decimalArb = fc
   .record({
-    units: fc.oneof(fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }), fc.bigInt({ min: -1000n, max: 1000n })),
+    // beyond the 15-digit fast path, small, and 15 digits (whose sums soon pass 2^53 and move to BigInt)
+    units: fc.oneof(
+      fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }),
+      fc.bigInt({ min: -1000n, max: 1000n }),
+      fc.bigInt({ min: -(10n ** 15n - 1n), max: 10n ** 15n - 1n }),
+    ),
     scale: fc.integer({ min: 0, max: 12 }),
     // how the same value is written: plain, with an exponent, with a leading "+", without a leading 0
     form: fc.constantFrom('plain', 'exp', 'plus', 'bare'),
