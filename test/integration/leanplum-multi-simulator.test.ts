@@ -144,12 +144,20 @@ describe('JSON multi: per-action answers', () => {
   it('warns "Past event detected (N days ago). Rewriting timestamp." for events older than 365 days at its clock', async () => {
     const t = now();
     const out = await answers(
-      await post([track('w', 0, { time: t - 364 * 86400 }), track('w', 1, { time: t - 366 * 86400 }), track('w', 2, { time: t - 731 * 86400 - 100 })]),
+      await post([
+        track('w', 0, { time: t - 364 * 86400 }),
+        track('w', 1, { time: t - 366 * 86400 }),
+        track('w', 2, { time: t - 731 * 86400 - 100 }),
+        track('w', 3, { time: t - 365 * 86400 + 120 }),
+        track('w', 4, { time: t - 365 * 86400 - 120 }),
+      ]),
     );
+    expect(out[3]).toEqual({ success: true, reqId: 'r-w-3' });
+    expect(out[4]!.warning!.message).toBe('Past event detected (365 days ago). Rewriting timestamp.');
     expect(out[0]).toEqual({ success: true, reqId: 'r-w-0' });
     expect(out[1]).toEqual({ success: true, reqId: 'r-w-1', warning: { message: 'Past event detected (366 days ago). Rewriting timestamp.' } });
     expect(out[2]!.warning!.message).toBe('Past event detected (731 days ago). Rewriting timestamp.');
-    expect(sim.multi.stats).toMatchObject({ applied: 3, warned: 2 });
+    expect(sim.multi.stats).toMatchObject({ applied: 5, warned: 3 });
   });
 
   it('setUserAttributes: checks the types, merges attributes, aggregates events', async () => {
@@ -258,5 +266,119 @@ describe('startApiSimulator (for the demo)', () => {
     } finally {
       await lp.sim.stop();
     }
+  });
+});
+
+describe('JSON multi: faults', () => {
+  const ids = () => sim.multi.appliedActions().map((a) => a.reqId);
+
+  it('429 with Retry-After for the next n calls, nothing applied; then served', async () => {
+    sim.throttleMulti(2, 3);
+    for (let i = 0; i < 2; i++) {
+      const r = await post([track('t', 0)]);
+      expect(r.status).toBe(429);
+      expect(r.headers.get('retry-after')).toBe('3');
+    }
+    expect(await answers(await post([track('t', 0)]))).toHaveLength(1);
+    expect(sim.multi.stats).toMatchObject({ calls: 3, status429: 2, lockConflicts: 0, applied: 1 });
+  });
+
+  it('503 for the next n calls, without Retry-After unless asked, nothing applied', async () => {
+    sim.unavailableMulti(1);
+    const r = await post([track('s', 0)]);
+    expect(r.status).toBe(503);
+    expect(r.headers.get('retry-after')).toBeNull();
+    expect(sim.multi.stats).toMatchObject({ status503: 1, applied: 0 });
+  });
+
+  it('added latency: every call (latencyMs) or the next n (slow), with its users locked meanwhile', async () => {
+    sim.configureMulti({ latencyMs: 120 });
+    let t0 = performance.now();
+    await answers(await post([track('a', 0)]));
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(115);
+    sim.configureMulti({ latencyMs: 0 });
+    sim.slowMulti(1, 300);
+    t0 = performance.now();
+    const slow = post([track('a', 1)]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await post([track('a', 2)])).status).toBe(429);
+    expect(await answers(await slow)).toHaveLength(1);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(295);
+    expect(ids()).toEqual(['r-a-0', 'r-a-1']);
+  });
+
+  it('answer lost after applying: the client sees a cut connection, the actions are applied; the identical resend is dropped as duplicates', async () => {
+    sim.loseMultiAnswers(1);
+    const data = batch(2, 3, 'lost');
+    await expect(post(data)).rejects.toThrow();
+    expect(sim.multi.stats).toMatchObject({ applied: 6, answersLost: 1 });
+    expect(sim.multi.usersInFlight.size).toBe(0);
+    const again = await answers(await post(data));
+    expect(again.every((r) => r.success && !r.error && !r.warning)).toBe(true);
+    expect(sim.multi.stats).toMatchObject({ applied: 6, duplicates: 6 });
+    expect(ids()).toEqual(data.map((a) => a['reqId']));
+  });
+
+  it('a cut before handling applies nothing', async () => {
+    sim.dropMulti(1);
+    await expect(post([track('c', 0)])).rejects.toThrow();
+    expect(sim.multi.stats.applied).toBe(0);
+  });
+
+  it('a rule fails actions by predicate (in code or over HTTP), the rest of the call applies', async () => {
+    sim.multi.failWhen = (a) => (a['userId'] === 'p2' ? 'User is blocked' : undefined);
+    const out1 = await answers(await post([track('p1', 0), track('p2', 0)]));
+    expect(out1.map((r) => r.error?.message)).toEqual([undefined, 'User is blocked']);
+    const cfg = await fetch(`${sim.url}/_sim/multi`, { method: 'POST', body: JSON.stringify({ failEvents: ['bad event'] }) });
+    expect(cfg.status).toBe(200);
+    const out2 = await answers(await post([track('p3', 0), track('p3', 1, { event: 'bad event' })]));
+    expect(out2[1]).toEqual({ success: false, error: { message: 'Event rejected: bad event' }, reqId: 'r-p3-1' });
+    expect(ids()).toEqual(['r-p1-0', 'r-p3-0']);
+    const stats = (await (await fetch(`${sim.url}/_sim/multi`)).json()) as { stats: { applied: number; failed: number } };
+    expect(stats.stats).toMatchObject({ applied: 2, failed: 2 });
+    const applied = (await (await fetch(`${sim.url}/_sim/multi/applied`)).json()) as { reqId: string }[];
+    expect(applied.map((a) => a.reqId)).toEqual(['r-p1-0', 'r-p3-0']);
+  });
+
+  it('echo mode: every JSON multi error answer quotes the key it received', async () => {
+    sim.echoKey = true;
+    const wrong = await post([track('e', 0)], { clientKey: 'wrong-key-xyz' });
+    expect(await message(wrong)).toContain('wrong-key-xyz');
+    expect(await message(await post([track('e', 0)], { clientKey: APP.devKey }))).toContain(APP.devKey);
+    expect(await message(await post(batch(51, 1)))).toContain(APP.prodKey);
+    sim.throttleMulti(1, 1);
+    expect(await message(await post([track('e', 0)]))).toContain(APP.prodKey);
+    sim.unavailableMulti(1);
+    expect(await message(await post([track('e', 0)]))).toContain(APP.prodKey);
+    sim.configureMulti({ latencyMs: 100 });
+    const running = post([track('e', 1)]);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await message(await post([track('e', 2)]))).toContain(APP.prodKey);
+    await running;
+  });
+
+  it('reqId echo can be turned off (answers matched by index only); order stays the request order', async () => {
+    sim.configureMulti({ echoReqId: false });
+    const out = await answers(await post([track('n', 0), track('n', 1, { event: '' })]));
+    expect(out).toEqual([{ success: true }, { success: false, error: { message: 'event is required' } }]);
+  });
+
+  it('its clock can run ahead (/_sim/config clockOffsetSeconds): a 364-day-old event then draws the warning', async () => {
+    const t = now() - 364 * 86400;
+    expect((await answers(await post([track('k', 0, { time: t })])))[0]!.warning).toBeUndefined();
+    await fetch(`${sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ clockOffsetSeconds: 2 * 86400 }) });
+    try {
+      expect((await answers(await post([track('k', 1, { time: t })])))[0]!.warning?.message).toBe('Past event detected (366 days ago). Rewriting timestamp.');
+    } finally {
+      await fetch(`${sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ clockOffsetSeconds: 0 }) });
+    }
+  });
+
+  it('a body that is not JSON is a 400, and a non-numeric top-level time too', async () => {
+    const bad = await fetch(`${sim.apiUrl}?action=multi`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"appId":' });
+    expect(bad.status).toBe(400);
+    expect(await message(bad)).toMatch(/not valid JSON/);
+    const time = await post([track('j', 0)], { time: '2024-01-01' });
+    expect(time.status).toBe(400);
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse } from 'csv-parse/sync';
 import { FaultQueue, LoopbackService, faultHeaders, readBody, sendJson, type Fault } from './http-util.js';
-import { JsonMulti, PARAMS_PER_EVENT_MAX, USER_ID_MAX_CHARS, badName, chars, type MultiOptions } from './leanplum-simulator-multi.js';
+import { JsonMulti, PARAMS_PER_EVENT_MAX, USER_ID_MAX_CHARS, badName, chars, type MultiOptions, type RecordMode } from './leanplum-simulator-multi.js';
 
 /**
  * A local Leanplum that holds the contract in shared/LEANPLUM-API.md: checks the app and the key
@@ -53,7 +53,7 @@ export interface MultiConfig {
   reset?: boolean;
   latencyMs?: number;
   echoReqId?: boolean;
-  record?: 'all' | 'counts';
+  record?: RecordMode;
   /** actions with these event names fail with "Event rejected: <name>" (a bad row for a canary); [] clears */
   failEvents?: string[];
   throttle?: { times: number; retryAfterSeconds?: number };
@@ -139,6 +139,7 @@ export class LeanplumSimulator extends LoopbackService {
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrivedAt = performance.now();
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
     if (url.pathname === '/_sim/faults' && method === 'POST') {
@@ -176,8 +177,14 @@ export class LeanplumSimulator extends LoopbackService {
     const fields = new URLSearchParams(url.search);
     const ctype = String(req.headers['content-type'] ?? '');
     let json: Record<string, unknown> | undefined;
-    if (ctype.includes('application/json')) json = JSON.parse(raw.toString() || '{}') as Record<string, unknown>;
-    else for (const [k, v] of new URLSearchParams(raw.toString())) fields.set(k, v);
+    if (ctype.includes('application/json')) {
+      try {
+        json = JSON.parse(raw.toString() || '{}') as Record<string, unknown>;
+      } catch (e) {
+        // U: Leanplum's answer to a body that is not JSON is not documented
+        return this.fail(res, 400, `The body is not valid JSON: ${(e as Error).message}`);
+      }
+    } else for (const [k, v] of new URLSearchParams(raw.toString())) fields.set(k, v);
     const get = (k: string) => (json && typeof json[k] === 'string' ? (json[k] as string) : (fields.get(k) ?? undefined));
     const action = get('action');
     this.requests.push({ action: action ?? '', at: Date.now() });
@@ -186,7 +193,7 @@ export class LeanplumSimulator extends LoopbackService {
     const jsonMulti = action === 'multi' && json !== undefined && json['createJob'] !== true && get('createJob') !== 'true';
 
     const fault = this.faults.take(method, `${url.pathname} ${action ?? ''}${jsonMulti ? ' json' : ''}`);
-    if (jsonMulti && json) return this.jsonMulti(req, res, url, json, key, fault);
+    if (jsonMulti && json) return this.jsonMulti(req, res, url, json, key, fault, arrivedAt);
     if (fault?.kind === 'drop') {
       req.socket.destroy();
       return;
@@ -246,6 +253,7 @@ export class LeanplumSimulator extends LoopbackService {
     body: Record<string, unknown>,
     key: string,
     fault: Fault | undefined,
+    arrivedAt: number,
   ): Promise<void> {
     const callNo = this.multi.enter();
     try {
@@ -289,6 +297,7 @@ export class LeanplumSimulator extends LoopbackService {
           body,
           production: key === app.prodKey,
           now: this.nowSeconds(),
+          arrivedAt,
           fail: (status, message, headers) => this.fail(res, status, message, headers),
         },
         fault?.kind === 'slow' ? (fault.delayMs ?? 1000) : 0,
