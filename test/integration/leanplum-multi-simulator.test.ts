@@ -43,7 +43,7 @@ beforeAll(async () => {
 afterAll(() => sim.stop());
 beforeEach(() => {
   sim.faults.clear();
-  sim.configureMulti({ reset: true, latencyMs: 0, echoReqId: true, record: 'all', failEvents: [] });
+  sim.configureMulti({ reset: true, latencyMs: 0, echoReqId: true, reorderAnswers: false, record: 'all', failEvents: [] });
   sim.echoKey = false;
 });
 
@@ -361,6 +361,17 @@ describe('JSON multi: faults', () => {
     sim.configureMulti({ echoReqId: false });
     const out = await answers(await post([track('n', 0), track('n', 1, { event: '' })]));
     expect(out).toEqual([{ success: true }, { success: false, error: { message: 'event is required' } }]);
+  });
+
+  it('answers out of request order when asked (reqId still echoed), nothing else changes', async () => {
+    sim.configureMulti({ reorderAnswers: true });
+    const out = await answers(await post([track('o', 0), track('o', 1, { event: '' }), track('o', 2)]));
+    expect(out).toEqual([
+      { success: true, reqId: 'r-o-2' },
+      { success: false, error: { message: 'event is required' }, reqId: 'r-o-1' },
+      { success: true, reqId: 'r-o-0' },
+    ]);
+    expect(sim.multi.appliedActions().map((a) => a.reqId)).toEqual(['r-o-0', 'r-o-2']);
   });
 
   it('its clock can run ahead (/_sim/config clockOffsetSeconds): a 364-day-old event then draws the warning', async () => {

@@ -37,6 +37,16 @@
  * - `events` in setUserAttributes add to what the user has (count and value summed, first/last
  *   time widened); a `track` adds one occurrence the same way. No past-event warning on aggregates.
  * - the error message wordings other than the V ones above.
+ *
+ * Test controls (on LeanplumSimulator; also POST /_sim/multi with a MultiConfig): throttleMulti(n,
+ * retryAfter) → 429 + Retry-After; unavailableMulti(n) → 503; slowMulti(n, ms); dropMulti(n) (cut,
+ * nothing applied); loseMultiAnswers(n) (applied, then the connection is cut); `multi.failWhen` or
+ * `failEvents` (per-action failures by rule); `latencyMs`; `echoReqId`; `reorderAnswers`; `echoKey`.
+ * Introspection: `sim.multi.stats` (calls, applied, failed, warned, duplicates, 403s, 429s, lock
+ * conflicts, 503s, key in URL, answers lost, billable lookups, max calls and users in flight),
+ * `applied` (per user, in order, with uuid/reqId/time), `appliedActions()`, `users` (attributes and
+ * event aggregates), `conflicts`, `usersInFlight`; over HTTP GET /_sim/multi and /_sim/multi/applied.
+ * Speed: `record: 'counts'` keeps no per-action memory, for benches of a million actions.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -215,6 +225,8 @@ export class JsonMulti {
   record: RecordMode;
   latencyMs: number;
   echoReqId: boolean;
+  /** answers in reverse order (U: one 2017 client reported answers out of request order); with reqId echo the client can still match them */
+  reorderAnswers = false;
 
   constructor(o: MultiOptions = {}) {
     this.record = o.record ?? 'all';
@@ -303,6 +315,7 @@ export class JsonMulti {
         c.req.socket.destroy();
         return;
       }
+      if (this.reorderAnswers) out.reverse();
       const text = JSON.stringify({ response: out });
       c.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
       c.res.end(text);

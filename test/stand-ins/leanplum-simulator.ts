@@ -53,6 +53,8 @@ export interface MultiConfig {
   reset?: boolean;
   latencyMs?: number;
   echoReqId?: boolean;
+  /** answers in reverse request order (matched by the echoed reqId only) */
+  reorderAnswers?: boolean;
   record?: RecordMode;
   /** actions with these event names fail with "Event rejected: <name>" (a bad row for a canary); [] clears */
   failEvents?: string[];
@@ -313,6 +315,7 @@ export class LeanplumSimulator extends LoopbackService {
     if (c.reset) this.multi.reset();
     if (c.latencyMs !== undefined) this.multi.latencyMs = c.latencyMs;
     if (c.echoReqId !== undefined) this.multi.echoReqId = c.echoReqId;
+    if (c.reorderAnswers !== undefined) this.multi.reorderAnswers = c.reorderAnswers;
     if (c.record !== undefined) this.multi.record = c.record;
     if (c.failEvents !== undefined) {
       const bad = new Set(c.failEvents);
