@@ -151,6 +151,18 @@ describe('batch packer', () => {
     expect(reqIdOf('r1', 0, 2, 0)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const ids = new Set([reqIdOf('r1', 0, 2, 0), reqIdOf('r1', 0, 2, 1), reqIdOf('r1', 1, 2, 0), reqIdOf('r2', 0, 2, 0)]);
     expect(ids.size).toBe(4);
+    const pos = fc.tuple(
+      fc.oneof(fc.nat(5), fc.constant(4095), fc.constant(4096)),
+      fc.oneof(fc.nat(3), fc.constant(2 ** 30 - 1), fc.constant(2 ** 30)),
+      fc.oneof(fc.nat(3), fc.constant(2 ** 32 - 1), fc.constant(2 ** 32)),
+    );
+    fc.assert(
+      fc.property(pos, pos, fc.constantFrom('r1', 'r2'), fc.constantFrom('r1', 'r2'), ([f1, l1, i1], [f2, l2, i2], a, b) => {
+        const x = reqIdOf(a, f1, l1, i1);
+        expect(x).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        expect(x === reqIdOf(b, f2, l2, i2)).toBe(a === b && f1 === f2 && l1 === l2 && i1 === i2);
+      }),
+    );
     expect(batchUuidOf('r1', 3)).toBe(batchUuidOf('r1', 3));
     expect(batchUuidOf('r1', 3)).not.toBe(batchUuidOf('r1', 4));
   });

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csvLine } from '../../src/csv/write.js';
-import { cleanLayout, trackAction } from '../../src/sinks/api/actions.js';
-import { type CleanRow, cleanRows } from '../../src/sinks/api/clean-rows.js';
+import { cleanLayout, trackAction, trackActionJson } from '../../src/sinks/api/actions.js';
+import { type CleanRow, cleanRows, splitRecords } from '../../src/sinks/api/clean-rows.js';
 import { sample, tempDir, transformFile } from '../helpers/run.js';
 
-async function readAll(dir: string, parts: string[]): Promise<{ header: string[]; rows: CleanRow[] }> {
+async function readAll(dir: string, parts: string[], chunkBytes?: number): Promise<{ header: string[]; rows: CleanRow[] }> {
   let header: string[] = [];
   const rows: CleanRow[] = [];
-  for await (const chunk of cleanRows(dir, parts, (h) => (header = h))) rows.push(...chunk);
+  for await (const chunk of cleanRows(dir, parts, (h) => (header = h), chunkBytes === undefined ? {} : { chunkBytes })) rows.push(...chunk);
   return { header, rows };
 }
 
@@ -55,10 +55,47 @@ describe('track actions from clean rows', () => {
     ]);
   });
 
+  it('the JSON written straight from the fields is JSON.stringify of the action object', () => {
+    const num = fc.oneof(fc.constant(''), fc.double({ noNaN: true, noDefaultInfinity: true }).map(String), fc.integer().map(String));
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
+        num,
+        fc.string(),
+        fc.string(),
+        fc.string(),
+        fc.string(),
+        (u, e, t, v, c, p1, p2, id) => {
+          const f = [u, e, t, v, c, p1, p2];
+          expect(trackActionJson(l, f, id, 'b')).toBe(JSON.stringify(trackAction(l, f, id, 'b')));
+        },
+      ),
+    );
+  });
+
   it('refuses a header or row lp-backfill does not write', () => {
     expect(() => cleanLayout(['userId', 'event', 'ts'])).toThrow(/clean CSV header/);
     expect(() => trackAction(l, ['u1', 'e'], 'r', 'b')).toThrow(/2 fields/);
     expect(() => trackAction(l, ['u1', 'e', 'soon', '', '', '', ''], 'r', 'b')).toThrow(/epoch seconds/);
+  });
+
+  it('the record splitter reads what csvLine writes, however the text is cut', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.string({ unit: fc.constantFrom('a', ',', '"', '\n', '\r', 'é', ' ') }), { minLength: 1, maxLength: 4 }), { maxLength: 8 }),
+        fc.nat(),
+        (recs, cut) => {
+          const text = recs.map((r) => csvLine(r)).join('');
+          const at = text.length === 0 ? 0 : cut % (text.length + 1);
+          const a = splitRecords(text.slice(0, at), false);
+          const b = splitRecords(text.slice(a.rest), true);
+          // a single empty field is written as an empty line; read back as one empty field
+          expect([...a.records, ...b.records]).toEqual(recs);
+        },
+      ),
+    );
   });
 
   it('any text in a param survives CSV quoting and comes back as the same JSON string', async () => {
@@ -69,11 +106,12 @@ describe('track actions from clean rows', () => {
           minLength: 1,
           maxLength: 30,
         }),
-        async (rows) => {
+        fc.integer({ min: 1, max: 64 }),
+        async (rows, chunkBytes) => {
           const h = ['userId', 'event', 'time', 'params.p'];
           await writeFile(join(dir, 'clean.csv'), csvLine(h) + rows.map(([u, e, t, p]) => csvLine([u, e, String(t), p])).join(''));
           await writeFile(join(dir, 'clean.lines'), lineIndex(rows.map((_, i) => [0, i + 2])));
-          const read = await readAll(dir, ['clean.csv']);
+          const read = await readAll(dir, ['clean.csv'], chunkBytes);
           expect(read.header).toEqual(h);
           const lay = cleanLayout(read.header);
           const actions = read.rows.map((r) => trackAction(lay, r.fields, '', ''));

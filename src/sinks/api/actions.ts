@@ -34,7 +34,8 @@ export interface CleanLayout {
   time: number;
   value: number;
   currencyCode: number;
-  params: { index: number; name: string }[];
+  /** `json`: the name as a JSON string, quoted once */
+  params: { index: number; name: string; json: string }[];
   width: number;
 }
 
@@ -51,7 +52,7 @@ export function cleanLayout(header: readonly string[]): CleanLayout {
   };
   const unknown: string[] = [];
   header.forEach((h, index) => {
-    if (h.startsWith('params.')) layout.params.push({ index, name: h.slice('params.'.length) });
+    if (h.startsWith('params.')) layout.params.push({ index, name: h.slice('params.'.length), json: JSON.stringify(h.slice('params.'.length)) });
     else if (!['userId', 'event', 'time', 'value', 'currencyCode'].includes(h)) unknown.push(h);
   });
   if (layout.userId < 0 || layout.event < 0 || layout.time < 0 || unknown.length > 0) {
@@ -96,4 +97,31 @@ export function trackAction(l: CleanLayout, fields: readonly string[], reqId: st
   a.reqId = reqId;
   a.uuid = uuid;
   return a;
+}
+
+/**
+ * The same action as `JSON.stringify(trackAction(…))`, written straight from the fields: a million
+ * rows then make no action objects for the collector to chase. A property test holds the two equal.
+ */
+export function trackActionJson(l: CleanLayout, fields: readonly string[], reqId: string, uuid: string): string {
+  if (fields.length !== l.width) return JSON.stringify(trackAction(l, fields, reqId, uuid));
+  const timeText = fields[l.time]!;
+  const time = Number(timeText);
+  if (timeText === '' || !Number.isFinite(time)) return JSON.stringify(trackAction(l, fields, reqId, uuid));
+  let s = `{"action":"track","userId":${JSON.stringify(fields[l.userId])},"event":${JSON.stringify(fields[l.event])},"time":${JSON.stringify(time)}`;
+  if (l.value >= 0 && fields[l.value] !== '') {
+    const v = Number(fields[l.value]);
+    if (!Number.isFinite(v)) return JSON.stringify(trackAction(l, fields, reqId, uuid));
+    s += `,"value":${JSON.stringify(v)}`;
+  }
+  if (l.currencyCode >= 0 && fields[l.currencyCode] !== '') s += `,"currencyCode":${JSON.stringify(fields[l.currencyCode])}`;
+  s += ',"params":{';
+  let first = true;
+  for (const p of l.params) {
+    const v = fields[p.index]!;
+    if (v === '') continue;
+    s += `${first ? '' : ','}${p.json}:${JSON.stringify(v)}`;
+    first = false;
+  }
+  return `${s}},"reqId":${JSON.stringify(reqId)},"uuid":${JSON.stringify(uuid)}}`;
 }

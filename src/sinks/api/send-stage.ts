@@ -11,7 +11,7 @@ import type { RunLock } from '../../pipeline/lock.js';
 import type { Log } from '../../pipeline/log.js';
 import { saveManifest } from '../../pipeline/manifest.js';
 import { isStale } from '../../time/clamp.js';
-import { cleanLayout, trackAction, type CleanLayout } from './actions.js';
+import { cleanLayout, trackActionJson, type CleanLayout } from './actions.js';
 import { BatchPacker, batchUuidOf, mayStart, reqIdOf, type Batch } from './batch-packer.js';
 import { type CleanRow, cleanRows } from './clean-rows.js';
 import { maySend } from './send-gates.js';
@@ -197,14 +197,14 @@ async function pump(
     const uuid = batchUuidOf(runId, b.n);
     const users = new Set<string>();
     const reqIds: string[] = [];
-    const actions = rows.map((r) => {
+    let data = '[';
+    for (const [k, r] of rows.entries()) {
       const reqId = reqIdOf(runId, r.file, r.line, r.index);
       reqIds.push(reqId);
-      const a = trackAction(layout!, r.fields, reqId, uuid);
-      users.add(a.userId);
-      return a;
-    });
-    const data = JSON.stringify(actions);
+      users.add(r.fields[layout!.userId]!);
+      data += (k === 0 ? '' : ',') + trackActionJson(layout!, r.fields, reqId, uuid);
+    }
+    data += ']';
     return { b, users, data, reqIds, hash: createHash('sha256').update(data).digest('hex').slice(0, 32) };
   };
 
@@ -234,10 +234,8 @@ async function pump(
         );
     } else if (out.kind === 'refused') {
       await writer.append({ e: 'refused', n: x.b.n, at, attempts: out.attempts, message: out.message });
-      stop ??= refusedError(out, x.b);
     } else {
       await writer.append({ e: 'unknown', n: x.b.n, at, attempts: out.attempts, message: out.message });
-      stop ??= new BackfillError('SEND_UNKNOWN', `batch ${x.b.n}: ${out.message}`);
     }
   };
 
@@ -254,6 +252,12 @@ async function pump(
         await writer.append({ e: 'send', n: x.b.n, first: x.b.first, rows: x.b.rows, users: x.b.users, hash: x.hash, at: o.now().toISOString() });
         const from = client.endpoint;
         const out = await client.send(x.data, x.reqIds);
+        // the call is over: its users and its slot are free before its answer is made durable (the
+        // answer counts only once it is; a crash in between leaves the batch unknown, as it should)
+        if (out.kind === 'refused') stop ??= refusedError(out, x.b);
+        else if (out.kind === 'unknown') stop ??= new BackfillError('SEND_UNKNOWN', `batch ${x.b.n}: ${out.message}`);
+        inFlight.delete(x.b.n);
+        dispatch();
         if (client.endpoint !== from) {
           await writer.append({ e: 'redirect', at: o.now().toISOString(), from, to: client.endpoint });
           log(
