@@ -20,6 +20,8 @@ export const DEFAULTS = {
   /** JSON records read ahead to find the parameter names (the header) and check the paths */
   scanRecords: 10_000,
   sortMemory: '256MB',
+  /** how text inputs are decoded; bytes that are not UTF-8 stop the transform */
+  encoding: 'utf-8',
 } as const;
 
 /** Transform options as a user gives them (strings from the command line). */
@@ -40,15 +42,16 @@ export interface RawTransformOptions {
   countColumn?: string | undefined;
   firstColumn?: string | undefined;
   lastColumn?: string | undefined;
-  maxCount?: number | undefined;
+  maxCount?: number | string | undefined;
   valueIsTotal?: boolean | undefined;
   dedupe?: boolean | undefined;
   originalTimeParam?: string | undefined;
-  maxRejectRate?: number | undefined;
+  maxRejectRate?: number | string | undefined;
   delimiter?: string | undefined;
-  sample?: number | undefined;
-  maxPartBytes?: number | undefined;
-  maxRecordBytes?: number | undefined;
+  sample?: number | string | undefined;
+  /** a size: bytes, or "100MB", "256MiB" (parseSize) */
+  maxPartBytes?: number | string | undefined;
+  maxRecordBytes?: number | string | undefined;
   /** user: rows sorted by userId, time, position (external sort); input: the order read */
   order?: string | undefined;
   /** memory for the external sort, e.g. "256MB" (K/M/G are 1024-based) or bytes */
@@ -66,7 +69,23 @@ export interface RawTransformOptions {
   /** epoch times are wall-clock times in this IANA zone (Mixpanel projects created before 2023) */
   sourceTz?: string | undefined;
   /** JSON records read ahead to fix the header */
-  scanRecords?: number | undefined;
+  scanRecords?: number | string | undefined;
   /** the column or path holding the vendor's event id; --dedupe then compares user, event and this id */
   dedupeKey?: string | undefined;
+  /** how the input's bytes are decoded: utf-8 (default; invalid bytes stop the transform), latin1, windows-1252, utf-16le, utf-16be */
+  encoding?: string | undefined;
+}
+
+/**
+ * Bytes in "256MB", "256MiB", "32M", "64k", "1.5GB" or "65536": one syntax for every size flag.
+ * K, M, G (with or without B or iB) are 1024-based, as GNU sort -S reads them, so "100MB" and
+ * "100MiB" are the same size. undefined when unreadable.
+ */
+export function parseSize(text: string | number): number | undefined {
+  if (typeof text === 'number') return Number.isSafeInteger(text) && text >= 0 ? text : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmg])(?:i?b)?|b)?\s*$/i.exec(text);
+  if (m === null) return undefined;
+  const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  const v = Math.floor(Number(m[1]) * mult);
+  return Number.isSafeInteger(v) ? v : undefined;
 }

@@ -9,13 +9,15 @@ export const withTarget = <T>(y: Argv<T>) =>
     .option('to', { type: 'string', describe: 'Destination as gs://<bucket>/<prefix>' })
     .option('bucket', { type: 'string', describe: 'Destination bucket (instead of --to)' })
     .option('prefix', { type: 'string', default: '', describe: 'Object name prefix inside the bucket (with --bucket)' })
-    .option('chunk-size', { type: 'number', describe: 'Resumable upload chunk size in bytes (a multiple of 262144); default: one streamed request' });
+    .option('chunk-size', { type: 'string', describe: 'Resumable upload chunk size (bytes or e.g. 8MB; a multiple of 256KiB); default: one streamed request' })
+    .group(['to', 'bucket', 'prefix', 'chunk-size'], 'Cloud:');
 
 export const withLeanplum = <T>(y: Argv<T>) =>
   y
     .option('app-id', { type: 'string', describe: 'Leanplum app id' })
     .option('api-url', { type: 'string', default: DEFAULT_API_URL, describe: 'Leanplum API endpoint (plain http only to loopback)' })
-    .option('client-key-file', { type: 'string', describe: "File holding the app's Development key (else the LEANPLUM_DEV_KEY environment variable)" });
+    .option('client-key-file', { type: 'string', describe: "File holding the app's Development key (else the LEANPLUM_DEV_KEY environment variable)" })
+    .group(['app-id', 'api-url', 'client-key-file'], 'Leanplum:');
 
 export const withLaunch = <T>(y: Argv<T>) =>
   withLeanplum(y)
@@ -38,16 +40,20 @@ export const withLaunch = <T>(y: Argv<T>) =>
       type: 'boolean',
       default: false,
       describe: 'Make the object publicly readable from just before the launch until the job ends',
-    });
+    })
+    .group(['yes', 'relaunch', 'relaunch-unknown', 'adopt-job', 'public-while-importing'], 'Leanplum:');
 
 export const withWait = <T>(y: Argv<T>) =>
   withLeanplum(y)
     .option('timeout', { type: 'string', default: '6h', describe: 'Stop following the job after this long (exit 4; run wait again later)' })
     .option('poll-interval', { type: 'string', default: '10s', describe: 'Time between status checks' })
-    .option('delete-after', { type: 'boolean', default: false, describe: 'Delete the uploaded object once its job has finished' });
+    .option('delete-after', { type: 'boolean', default: false, describe: 'Delete the uploaded object once its job has finished' })
+    .group(['timeout', 'poll-interval', 'delete-after'], 'Leanplum:');
 
 export const withState = <T>(y: Argv<T>) =>
-  y.option('state-to', {
-    type: 'string',
-    describe: "Keep the run's manifest in GCS too (gs://<bucket>/<prefix>), compare-and-swap: for batch engines whose disk dies with the task",
-  });
+  y
+    .option('state-to', {
+      type: 'string',
+      describe: "Keep the run's manifest in GCS too (gs://<bucket>/<prefix>), compare-and-swap: for batch engines whose disk dies with the task",
+    })
+    .group(['state-to'], 'Cloud:');

@@ -15,21 +15,22 @@ export const withInput = <T>(y: Argv<T>) =>
     type: 'string',
     array: true,
     demandOption: true,
-    describe: 'CSV/TSV export(s): paths (read one after the other; same header), .gz files, or - for standard input',
+    describe:
+      'Export file(s), read one after the other: CSV/TSV, NDJSON, JSON array, zip (of any of these), Parquet, each also .gz; gs://bucket/path (or a prefix or * pattern); or - for standard input',
   });
 
-export function progressFor(a: Args) {
+export function progressFor(o: { quiet: boolean; logFormat: LogFormat }) {
   return progressReporter({
-    quiet: a['quiet'] === true,
-    format: (a['log-format'] as LogFormat | undefined) ?? 'text',
+    quiet: o.quiet,
+    format: o.logFormat,
     tty: process.stderr.isTTY === true,
     write: (s) => process.stderr.write(s),
   });
 }
 
 /** NDJSON event lines for --log-format json; plain text otherwise. */
-export function logEvent(a: Args, event: string, fields: Record<string, unknown>, text: string): void {
-  if (a['quiet'] === true) return;
-  if (a['log-format'] === 'json') process.stderr.write(JSON.stringify({ event, ...fields }) + '\n');
+export function logEvent(o: { quiet: boolean; logFormat: LogFormat }, event: string, fields: Record<string, unknown>, text: string): void {
+  if (o.quiet) return;
+  if (o.logFormat === 'json') process.stderr.write(JSON.stringify({ event, ...fields }) + '\n');
   else process.stderr.write(text + '\n');
 }

@@ -1,17 +1,33 @@
 #!/usr/bin/env node
-import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BackfillError, exitCodeOf, ioFailure } from '../errors.js';
-import { TOOL } from '../version.js';
-import { withLaunch, withLeanplum, withState, withTarget, withWait } from './cloud-options.js';
-import { STDIN, withInput, type Args } from './context.js';
-import { withTransformOptions } from './options.js';
+import {
+  launchCommandOptions,
+  runCommandOptions,
+  statusCommandOptions,
+  transformCommandOptions,
+  uploadCommandOptions,
+  waitCommandOptions,
+} from './command-options.js';
+import { STDIN, type Args } from './context.js';
+import { buildParser } from './parser.js';
 
 // Command modules load on demand: a transform never pays for the GCS and Leanplum clients.
 const transformCmd = () => import('./commands/transform.js');
 const cloudCmd = () => import('./commands/cloud.js');
 
-const debug = process.argv.includes('--debug');
+const argv = hideBin(process.argv).map((x) => (x === '-' ? STDIN : x));
+const debug = argv.includes('--debug');
+
+/** The last --log-format given (the repeat rule), read here too: a usage error comes before yargs' result. */
+function logFormat(): 'text' | 'json' {
+  let f = 'text';
+  argv.forEach((x, i) => {
+    if (x === '--log-format' && argv[i + 1] !== undefined) f = argv[i + 1]!;
+    else if (x.startsWith('--log-format=')) f = x.slice('--log-format='.length);
+  });
+  return f === 'json' ? 'json' : 'text';
+}
 
 /** The stack and the cause chain, for --debug only: a user needs the one line above it. */
 function debugTrace(e: unknown): string {
@@ -23,14 +39,34 @@ function debugTrace(e: unknown): string {
 
 function reportError(e: unknown): number {
   const known = e instanceof BackfillError ? e : ioFailure(e);
+  const json = logFormat() === 'json';
   if (known !== undefined) {
-    process.stderr.write(`lp-backfill: error [${known.code}]: ${known.message}\n`);
-    if (known.hint !== undefined) process.stderr.write(`  how to fix: ${known.hint}\n`);
+    const exitCode = exitCodeOf(known.code);
+    if (json) {
+      process.stderr.write(
+        JSON.stringify({ event: 'error', code: known.code, exitCode, message: known.message, ...(known.hint !== undefined ? { hint: known.hint } : {}) }) +
+          '\n',
+      );
+    } else {
+      process.stderr.write(`lp-backfill: error [${known.code}]: ${known.message}\n`);
+      if (known.hint !== undefined) process.stderr.write(`  how to fix: ${known.hint}\n`);
+    }
     if (debug) process.stderr.write(debugTrace(e));
-    return exitCodeOf(known.code);
+    return exitCode;
   }
-  process.stderr.write(`lp-backfill: internal error (a bug; please report it): ${(e as Error)?.stack ?? String(e)}\n`);
+  const trace = (e as Error)?.stack ?? String(e);
+  if (json)
+    process.stderr.write(
+      JSON.stringify({ event: 'error', code: 'INTERNAL', exitCode: 1, message: `internal error (a bug; please report it): ${trace}` }) + '\n',
+    );
+  else process.stderr.write(`lp-backfill: internal error (a bug; please report it): ${trace}\n`);
   return 1;
+}
+
+function usageError(msg: string): never {
+  if (logFormat() === 'json') process.stderr.write(JSON.stringify({ event: 'error', code: 'USAGE', exitCode: 2, message: msg }) + '\n');
+  else process.stderr.write(`lp-backfill: usage error: ${msg}\nRun lp-backfill --help for the commands and options.\n`);
+  process.exit(2);
 }
 
 // `lp-backfill … | head` closes the pipe early: that is the reader's choice, not an error.
@@ -40,6 +76,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 });
 
 let exitCode = 0;
+/** Every flag is read and checked (exit 2, nothing done) before the command starts any work. */
 const handle = (fn: (a: Args) => Promise<unknown>) => async (a: Args) => {
   try {
     await fn(a);
@@ -48,74 +85,26 @@ const handle = (fn: (a: Args) => Promise<unknown>) => async (a: Args) => {
   }
 };
 
-const withDir = <T>(y: Argv<T>) => y.positional('dir', { type: 'string', demandOption: true, describe: 'Run directory (the --out of transform/run)' });
-
-const argv = hideBin(process.argv).map((x) => (x === '-' ? STDIN : x));
-
-await yargs(argv)
-  .scriptName('lp-backfill')
-  .usage(
-    '$0 <command> [options]\n\nLoad historical events into Leanplum once, correctly. Exit codes: 0 ok, 1 bug, 2 usage/config/input, 3 too many rejected rows, 4 GCS/Leanplum error, 5 import job failed or had row failures.',
-  )
-  .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress or log lines on stderr' })
-  .option('log-format', { choices: ['text', 'json'], default: 'text', describe: 'stderr logs as text or NDJSON events (for CI)' })
-  .option('debug', { type: 'boolean', default: false, describe: 'On an error, also print its stack trace and causes' })
-  .command(
-    'transform <input..>',
-    'Stream an export into a Leanplum-ready clean.csv, rejects.csv, summary.json and the preview report',
-    (y) =>
-      withTransformOptions(withInput(y)).option('report', {
-        type: 'boolean',
-        default: true,
-        describe: 'Write report.json and report.html (--no-report to skip)',
-      }),
-    handle(async (a) => (await transformCmd()).transformCommand(a, 'transform')),
-  )
-  .command(
-    'preview <input..>',
-    'Transform and write report.json + report.html to show a colleague before anything reaches Leanplum',
-    (y) => withTransformOptions(withInput(y)).option('sample', { type: 'number', describe: 'Only the first n input rows, for a quick look' }),
-    handle(async (a) => (await transformCmd()).transformCommand(a, 'preview')),
-  )
-  .command(
-    'upload <dir>',
-    'Upload the clean CSV part(s) of a run directory to GCS (resumable, crc32c-checked, never overwrites)',
-    (y) => withTarget(withDir(y)),
-    handle(async (a) => (await cloudCmd()).uploadCommand(a)),
-  )
-  .command(
-    'launch <dir>',
-    'Launch one Leanplum import job per uploaded part (at most once)',
-    (y) => withLaunch(withDir(y)),
-    handle(async (a) => (await cloudCmd()).launchCommand(a)),
-  )
-  .command(
-    'status <dir..>',
-    'Show the state of one run or many (shards): run directories or --state-to URLs; asks Leanplum once about unfinished jobs (read-only)',
-    (y) => withLeanplum(y.positional('dir', { type: 'string', array: true, demandOption: true, describe: 'Run directories and/or gs://… state URLs' })),
-    handle(async (a) => (await cloudCmd()).statusCommand(a)),
-  )
-  .command(
-    'wait <dir>',
-    'Follow the job(s) to FINISHED or FAILED, then summarise the results',
-    (y) => withWait(withDir(y)),
-    handle(async (a) => (await cloudCmd()).waitCommand(a)),
-  )
-  .command(
-    'run <input..>',
-    'transform → report → upload → launch → wait; run it again on the same --out to resume',
-    (y) => withState(withWait(withLaunch(withTarget(withTransformOptions(withInput(y)))))),
-    handle(async (a) => (await cloudCmd()).runCommand(a)),
-  )
-  .demandCommand(1, 'Name a command; see --help.')
-  .strict()
-  .version(TOOL.version)
-  .help()
-  .wrap(Math.min(110, process.stdout.columns ?? 110))
-  .fail((msg, err) => {
-    if (err) throw err;
-    process.stderr.write(`lp-backfill: usage error: ${msg}\nRun lp-backfill --help for the commands and options.\n`);
-    process.exit(2);
-  })
-  .parseAsync();
+await buildParser(
+  argv,
+  {
+    transform: handle(async (a) => {
+      const o = transformCommandOptions(a, process.env, new Date(), 'transform');
+      await (await transformCmd()).transformCommand(o, 'transform');
+    }),
+    preview: handle(async (a) => {
+      const o = transformCommandOptions(a, process.env, new Date(), 'preview');
+      await (await transformCmd()).transformCommand(o, 'preview');
+    }),
+    upload: handle(async (a) => (await cloudCmd()).uploadCommand(uploadCommandOptions(a))),
+    launch: handle(async (a) => (await cloudCmd()).launchCommand(launchCommandOptions(a))),
+    status: handle(async (a) => (await cloudCmd()).statusCommand(statusCommandOptions(a))),
+    wait: handle(async (a) => (await cloudCmd()).waitCommand(waitCommandOptions(a))),
+    run: handle(async (a) => {
+      const o = runCommandOptions(a, process.env, new Date());
+      await (await cloudCmd()).runCommand(o);
+    }),
+  },
+  usageError,
+).parseAsync();
 process.exitCode = exitCode;

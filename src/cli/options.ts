@@ -1,7 +1,10 @@
 import type { Argv } from 'yargs';
 import { DEFAULTS, type RawTransformOptions } from '../config.js';
-import { BackfillError } from '../errors.js';
+import type { FlagReader } from './flags.js';
 import { resolveShardAuto } from './shard-env.js';
+
+/** --encoding: what Node's TextDecoder reads without a dependency. */
+export const ENCODINGS = ['utf-8', 'latin1', 'windows-1252', 'utf-16le', 'utf-16be'] as const;
 import { FORMAT_CHOICES } from '../json/format.js';
 import { PRESET_NAMES } from '../presets/index.js';
 
@@ -36,7 +39,7 @@ export function withTransformOptions<T>(y: Argv<T>) {
     })
     .option('source-tz', { type: 'string', describe: 'Epoch times are wall-clock times in this IANA zone, not UTC (Mixpanel projects created before 2023)' })
     .option('scan-records', {
-      type: 'number',
+      type: 'string',
       default: DEFAULTS.scanRecords,
       describe: 'JSON: records read ahead (at most 16 MB) to find the parameter names of the header; later new names are counted and named in the summary',
     })
@@ -68,7 +71,7 @@ export function withTransformOptions<T>(y: Argv<T>) {
     .option('count-column', { type: 'string', describe: 'Column holding how many times the event happened; the row becomes that many rows' })
     .option('first-column', { type: 'string', describe: 'With --count-column: time of the first occurrence (spread evenly up to --last-column)' })
     .option('last-column', { type: 'string', describe: 'With --count-column: time of the last occurrence' })
-    .option('max-count', { type: 'number', default: DEFAULTS.maxCount, describe: 'Largest count accepted; larger rows are rejected (bad_count)' })
+    .option('max-count', { type: 'string', default: DEFAULTS.maxCount, describe: 'Largest count accepted; larger rows are rejected (bad_count)' })
     .option('value-is-total', {
       type: 'boolean',
       default: false,
@@ -82,12 +85,16 @@ export function withTransformOptions<T>(y: Argv<T>) {
     })
     .option('original-time-param', { type: 'string', describe: 'Keep the original time of clamped rows as params.<name> (ISO-8601 UTC)' })
     .option('max-reject-rate', {
-      type: 'number',
+      type: 'string',
       default: DEFAULTS.maxRejectRate,
       describe: 'Exit 3 (after writing everything) when more than this share of rows is rejected',
     })
     .option('delimiter', { type: 'string', describe: 'Input delimiter: , ; tab | (default: sniffed from the header line)' })
-    .option('max-part-bytes', { type: 'number', default: DEFAULTS.maxPartBytes, describe: 'Split the clean CSV into parts of at most this many bytes' })
+    .option('max-part-bytes', {
+      type: 'string',
+      default: '100MB',
+      describe: 'Split the clean CSV into parts of at most this size (bytes, or 100MB, 256MiB, 1G: 1024-based)',
+    })
     .option('order', {
       choices: ['user', 'input'],
       default: DEFAULTS.order,
@@ -105,70 +112,95 @@ export function withTransformOptions<T>(y: Argv<T>) {
         'i/N: keep only the users of shard i of N (first 8 bytes of SHA-256 of the userId, mod N); auto: i and N from the batch engine (Kubernetes Indexed Job, Cloud Run Job, AWS Batch array job)',
     })
     .option('shard-count', {
-      type: 'number',
+      type: 'string',
       describe: 'With --shard auto: the number of shards N (Kubernetes does not tell the container); or LP_BACKFILL_SHARD_COUNT',
     })
     .option('max-record-bytes', {
-      type: 'number',
-      default: DEFAULTS.maxRecordBytes,
-      describe: 'Largest input record accepted; a larger one (usually a quote never closed) stops the transform with its line (exit 2)',
-    });
+      type: 'string',
+      default: '4MB',
+      describe: 'Largest input record accepted (a size, e.g. 4MB); a larger one (usually a quote never closed) stops the transform with its line (exit 2)',
+    })
+    .option('encoding', {
+      choices: ENCODINGS,
+      default: 'utf-8',
+      describe: 'How the input bytes are decoded; invalid UTF-8 stops the transform (exit 2) naming the line, never replaced',
+    })
+    .group(
+      [
+        'map',
+        'param',
+        'params-from',
+        'preset',
+        'anonymous',
+        'dedupe-key',
+        'count-column',
+        'first-column',
+        'last-column',
+        'value-is-total',
+        'max-count',
+        'original-time-param',
+      ],
+      'Mapping:',
+    )
+    .group(['format', 'encoding', 'delimiter', 'scan-records', 'max-record-bytes'], 'Input:')
+    .group(['import-at', 'max-delay', 'clamp-age', 'clamp-mode', 'future-tolerance', 'min-time', 'tz', 'time-format', 'source-tz'], 'Time:')
+    .group(['out', 'max-part-bytes', 'max-reject-rate', 'dedupe'], 'Output:')
+    .group(['order', 'sort-memory', 'shard', 'shard-count'], 'Order & shards:');
 }
 
-type Args = Record<string, unknown>;
-const str = (a: Args, k: string) => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
-const num = (a: Args, k: string) => (typeof a[k] === 'number' ? (a[k] as number) : undefined);
-// repeated flags arrive as an array, a single one as a string ('array: true' would swallow the input path)
-export const list = (a: Args, k: string): string[] | undefined => (a[k] === undefined ? undefined : ([] as unknown[]).concat(a[k]).map(String));
-
-export function rawTransformOptions(a: Args, input: readonly string[]): RawTransformOptions {
+/**
+ * The transform options as given, every single-value flag read by the repeat rule (flags.ts).
+ * Numbers and sizes stay text here: buildTransformConfig reads them strictly and names what it found.
+ */
+export function rawTransformOptions(r: FlagReader, input: readonly string[], env: NodeJS.ProcessEnv): RawTransformOptions {
   return {
     input,
-    out: str(a, 'out') ?? '',
-    map: list(a, 'map'),
-    param: list(a, 'param'),
-    importAt: str(a, 'import-at'),
-    maxDelay: str(a, 'max-delay'),
-    clampAge: str(a, 'clamp-age'),
-    clampMode: str(a, 'clamp-mode'),
-    futureTolerance: str(a, 'future-tolerance'),
-    minTime: str(a, 'min-time'),
-    tz: str(a, 'tz'),
-    timeFormat: str(a, 'time-format'),
-    countColumn: str(a, 'count-column'),
-    firstColumn: str(a, 'first-column'),
-    lastColumn: str(a, 'last-column'),
-    maxCount: num(a, 'max-count'),
-    valueIsTotal: a['value-is-total'] === true,
-    dedupe: a['dedupe'] === true,
-    originalTimeParam: str(a, 'original-time-param'),
-    maxRejectRate: num(a, 'max-reject-rate'),
-    delimiter: str(a, 'delimiter'),
-    sample: num(a, 'sample'),
-    maxPartBytes: num(a, 'max-part-bytes'),
-    maxRecordBytes: num(a, 'max-record-bytes'),
-    order: str(a, 'order'),
-    sortMemory: str(a, 'sort-memory'),
-    shard: shardOption(a),
-    format: str(a, 'format'),
-    preset: str(a, 'preset'),
-    paramsFrom: list(a, 'params-from'),
-    anonymous: str(a, 'anonymous'),
-    sourceTz: str(a, 'source-tz'),
-    scanRecords: num(a, 'scan-records'),
-    dedupeKey: str(a, 'dedupe-key'),
+    out: r.string('out') ?? '',
+    map: r.list('map'),
+    param: r.list('param'),
+    importAt: r.string('import-at'),
+    maxDelay: r.string('max-delay'),
+    clampAge: r.string('clamp-age'),
+    clampMode: r.string('clamp-mode'),
+    futureTolerance: r.string('future-tolerance'),
+    minTime: r.string('min-time'),
+    tz: r.string('tz'),
+    timeFormat: r.string('time-format'),
+    countColumn: r.string('count-column'),
+    firstColumn: r.string('first-column'),
+    lastColumn: r.string('last-column'),
+    maxCount: r.string('max-count'),
+    valueIsTotal: r.bool('value-is-total'),
+    dedupe: r.bool('dedupe'),
+    originalTimeParam: r.string('original-time-param'),
+    maxRejectRate: r.string('max-reject-rate'),
+    delimiter: r.string('delimiter'),
+    sample: r.string('sample'),
+    maxPartBytes: r.string('max-part-bytes'),
+    maxRecordBytes: r.string('max-record-bytes'),
+    order: r.string('order'),
+    sortMemory: r.string('sort-memory'),
+    shard: shardOption(r, env),
+    format: r.string('format'),
+    preset: r.string('preset'),
+    paramsFrom: r.list('params-from'),
+    anonymous: r.string('anonymous'),
+    sourceTz: r.string('source-tz'),
+    scanRecords: r.string('scan-records'),
+    dedupeKey: r.string('dedupe-key'),
+    encoding: r.string('encoding'),
   };
 }
 
 /** --shard as given, with `auto` resolved here (only the CLI reads the environment). */
-function shardOption(a: Args): string | undefined {
-  const shard = str(a, 'shard');
-  const count = a['shard-count'];
-  if (count !== undefined && shard !== 'auto') {
-    throw new BackfillError('CONFIG_INVALID', 'shard-count: only read with --shard auto', 'Give --shard <i>/<N>, or --shard auto --shard-count <N>.');
+function shardOption(r: FlagReader, env: NodeJS.ProcessEnv): string | undefined {
+  const shard = r.string('shard');
+  const countText = r.string('shard-count');
+  if (countText !== undefined && shard !== 'auto') {
+    r.problem('shard-count: only read with --shard auto; give --shard <i>/<N>, or --shard auto --shard-count <N>');
+    return shard;
   }
-  if (count !== undefined && (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1)) {
-    throw new BackfillError('CONFIG_INVALID', `shard-count: expected a whole number ≥ 1, found ${String(count)}`);
-  }
-  return shard === 'auto' ? resolveShardAuto(process.env, count as number | undefined) : shard;
+  const count = countText === undefined ? undefined : r.int('shard-count', 1);
+  if (countText !== undefined && count === undefined) return undefined;
+  return shard === 'auto' ? resolveShardAuto(env, count) : shard;
 }

@@ -23,14 +23,26 @@ export function progressReporter(opts: { quiet: boolean; format: LogFormat; tty:
       if (now() - lastLine < 2000) return;
       lastLine = now();
       opts.write(
-        JSON.stringify({ event: 'progress', bytesRead: p.bytesRead, bytesTotal: p.bytesTotal ?? null, rowsRead: p.rowsRead, rowsPerSecond: Math.round(rate) }) +
-          '\n',
+        JSON.stringify({
+          event: 'progress',
+          phase: p.phase,
+          bytesRead: p.bytesRead,
+          bytesTotal: p.bytesTotal ?? null,
+          rowsRead: p.rowsRead,
+          ...(p.phase === 'write' ? { rowsWritten: p.rowsWritten, rowsToWrite: p.rowsToWrite } : { rowsPerSecond: Math.round(rate) }),
+        }) + '\n',
       );
       return;
     }
+    // the sorted order is written after the whole input is read: a bar of its own, not 100% of the reading
+    const writing =
+      p.phase === 'write' ? `sorting & writing ${p.rowsWritten.toLocaleString('en-US')} / ${p.rowsToWrite.toLocaleString('en-US')} rows` : undefined;
     if (opts.tty) {
       let line: string;
-      if (p.bytesTotal !== undefined && p.bytesTotal > 0) {
+      if (writing !== undefined) {
+        const f = p.rowsToWrite > 0 ? Math.min(1, p.rowsWritten / p.rowsToWrite) : 1;
+        line = `[${'█'.repeat(Math.round(f * 28)).padEnd(28, '░')}] ${(f * 100).toFixed(0).padStart(3)}%  ${writing}`;
+      } else if (p.bytesTotal !== undefined && p.bytesTotal > 0) {
         const f = Math.min(1, p.bytesRead / p.bytesTotal);
         const width = 28;
         const eta = f > 0 ? (elapsed / f) * (1 - f) : 0;
@@ -44,6 +56,10 @@ export function progressReporter(opts: { quiet: boolean; format: LogFormat; tty:
     }
     if (now() - lastLine < 5000) return;
     lastLine = now();
+    if (writing !== undefined) {
+      opts.write(`progress: ${writing}\n`);
+      return;
+    }
     opts.write(
       `progress: ${p.rowsRead.toLocaleString('en-US')} rows, ${mb(p.bytesRead)}${p.bytesTotal ? `/${mb(p.bytesTotal)}` : ''} MB, ${Math.round(rate).toLocaleString('en-US')} rows/s\n`,
     );

@@ -559,13 +559,3 @@ async function mergeRuns(paths: readonly string[], bufferSize: number, emit: (r:
     for (const fh of files) await fh.close();
   }
 }
-
-/** Bytes in "256MB", "32M", "1GiB", "65536" (K, M, G are 1024-based, as GNU sort -S); undefined when unreadable. */
-export function parseSize(text: string | number): number | undefined {
-  if (typeof text === 'number') return Number.isSafeInteger(text) && text >= 0 ? text : undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmg])(?:i?b)?|b)?\s*$/i.exec(text);
-  if (m === null) return undefined;
-  const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
-  const v = Math.floor(Number(m[1]) * mult);
-  return Number.isSafeInteger(v) ? v : undefined;
-}

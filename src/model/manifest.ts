@@ -54,6 +54,8 @@ export interface TransformRecord {
   importAt: string;
   /** --import-at given explicitly (a default "now" is not an option to compare on resume) */
   importAtGiven: boolean;
+  /** the real clock at the transform (future rows are judged against the earlier of it and importAt); absent in older runs */
+  clock?: string;
   staleAfter: string;
   /** n when only the first n rows were read (preview --sample): never uploadable */
   sampled: number | null;

@@ -15,6 +15,8 @@ export interface InputFacts {
   /** zip inputs: the entries read, in order, and those left out (not .json/.jsonl/.csv[.gz]) */
   entries?: string[];
   skippedEntries?: string[];
+  /** text inputs not read as UTF-8: the --encoding used, or "utf-16le (byte-order mark)" when the mark decided */
+  encoding?: string;
 }
 
 export interface Conservation {
@@ -40,6 +42,10 @@ export interface TransformSummary {
     clampTarget: string;
     staleAfter: string;
     futureTolerance: string;
+    /** the real clock when the transform ran (null: not known, e.g. a library call without one) */
+    clock: string | null;
+    /** rows after this are rejected as future_time: the earlier of importAt and clock, plus futureTolerance */
+    futureAfter: string;
     minTime: string;
     timeZone: string;
     timeFormat: string;
@@ -56,6 +62,8 @@ export interface TransformSummary {
     /** "i/N" with --shard, else null */
     shard: string | null;
     sortMemoryBytes: number;
+    /** --encoding (utf-8 unless given); an input whose byte-order mark decided says so in inputs[].encoding */
+    encoding: string;
   };
   counts: {
     read: number;

@@ -6,6 +6,7 @@ import { openPublic, revokePublic } from './exposure.js';
 import type { RunLock } from './lock.js';
 import type { Log } from './log.js';
 import { loadManifest, saveManifest } from './manifest.js';
+import { adviceCommand, shellWord } from './advice.js';
 import { enforce, isRefusal, mayLaunch, unknownLaunch } from './run-machine.js';
 
 export interface LaunchOptions {
@@ -64,7 +65,7 @@ async function saveLaunched(lock: RunLock, m: Manifest, part: PartState, log: Lo
         throw new BackfillError(
           'STATE_CONFLICT',
           `${part.file} was launched as job ${part.launch!.jobId}, but that could not be saved: ${(e as Error).message}`,
-          `Record it by hand: lp-backfill launch ${lock.dir} --adopt-job ${part.file}=${part.launch!.jobId}`,
+          `Record it by hand: \`${adviceCommand('launch', lock.dir, m.leanplum, ` --adopt-job ${shellWord(part.file)}=${part.launch!.jobId}`)}\``,
           { cause: e },
         );
       }
@@ -74,7 +75,7 @@ async function saveLaunched(lock: RunLock, m: Manifest, part: PartState, log: Lo
         throw new BackfillError(
           'STATE_CONFLICT',
           `${part.file} was launched as job ${part.launch!.jobId}, but another task changed its state meanwhile`,
-          `Check both tasks; if job ${part.launch!.jobId} is the only one: lp-backfill launch ${lock.dir} --adopt-job ${part.file}=${part.launch!.jobId}`,
+          `Check both tasks; if job ${part.launch!.jobId} is the only one: \`${adviceCommand('launch', lock.dir, m.leanplum, ` --adopt-job ${shellWord(part.file)}=${part.launch!.jobId}`)}\``,
         );
       }
       same.launch = { ...part.launch! };
@@ -89,7 +90,7 @@ async function saveLaunched(lock: RunLock, m: Manifest, part: PartState, log: Lo
  * A launch whose answer was lost, for which the user found the job in Leanplum: its id is
  * recorded as if the answer had come, so the run follows that job and never launches another.
  */
-export async function adoptJob(lock: RunLock, file: string, jobId: string, log: Log): Promise<void> {
+export async function adoptJob(lock: RunLock, file: string, jobId: string, leanplum: { appId: string; apiUrl: string }, now: Date, log: Log): Promise<void> {
   const m = await loadManifest(lock.dir);
   const part = m?.parts.find((p) => p.file === file);
   if (m === undefined || part === undefined) {
@@ -122,9 +123,11 @@ export async function adoptJob(lock: RunLock, file: string, jobId: string, log: 
     ...part.launch,
     status: 'launched',
     jobId,
-    launchedAt: new Date().toISOString(),
+    launchedAt: now.toISOString(),
     message: 'job id given with --adopt-job after the answer was lost',
   };
+  // the job lives in this app: status and wait need not ask for it again
+  m.leanplum ??= leanplum;
   await saveManifest(lock, m);
   log('adopted', { file, jobId }, `adopted    ${file}: job ${jobId} (the launch whose answer was lost)`);
 }
@@ -154,12 +157,13 @@ export async function launchStage(lock: RunLock, client: LeanplumClient, storage
     }
     if (o.publicWhileImporting && storage) await openPublic(lock, man, part, storage, log);
     part.launch = { status: 'launching', startedAt: o.now().toISOString(), attempts: (part.launch?.attempts ?? 0) + 1 };
+    // recorded before the POST, so that the advice after a lost answer can name the app
+    const bound = man.leanplum;
+    man.leanplum ??= { appId: o.appId, apiUrl: o.apiUrl };
     await saveManifest(lock, man);
     try {
       const r = await client.launch({ bucket: part.bucket!, file: part.object! });
-      part.launch = { ...part.launch, status: 'launched', jobId: r.jobId, launchedAt: new Date().toISOString() };
-      // recorded with the first job only: a launch that reached nothing (a mistyped --api-url) binds nothing
-      man.leanplum ??= { appId: o.appId, apiUrl: o.apiUrl };
+      part.launch = { ...part.launch, status: 'launched', jobId: r.jobId, launchedAt: o.now().toISOString() };
       await saveLaunched(lock, man, part, log);
       launched.push(part.file);
       log('launched', { file: part.file, jobId: r.jobId }, `launched   ${part.file}: job ${r.jobId}${r.warning ? ` (warning: ${r.warning})` : ''}`);
@@ -167,12 +171,14 @@ export async function launchStage(lock: RunLock, client: LeanplumClient, storage
       if (e instanceof BackfillError && e.code === 'LEANPLUM_FAILED') {
         // a clear refusal: nothing was created, so launching again later is safe
         part.launch = { ...part.launch, status: 'refused', message: e.message };
+        // a launch that provably reached nothing (a mistyped --api-url) binds nothing
+        if (bound === undefined) delete man.leanplum;
         await revokePublic(lock, man, part, storage, log);
         await saveManifest(lock, man);
       }
       if (e instanceof BackfillError && e.code === 'LAUNCH_UNKNOWN') {
         // the same two ways out as any later command gives, naming this very launch
-        throw new BackfillError('LAUNCH_UNKNOWN', e.message, unknownLaunch(dir, part, man.stateUrl).fix, { cause: e });
+        throw new BackfillError('LAUNCH_UNKNOWN', e.message, unknownLaunch(dir, part, man).fix, { cause: e });
       }
       throw e;
     }

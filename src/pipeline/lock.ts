@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, link, mkdir, open, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, open, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { makeDirs } from './make-dirs.js';
 import { BackfillError } from '../errors.js';
 import type { Manifest } from '../model/manifest.js';
 import { syncDir } from './json-file.js';
@@ -198,7 +199,7 @@ export async function withRunLock<T>(dir: string, command: string, fn: (lock: Ru
   if (kind === 'none') {
     if (o.create !== true)
       throw new BackfillError('STAGE_REFUSED', `${dir} is not a run directory (it does not exist)`, 'Give the --out directory of a transform or run.');
-    await mkdir(dir, { recursive: true });
+    await makeDirs(dir);
   }
   const lock = await acquireRunLock(dir, command);
   try {

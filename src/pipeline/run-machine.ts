@@ -1,6 +1,7 @@
 import { BackfillError, type ErrorCode } from '../errors.js';
 import type { Manifest, PartState } from '../model/manifest.js';
 import { isStale } from '../time/clamp.js';
+import { adviceCommand, shellWord } from './advice.js';
 
 /**
  * The run directory as a state machine. Each stage asks here "may I?" and gets a Refusal (why,
@@ -163,7 +164,8 @@ export interface LaunchPlan {
  * each naming this very launch (its start time), so that a command repeated from the shell history
  * after a later unknown launch cannot relaunch blindly.
  */
-export function unknownLaunch(dir: string, part: PartState, stateUrl?: string): Refusal {
+export function unknownLaunch(dir: string, part: PartState, m: Pick<Manifest, 'stateUrl' | 'leanplum'>): Refusal {
+  const stateUrl = m.stateUrl;
   const started = part.launch!.startedAt;
   const exposed =
     part.public && !part.public.until
@@ -172,7 +174,7 @@ export function unknownLaunch(dir: string, part: PartState, stateUrl?: string): 
   return {
     gate: 'launch-unknown',
     message: `the launch of ${part.file} started ${started} ended without an answer: Leanplum may already be importing it.${exposed}`,
-    fix: `Look at the app's import jobs in Leanplum (or ask Leanplum support) for ${part.object ?? part.file}. If a job exists: \`lp-backfill launch ${dir} --adopt-job ${part.file}=<its job id>\`, then wait. If none exists: \`lp-backfill launch ${dir} --relaunch-unknown ${started}\`. Never both: a second job imports every row twice.${stateUrl === undefined ? '' : ` The run's state lives in ${stateUrl}: where ${dir} is gone (a batch engine's task), add the same --adopt-job or --relaunch-unknown to the task's own \`lp-backfill run … --state-to …\` command instead.`}`,
+    fix: `Look at the app's import jobs in Leanplum (or ask Leanplum support) for ${part.object ?? part.file}. If a job exists: \`${adviceCommand('launch', dir, m.leanplum, ` --adopt-job ${shellWord(part.file)}=<its job id>`)}\`, then \`${adviceCommand('wait', dir, m.leanplum)}\`. If none exists: \`${adviceCommand('launch', dir, m.leanplum, ` --relaunch-unknown ${started} --yes`)}\`. Never both: a second job imports every row twice.${stateUrl === undefined ? '' : ` The run's state lives in ${stateUrl}: where ${dir} is gone (a batch engine's task), add the same --adopt-job or --relaunch-unknown to the task's own \`lp-backfill run … --state-to …\` command instead.`}`,
   };
 }
 
@@ -210,7 +212,7 @@ export function mayLaunch(m: Manifest | undefined, dir: string, o: LaunchAsk): R
       return { gate: 'not-uploaded', message: `${part.file} is not uploaded yet`, fix: 'Run `lp-backfill upload <dir> --to gs://...` first (or `run`).' };
     }
     if (stage === 'launching') {
-      if (!o.relaunchUnknown.includes(part.launch!.startedAt)) return unknownLaunch(dir, part, man.stateUrl);
+      if (!o.relaunchUnknown.includes(part.launch!.startedAt)) return unknownLaunch(dir, part, man);
       plan.launch.push({ part, replaces: 'unknown' });
     } else if (stage === 'failed') {
       if (o.relaunch) plan.launch.push({ part, replaces: 'FAILED' });

@@ -1,11 +1,11 @@
-import { DEFAULTS, type RawTransformOptions } from '../config.js';
+import { DEFAULTS, parseSize, type RawTransformOptions } from '../config.js';
 import { BackfillError } from '../errors.js';
 import { DAY, PLATFORM_WINDOW, ruleProblems, type ClampMode, type TimeRule } from '../time/clamp.js';
 import { parseDuration } from '../time/duration.js';
 import { isValidZone, parseTimeFormat, timePatternProblem, type TimeFormat } from '../time/parse.js';
 import { TARGET_FIELDS, type MappingOptions, type TargetField } from '../csv/mapping.js';
 import { DELIMITERS } from '../csv/sniff.js';
-import { parseSize } from '../csv/external-sort.js';
+import { ENCODINGS, parseEncoding, type Encoding } from '../csv/encoding.js';
 import { parseShard, type Shard } from '../events/shard.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../json/format.js';
 import { PRESET_NAMES } from '../presets/index.js';
@@ -47,6 +47,8 @@ export interface TransformConfig {
   sourceTz: string | undefined;
   /** --scan-records: JSON records read ahead to fix the header */
   scanRecords: number;
+  /** --encoding: how text inputs are decoded (utf-8: checked, never replaced) */
+  encoding: Encoding;
 }
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -63,6 +65,30 @@ function duration(text: string, path: string, problems: string[]): number {
   const s = parseDuration(text);
   if (s === undefined) problems.push(`${path}: expected a duration like 90s, 5m, 12h or 2d, found "${text}"`);
   return s ?? NaN;
+}
+
+/** A whole number as typed ("10000", not "1e4", "0x10" or "12abc"), at least `min`. */
+function wholeNumber(v: number | string, path: string, min: number, problems: string[]): number {
+  const n = typeof v === 'number' ? v : /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) problems.push(`${path}: expected a whole number ≥ ${min}, found ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** A share from 0 to 1 ("0.05"; not "5%", which would read as 5). */
+function shareOf(v: number | string, path: string, problems: string[]): number {
+  const n = typeof v === 'number' ? v : /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 0 && n <= 1)) problems.push(`${path}: expected a number from 0 to 1 (e.g. 0.05 for 5%), found ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** A size: bytes, or 100MB / 256MiB / 1.5G (1024-based), at least `min` bytes. */
+function size(v: number | string, path: string, min: number, problems: string[]): number {
+  const n = parseSize(v);
+  if (n === undefined || n < min)
+    problems.push(
+      `${path}: expected a size of at least ${min} bytes, as bytes or with K, M or G (e.g. 100MB, 256MiB, 1G; 1024-based), found ${JSON.stringify(v)}`,
+    );
+  return n ?? NaN;
 }
 
 /** "a=b" pairs; `--map` keys must be Leanplum fields. */
@@ -109,19 +135,15 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
       `time-format: "${timeFormatText}" is neither auto, iso, unix-s/ms/us/ns nor a usable date-fns pattern: ${patternProblem} (e.g. "dd/MM/yyyy HH:mm"; tokens: https://date-fns.org/docs/parse)`,
     );
   }
-  const maxCount = raw.maxCount ?? DEFAULTS.maxCount;
-  if (!Number.isInteger(maxCount) || maxCount < 1) problems.push(`max-count: expected a whole number ≥ 1, found ${maxCount}`);
-  const maxRejectRate = raw.maxRejectRate ?? DEFAULTS.maxRejectRate;
-  if (!(maxRejectRate >= 0 && maxRejectRate <= 1)) problems.push(`max-reject-rate: expected a number from 0 to 1, found ${maxRejectRate}`);
-  const maxPartBytes = raw.maxPartBytes ?? DEFAULTS.maxPartBytes;
-  if (!Number.isInteger(maxPartBytes) || maxPartBytes < 1024) problems.push(`max-part-bytes: expected a whole number ≥ 1024, found ${maxPartBytes}`);
-  const maxRecordBytes = raw.maxRecordBytes ?? DEFAULTS.maxRecordBytes;
-  if (!Number.isInteger(maxRecordBytes) || maxRecordBytes < 1024) problems.push(`max-record-bytes: expected a whole number ≥ 1024, found ${maxRecordBytes}`);
+  const maxCount = wholeNumber(raw.maxCount ?? DEFAULTS.maxCount, 'max-count', 1, problems);
+  const maxRejectRate = shareOf(raw.maxRejectRate ?? DEFAULTS.maxRejectRate, 'max-reject-rate', problems);
+  const maxPartBytes = size(raw.maxPartBytes ?? DEFAULTS.maxPartBytes, 'max-part-bytes', 1024, problems);
+  const maxRecordBytes = size(raw.maxRecordBytes ?? DEFAULTS.maxRecordBytes, 'max-record-bytes', 1024, problems);
   const delimiter = raw.delimiter === 'tab' || raw.delimiter === '\\t' ? '\t' : raw.delimiter;
   if (delimiter !== undefined && !(DELIMITERS as readonly string[]).includes(delimiter)) {
     problems.push(`delimiter: expected one of , ; tab |, found ${JSON.stringify(raw.delimiter)}`);
   }
-  if (raw.sample !== undefined && !(Number.isInteger(raw.sample) && raw.sample > 0)) problems.push(`sample: expected a whole number ≥ 1, found ${raw.sample}`);
+  const sample = raw.sample === undefined ? undefined : wholeNumber(raw.sample, 'sample', 1, problems);
   if (raw.out === '') problems.push('out: an output directory is required (--out <dir>)');
   const inputs = typeof raw.input === 'string' ? [raw.input] : [...raw.input];
   if (inputs.length === 0) problems.push('input: name at least one export file (or - for standard input)');
@@ -129,9 +151,7 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
   const map = parseMap(raw.map ?? [], problems);
   const order = raw.order ?? DEFAULTS.order;
   if (order !== 'user' && order !== 'input') problems.push(`order: expected user or input, found "${order}"`);
-  const sortMemory = parseSize(raw.sortMemory ?? DEFAULTS.sortMemory);
-  if (sortMemory === undefined || sortMemory < 1024)
-    problems.push(`sort-memory: expected a size of at least 1KB such as 256MB, 1GB or a number of bytes, found "${raw.sortMemory}"`);
+  const sortMemory = size(raw.sortMemory ?? DEFAULTS.sortMemory, 'sort-memory', 1024, problems);
   const shard = raw.shard === undefined ? undefined : parseShard(raw.shard);
   if (typeof shard === 'string') problems.push(`shard: ${shard}`);
   const format = (raw.format ?? DEFAULTS.format) as FormatChoice;
@@ -141,8 +161,9 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     problems.push(`preset: expected one of ${PRESET_NAMES.join(', ')}, found "${raw.preset}"`);
   if (raw.sourceTz !== undefined && !isValidZone(raw.sourceTz))
     problems.push(`source-tz: "${raw.sourceTz}" is not an IANA time zone (e.g. Europe/Berlin, America/Los_Angeles)`);
-  const scanRecords = raw.scanRecords ?? DEFAULTS.scanRecords;
-  if (!Number.isInteger(scanRecords) || scanRecords < 1) problems.push(`scan-records: expected a whole number ≥ 1, found ${scanRecords}`);
+  const scanRecords = wholeNumber(raw.scanRecords ?? DEFAULTS.scanRecords, 'scan-records', 1, problems);
+  const encoding = parseEncoding(raw.encoding ?? DEFAULTS.encoding);
+  if (encoding === undefined) problems.push(`encoding: expected one of ${ENCODINGS.join(', ')}, found ${JSON.stringify(raw.encoding)}`);
   const paramsFrom = [...(raw.paramsFrom ?? [])];
   for (const p of paramsFrom) if (p.trim() === '') problems.push('params-from: expected a dotted path to an object (e.g. properties), found an empty one');
   for (const [flag, v] of [
@@ -154,7 +175,8 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
   if (raw.dedupeKey !== undefined && raw.dedupe !== true)
     problems.push(`dedupe-key: only used with --dedupe (found --dedupe-key ${raw.dedupeKey} alone); add --dedupe`);
 
-  const rule: TimeRule = { importAt, maxDelay, clampAge, window: PLATFORM_WINDOW, futureTolerance, minTime, mode: mode as ClampMode };
+  const clock = Math.floor(now.getTime() / 1000);
+  const rule: TimeRule = { importAt, maxDelay, clampAge, window: PLATFORM_WINDOW, futureTolerance, minTime, mode: mode as ClampMode, clock };
   if (problems.length === 0) problems.push(...ruleProblems(rule));
   if (problems.length > 0) {
     throw new BackfillError(
@@ -187,11 +209,11 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     dedupe: raw.dedupe ?? false,
     maxRejectRate,
     delimiter,
-    sample: raw.sample,
+    sample,
     maxPartBytes,
     maxRecordBytes,
     order: order as 'user' | 'input',
-    sortMemory: sortMemory ?? 0,
+    sortMemory,
     shard: typeof shard === 'object' ? shard : undefined,
     format,
     preset: raw.preset,
@@ -199,5 +221,6 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     anonymous: raw.anonymous,
     sourceTz: raw.sourceTz,
     scanRecords,
+    encoding: encoding ?? 'utf-8',
   };
 }

@@ -93,6 +93,7 @@ export async function transformStage(
     units: s.inputs.flatMap((i) => (i.entries !== undefined ? i.entries.map((e) => `${i.name}:${e}`) : [i.name])),
     importAt: s.config.importAt,
     importAtGiven: cfg.importAtGiven,
+    ...(s.config.clock !== null ? { clock: s.config.clock } : {}),
     staleAfter: s.config.staleAfter,
     sampled: s.sampled,
     rejectRate: s.rejectRate,
@@ -130,7 +131,10 @@ export async function ensureOutputs(lock: RunLock, cfg: TransformConfig, io: Tra
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging);
   try {
-    const again: TransformConfig = { ...cfg, outDir: staging, rule: { ...cfg.rule, importAt: Math.floor(Date.parse(t.importAt) / 1000) } };
+    // the same bytes need the same rule: the recorded import time and the recorded clock
+    const recorded = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+    const rule = { ...cfg.rule, importAt: recorded(t.importAt), clock: t.clock === undefined ? undefined : recorded(t.clock) };
+    const again: TransformConfig = { ...cfg, outDir: staging, rule };
     const result = await transformWithReport(again, { ...io, report: true });
     const made = importable(result.summary.outputs.clean);
     const same =

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { makeDirs } from './make-dirs.js';
 import { writeJsonAtomic } from './json-file.js';
 import { join } from 'node:path';
 import type { TransformConfig } from './transform-config.js';
@@ -11,7 +11,7 @@ import { BackfillError } from '../errors.js';
 import { processRow, type RowOptions } from '../events/row.js';
 import { LEANPLUM_BATCH } from '../events/cost.js';
 import { formatShard } from '../events/shard.js';
-import { clampTargetOf, cutoffOf, staleAfterOf } from '../time/clamp.js';
+import { clampTargetOf, cutoffOf, futureLimitOf, staleAfterOf } from '../time/clamp.js';
 import { formatDuration } from '../time/duration.js';
 import { Tally } from './tally.js';
 import { TransformOutput, type OutputResult, type PartWriterFactory } from './transform-output.js';
@@ -25,9 +25,14 @@ export type { RowObserver } from '../csv/row-observer.js';
 export type { InputFacts, TransformSummary } from '../model/summary.js';
 
 export interface Progress {
+  /** read: the input is read; write: (with --order user) the sorted rows are merged and written */
+  phase: 'read' | 'write';
   bytesRead: number;
   bytesTotal: number | undefined;
   rowsRead: number;
+  /** write phase: rows written so far, of rowsToWrite */
+  rowsWritten: number;
+  rowsToWrite: number;
 }
 
 export interface TransformIO {
@@ -78,6 +83,8 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
       clampTarget: iso(clampTargetOf(r)),
       staleAfter: iso(staleAfterOf(r)),
       futureTolerance: formatDuration(r.futureTolerance),
+      clock: r.clock === undefined ? null : iso(r.clock),
+      futureAfter: iso(futureLimitOf(r)),
       minTime: iso(r.minTime),
       timeZone: cfg.zone,
       timeFormat: cfg.timeFormatText,
@@ -91,6 +98,7 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
       order: cfg.order,
       shard: cfg.shard === undefined ? null : formatShard(cfg.shard),
       sortMemoryBytes: cfg.sortMemory,
+      encoding: cfg.encoding,
     },
     counts: {
       read: t.read,
@@ -166,6 +174,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
       paramsFrom: cfg.paramsFrom,
       anonymous: cfg.anonymous,
       scanRecords: cfg.scanRecords,
+      encoding: cfg.encoding,
       maxRejectRate: cfg.maxRejectRate,
       delimiter: cfg.delimiter,
       maxRecordBytes: cfg.maxRecordBytes,
@@ -175,7 +184,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
     },
     { source: io.source, storage: io.storage },
   );
-  await mkdir(cfg.outDir, { recursive: true });
+  await makeDirs(cfg.outDir);
   await input.open();
   const names = input.names;
   const tally = new Tally();
@@ -218,7 +227,8 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   };
 
   let lastProgress = 0;
-  const progress = () => io.onProgress?.({ bytesRead: input.bytesRead, bytesTotal: input.bytesTotal, rowsRead: input.read });
+  const progress = () =>
+    io.onProgress?.({ phase: 'read', bytesRead: input.bytesRead, bytesTotal: input.bytesTotal, rowsRead: input.read, rowsWritten: 0, rowsToWrite: 0 });
   for await (const b of input.batches()) {
     const { fields, lines, shown, pre } = b;
     for (let i = 0; i < b.count; i++) {
@@ -235,13 +245,25 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   }
   const facts = input.facts();
   const notes = input.notes();
-  const out = await output.finish();
+  progress();
+  let lastWrite = 0;
+  const out = await output.finish((written) => {
+    if (io.onProgress === undefined || Date.now() - lastWrite < 200) return;
+    lastWrite = Date.now();
+    io.onProgress({
+      phase: 'write',
+      bytesRead: input.bytesRead,
+      bytesTotal: input.bytesTotal,
+      rowsRead: input.read,
+      rowsWritten: written,
+      rowsToWrite: tally.occurrences,
+    });
+  });
   await rejects.end();
   // each side of the conservation laws from the place that did the work
   tally.read = input.read;
   tally.written = out.written;
   tally.lineIndexEntries = out.lineIndexEntries;
-  progress();
 
   const summary = buildSummary(cfg, tally, mapping, facts, out);
   if (notes !== undefined) summary.json = jsonNotes(cfg, notes);

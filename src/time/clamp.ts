@@ -22,6 +22,11 @@ export interface TimeRule {
   futureTolerance: number;
   minTime: number;
   mode: ClampMode;
+  /**
+   * The real clock when the transform ran. An --import-at ahead of it must not let events from
+   * the future in: future is judged against the earlier of T and this. Absent: T alone.
+   */
+  clock?: number | undefined;
 }
 
 export const cutoffOf = (r: TimeRule): number => r.importAt + r.maxDelay - r.window;
@@ -29,6 +34,8 @@ export const clampTargetOf = (r: TimeRule): number => r.importAt - r.clampAge;
 /** After this moment the clamp no longer protects the oldest rows: re-run the transform. */
 export const staleAfterOf = (r: TimeRule): number => r.importAt + r.maxDelay;
 /** The same deadline as recorded in summary.json / manifest.json (ISO-8601). */
+/** Events after this are rejected as future: the earlier of T and the real clock, plus the tolerance. */
+export const futureLimitOf = (r: TimeRule): number => Math.min(r.importAt, r.clock ?? r.importAt) + r.futureTolerance;
 export const isStale = (staleAfterIso: string, now: Date): boolean => now.getTime() > Date.parse(staleAfterIso);
 
 /** Problems that make the rule unsafe, as "path: message" lines. */
@@ -46,6 +53,12 @@ export function ruleProblems(r: TimeRule): string[] {
   }
   if (r.futureTolerance < 0) out.push('future-tolerance: must not be negative');
   if (r.minTime >= r.importAt) out.push('min-time: must be before the import time');
+  // a year typo in --import-at would move recent events forward and let future ones in
+  if (r.clock !== undefined && r.importAt > r.clock + r.maxDelay)
+    out.push(
+      `import-at: ${new Date(r.importAt * 1000).toISOString()} is more than max-delay (${r.maxDelay / DAY}d) after the real clock (${new Date(r.clock * 1000).toISOString()}); ` +
+        'an import time in the future would clamp recent events and accept future ones. Give the time the import will really run (or leave --import-at out: now)',
+    );
   return out;
 }
 
@@ -64,7 +77,7 @@ export type TimeVerdict = { kind: 'ok'; time: number; change: TimeChange } | { k
 /** Implausible and future times are refused; everything else is clamped as needed. */
 export function applyTimeRule(t: number, r: TimeRule): TimeVerdict {
   if (t < r.minTime) return { kind: 'implausible' };
-  if (t > r.importAt + r.futureTolerance) return { kind: 'future' };
+  if (t > futureLimitOf(r)) return { kind: 'future' };
   // A little clock skew is tolerated, but nothing may be written after the import time.
   if (t > r.importAt) return { kind: 'ok', time: r.importAt, change: 'nudged' };
   const out = clampTime(t, r);

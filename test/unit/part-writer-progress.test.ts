@@ -43,7 +43,7 @@ describe('progressReporter', () => {
     const p = progressReporter({ quiet: opts.quiet ?? false, format: opts.format ?? 'text', tty: opts.tty, write: (s) => out.push(s), now: () => t });
     for (const ms of steps) {
       t = ms;
-      p.update({ bytesRead: ms * 10, bytesTotal: 100_000, rowsRead: ms });
+      p.update({ phase: 'read', bytesRead: ms * 10, bytesTotal: 100_000, rowsRead: ms, rowsWritten: 0, rowsToWrite: 0 });
     }
     p.done();
     return out;
@@ -60,5 +60,22 @@ describe('progressReporter', () => {
     const json = run({ tty: false, format: 'json' }, [3000, 4000, 6000]);
     expect(json.map((l) => JSON.parse(l).event)).toEqual(['progress', 'progress']);
     expect(run({ tty: true, quiet: true }, [1000, 9000])).toEqual([]);
+  });
+
+  it('shows the sort-and-write phase with its own counter, not a bar stuck at 100% of the reading', () => {
+    const out: string[] = [];
+    let t = 0;
+    const p = progressReporter({ quiet: false, format: 'text', tty: true, write: (s) => out.push(s), now: () => t });
+    p.update({ phase: 'read', bytesRead: 100_000, bytesTotal: 100_000, rowsRead: 1000, rowsWritten: 0, rowsToWrite: 0 });
+    t = 1000;
+    p.update({ phase: 'write', bytesRead: 100_000, bytesTotal: 100_000, rowsRead: 1000, rowsWritten: 250, rowsToWrite: 1000 });
+    expect(out[0]).toMatch(/100%/);
+    expect(out[1]).toMatch(/25%\s+sorting & writing 250 \/ 1,000 rows/);
+    const json: string[] = [];
+    let tj = 0;
+    const pj = progressReporter({ quiet: false, format: 'json', tty: false, write: (s) => json.push(s), now: () => tj });
+    tj = 5000;
+    pj.update({ phase: 'write', bytesRead: 1, bytesTotal: 1, rowsRead: 10, rowsWritten: 4, rowsToWrite: 10 });
+    expect(JSON.parse(json[0]!)).toMatchObject({ event: 'progress', phase: 'write', rowsWritten: 4, rowsToWrite: 10 });
   });
 });

@@ -2,9 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Storage } from '@google-cloud/storage';
 import { BackfillError } from '../../errors.js';
 import { makeStorage, type GcsOptions } from '../../gcs/storage.js';
-import { parseGsUrl, type Target } from '../../gcs/url.js';
 import { LeanplumClient } from '../../leanplum/client.js';
-import { DEFAULT_API_URL } from '../../leanplum/contract.js';
 import { scrubError } from '../../leanplum/redact.js';
 import { inputIdentities } from '../../pipeline/sources.js';
 import { adoptJob, launchStage, type LaunchOptions } from '../../pipeline/launch.js';
@@ -14,44 +12,46 @@ import { loadManifest } from '../../pipeline/manifest.js';
 import { enforce, isRefusal, mayLaunch, mayResume, unknownLaunch } from '../../pipeline/run-machine.js';
 import { attachResults } from '../../pipeline/run-state.js';
 import { jobsToAsk, loadRuns, readRunStatus, totals, type RunStatus } from '../../pipeline/status.js';
-import { buildTransformConfig, type TransformConfig } from '../../pipeline/transform-config.js';
 import { ensureOutputs } from '../../pipeline/transform-stage.js';
 import { RemoteState, claimLayout, stateObject } from '../../pipeline/remote-state.js';
 import { effectiveOptions } from '../../pipeline/transform-options.js';
 import { uploadStage } from '../../pipeline/upload.js';
 import { judgeResults, waitStage, type WaitOutcome } from '../../pipeline/wait.js';
 import { sha256Stream } from '../../pipeline/file-hash.js';
-import { parseDuration } from '../../time/duration.js';
 import { confirmOnTty } from '../confirm.js';
-import { inputsOf, logEvent, stdinSource, type Args } from '../context.js';
-import { list, rawTransformOptions } from '../options.js';
+import { adviceCommand } from '../../pipeline/advice.js';
+import type {
+  CommonOptions,
+  GcsFlags,
+  LaunchCommandOptions,
+  LaunchFlags,
+  LeanplumFlags,
+  RunCommandOptions,
+  StatusCommandOptions,
+  UploadCommandOptions,
+  WaitCommandOptions,
+  WaitFlags,
+} from '../command-options.js';
+import { logEvent, stdinSource } from '../context.js';
 import { fastPathFromEnv, transformLocked } from './transform.js';
 
-function target(a: Args, required: boolean): Target | undefined {
-  if (typeof a['to'] === 'string') return parseGsUrl(a['to']);
-  if (typeof a['bucket'] === 'string') return parseGsUrl(`gs://${a['bucket']}/${String(a['prefix'] ?? '')}`);
-  if (required) throw new BackfillError('CONFIG_INVALID', 'to: a destination is required', 'Give --to gs://<bucket>/<prefix> (or --bucket and --prefix).');
-  return undefined;
-}
-
-function gcsOptions(a: Args): GcsOptions {
+function gcsOptions(g: GcsFlags, env: NodeJS.ProcessEnv = process.env): GcsOptions {
   return {
-    apiEndpoint: process.env['STORAGE_EMULATOR_HOST'] || undefined,
-    projectId: process.env['GOOGLE_CLOUD_PROJECT'] || undefined,
-    chunkSize: typeof a['chunk-size'] === 'number' ? a['chunk-size'] : undefined,
+    apiEndpoint: env['STORAGE_EMULATOR_HOST'] || undefined,
+    projectId: env['GOOGLE_CLOUD_PROJECT'] || undefined,
+    chunkSize: g.chunkSize,
   };
 }
 
-async function devKey(a: Args): Promise<string> {
-  const file = a['client-key-file'];
-  if (typeof file === 'string') {
+async function devKey(keyFile: string | undefined): Promise<string> {
+  if (keyFile !== undefined) {
     try {
-      const key = (await readFile(file, 'utf8')).trim();
+      const key = (await readFile(keyFile, 'utf8')).trim();
       if (key) return key;
     } catch (e) {
-      throw new BackfillError('CONFIG_INVALID', `client-key-file: cannot read "${file}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new BackfillError('CONFIG_INVALID', `client-key-file: cannot read "${keyFile}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    throw new BackfillError('CONFIG_INVALID', `client-key-file: "${file}" is empty`);
+    throw new BackfillError('CONFIG_INVALID', `client-key-file: "${keyFile}" is empty`);
   }
   const env = process.env['LEANPLUM_DEV_KEY']?.trim();
   if (env) return env;
@@ -62,24 +62,16 @@ async function devKey(a: Args): Promise<string> {
   );
 }
 
-/** An option that may be given once: where the key goes must never depend on which copy wins. */
-function once(a: Args, name: string): string | undefined {
-  const v = a[name];
-  if (Array.isArray(v)) throw new BackfillError('CONFIG_INVALID', `${name}: given ${v.length} times (${v.map(String).join(', ')})`, `Give --${name} once.`);
-  return typeof v === 'string' ? v : undefined;
-}
-
-async function client(a: Args, log: Log): Promise<{ client: LeanplumClient; appId: string; apiUrl: string; key: string }> {
-  const m = await loadManifest(String(a['dir'] ?? a['out'] ?? '')).catch(() => undefined);
-  const apiUrlFlag = once(a, 'api-url');
-  const appIdFlag = once(a, 'app-id');
-  const appId = appIdFlag ?? m?.leanplum?.appId;
+/**
+ * The app id: the flag, else the one the run recorded at its launch (so that printed advice and
+ * `status` need not repeat it). Never the recorded API URL: the stages only compare it.
+ */
+async function client(lp: LeanplumFlags, recordedAppId: string | undefined, log: Log): Promise<Connected> {
+  const appId = lp.appId ?? recordedAppId;
   if (!appId) throw new BackfillError('CONFIG_INVALID', 'app-id: required', 'Give --app-id <your Leanplum app id>.');
-  // never the manifest's URL: the stages check that it agrees with this one (run-machine apiUrlGate)
-  const apiUrl = apiUrlFlag ?? DEFAULT_API_URL;
-  const key = await devKey(a);
+  const key = await devKey(lp.keyFile);
   const c = new LeanplumClient({
-    apiUrl,
+    apiUrl: lp.apiUrl,
     appId,
     clientKey: key,
     onRetry: (what, attempt, delay, reason) =>
@@ -89,13 +81,13 @@ async function client(a: Args, log: Log): Promise<{ client: LeanplumClient; appI
         `retry      ${what} attempt ${attempt} failed (${reason}); next in ${(delay / 1000).toFixed(1)}s`,
       ),
   });
-  return { client: c, appId, apiUrl, key };
+  return { client: c, appId, apiUrl: lp.apiUrl, key };
 }
 
 const logger =
-  (a: Args): Log =>
+  (o: CommonOptions): Log =>
   (event, fields, text) =>
-    logEvent(a, event, fields, text);
+    logEvent(o, event, fields, text);
 
 /** Wraps a command so that no error can carry the key out, whatever path it took. */
 export async function scrubbed<T>(key: () => string | undefined, fn: () => Promise<T>): Promise<T> {
@@ -107,34 +99,45 @@ export async function scrubbed<T>(key: () => string | undefined, fn: () => Promi
   }
 }
 
-type Connected = Awaited<ReturnType<typeof client>>;
+interface Connected {
+  client: LeanplumClient;
+  appId: string;
+  apiUrl: string;
+  key: string;
+}
 
 /** Every command that talks to Leanplum: the key is read once and scrubbed from any error. */
-async function withLeanplumClient(a: Args, fn: (c: Connected) => Promise<unknown>): Promise<void> {
+async function withLeanplumClient(
+  o: CommonOptions,
+  lp: LeanplumFlags,
+  recordedAppId: string | undefined,
+  fn: (c: Connected) => Promise<unknown>,
+): Promise<void> {
   let key: string | undefined;
   await scrubbed(
     () => key,
     async () => {
-      const c = await client(a, logger(a));
+      const c = await client(lp, recordedAppId, logger(o));
       key = c.key;
       await fn(c);
     },
   );
 }
 
-export async function uploadCommand(a: Args): Promise<void> {
-  const dir = String(a['dir']);
-  const o = gcsOptions(a);
-  const tgt = target(a, true)!;
-  const storage = makeStorage(o);
-  await withRunLock(dir, 'upload', async (lock) => {
-    await attachState(lock, storage, undefined, logger(a));
-    await uploadStage(lock, tgt, storage, o, logger(a));
+/** The app id a run directory recorded at its launch, if any (read without the lock: only a default). */
+const recordedAppId = async (dir: string) => (await loadManifest(dir).catch(() => undefined))?.leanplum?.appId;
+
+export async function uploadCommand(o: UploadCommandOptions): Promise<void> {
+  const g = gcsOptions(o.gcs);
+  const storage = makeStorage(g);
+  await withRunLock(o.dir, 'upload', async (lock) => {
+    await attachState(lock, storage, undefined, logger(o));
+    await uploadStage(lock, o.target, storage, g, logger(o));
   });
 }
 
-async function confirmLaunch(a: Args, dir: string): Promise<void> {
-  if (a['yes'] === true) return;
+async function confirmLaunch(yes: boolean, dir: string): Promise<void> {
+  if (yes) return;
   const m = (await loadManifest(dir))!;
   const summary = `About to launch ${m.parts.length} Leanplum import job(s) for ${m.parts.reduce((s, p) => s + p.rows, 0)} rows from ${m.transform!.inputs.map((i) => i.name).join(', ')}.\nThe report: ${dir}/report.html. Imported events fire campaigns like live ones.`;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
@@ -145,10 +148,10 @@ async function confirmLaunch(a: Args, dir: string): Promise<void> {
     throw new BackfillError('LAUNCH_REFUSED', 'launch cancelled', 'Nothing was sent to Leanplum. Run again when ready.');
 }
 
-const launchOptions = (a: Args, c: Connected): LaunchOptions => ({
-  relaunch: a['relaunch'] === true,
-  relaunchUnknown: list(a, 'relaunch-unknown') ?? [],
-  publicWhileImporting: a['public-while-importing'] === true,
+const launchOptions = (l: LaunchFlags, c: Connected): LaunchOptions => ({
+  relaunch: l.relaunch,
+  relaunchUnknown: l.relaunchUnknown,
+  publicWhileImporting: l.publicWhileImporting,
   now: () => new Date(),
   appId: c.appId,
   apiUrl: c.apiUrl,
@@ -158,14 +161,9 @@ const launchOptions = (a: Args, c: Connected): LaunchOptions => ({
  * Asks the state machine first, so a refused launch (sampled, rejects, stale, unknown outcome)
  * is refused before the confirmation prompt; then launches what the plan holds.
  */
-async function launchIfNeeded(a: Args, lock: RunLock, c: Connected, log: Log): Promise<string[]> {
-  for (const pair of list(a, 'adopt-job') ?? []) {
-    const eq = pair.lastIndexOf('=');
-    if (eq <= 0 || eq === pair.length - 1)
-      throw new BackfillError('CONFIG_INVALID', `adopt-job: expected <part>=<jobId>, found "${pair}"`, 'Example: --adopt-job clean.csv=5123456789');
-    await adoptJob(lock, pair.slice(0, eq), pair.slice(eq + 1), log);
-  }
-  const o = launchOptions(a, c);
+async function launchIfNeeded(l: LaunchFlags, gcs: GcsFlags, lock: RunLock, c: Connected, log: Log): Promise<string[]> {
+  for (const { part, jobId } of l.adoptJobs) await adoptJob(lock, part, jobId, { appId: c.appId, apiUrl: c.apiUrl }, new Date(), log);
+  const o = launchOptions(l, c);
   const plan = mayLaunch(await loadManifest(lock.dir), lock.dir, {
     now: o.now(),
     relaunch: o.relaunch,
@@ -180,8 +178,8 @@ async function launchIfNeeded(a: Args, lock: RunLock, c: Connected, log: Log): P
     else if (plan.failedWithoutRelaunch.length === 0) log('resume', {}, 'resume     jobs already launched: following them');
     return plan.failedWithoutRelaunch.map((p) => p.file);
   }
-  await confirmLaunch(a, lock.dir);
-  const storage = o.publicWhileImporting ? makeStorage(gcsOptions(a)) : undefined;
+  await confirmLaunch(l.yes, lock.dir);
+  const storage = o.publicWhileImporting ? makeStorage(gcsOptions(gcs)) : undefined;
   return (await launchStage(lock, c.client, storage, o, log)).failedWithoutRelaunch;
 }
 
@@ -194,36 +192,28 @@ function failedLeftAlone(files: readonly string[]): BackfillError {
   );
 }
 
-export async function launchCommand(a: Args): Promise<void> {
-  const dir = String(a['dir']);
-  await withLeanplumClient(a, (c) =>
-    withRunLock(dir, 'launch', async (lock) => {
-      await attachState(lock, makeStorage(gcsOptions(a)), undefined, logger(a));
-      const failed = await launchIfNeeded(a, lock, c, logger(a));
+export async function launchCommand(o: LaunchCommandOptions): Promise<void> {
+  await withLeanplumClient(o, o.leanplum, await recordedAppId(o.dir), (c) =>
+    withRunLock(o.dir, 'launch', async (lock) => {
+      await attachState(lock, makeStorage(gcsOptions(o.gcs)), undefined, logger(o));
+      const failed = await launchIfNeeded(o.launch, o.gcs, lock, c, logger(o));
       if (failed.length > 0) throw failedLeftAlone(failed);
     }),
   );
 }
 
-function duration(a: Args, name: string): number {
-  const s = parseDuration(String(a[name]));
-  if (s === undefined) throw new BackfillError('CONFIG_INVALID', `${name}: expected a duration like 30s, 10m or 6h, found "${String(a[name])}"`);
-  return s * 1000;
-}
-
-async function follow(a: Args, lock: RunLock, c: Connected): Promise<WaitOutcome> {
+async function follow(o: CommonOptions & { wait: WaitFlags; gcs: GcsFlags }, lock: RunLock, c: Connected): Promise<WaitOutcome> {
   const dir = lock.dir;
-  const log = logger(a);
-  const o = gcsOptions(a);
+  const log = logger(o);
   const out = await waitStage(
     lock,
     c.client,
-    makeStorage(o),
+    makeStorage(gcsOptions(o.gcs)),
     {
-      timeoutMs: duration(a, 'timeout'),
-      pollMs: duration(a, 'poll-interval'),
+      timeoutMs: o.wait.timeoutMs,
+      pollMs: o.wait.pollMs,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-      deleteAfter: a['delete-after'] === true,
+      deleteAfter: o.wait.deleteAfter,
       apiUrl: c.apiUrl,
     },
     log,
@@ -244,37 +234,37 @@ async function follow(a: Args, lock: RunLock, c: Connected): Promise<WaitOutcome
   if (out.pending.length > 0) {
     throw new BackfillError(
       'LEANPLUM_FAILED',
-      `the job(s) for ${out.pending.join(', ')} did not finish within --timeout ${String(a['timeout'])}`,
-      `They go on inside Leanplum. Run \`lp-backfill wait ${dir} --api-url ${c.apiUrl}\` again later.`,
+      `the job(s) for ${out.pending.join(', ')} did not finish within --timeout ${o.wait.timeoutText}`,
+      `They go on inside Leanplum. Run \`${adviceCommand('wait', dir, { appId: c.appId, apiUrl: c.apiUrl })}\` again later.`,
     );
   }
   // the other parts were followed and their results written; the unknown one still needs a decision
   const unknown = out.manifest.parts.find((p) => p.launch?.status === 'launching');
-  if (unknown !== undefined) enforce(unknownLaunch(dir, unknown, out.manifest.stateUrl));
+  if (unknown !== undefined) enforce(unknownLaunch(dir, unknown, out.manifest));
   process.stdout.write(`results    ${dir}/results/summary.json, ${dir}/server-rejects.csv, report ${dir}/report.html\n`);
   const verdict = judgeResults(out.results);
   if (verdict) throw verdict;
   return out;
 }
 
-export async function waitCommand(a: Args): Promise<void> {
-  const dir = String(a['dir']);
-  await withLeanplumClient(a, (c) =>
-    withRunLock(dir, 'wait', async (lock) => {
-      await attachState(lock, makeStorage(gcsOptions(a)), undefined, logger(a));
-      await follow(a, lock, c);
+export async function waitCommand(o: WaitCommandOptions): Promise<void> {
+  await withLeanplumClient(o, o.leanplum, await recordedAppId(o.dir), (c) =>
+    withRunLock(o.dir, 'wait', async (lock) => {
+      await attachState(lock, makeStorage(gcsOptions(o.gcs)), undefined, logger(o));
+      await follow(o, lock, c);
     }),
   );
 }
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /**
  * Read-only: no lock, no writes. One or many runs (shards): directories or --state-to URLs; asks
  * Leanplum only about jobs not known to have ended, and needs the key only then.
  */
-export async function statusCommand(a: Args): Promise<void> {
-  const wheres = ([] as unknown[]).concat(a['dir'] ?? []).map(String);
-  const storage = () => makeStorage(gcsOptions(a));
-  const { runs: found, missing, warnings } = await loadRuns(wheres, storage);
+export async function statusCommand(o: StatusCommandOptions): Promise<void> {
+  const storage = () => makeStorage(gcsOptions(o.gcs));
+  const { runs: found, missing, warnings } = await loadRuns(o.wheres, storage);
   const show = async (c: Connected | undefined) => {
     const runs: RunStatus[] = [];
     for (const r of found)
@@ -303,7 +293,7 @@ export async function statusCommand(a: Args): Promise<void> {
     if (runs.length > 1 || missing.length > 0) {
       const t = totals(runs, missing);
       process.stdout.write(
-        `total      ${t.runs} runs, ${n(t.parts)} parts, ${n(t.rows)} rows; ${Object.entries(t.byState)
+        `total      ${plural(t.runs, 'run')}, ${plural(t.parts, 'part')}, ${plural(t.rows, 'row')}; ${Object.entries(t.byState)
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')}\n`,
       );
@@ -311,7 +301,10 @@ export async function statusCommand(a: Args): Promise<void> {
       if (t.billableLookups !== null) process.stdout.write(`           billable lookups (as written): ${n(t.billableLookups)}\n`);
     }
   };
-  if (found.some((r) => jobsToAsk(r.manifest).length > 0)) await withLeanplumClient(a, show);
+  const asking = found.filter((r) => jobsToAsk(r.manifest).length > 0);
+  // the app the runs recorded at their launch, when they agree: status need not ask for it
+  const apps = [...new Set(asking.map((r) => r.manifest.leanplum?.appId).filter((x) => x !== undefined))];
+  if (asking.length > 0) await withLeanplumClient(o, o.leanplum, apps.length === 1 ? apps[0] : undefined, show);
   else await show(undefined);
 }
 
@@ -342,17 +335,13 @@ function parseStateObjectUrl(url: string): { bucket: string; name: string } {
 }
 
 /** transform → report → upload → launch → wait, resuming at the first unfinished stage. */
-export async function runCommand(a: Args): Promise<void> {
-  const input = inputsOf(a);
-  const dir = String(a['out']);
-  const log = logger(a);
-  // everything that can be refused is checked before any work
-  const tgt = target(a, true)!;
-  const cfg = buildTransformConfig(rawTransformOptions(a, input), new Date());
-  const stateTo = typeof a['state-to'] === 'string' ? parseGsUrl(a['state-to']) : undefined;
-  const o = gcsOptions(a);
-  const storage = makeStorage(o);
-  await withLeanplumClient(a, (c) =>
+export async function runCommand(o: RunCommandOptions): Promise<void> {
+  const dir = o.config.outDir;
+  const log = logger(o);
+  const cfg = o.config;
+  const g = gcsOptions(o.gcs);
+  const storage = makeStorage(g);
+  await withLeanplumClient(o, o.leanplum, await recordedAppId(dir), (c) =>
     withRunLock(
       dir,
       'run',
@@ -360,11 +349,11 @@ export async function runCommand(a: Args): Promise<void> {
         // a task that loses a compare-and-swap on the GCS state reads it again and decides again
         for (let attempt = 1; ; attempt++) {
           try {
-            if (stateTo !== undefined) {
-              await claimLayout(storage, stateTo.bucket, stateTo.prefix, cfg.shard?.count ?? null, new Date());
-              await attachState(lock, storage, stateObject(stateTo.bucket, stateTo.prefix, cfg.shard), log);
+            if (o.stateTo !== undefined) {
+              await claimLayout(storage, o.stateTo.bucket, o.stateTo.prefix, cfg.shard?.count ?? null, new Date());
+              await attachState(lock, storage, stateObject(o.stateTo.bucket, o.stateTo.prefix, cfg.shard), log);
             }
-            await runStages(a, lock, cfg, c, tgt, storage, o, log);
+            await runStages(o, lock, c, storage, g, log);
             return;
           } catch (e) {
             if (!(e instanceof BackfillError && e.code === 'STATE_CONFLICT') || attempt >= 3) throw e;
@@ -377,9 +366,10 @@ export async function runCommand(a: Args): Promise<void> {
   );
 }
 
-async function runStages(a: Args, lock: RunLock, cfg: TransformConfig, c: Connected, tgt: Target, storage: Storage, o: GcsOptions, log: Log): Promise<void> {
+async function runStages(o: RunCommandOptions, lock: RunLock, c: Connected, storage: Storage, g: GcsOptions, log: Log): Promise<void> {
   const dir = lock.dir;
-  const input = inputsOf(a);
+  const cfg = o.config;
+  const input = o.inputs;
   const existing = await loadManifest(dir);
   if (existing?.transform && existing.committing === undefined) {
     // files by sha256, gs:// objects by generation (pipeline/sources.ts)
@@ -392,10 +382,10 @@ async function runStages(a: Args, lock: RunLock, cfg: TransformConfig, c: Connec
       log('recreated', { runId: existing.runId }, `recreated  the clean parts were missing here: made again from the inputs, byte for byte (sha256 checked)`);
     }
   } else {
-    await transformLocked(a, 'run', cfg, lock);
+    await transformLocked(o, 'run', lock);
   }
-  await uploadStage(lock, tgt, storage, o, log);
-  await launchIfNeeded(a, lock, c, log);
-  await follow(a, lock, c);
+  await uploadStage(lock, o.target, storage, g, log);
+  await launchIfNeeded(o.launch, o.gcs, lock, c, log);
+  await follow(o, lock, c);
   process.stdout.write(`manifest   ${dir}/manifest.json${lock.mirror ? ` (and ${lock.mirror.url})` : ''}\n`);
 }

@@ -1,9 +1,9 @@
 import { BackfillError } from '../../errors.js';
 import { withRunLock, type RunLock } from '../../pipeline/lock.js';
-import { buildTransformConfig, type TransformConfig } from '../../pipeline/transform-config.js';
 import { transformStage, type TransformStageResult } from '../../pipeline/transform-stage.js';
-import { inputsOf, progressFor, stdinSource, type Args } from '../context.js';
-import { rawTransformOptions } from '../options.js';
+import type { TransformCommandOptions } from '../command-options.js';
+import { progressFor, stdinSource } from '../context.js';
+import { describeRepeat } from '../flags.js';
 import { renderTransformSummary } from '../render.js';
 
 /** The GCS client for gs:// inputs, loaded only when an input needs it (STORAGE_EMULATOR_HOST points it at an emulator). */
@@ -18,25 +18,25 @@ export function fastPathFromEnv(): boolean {
 }
 
 /** transform and preview: the same run; preview always writes the report and may sample. */
-export async function transformCommand(a: Args, mode: 'transform' | 'preview'): Promise<TransformStageResult> {
-  const cfg = buildTransformConfig(rawTransformOptions(a, inputsOf(a)), new Date());
-  return withRunLock(cfg.outDir, mode, (lock) => transformLocked(a, mode, cfg, lock), { create: true });
+export async function transformCommand(o: TransformCommandOptions, mode: 'transform' | 'preview'): Promise<TransformStageResult> {
+  return withRunLock(o.config.outDir, mode, (lock) => transformLocked(o, mode, lock), { create: true });
 }
 
 /**
  * The transform stage under a lock the caller holds (`run` holds it from start to end), with
  * progress and the printed summary. 'run': report always on, and a refusal says nothing was uploaded.
  */
-export async function transformLocked(a: Args, mode: 'transform' | 'preview' | 'run', cfg: TransformConfig, lock: RunLock): Promise<TransformStageResult> {
-  const progress = progressFor(a);
-  const source = stdinSource(inputsOf(a));
+export async function transformLocked(o: TransformCommandOptions, mode: 'transform' | 'preview' | 'run', lock: RunLock): Promise<TransformStageResult> {
+  const cfg = o.config;
+  const progress = progressFor(o);
+  const source = stdinSource(o.inputs);
   let result: TransformStageResult;
   try {
     result = await transformStage(lock, cfg, {
       ...(source ? { source } : {}),
       storage: inputStorage,
       fastPath: fastPathFromEnv(),
-      report: mode !== 'transform' || a['report'] !== false,
+      report: o.report,
       onProgress: progress.update,
     });
   } finally {
@@ -44,6 +44,7 @@ export async function transformLocked(a: Args, mode: 'transform' | 'preview' | '
   }
   const { summary, reportPath } = result;
   process.stdout.write(renderTransformSummary(summary, cfg.outDir, new Date()) + '\n');
+  for (const r of o.repeats) process.stdout.write(`options    ${describeRepeat(r)}: ${JSON.stringify(r.used)}\n`);
   if (reportPath !== undefined) process.stdout.write(`report     ${reportPath}\n`);
   if (result.report !== undefined && mode === 'preview') {
     for (const w of result.report.warnings) process.stdout.write(`warning    ${w.message}\n`);

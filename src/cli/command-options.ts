@@ -1,0 +1,242 @@
+import { parseSize } from '../config.js';
+import { BackfillError } from '../errors.js';
+import { parseGsUrl, type Target } from '../gcs/url.js';
+import { DEFAULT_API_URL } from '../leanplum/contract.js';
+import { buildTransformConfig, type TransformConfig } from '../pipeline/transform-config.js';
+import { parseDuration } from '../time/duration.js';
+import { STDIN, type Args } from './context.js';
+import { FlagReader, type Repeat } from './flags.js';
+import { rawTransformOptions } from './options.js';
+
+// Every command's flags → one typed options object, checked all at once before the lock, before
+// any file is written and before anything is sent (exit 2 means nothing happened). The commands
+// take these objects; only this layer looks at yargs' arguments.
+
+export interface CommonOptions {
+  quiet: boolean;
+  logFormat: 'text' | 'json';
+  /** single-value flags given more than once: the last value was used (said in the summary) */
+  repeats: Repeat[];
+}
+
+export interface TransformCommandOptions extends CommonOptions {
+  inputs: string[];
+  config: TransformConfig;
+  report: boolean;
+}
+
+export interface GcsFlags {
+  chunkSize: number | undefined;
+}
+
+export interface LeanplumFlags {
+  /** from --app-id; else the one the run directory recorded (status, wait, launch on an existing run) */
+  appId: string | undefined;
+  apiUrl: string;
+  keyFile: string | undefined;
+}
+
+export interface LaunchFlags {
+  yes: boolean;
+  relaunch: boolean;
+  relaunchUnknown: string[];
+  adoptJobs: { part: string; jobId: string }[];
+  publicWhileImporting: boolean;
+}
+
+export interface WaitFlags {
+  timeoutMs: number;
+  timeoutText: string;
+  pollMs: number;
+  deleteAfter: boolean;
+}
+
+export interface UploadCommandOptions extends CommonOptions {
+  dir: string;
+  target: Target;
+  gcs: GcsFlags;
+}
+
+export interface LaunchCommandOptions extends CommonOptions {
+  dir: string;
+  leanplum: LeanplumFlags;
+  launch: LaunchFlags;
+  gcs: GcsFlags;
+}
+
+export interface WaitCommandOptions extends CommonOptions {
+  dir: string;
+  leanplum: LeanplumFlags;
+  wait: WaitFlags;
+  gcs: GcsFlags;
+}
+
+export interface StatusCommandOptions extends CommonOptions {
+  wheres: string[];
+  leanplum: LeanplumFlags;
+  gcs: GcsFlags;
+}
+
+export interface RunCommandOptions extends TransformCommandOptions {
+  target: Target;
+  stateTo: Target | undefined;
+  leanplum: LeanplumFlags;
+  launch: LaunchFlags;
+  wait: WaitFlags;
+  gcs: GcsFlags;
+}
+
+const inputsOf = (a: Args): string[] => ([] as unknown[]).concat(a['input'] ?? []).map((x) => (x === STDIN ? '-' : String(x)));
+
+function common(r: FlagReader): CommonOptions {
+  const logFormat = r.string('log-format') ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') r.problem(`log-format: expected text or json, found ${JSON.stringify(logFormat)}`);
+  return { quiet: r.bool('quiet'), logFormat: logFormat === 'json' ? 'json' : 'text', repeats: r.repeats };
+}
+
+/** A gs:// URL flag, its problem collected rather than thrown. */
+function gsFlag(r: FlagReader, flag: string, text: string): Target | undefined {
+  try {
+    return parseGsUrl(text);
+  } catch (e) {
+    r.problem((e as Error).message.replace(/^to:/, `${flag}:`));
+    return undefined;
+  }
+}
+
+function target(r: FlagReader, required: boolean): Target | undefined {
+  const to = r.string('to');
+  const bucket = r.string('bucket');
+  const prefix = r.string('prefix') ?? '';
+  if (to !== undefined && bucket !== undefined) r.problem('to: give --to gs://<bucket>/<prefix> or --bucket with --prefix, not both');
+  if (to !== undefined) return gsFlag(r, 'to', to);
+  if (bucket !== undefined) return gsFlag(r, 'bucket', `gs://${bucket}/${prefix}`);
+  if (required && !r.given('to') && !r.given('bucket')) r.problem('to: a destination is required: give --to gs://<bucket>/<prefix> (or --bucket and --prefix)');
+  return undefined;
+}
+
+function gcs(r: FlagReader): GcsFlags {
+  const text = r.string('chunk-size');
+  if (text === undefined) return { chunkSize: undefined };
+  const n = parseSize(text);
+  if (n === undefined || n <= 0 || n % (256 * 1024) !== 0) {
+    r.problem(`chunk-size: expected a multiple of 256KiB (e.g. 8MB, or 262144 bytes), found ${JSON.stringify(text)}`);
+    return { chunkSize: undefined };
+  }
+  return { chunkSize: n };
+}
+
+function leanplum(r: FlagReader): LeanplumFlags {
+  const appId = r.string('app-id');
+  if (appId !== undefined && appId.trim() === '') r.problem('app-id: expected your Leanplum app id, found an empty value');
+  return { appId: appId?.trim() || undefined, apiUrl: r.string('api-url') ?? DEFAULT_API_URL, keyFile: r.string('client-key-file') };
+}
+
+function launch(r: FlagReader): LaunchFlags {
+  const adoptJobs: { part: string; jobId: string }[] = [];
+  for (const pair of r.list('adopt-job')) {
+    const eq = pair.lastIndexOf('=');
+    if (eq <= 0 || eq === pair.length - 1)
+      r.problem(`adopt-job: expected <part>=<jobId> (e.g. --adopt-job clean.csv=5123456789), found ${JSON.stringify(pair)}`);
+    else adoptJobs.push({ part: pair.slice(0, eq), jobId: pair.slice(eq + 1) });
+  }
+  return {
+    yes: r.bool('yes'),
+    relaunch: r.bool('relaunch'),
+    relaunchUnknown: r.list('relaunch-unknown'),
+    adoptJobs,
+    publicWhileImporting: r.bool('public-while-importing'),
+  };
+}
+
+function wait(r: FlagReader): WaitFlags {
+  const timeoutText = r.string('timeout') ?? '6h';
+  return {
+    timeoutMs: r.duration('timeout', parseDuration) ?? 0,
+    timeoutText,
+    pollMs: r.duration('poll-interval', parseDuration) ?? 0,
+    deleteAfter: r.bool('delete-after'),
+  };
+}
+
+/**
+ * The transform config with the flag problems: both lists reported together, so that a user
+ * fixes everything in one go.
+ */
+function transformConfig(r: FlagReader, a: Args, env: NodeJS.ProcessEnv, now: Date): { inputs: string[]; config: TransformConfig } {
+  const inputs = inputsOf(a);
+  let raw: ReturnType<typeof rawTransformOptions> | undefined;
+  try {
+    raw = rawTransformOptions(r, inputs, env);
+  } catch (e) {
+    if (!(e instanceof BackfillError && e.code === 'CONFIG_INVALID')) throw e;
+    r.problem(e.message);
+  }
+  let config: TransformConfig | undefined;
+  if (raw !== undefined) {
+    try {
+      config = buildTransformConfig(raw, now);
+    } catch (e) {
+      if (!(e instanceof BackfillError && e.code === 'CONFIG_INVALID')) throw e;
+      r.problem(e.message);
+    }
+  }
+  r.check();
+  return { inputs, config: config! };
+}
+
+export function transformCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Date, mode: 'transform' | 'preview'): TransformCommandOptions {
+  const r = new FlagReader(a);
+  const c = common(r);
+  const report = mode === 'preview' || r.bool('report');
+  return { ...c, ...transformConfig(r, a, env, now), report };
+}
+
+export function runCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Date): RunCommandOptions {
+  const r = new FlagReader(a);
+  const c = common(r);
+  const tgt = target(r, true);
+  const stateToText = r.string('state-to');
+  const stateTo = stateToText === undefined ? undefined : gsFlag(r, 'state-to', stateToText);
+  const lp = leanplum(r);
+  const l = launch(r);
+  const w = wait(r);
+  const g = gcs(r);
+  const t = transformConfig(r, a, env, now);
+  return { ...c, ...t, report: true, target: tgt!, stateTo, leanplum: lp, launch: l, wait: w, gcs: g };
+}
+
+const dirOf = (a: Args) => String(a['dir'] ?? '');
+
+export function uploadCommandOptions(a: Args): UploadCommandOptions {
+  const r = new FlagReader(a);
+  const c = common(r);
+  const tgt = target(r, true);
+  const g = gcs(r);
+  r.check();
+  return { ...c, dir: dirOf(a), target: tgt!, gcs: g };
+}
+
+export function launchCommandOptions(a: Args): LaunchCommandOptions {
+  const r = new FlagReader(a);
+  const c = common(r);
+  const o = { ...c, dir: dirOf(a), leanplum: leanplum(r), launch: launch(r), gcs: gcs(r) };
+  r.check();
+  return o;
+}
+
+export function waitCommandOptions(a: Args): WaitCommandOptions {
+  const r = new FlagReader(a);
+  const c = common(r);
+  const o = { ...c, dir: dirOf(a), leanplum: leanplum(r), wait: wait(r), gcs: gcs(r) };
+  r.check();
+  return o;
+}
+
+export function statusCommandOptions(a: Args): StatusCommandOptions {
+  const r = new FlagReader(a);
+  const c = common(r);
+  const o = { ...c, wheres: r.list('dir'), leanplum: leanplum(r), gcs: gcs(r) };
+  r.check();
+  return o;
+}
