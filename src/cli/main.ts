@@ -15,6 +15,7 @@ import { buildParser } from './parser.js';
 // Command modules load on demand: a transform never pays for the GCS and Leanplum clients.
 const transformCmd = () => import('./commands/transform.js');
 const cloudCmd = () => import('./commands/cloud.js');
+const sendCmd = () => import('./commands/send.js');
 
 const argv = hideBin(process.argv).map((x) => (x === '-' ? STDIN : x));
 const debug = argv.includes('--debug');
@@ -100,6 +101,10 @@ await buildParser(
     launch: handle(async (a) => (await cloudCmd()).launchCommand(launchCommandOptions(a))),
     status: handle(async (a) => (await cloudCmd()).statusCommand(statusCommandOptions(a))),
     wait: handle(async (a) => (await cloudCmd()).waitCommand(waitCommandOptions(a))),
+    send: handle(async (a) => {
+      const send = await sendCmd();
+      await send.sendCommand(send.sendCommandOptions(a));
+    }),
     run: handle(async (a) => {
       const o = runCommandOptions(a, process.env, new Date());
       await (await cloudCmd()).runCommand(o);

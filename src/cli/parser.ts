@@ -2,9 +2,10 @@ import yargs, { type Argv } from 'yargs';
 import { TOOL } from '../version.js';
 import { withLaunch, withLeanplum, withState, withTarget, withWait } from './cloud-options.js';
 import { withInput, type Args } from './context.js';
+import { withSend } from './send-options.js';
 import { withTransformOptions } from './options.js';
 
-export type CommandName = 'transform' | 'preview' | 'upload' | 'launch' | 'status' | 'wait' | 'run';
+export type CommandName = 'transform' | 'preview' | 'upload' | 'launch' | 'status' | 'wait' | 'run' | 'send';
 
 /** What each command does with its parsed arguments (main.ts runs them; tests capture them). */
 export type Handlers = Record<CommandName, (a: Args) => Promise<void>>;
@@ -51,6 +52,12 @@ export function buildParser(argv: readonly string[], handlers: Handlers, onUsage
       'Show the state of one run or many (shards): run directories or --state-to URLs; asks Leanplum once about unfinished jobs (read-only)',
       (y) => withLeanplum(y.positional('dir', { type: 'string', array: true, demandOption: true, describe: 'Run directories and/or gs://… state URLs' })),
       handlers.status,
+    )
+    .command(
+      'send <dir>',
+      'Send a transformed run directory to Leanplum through the JSON multi API (no bucket, Production key, per-row answers); run it again to resume',
+      (y) => withSend(withDir(y)),
+      handlers.send,
     )
     .command('wait <dir>', 'Follow the job(s) to FINISHED or FAILED, then summarise the results', (y) => withWait(withDir(y)), handlers.wait)
     .command(

@@ -12,6 +12,7 @@ import {
 import type { Args } from '../../src/cli/context.js';
 import { REPEATABLE, SAME_ONLY } from '../../src/cli/flags.js';
 import { buildParser, type CommandName } from '../../src/cli/parser.js';
+import { sendCommandOptions } from '../../src/cli/commands/send.js';
 import { CLI } from '../helpers/cli.js';
 
 // Every single-value flag of every command, read through the real command line (yargs + the
@@ -32,6 +33,7 @@ const READERS: Record<CommandName, (a: Args) => unknown> = {
   launch: launchCommandOptions,
   wait: waitCommandOptions,
   status: statusCommandOptions,
+  send: sendCommandOptions,
 };
 
 /** What yargs hands the command for argv (defaults included), through the real parser. */

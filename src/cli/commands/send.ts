@@ -1,0 +1,171 @@
+import { readFile } from 'node:fs/promises';
+import { BackfillError } from '../../errors.js';
+import { DEFAULT_API_URL } from '../../leanplum/contract.js';
+import { MultiClient } from '../../leanplum/multi-client.js';
+import { scrubError } from '../../leanplum/redact.js';
+import { withRunLock } from '../../pipeline/lock.js';
+import type { Log } from '../../pipeline/log.js';
+import { loadManifest } from '../../pipeline/manifest.js';
+import { judgeSend, sendStage, type ApiSendSummary } from '../../sinks/api/send-stage.js';
+import { type Args, FlagReader } from '../flags.js';
+
+// `lp-backfill send <dir>` (and the send step of `run … --sink api`): the API sink. Flags are read
+// and checked here before the lock; the key is read from LEANPLUM_PROD_KEY or --client-key-file only.
+
+export interface SendFlags {
+  appId: string | undefined;
+  apiUrl: string;
+  keyFile: string | undefined;
+  concurrency: number;
+  maxRps: number | undefined;
+  resendUnknown: string[];
+  skipUnknown: string[];
+}
+
+export interface SendCommandOptions extends SendFlags {
+  dir: string;
+  quiet: boolean;
+  logFormat: 'text' | 'json';
+}
+
+/** The API sink's flags, every problem collected in the reader (exit 2 before anything is done). */
+export function sendFlags(r: FlagReader): SendFlags {
+  const appId = r.string('app-id')?.trim();
+  if (appId === '') r.problem('app-id: expected your Leanplum app id, found an empty value');
+  const concurrency = r.int('concurrency', 1) ?? 4;
+  if (concurrency > 64) r.problem(`concurrency: at most 64 calls in flight, found ${concurrency}`);
+  const rpsText = r.string('max-rps');
+  const maxRps = rpsText === undefined ? undefined : Number(rpsText);
+  if (rpsText !== undefined && !(Number.isFinite(maxRps) && maxRps! > 0))
+    r.problem(`max-rps: expected a number of requests per second above 0, found ${JSON.stringify(rpsText)}`);
+  const resendUnknown = r.list('resend-unknown');
+  const skipUnknown = r.list('skip-unknown');
+  if (resendUnknown.length > 0 && skipUnknown.length > 0)
+    r.problem('resend-unknown and skip-unknown: give one, not both (each says what to do with the unknown batches)');
+  return {
+    appId: appId || undefined,
+    apiUrl: r.string('api-url') ?? DEFAULT_API_URL,
+    keyFile: r.string('client-key-file'),
+    concurrency,
+    maxRps,
+    resendUnknown,
+    skipUnknown,
+  };
+}
+
+export function sendCommandOptions(a: Args): SendCommandOptions {
+  const r = new FlagReader(a);
+  const logFormat = r.string('log-format') ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') r.problem(`log-format: expected text or json, found ${JSON.stringify(logFormat)}`);
+  const f = sendFlags(r);
+  r.check();
+  return { ...f, dir: String(a['dir'] ?? ''), quiet: r.bool('quiet'), logFormat: logFormat === 'json' ? 'json' : 'text' };
+}
+
+/** The Production key: LEANPLUM_PROD_KEY or --client-key-file. LEANPLUM_DEV_KEY is never read here. */
+export async function prodKey(keyFile: string | undefined, env: NodeJS.ProcessEnv): Promise<string> {
+  if (keyFile !== undefined) {
+    let key: string;
+    try {
+      key = (await readFile(keyFile, 'utf8')).trim();
+    } catch (e) {
+      throw new BackfillError('CONFIG_INVALID', `client-key-file: cannot read "${keyFile}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (key === '') throw new BackfillError('CONFIG_INVALID', `client-key-file: "${keyFile}" is empty`);
+    return key;
+  }
+  const key = env['LEANPLUM_PROD_KEY']?.trim();
+  if (key) return key;
+  throw new BackfillError(
+    'CONFIG_INVALID',
+    "no Leanplum key: the API sink (JSON multi) needs the app's Production key",
+    'Set LEANPLUM_PROD_KEY, or give --client-key-file <file>. (LEANPLUM_DEV_KEY is for the CSV import job and is never used by --sink api.)',
+  );
+}
+
+export function logger(o: { quiet: boolean; logFormat: 'text' | 'json' }): Log {
+  return (event, fields, text) => {
+    if (o.quiet) return;
+    process.stderr.write(o.logFormat === 'json' ? `${JSON.stringify({ event, ...fields })}\n` : `${text}\n`);
+  };
+}
+
+const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** What a printed command needs to run again as is. */
+export function sendAdvice(dir: string, f: Pick<SendFlags, 'appId' | 'apiUrl'>): string {
+  return `lp-backfill send ${shellWord(dir)} --app-id ${f.appId === undefined ? '<your app id>' : shellWord(f.appId)}${f.apiUrl === DEFAULT_API_URL ? '' : ` --api-url ${shellWord(f.apiUrl)}`}`;
+}
+
+/** Sends a transformed run directory; prints the summary; throws for exit codes 4 and 5. */
+export async function sendDir(dir: string, f: SendFlags, o: { quiet: boolean; logFormat: 'text' | 'json' }, env: NodeJS.ProcessEnv): Promise<ApiSendSummary> {
+  const log = logger(o);
+  const recorded = (await loadManifest(dir))?.leanplum?.appId;
+  const appId = f.appId ?? recorded;
+  if (appId === undefined) throw new BackfillError('CONFIG_INVALID', 'app-id: required', 'Give --app-id <your Leanplum app id>.');
+  const key = await prodKey(f.keyFile, env);
+  try {
+    const client = new MultiClient({
+      apiUrl: f.apiUrl,
+      appId,
+      clientKey: key,
+      onRetry: (attempt, delayMs, reason) =>
+        log('retry', { attempt, delayMs, reason }, `retry      ${reason}; attempt ${attempt + 1} in ${(delayMs / 1000).toFixed(1)}s`),
+    });
+    const summary = await withRunLock(dir, 'send', async (lock) => {
+      const m = await loadManifest(dir);
+      if (m === undefined) {
+        throw new BackfillError(
+          'STAGE_REFUSED',
+          `${dir} holds no run (manifest.json missing)`,
+          'Run `lp-backfill transform <input> --out <dir>` first (or `run … --sink api`).',
+        );
+      }
+      return sendStage(
+        lock,
+        m,
+        client,
+        {
+          apiUrl: f.apiUrl,
+          appId,
+          concurrency: f.concurrency,
+          maxRps: f.maxRps,
+          now: () => new Date(),
+          resendUnknown: f.resendUnknown,
+          skipUnknown: f.skipUnknown,
+          command: sendAdvice(dir, { appId, apiUrl: f.apiUrl }),
+        },
+        log,
+      );
+    });
+    render(summary, dir, log);
+    const verdict = judgeSend(summary);
+    if (verdict !== undefined) throw verdict;
+    return summary;
+  } catch (e) {
+    scrubError(e, key);
+    throw e;
+  }
+}
+
+function render(s: ApiSendSummary, dir: string, log: Log): void {
+  const n = (x: number) => x.toLocaleString('en-US');
+  log(
+    'sent',
+    { ...s },
+    `sent       ${n(s.sent)} row(s) in ${n(s.batches)} call(s): ${n(s.ok)} ok, ${n(s.warned)} with a warning, ${n(s.failed)} failed; ${n(s.billableLookups)} billable lookups; ${n(s.requests)} request(s), ${n(s.retries)} retried`,
+  );
+  if (s.unknownSkipped.batches > 0)
+    log(
+      'unknown-skipped',
+      s.unknownSkipped,
+      `WARNING    ${n(s.unknownSkipped.rows)} row(s) in ${s.unknownSkipped.batches} batch(es) were recorded as unknown (--skip-unknown): Leanplum may or may not hold them`,
+    );
+  if (s.pastEventWarnings > 0)
+    log('past-event', { rows: s.pastEventWarnings }, `WARNING    ${n(s.pastEventWarnings)} row(s) "Past event detected": Leanplum filed them at the send time`);
+  log('results', { dir }, `results    ${dir}/results/summary.json, ${dir}/server-rejects.csv`);
+}
+
+export async function sendCommand(o: SendCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await sendDir(o.dir, o, o, env);
+}
