@@ -509,8 +509,12 @@ const INTEGER_TEXT = /^-?\d+$/;
 export function userIdProblem(v: JsonValue | undefined): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'bigint') return undefined;
-  if (typeof v === 'number')
-    return Number.isSafeInteger(v) ? undefined : `userId ${jsonText(v)} is a number that is not an integer; expected a string or an integer`;
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return undefined;
+    return Number.isInteger(v)
+      ? `userId ${jsonText(v)} is a number too large to be an exact integer; expected a string or an integer written in full`
+      : `userId ${jsonText(v)} is a number that is not an integer; expected a string or an integer`;
+  }
   if (typeof v === 'string') {
     if (v.charCodeAt(0) !== 0) return undefined;
     // a long number literal kept as its text

@@ -120,7 +120,13 @@ export class ReportCollector implements RowObserver {
       const cur = row.currencyCode === '' ? '(no currency)' : row.currencyCode;
       let sum = stats.valueByCurrency.get(cur);
       if (sum === undefined) stats.valueByCurrency.set(cur, (sum = new DecimalSum()));
-      sum.add(row.value, n);
+      // a total split by --value-is-total: the last occurrences carry one unit more (row.valueLast)
+      const last = row.valueLast;
+      if (last === undefined) sum.add(row.value, n);
+      else {
+        sum.add(row.value, last.from);
+        sum.add(last.value, n - last.from);
+      }
     }
     if (clampedHere) {
       const o = row.occurrences.find((x) => x.change === 'clamped')!;
