@@ -227,3 +227,9 @@ if (!args.includes('--no-ndjson')) {
   const { benchNdjson } = await import('./bench-ndjson.js');
   await benchNdjson(flag('--ndjson-rows', 1_000_000), repeats);
 }
+
+// API sink (issue 18): 1M clean rows sent to the simulator's JSON multi; see bench-api.ts.
+if (!args.includes('--no-api')) {
+  const { benchApi } = await import('./bench-api.js');
+  await benchApi(flag('--api-rows', 1_000_000));
+}
