@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Storage } from '@google-cloud/storage';
+import { type Encoding, type TextInfo, utf8Chunks } from '../csv/encoding.js';
 import { decodedChunks, openInputFile, type InputSource } from '../csv/input.js';
 import { BackfillError } from '../errors.js';
 import { isGsUrl, listInputObjects, openObject, type GsObject } from '../gcs/read.js';
@@ -44,6 +45,8 @@ export interface SourceOptions {
   storage?: (() => Promise<Storage>) | undefined;
   /** every raw byte read, for progress */
   onBytes?: ((n: number) => void) | undefined;
+  /** --encoding of the text inputs (utf-8 unless given): they reach the readers as checked UTF-8 */
+  encoding?: Encoding | undefined;
 }
 
 const HEAD_MAX = 1 << 16;
@@ -205,7 +208,7 @@ export class Sources {
       const format = detectFormat(decoded.head, this.o.format);
       fact.format = format;
       if (format !== 'zip' && format !== 'parquet') {
-        yield { name: fact.name, format, chunks: decoded.rest, path: undefined, fact };
+        yield await this.textUnit(fact.name, decoded.rest, fact);
         continue;
       }
       let path: string;
@@ -220,6 +223,21 @@ export class Sources {
       }
       yield* this.zipUnits(path, fact);
     }
+  }
+
+  /**
+   * A text unit (CSV, NDJSON, JSON array): its bytes as checked UTF-8 (decoded from --encoding or
+   * a UTF-16 byte-order mark), its format decided again from the decoded first bytes.
+   */
+  private async textUnit(name: string, bytes: AsyncIterable<Buffer>, fact: InputFacts): Promise<Unit> {
+    const info: TextInfo = { csv: true };
+    const text = await peek(utf8Chunks(bytes, { encoding: this.o.encoding ?? 'utf-8', name }, info));
+    if (info.used !== undefined) fact.encoding = info.used;
+    if (text === undefined) return { name, format: 'csv', chunks: emptyChunks(), path: undefined, fact, empty: true };
+    const format = detectFormat(text.head, this.o.format) as Unit['format'];
+    info.csv = format === 'csv';
+    if (name === fact.name) fact.format = format;
+    return { name, format, chunks: text.rest, path: undefined, fact };
   }
 
   private async *zipUnits(path: string, fact: InputFacts): AsyncGenerator<Unit> {
@@ -242,7 +260,7 @@ export class Sources {
           if (format === 'zip')
             throw new BackfillError('INPUT_MALFORMED', `"${name}" is a zip archive inside a zip archive`, 'Unpack the outer archive and pass the inner ones.');
           if (format === 'parquet') yield { name, format, chunks: undefined, path: await this.spool(decoded.rest), fact };
-          else yield { name, format, chunks: decoded.rest, path: undefined, fact };
+          else yield await this.textUnit(name, decoded.rest, fact);
         } finally {
           stream.destroy();
         }

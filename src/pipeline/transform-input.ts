@@ -1,4 +1,5 @@
 import type { Storage } from '@google-cloud/storage';
+import type { Encoding } from '../csv/encoding.js';
 import type { InputSource } from '../csv/input.js';
 import { resolveMapping, type MappingOptions, type ResolvedMapping } from '../csv/mapping.js';
 import { RecordReader } from '../csv/record-reader.js';
@@ -48,6 +49,8 @@ export interface InputConfig {
   paramsFrom: readonly string[];
   anonymous: string | undefined;
   scanRecords: number;
+  /** --encoding: text inputs reach the readers as checked UTF-8 (csv/encoding.ts) */
+  encoding?: Encoding | undefined;
   /** JSON: the read-ahead stops a run whose records mostly lack a user id beyond this rate (see JsonProjection) */
   maxRejectRate?: number | undefined;
   delimiter: string | undefined;
@@ -111,6 +114,7 @@ export class TransformInput {
       stdin: io.source,
       storage: io.storage,
       onBytes: (n) => (this.bytesRead += n),
+      encoding: cfg.encoding,
     });
   }
 
