@@ -20,7 +20,7 @@ async function decode(
   cuts: readonly number[],
   encoding: Encoding = 'utf-8',
   csv = true,
-): Promise<{ out?: Buffer; error?: string; code?: string }> {
+): Promise<{ out?: Buffer; error?: string; code?: string | undefined }> {
   const info: TextInfo = { csv };
   const parts: Buffer[] = [];
   try {
