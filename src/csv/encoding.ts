@@ -183,7 +183,7 @@ function utf8Error(o: TextOptions, info: TextInfo, pos: Position, bytes: Uint8Ar
   return new BackfillError(
     'INPUT_MALFORMED',
     `"${shown(o.name)}" is not valid UTF-8: line ${pos.line(info)}, byte offset ${pos.offset + at}: ${n === 1 ? 'byte' : 'bytes'} ${seq}${guess}, in "${shownBytes(context)}"`,
-    `Nothing was replaced or written past this point. If the file is in another encoding, name it: ${FIX} (spreadsheet exports from Windows are usually windows-1252), or convert the file to UTF-8 (e.g. iconv -f WINDOWS-1252 -t UTF-8). See docs/inputs-encoding.md.`,
+    `Name the file's encoding: ${FIX} (spreadsheet exports from Windows are usually windows-1252), or convert the file to UTF-8 (e.g. iconv -f WINDOWS-1252 -t UTF-8). No byte is ever replaced; see docs/inputs-encoding.md.`,
   );
 }
 

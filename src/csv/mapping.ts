@@ -1,6 +1,8 @@
 import { BackfillError } from '../errors.js';
 import type { ParamColumn, RowLayout } from '../events/layout.js';
 import { MAX_PARAMS_PER_EVENT, nameProblem } from '../events/names.js';
+import { ambiguity, safeSuggestion } from './header-names.js';
+import { shown, shownList } from './shown.js';
 
 export const TARGET_FIELDS = ['userId', 'event', 'time', 'value', 'currencyCode'] as const;
 export type TargetField = (typeof TARGET_FIELDS)[number];
@@ -111,18 +113,28 @@ function findColumn(header: readonly string[], name: string): number {
  */
 export function resolveMapping(rawHeader: readonly string[], opts: MappingOptions): ResolvedMapping {
   const header = rawHeader.map((h) => h.trim());
-  const shown = header.join(',');
+  const headerText = shownList(header);
   const problems: string[] = [];
+  /** a name that matches more than one column: refused (never first-wins) */
+  let ambiguous = false;
   const columns: Record<string, string> = {};
   const used = new Set<number>();
   const locate = (field: string, column: string | undefined, required: boolean, flag: string): number => {
     const name = column ?? field;
+    const twice = ambiguity(header, name, `${flag}${name}`);
+    if (twice !== undefined) {
+      ambiguous = true;
+      problems.push(`${field}: ${twice}`);
+      return -1;
+    }
     const i = findColumn(header, name);
     if (i < 0) {
       if (column !== undefined || required) {
-        const suggestion = TARGET_FIELDS.includes(field as TargetField) ? suggestColumn(field as TargetField, header, name) : closestName(name, header);
+        const suggestion = safeSuggestion(
+          TARGET_FIELDS.includes(field as TargetField) ? suggestColumn(field as TargetField, header, name) : closestName(name, header),
+        );
         const fix = suggestion !== undefined ? ` Did you mean ${flag}${suggestion}?` : ` Name it with ${flag}<column>.`;
-        problems.push(`${field}: column "${name}" not found. Header: ${shown}.${fix}`);
+        problems.push(`${field}: column "${shown(name)}" not found. Header: ${headerText}.${fix}`);
       }
       return -1;
     }
@@ -147,16 +159,30 @@ export function resolveMapping(rawHeader: readonly string[], opts: MappingOption
 
   const params: ParamColumn[] = [];
   for (const p of opts.params) {
-    const i = findColumn(header, p.column);
-    if (i < 0) {
-      const near = closestName(p.column, header);
-      problems.push(`param: column "${p.column}" not found. Header: ${shown}.${near !== undefined ? ` Did you mean --param ${near}=${p.name}?` : ''}`);
+    const twice = ambiguity(header, p.column, `--param ${p.column}`);
+    const i = twice === undefined ? findColumn(header, p.column) : -1;
+    if (twice !== undefined) {
+      ambiguous = true;
+      problems.push(`param: ${twice}`);
+    } else if (i < 0) {
+      const near = safeSuggestion(closestName(p.column, header));
+      problems.push(
+        `param: column "${shown(p.column)}" not found. Header: ${headerText}.${near !== undefined ? ` Did you mean --param ${near}=${p.name}?` : ''}`,
+      );
     } else {
       used.add(i);
       params.push({ index: i, name: p.name });
     }
   }
   header.forEach((h, i) => {
+    if (!used.has(i) && h.startsWith('params.') && header.indexOf(h) !== header.lastIndexOf(h)) {
+      // a params.* column carries itself: two of one name would be first-wins
+      if (header.indexOf(h) === i) {
+        ambiguous = true;
+        problems.push(`param: ${ambiguity(header, h, 'a params.* column (carried by its name)')}`);
+      }
+      return;
+    }
     if (!used.has(i) && h.startsWith('params.')) {
       used.add(i);
       params.push({ index: i, name: h.slice('params.'.length) });
@@ -167,16 +193,22 @@ export function resolveMapping(rawHeader: readonly string[], opts: MappingOption
   if (opts.originalTimeParam !== undefined) paramNames.push(opts.originalTimeParam);
   for (const name of paramNames) {
     const why = nameProblem(name);
-    if (why !== undefined) problems.push(`param: name ${JSON.stringify(name)} ${why} (Leanplum refuses it). Rename it with --param <column>=<name>.`);
+    if (why !== undefined) problems.push(`param: name "${shown(name)}" ${why} (Leanplum refuses it). Rename it with --param <column>=<name>.`);
   }
   const dup = paramNames.find((n, i) => paramNames.indexOf(n) !== i);
-  if (dup !== undefined) problems.push(`param: "${dup}" appears twice in the output`);
+  if (dup !== undefined) problems.push(`param: "${shown(dup)}" appears twice in the output`);
   if (paramNames.length > MAX_PARAMS_PER_EVENT && opts.paramsLimitedPerRow !== true) {
     problems.push(`param: ${paramNames.length} parameters, Leanplum accepts at most ${MAX_PARAMS_PER_EVENT} per event. Carry fewer columns.`);
   }
   if (problems.length > 0) {
     const missing = problems.some((p) => p.includes('not found'));
-    throw new BackfillError(missing ? 'MISSING_COLUMN' : 'BAD_HEADER', problems.join('\n'));
+    throw new BackfillError(
+      missing && !ambiguous ? 'MISSING_COLUMN' : 'BAD_HEADER',
+      problems.join('\n'),
+      ambiguous
+        ? 'Rename the columns in the export so that each name is unique (e.g. level and level_2), then map the one you mean by its new name. See docs/inputs-encoding.md.'
+        : undefined,
+    );
   }
 
   const outputHeader = ['userId', 'event', 'time'];

@@ -1,5 +1,6 @@
 import { Parser } from 'csv-parse';
 import { BackfillError } from '../errors.js';
+import { shown } from './shown.js';
 import { sniffDelimiter } from './sniff.js';
 
 /** csv-parse's push-based core, reached through the stream parser it backs. */
@@ -265,7 +266,7 @@ export class RecordReader {
   private feedCore(core: ParserCore, buf: Buffer | undefined, end: boolean): void {
     const err = core.parse(buf, end, this.emit, () => {});
     if (err === undefined) return;
-    const where = this.opts.name === undefined ? 'the input' : `"${this.opts.name}"`;
+    const where = this.opts.name === undefined ? 'the input' : `"${shown(this.opts.name)}"`;
     // nextLine is where the record being parsed started: the line to look at, not where parsing gave up
     if ((err as { code?: string }).code === 'CSV_MAX_RECORD_SIZE') {
       const max = this.opts.maxRecordBytes!;

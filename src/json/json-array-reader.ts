@@ -1,3 +1,4 @@
+import { shown } from '../csv/shown.js';
 import { BackfillError } from '../errors.js';
 import { RecordBuffer, type OnJsonText, type OnTooLarge } from './ndjson-reader.js';
 
@@ -49,7 +50,7 @@ export class JsonArraySplitter {
   private fail(what: string): never {
     throw new BackfillError(
       'INPUT_MALFORMED',
-      `"${this.name}" is not a JSON array of objects: ${what} on line ${this.line}`,
+      `"${shown(this.name)}" is not a JSON array of objects: ${what} on line ${this.line}`,
       'Check that the export finished writing (a JSON array must end with ]). JSON with one object per line (NDJSON) is read as such when its first character is {.',
     );
   }

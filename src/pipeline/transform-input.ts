@@ -1,6 +1,7 @@
 import type { Storage } from '@google-cloud/storage';
 import type { Encoding } from '../csv/encoding.js';
 import type { InputSource } from '../csv/input.js';
+import { shown, shownList } from '../csv/shown.js';
 import { resolveMapping, type MappingOptions, type ResolvedMapping } from '../csv/mapping.js';
 import { RecordReader } from '../csv/record-reader.js';
 import { BackfillError } from '../errors.js';
@@ -259,7 +260,7 @@ export class TransformInput {
       if (header.map((h) => h.trim()).join(',') !== this.header.map((h) => h.trim()).join(',')) {
         throw new BackfillError(
           'BAD_HEADER',
-          `the inputs do not share one header.\n${this.names[0]}: ${this.header.join(',')}\n${next.name}: ${header.join(',')}`,
+          `the inputs do not share one header.\n${shown(this.names[0]!)}: ${shownList(this.header)}\n${shown(next.name)}: ${shownList(header)}`,
           'Transform files with different layouts in separate runs (each with its own --map).',
         );
       }

@@ -1,4 +1,6 @@
+import { safeSuggestion } from '../csv/header-names.js';
 import { closestName, resolveMapping, suggestColumn, type ResolvedMapping, type TargetField } from '../csv/mapping.js';
+import { shown } from '../csv/shown.js';
 import { MAX_PARAMS_PER_EVENT, nameProblem } from '../events/names.js';
 import { BackfillError } from '../errors.js';
 import type { RejectReason } from '../events/reasons.js';
@@ -207,7 +209,7 @@ export class JsonProjection {
     if (this.found.has(name) || this.badNames.has(name)) return;
     const why = paramNameProblem(name);
     if (why === undefined) this.found.set(name, true);
-    else this.badNames.set(name, { message: `parameter name ${JSON.stringify(name)} ${why} (Leanplum refuses it)`, rows: 0 });
+    else this.badNames.set(name, { message: `parameter name "${shown(name)}" ${why} (Leanplum refuses it)`, rows: 0 });
   };
 
   /** One of the first records: learns its parameter names and which paths exist. */
@@ -245,7 +247,10 @@ export class JsonProjection {
     this.notes.scannedRecords = this.scanned;
     const problems: string[] = [];
     const seen = [...this.pathsSeen];
-    const seenList = `Fields seen: ${seen.slice(0, 40).join(', ')}${seen.length > 40 ? ', …' : ''}.`;
+    const seenList = `Fields seen: ${seen
+      .slice(0, 40)
+      .map((p) => shown(p, 60))
+      .join(', ')}${seen.length > 40 ? ', …' : ''}.`;
     const reported = new Set<string>();
     if (this.scanned > 0 && o.preset === undefined) {
       for (const f of ['userId', 'event', 'time'] as const) {
@@ -253,7 +258,7 @@ export class JsonProjection {
         if (this.seenField[f]) continue;
         const path = o.map[f] ?? DEFAULT_PATH[f];
         reported.add(`--map ${f}=`);
-        const hint = suggestPath(path, f, seen);
+        const hint = safeSuggestion(suggestPath(path, f, seen));
         problems.push(
           `${f}: no record of the first ${this.scanned} has "${path}". ${seenList}${hint !== undefined ? ` Did you mean --map ${f}=${hint}?` : ` Name it with --map ${f}=<path>, or use a --preset.`}`,
         );
@@ -263,7 +268,7 @@ export class JsonProjection {
     // every other path the user named must be in at least one record read ahead
     for (const g of this.given) {
       if (g.matched || reported.has(g.flag) || this.scanned === 0) continue;
-      const hint = suggestPath(g.path, g.field, seen);
+      const hint = safeSuggestion(suggestPath(g.path, g.field, seen));
       problems.push(
         `${g.flag.trim().replace(/=$/, '')}: no record of the first ${this.scanned} has "${g.path}". ${seenList}${
           hint !== undefined ? ` Did you mean ${g.flag}${hint}${g.suffix}?` : ` Check the path, or read further ahead with --scan-records.`
@@ -335,7 +340,7 @@ export class JsonProjection {
       if (o.map[f] !== undefined || (f === 'time' && o.firstColumn !== undefined) || this.scanHas[f] > 0) continue;
       if (f === 'userId' && o.anonymous !== undefined) continue;
       reported.add(`--map ${f}=`);
-      const near = suggestPath(f, f, seen);
+      const near = safeSuggestion(suggestPath(f, f, seen));
       const fix =
         f === 'userId' && anon !== undefined && this.scanAnonymousThere > 0
           ? ` Did you mean --anonymous ${anon}? (records without a user id then take their ${anon})`
@@ -437,7 +442,7 @@ export class JsonProjection {
     if (n !== undefined) this.late.set(name, n + 1);
     else if (this.late.size + this.badNames.size < MAX_NAMED_PROBLEMS) {
       const why = paramNameProblem(name);
-      if (why !== undefined) this.badNames.set(name, { message: `parameter name ${JSON.stringify(name)} ${why} (Leanplum refuses it)`, rows: 1 });
+      if (why !== undefined) this.badNames.set(name, { message: `parameter name "${shown(name)}" ${why} (Leanplum refuses it)`, rows: 1 });
       else this.late.set(name, 1);
     } else this.lateOther++;
   }
@@ -452,7 +457,7 @@ export class JsonProjection {
         name,
         rows,
         why: 'not_in_header',
-        message: `parameter "${name}" first appeared after the ${this.scanned} records read ahead to fix the header: carry it with --param <path>=${name}, or read more ahead with --scan-records`,
+        message: `parameter "${shown(name)}" first appeared after the ${this.scanned} records read ahead to fix the header: carry it with --param <path>=${name}, or read more ahead with --scan-records`,
       });
     }
     out.sort((a, b) => b.rows - a.rows || (a.name < b.name ? -1 : 1));
