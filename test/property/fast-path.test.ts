@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { parse } from 'csv-parse/sync';
 import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -120,6 +121,35 @@ describe('fast path = exact path, byte for byte', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('bytes that are not UTF-8 (issue 16): the same error on both paths, naming the byte; never U+FFFD in an output', async () => {
+    const dir = await tempDir();
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(rowArb, { maxLength: 30 }),
+        fc.constantFrom('\n', '\r\n', '\r'),
+        fc.constantFrom(',', ';', '\t'),
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom(0x80, 0xa9, 0xc3, 0xe0, 0xe9, 0xed, 0xf0, 0xff)), { minLength: 1, maxLength: 3 }),
+        async (rows, eol, d, bad) => {
+          const text = [HEADER.join(d), ...rows.map((f) => encode(f, d, 'needed'))].join(eol) + eol;
+          const bytes = [...Buffer.from(text)];
+          // the bytes go after the header, anywhere in the records (inside a character too)
+          const start = Buffer.byteLength(HEADER.join(d) + eol);
+          for (const [at, b] of bad) bytes.splice(start + (at % (bytes.length - start + 1)), 0, b);
+          const input = join(dir, `bad-${++run}.csv`);
+          const buf = Buffer.from(bytes);
+          await writeFile(input, buf);
+          const { fast, exact } = await both(input, { countColumn: 'n' });
+          expect(fast).toEqual(exact);
+          if (isUtf8(buf)) expect(fast['error']).toBeUndefined();
+          else expect(fast['error']).toMatch(/is not valid UTF-8: line \d+, byte offset \d+: bytes? [0-9A-F]{2}/);
+          for (const v of Object.values(fast)) expect(v).not.toContain('\uFFFD');
+        },
+      ),
+      { numRuns: 80 },
     );
   });
 
