@@ -3,6 +3,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Encoding, firstInvalidUtf8, guessUtf16, parseEncoding, shownBytes, type TextInfo, utf8Chunks } from '../../src/csv/encoding.js';
 import { needsEscape, shown, shownList } from '../../src/csv/shown.js';
+import type { Manifest } from '../../src/model/manifest.js';
+import { mayResume } from '../../src/pipeline/run-machine.js';
+import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
+import { effectiveOptions } from '../../src/pipeline/transform-options.js';
 
 /** The bytes cut at the given places, as a stream would hand them over. */
 async function* chunked(bytes: Buffer, cuts: readonly number[]): AsyncGenerator<Buffer> {
@@ -219,5 +223,37 @@ describe('shown: input text in messages', () => {
     expect(shownList(['a', 'b\u0000'])).toBe('a,b\\u0000');
     expect(shownList(Array.from({ length: 45 }, (_, i) => `c${i}`))).toMatch(/,c39,… \(5 more\)$/);
     expect(shownBytes(Buffer.from([0x4a, 0xe9, 0x0a, 0xc3, 0xa9]))).toBe('J\\xE9\\né');
+  });
+});
+
+describe('--encoding in the options a run compares', () => {
+  it('is part of the effective options, so a resume with another encoding is OPTIONS_CHANGED', () => {
+    const cfg = (encoding?: string) =>
+      buildTransformConfig(
+        { input: 'in.csv', out: 'o', importAt: '2026-11-20T00:00:00Z', ...(encoding === undefined ? {} : { encoding }) },
+        new Date('2026-11-19T00:00:00Z'),
+      );
+    expect(effectiveOptions(cfg())['encoding']).toBe('utf-8');
+    const then = effectiveOptions(cfg('latin1'));
+    expect(then['encoding']).toBe('latin1');
+    const m = {
+      schemaVersion: 2,
+      runId: 'r',
+      createdAt: '',
+      updatedAt: '',
+      tool: { name: 'lp-backfill', version: '0' },
+      parts: [],
+      transform: { inputs: [{ name: 'in.csv', bytes: 1, sha256: 'aa' }], sampled: null, options: then },
+    } as unknown as Manifest;
+    expect(mayResume(m, 'dir', ['aa'], effectiveOptions(cfg('latin1')))).toBeUndefined();
+    const r = mayResume(m, 'dir', ['aa'], effectiveOptions(cfg()));
+    expect(r?.gate).toBe('options-changed');
+    expect(r?.message).toContain('--encoding (then "latin1", now "utf-8")');
+  });
+
+  it('a value it does not know is refused, naming the choices', () => {
+    expect(() => buildTransformConfig({ input: 'in.csv', out: 'o', encoding: 'ebcdic' }, new Date())).toThrow(
+      'encoding: expected one of utf-8, latin1, windows-1252, utf-16le, utf-16be, found "ebcdic"',
+    );
   });
 });
