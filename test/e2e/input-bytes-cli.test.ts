@@ -166,6 +166,18 @@ describe('duplicate header names (issue 16)', () => {
     expect(loose.r.stderr).toContain('"LEVEL" matches columns 4 and 5 (Level, level)');
   });
 
+  it('JSON: a record with a key twice reads as JSON.parse reads it, the last value (documented), the same on both paths', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'dup.ndjson');
+    await writeFile(input, `{"userId":"a","event":"first","event":"last","time":"${WHEN}"}\n`);
+    for (const env of [{}, { LP_BACKFILL_EXACT: '1' }]) {
+      const out = join(dir, `out-${Object.keys(env).length}`);
+      const r = await runCli(['transform', input, '--out', out, '--import-at', IMPORT_AT], { env });
+      expect(r.code).toBe(0);
+      expect((await readFile(join(out, 'clean.csv'), 'utf8')).split('\n')[1]).toBe(`a,last,${T - 86400}`);
+    }
+  });
+
   it('duplicate names no flag uses are left out, as any unused column', async () => {
     const dir = await tempDir();
     const input = join(dir, 'trailing.csv');
