@@ -7,6 +7,9 @@ import type { RawTransformOptions } from '../../src/config.js';
 import { runTransform } from '../../src/pipeline/transform.js';
 
 export const IMPORT_AT = '2026-11-20T00:00:00Z';
+/** One real clock for every transform of a test file: runs that are compared byte for byte must record the same one. */
+export const CLOCK = new Date();
+
 export const repoRoot = join(import.meta.dirname, '..', '..');
 export const sample = (name: string) => join(repoRoot, 'samples', name);
 
@@ -37,7 +40,7 @@ export const tempDirs = {
 /** Runs the transform in-process, as the CLI would, and reads back its three outputs. */
 export async function transformFile(input: string, opts: Partial<RawTransformOptions> = {}) {
   const out = opts.out ?? (await tempDir());
-  const cfg = buildTransformConfig({ importAt: IMPORT_AT, maxRejectRate: 1, ...opts, input, out }, new Date());
+  const cfg = buildTransformConfig({ importAt: IMPORT_AT, maxRejectRate: 1, ...opts, input, out }, CLOCK);
   const result = await runTransform(cfg);
   return { out, ...result, ...(await readOutputs(out)) };
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { RawTransformOptions } from '../../src/config.js';
 import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
 import { transformWithReport } from '../../src/pipeline/transform-with-report.js';
-import { IMPORT_AT, sample, tempDir } from '../helpers/run.js';
+import { CLOCK, IMPORT_AT, sample, tempDir } from '../helpers/run.js';
 
 /**
  * Issue 11's proof of sameness: the transform with the reader's fast path and with the exact path
@@ -31,7 +31,7 @@ async function both(input: string | string[], opts: Partial<RawTransformOptions>
   const result: Record<string, Record<string, string>> = {};
   for (const fastPath of [true, false]) {
     const out = join(dir, fastPath ? 'fast' : 'exact');
-    const cfg = buildTransformConfig({ importAt: IMPORT_AT, maxRejectRate: 1, ...opts, input, out }, new Date());
+    const cfg = buildTransformConfig({ importAt: IMPORT_AT, maxRejectRate: 1, ...opts, input, out }, CLOCK);
     const now = () => new Date(0);
     let error: string | undefined;
     await transformWithReport(cfg, { fastPath, now }).catch((e: unknown) => (error = String(e)));
