@@ -265,7 +265,8 @@ export class RecordReader {
 
   private feedCore(core: ParserCore, buf: Buffer | undefined, end: boolean): void {
     const err = core.parse(buf, end, this.emit, () => {});
-    if (err === undefined) return;
+    // past --sample nothing is read: a bad record there is not this preview's (the fast path never sees it)
+    if (err === undefined || this.records >= this.limit) return;
     const where = this.opts.name === undefined ? 'the input' : `"${shown(this.opts.name)}"`;
     // nextLine is where the record being parsed started: the line to look at, not where parsing gave up
     if ((err as { code?: string }).code === 'CSV_MAX_RECORD_SIZE') {
