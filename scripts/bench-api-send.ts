@@ -2,8 +2,8 @@
 // with the library's send stage (what `lp-backfill send` runs), and prints its summary as JSON on
 // stdout's last line. Arguments: <dir> <api-url> <app-id> <concurrency>; the key in LEANPLUM_PROD_KEY.
 import { MultiClient } from '../src/leanplum/multi-client.js';
-import { withRunLock } from '../src/pipeline/lock.js';
-import { loadManifest } from '../src/pipeline/manifest.js';
+import { withRunLock } from '../src/run/lock.js';
+import { loadManifest } from '../src/run/manifest.js';
 import { sendStage } from '../src/sinks/api/send-stage.js';
 
 const [dir, apiUrl, appId, concurrency] = process.argv.slice(2) as [string, string, string, string];

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeJsonAtomic } from '../src/pipeline/json-file.js';
+import { writeJsonAtomic } from '../src/files/json-file.js';
 import { LedgerWriter } from '../src/sinks/api/send-ledger.js';
 import { startApiSimulator } from '../test/stand-ins/leanplum-simulator.js';
 import { measure, root, writeGenerated, xorshift } from './bench-util.js';

@@ -1,5 +1,5 @@
 // The innermost module (with errors.ts): defaults and the shape of what a user gives. The
-// validated TransformConfig is built in pipeline/transform-config.ts, which may use csv/ and time/.
+// validated TransformConfig is built in transform/transform-config.ts, which may use csv/ and time/.
 
 /** Every default in one place; the README's option table mirrors this object. */
 export const DEFAULTS = {

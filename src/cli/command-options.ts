@@ -2,7 +2,7 @@ import { parseSize } from '../config.js';
 import { BackfillError } from '../errors.js';
 import { parseGsUrl, type Target } from '../gcs/url.js';
 import { DEFAULT_API_URL } from '../leanplum/contract.js';
-import { buildTransformConfig, type TransformConfig } from '../pipeline/transform-config.js';
+import { buildTransformConfig, type TransformConfig } from '../transform/transform-config.js';
 import { parseDuration } from '../time/duration.js';
 import { STDIN, type Args } from './context.js';
 import { FlagReader, type Repeat } from './flags.js';

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import type { InputSource } from '../csv/input.js';
+import type { InputSource } from '../input/open-input.js';
 import { progressReporter, type LogFormat } from './progress.js';
 
 export type Args = Record<string, unknown>;

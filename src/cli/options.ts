@@ -5,7 +5,7 @@ import { resolveShardAuto } from './shard-env.js';
 
 /** --encoding: what Node's TextDecoder reads without a dependency. */
 export const ENCODINGS = ['utf-8', 'latin1', 'windows-1252', 'utf-16le', 'utf-16be'] as const;
-import { FORMAT_CHOICES } from '../json/format.js';
+import { FORMAT_CHOICES } from '../input/format.js';
 import { PRESET_NAMES } from '../presets/index.js';
 
 /** The transform options, shared by transform, preview and run. Names are part of the contract. */

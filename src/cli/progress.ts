@@ -1,4 +1,4 @@
-import type { Progress } from '../pipeline/transform.js';
+import type { Progress } from '../transform/transform.js';
 
 export type LogFormat = 'text' | 'json';
 

@@ -1,4 +1,4 @@
-import type { TransformSummary } from '../pipeline/transform.js';
+import type { TransformSummary } from '../transform/transform.js';
 import { isStale } from '../time/clamp.js';
 
 const n = (x: number) => x.toLocaleString('en-US');

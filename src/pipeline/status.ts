@@ -3,9 +3,9 @@ import { readJsonObject } from '../gcs/json-object.js';
 import { parseGsUrl } from '../gcs/url.js';
 import type { LeanplumClient } from '../leanplum/client.js';
 import type { JobState, Manifest } from '../model/manifest.js';
-import { checkManifest, loadManifest } from './manifest.js';
-import { layoutObject, type StateLayout } from './remote-state.js';
-import { apiUrlGate, enforce, partStage, type PartStage } from './run-machine.js';
+import { checkManifest, loadManifest } from '../run/manifest.js';
+import { layoutObject, type StateLayout } from '../run/remote-state.js';
+import { apiUrlGate, enforce, partStage, type PartStage } from '../run/run-machine.js';
 
 export interface PartStatus {
   file: string;

@@ -2,15 +2,15 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackfillError } from '../errors.js';
 import type { Manifest, PartState } from '../model/manifest.js';
-import { sha256File } from './file-hash.js';
-import { syncDir } from './json-file.js';
-import { LOCK_FILE, type RunLock } from './lock.js';
-import { emptyManifest, loadManifest, saveManifest } from './manifest.js';
-import { enforce, mayTransform } from './run-machine.js';
-import type { TransformConfig } from './transform-config.js';
-import { effectiveOptions, optionsHash } from './transform-options.js';
+import { sha256File } from '../files/file-hash.js';
+import { syncDir } from '../files/json-file.js';
+import { LOCK_FILE, type RunLock } from '../run/lock.js';
+import { emptyManifest, loadManifest, saveManifest } from '../run/manifest.js';
+import { enforce, mayTransform } from '../run/run-machine.js';
+import type { TransformConfig } from '../transform/transform-config.js';
+import { effectiveOptions, optionsHash } from '../transform/transform-options.js';
 import { transformWithReport, type ReportedResult } from './transform-with-report.js';
-import type { TransformIO } from './transform.js';
+import type { TransformIO } from '../transform/transform.js';
 
 const importable = <P extends { rows: number }>(parts: readonly P[]): P[] => parts.filter((p) => p.rows > 0);
 

@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TransformConfig } from './transform-config.js';
+import type { TransformConfig } from '../transform/transform-config.js';
 import { ReportCollector } from '../report/collector.js';
 import { renderReportHtml } from '../report/html.js';
 import { buildReport, type Report } from '../report/model.js';
-import { writeJsonAtomic } from './json-file.js';
-import { runTransform, type TransformIO, type TransformResult } from './transform.js';
+import { writeJsonAtomic } from '../files/json-file.js';
+import { runTransform, type TransformIO, type TransformResult } from '../transform/transform.js';
 
 export interface ReportedResult extends TransformResult {
   report: Report | undefined;

@@ -1,5 +1,5 @@
 // Small pure helpers the presets share.
-import { jsonText, type JsonValue } from '../json/json-text.js';
+import { jsonText, type JsonValue } from '../input/json/json-text.js';
 
 /** A value is there when it is not null/absent and its text is not empty. */
 export const present = (v: JsonValue | undefined): v is JsonValue => v !== undefined && v !== null && jsonText(v).trim() !== '';

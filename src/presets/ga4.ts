@@ -1,5 +1,5 @@
-import { jsonText, isJsonObject, type JsonObject, type JsonValue } from '../json/json-text.js';
-import { childValue } from '../json/paths.js';
+import { jsonText, isJsonObject, type JsonObject, type JsonValue } from '../input/json/json-text.js';
+import { childValue } from '../input/json/paths.js';
 import { present } from './fields.js';
 import type { Preset } from './types.js';
 

@@ -1,5 +1,5 @@
-import type { JsonObject } from '../json/json-text.js';
-import { objectAt } from '../json/paths.js';
+import type { JsonObject } from '../input/json/json-text.js';
+import { objectAt } from '../input/json/paths.js';
 
 const isSystemKey = (k: string): boolean => k.charCodeAt(0) === 36;
 import { utcIfNaive } from './fields.js';

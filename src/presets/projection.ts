@@ -1,11 +1,11 @@
-import { safeSuggestion } from '../csv/header-names.js';
-import { closestName, resolveMapping, suggestColumn, type ResolvedMapping, type TargetField } from '../csv/mapping.js';
-import { shown } from '../csv/shown.js';
+import { safeSuggestion } from '../input/header-names.js';
+import { closestName, resolveMapping, suggestColumn, type ResolvedMapping, type TargetField } from '../input/mapping.js';
+import { shown } from '../input/shown.js';
 import { MAX_PARAMS_PER_EVENT, nameProblem } from '../events/names.js';
 import { BackfillError } from '../errors.js';
 import type { RejectReason } from '../events/reasons.js';
-import { isJsonObject, jsonKind, jsonText, type JsonObject, type JsonValue } from '../json/json-text.js';
-import { compilePath, walkLeaves, walkPaths } from '../json/paths.js';
+import { isJsonObject, jsonKind, jsonText, type JsonObject, type JsonValue } from '../input/json/json-text.js';
+import { compilePath, walkLeaves, walkPaths } from '../input/json/paths.js';
 import type { Preset, VendorEvent } from './types.js';
 
 /** How JSON records (NDJSON lines, array elements, Parquet rows) become the row step's fields. */

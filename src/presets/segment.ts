@@ -1,5 +1,5 @@
-import { jsonText, type JsonObject } from '../json/json-text.js';
-import { objectAt } from '../json/paths.js';
+import { jsonText, type JsonObject } from '../input/json/json-text.js';
+import { objectAt } from '../input/json/paths.js';
 import { present, utcIfNaive } from './fields.js';
 import type { Preset } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from '../json/json-text.js';
+import type { JsonObject, JsonValue } from '../input/json/json-text.js';
 
 /** One vendor record read as a Leanplum event, before any rule: values as the source has them. */
 export interface VendorEvent {

@@ -1,6 +1,6 @@
 import type { KeptRow } from '../events/row.js';
 import type { DropReason, RejectReason } from '../events/reasons.js';
-import type { RowObserver } from '../csv/row-observer.js';
+import type { RowObserver } from '../transform/row-observer.js';
 import { DAY, type TimeRule } from '../time/clamp.js';
 import { DecimalSum } from './decimal.js';
 import { DistinctCounter } from './hll.js';

@@ -221,16 +221,7 @@ describe('run state, after review', () => {
       if (spawnSync('setpriv', [...nobody, process.execPath, '-e', probe]).status !== 0)
         ctx.skip(`uid 65534 cannot reach the CLI (${main}) or ${dir}: this checkout sits where only root may enter`);
     }
-    const node = [
-      process.execPath,
-      main,
-      'transform',
-      input,
-      '--out',
-      out,
-      '--count-column',
-      'count',
-    ];
+    const node = [process.execPath, main, 'transform', input, '--out', out, '--count-column', 'count'];
     const r = asRoot ? spawnSync('setpriv', [...nobody, ...node]) : spawnSync(node[0]!, node.slice(1));
     expect(r.status).toBe(2);
     expect(r.stderr.toString()).toContain('INPUT_UNREADABLE');

@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RawTransformOptions } from '../../src/config.js';
-import { withRunLock } from '../../src/pipeline/lock.js';
-import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
+import { withRunLock } from '../../src/run/lock.js';
+import { buildTransformConfig } from '../../src/transform/transform-config.js';
 import { transformStage } from '../../src/pipeline/transform-stage.js';
 import { tempDir } from './run.js';
 

@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
+import { buildTransformConfig } from '../../src/transform/transform-config.js';
 import type { RawTransformOptions } from '../../src/config.js';
-import { runTransform } from '../../src/pipeline/transform.js';
+import { runTransform } from '../../src/transform/transform.js';
 
 export const IMPORT_AT = '2026-11-20T00:00:00Z';
 /** One real clock for every transform of a test file: runs that are compared byte for byte must record the same one. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
+import { buildTransformConfig } from '../../src/transform/transform-config.js';
 import { renderReportHtml } from '../../src/report/html.js';
 import { transformWithReport } from '../../src/pipeline/transform-with-report.js';
 import { IMPORT_AT, sample, tempDir } from '../helpers/run.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
+import { buildTransformConfig } from '../../src/transform/transform-config.js';
 import { applyTimeRule, clampTime, ruleProblems, type ClampMode, type TimeRule } from '../../src/time/clamp.js';
 import { DAY, defaultRule, MIN_TIME_2000, specAccepts, specVerdict, toRule, W, type SpecRule, type SpecVerdict } from '../helpers/rule.js';
 
@@ -208,7 +208,8 @@ describe('the rule built from options', () => {
         minTime: iso(s.minTime),
         clampMode: s.mode,
       },
-      new Date(0),
+      // the real clock at T: the oracle below judges future rows against T alone
+      new Date(s.importAt * 1000),
     ).rule;
 
   it('uses the defaults DESIGN.md names (D = 2d, A = 360d, 5 min, 2000-01-01, keep) and T = now', () => {
@@ -237,6 +238,32 @@ describe('the rule built from options', () => {
         expect(() => build({ ...s, maxDelay: W - s.clampAge + 1 })).toThrow(/max-delay/);
       }),
       { numRuns: 50 },
+    );
+  });
+});
+
+// Issue "Front door": an --import-at ahead of the real clock (allowed up to --max-delay) must not
+// let rows from the future in: they are judged against the earlier of T and the clock.
+describe('future rows with an import time ahead of the real clock', () => {
+  it('a row is future exactly when it is after min(T, clock) + tolerance; nothing else changes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1_700_000_000, max: 1_900_000_000 }),
+        fc.integer({ min: 0, max: 2 * DAY }),
+        fc.integer({ min: 0, max: 600 }),
+        fc.integer({ min: -3 * DAY, max: 3 * DAY }),
+        (clock, ahead, tolerance, offset) => {
+          const importAt = clock + ahead;
+          const rule: TimeRule = { ...defaultRule(importAt), futureTolerance: tolerance, clock };
+          const t = clock + offset;
+          const v = applyTimeRule(t, rule);
+          if (t > Math.min(importAt, clock) + tolerance) expect(v).toEqual({ kind: 'future' });
+          else expect(v).toEqual(applyTimeRule(t, { ...rule, clock: undefined }));
+          // an import time more than max-delay ahead is refused outright
+          expect(ruleProblems({ ...rule, importAt: clock + rule.maxDelay + 1 }).some((p) => p.startsWith('import-at:'))).toBe(true);
+          expect(ruleProblems(rule).some((p) => p.startsWith('import-at:'))).toBe(ahead > rule.maxDelay);
+        },
+      ),
     );
   });
 });

@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PartWriter } from '../../src/csv/part-writer.js';
+import { PartWriter } from '../../src/transform/part-writer.js';
 import { BackfillError, exitCodeOf } from '../../src/errors.js';
-import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
-import { runTransform, type TransformIO } from '../../src/pipeline/transform.js';
+import { buildTransformConfig } from '../../src/transform/transform-config.js';
+import { runTransform, type TransformIO } from '../../src/transform/transform.js';
 import { IMPORT_AT, tempDir, transformFile } from '../helpers/run.js';
 
 /** A field that stresses CSV: delimiters, quotes, line breaks, unicode, emptiness. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { csvLine } from '../../src/csv/write.js';
+import { csvLine } from '../../src/transform/csv-line.js';
 
 describe('csvLine', () => {
   it('writes RFC 4180 that csv-parse reads back to the same fields', () => {

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RawTransformOptions } from '../../src/config.js';
-import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
+import { buildTransformConfig } from '../../src/transform/transform-config.js';
 import { transformWithReport } from '../../src/pipeline/transform-with-report.js';
 import { CLOCK, IMPORT_AT, sample, tempDir } from '../helpers/run.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Parser } from 'csv-parse';
 import { describe, expect, it } from 'vitest';
-import { RecordReader } from '../../src/csv/record-reader.js';
+import { RecordReader } from '../../src/input/csv/record-reader.js';
 
 /**
  * The record reader's fast path (quote-free lines split on the delimiter byte, quoted records

@@ -4,8 +4,8 @@
 // , | " { tab newline, not purely numeric).
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/json/json-text.js';
-import { NdjsonSplitter } from '../../src/json/ndjson-reader.js';
+import { parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/input/json/json-text.js';
+import { NdjsonSplitter } from '../../src/input/json/ndjson-reader.js';
 import { JsonProjection } from '../../src/presets/projection.js';
 
 /** Leanplum's name rules, restated from the document. */

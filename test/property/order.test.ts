@@ -5,8 +5,8 @@ import { parse } from 'csv-parse/sync';
 import type { TransformSummary } from '../../src/model/summary.js';
 import { describe, expect, it } from 'vitest';
 import type { RawTransformOptions } from '../../src/config.js';
-import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
-import { runTransform } from '../../src/pipeline/transform.js';
+import { buildTransformConfig } from '../../src/transform/transform-config.js';
+import { runTransform } from '../../src/transform/transform.js';
 import { IMPORT_AT, tempDir } from '../helpers/run.js';
 
 // --order user (issue 13): clean rows sorted by userId, then time, then source position, by an

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { resolveMapping } from '../../src/csv/mapping.js';
+import { resolveMapping } from '../../src/input/mapping.js';
 import { processRow } from '../../src/events/row.js';
 import { DAY, rowOptions, specSpread, specVerdict } from '../helpers/rule.js';
 

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { csvLine } from '../../src/csv/write.js';
+import { csvLine } from '../../src/transform/csv-line.js';
 import { cleanLayout, trackAction, trackActionJson } from '../../src/sinks/api/actions.js';
 import { type CleanRow, cleanRows, splitRecords } from '../../src/sinks/api/clean-rows.js';
 import { sample, tempDir, transformFile } from '../helpers/run.js';

@@ -3,18 +3,23 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/run.js';
 
-// DESIGN.md, "Modules": cli → pipeline/report/gcs/leanplum → csv/time/events → config/errors.
+// DESIGN.md, "Modules", as the tree says it (issue "Layout"): the data flows down the layers
+//   cli → pipeline (the orchestrator) → sinks (csv-job, api) → transform / run / report
+//       → input / presets → gcs / leanplum / files / time / events → model / config / errors.
+// A module may import its own layer or lower ones (type-only imports may point up: shapes, not calls).
 // Pure modules do no I/O, and only the CLI layer touches argv, env, stdout/stderr or exits.
 const LAYER: Readonly<Record<string, number>> = {
-  cli: 3,
-  pipeline: 2,
-  report: 2,
-  gcs: 2,
-  leanplum: 2,
-  sinks: 2,
-  csv: 1,
-  json: 1,
-  presets: 1,
+  cli: 6,
+  pipeline: 5,
+  sinks: 4,
+  transform: 3,
+  run: 3,
+  report: 3,
+  input: 2,
+  presets: 2,
+  gcs: 1,
+  leanplum: 1,
+  files: 1,
   time: 1,
   events: 1,
   model: 0,

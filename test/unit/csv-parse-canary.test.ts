@@ -4,14 +4,14 @@ import { dirname, join } from 'node:path';
 import { Parser } from 'csv-parse';
 import { describe, expect, it } from 'vitest';
 
-// src/csv/record-reader.ts drives csv-parse's push-based core (`Parser#api`, built by
+// src/input/input/csv/record-reader.ts drives csv-parse's push-based core (`Parser#api`, built by
 // csv-parse/lib/api, which the package does not export) instead of its stream, for speed. Nothing in
 // csv-parse promises that core, so the package is pinned to one exact version and this canary
 // checks, with the reader's own options, every part of the core the reader relies on. When it
 // fails after an upgrade: go back to the pinned version, or adapt RecordReader to the new internals
 // (or to the public stream API) and pin the new version exactly.
 const WHAT_TO_DO =
-  'csv-parse internals used by src/csv/record-reader.ts changed. Revert csv-parse to the version pinned in package.json, ' +
+  'csv-parse internals used by src/input/input/csv/record-reader.ts changed. Revert csv-parse to the version pinned in package.json, ' +
   'or adapt RecordReader (start/feed) to the new internals and pin the new version exactly (npm install csv-parse@<version> --save-exact).';
 
 interface Core {

@@ -1,6 +1,6 @@
 // --dedupe-key and presets: duplicates by the vendor's event id ($insert_id, uuid, messageId).
 import { describe, expect, it } from 'vitest';
-import { resolveMapping } from '../../src/csv/mapping.js';
+import { resolveMapping } from '../../src/input/mapping.js';
 import { dedupeKey, processRow, type KeptRow } from '../../src/events/row.js';
 import { rowOptions } from '../helpers/rule.js';
 

@@ -1,12 +1,12 @@
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Encoding, firstInvalidUtf8, guessUtf16, parseEncoding, shownBytes, type TextInfo, utf8Chunks } from '../../src/csv/encoding.js';
-import { needsEscape, shown, shownList } from '../../src/csv/shown.js';
+import { type Encoding, firstInvalidUtf8, guessUtf16, parseEncoding, shownBytes, type TextInfo, utf8Chunks } from '../../src/input/encoding.js';
+import { needsEscape, shown, shownList } from '../../src/input/shown.js';
 import type { Manifest } from '../../src/model/manifest.js';
-import { mayResume } from '../../src/pipeline/run-machine.js';
-import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
-import { effectiveOptions } from '../../src/pipeline/transform-options.js';
+import { mayResume } from '../../src/run/run-machine.js';
+import { buildTransformConfig } from '../../src/transform/transform-config.js';
+import { effectiveOptions } from '../../src/transform/transform-options.js';
 
 /** The bytes cut at the given places, as a stream would hand them over. */
 async function* chunked(bytes: Buffer, cuts: readonly number[]): AsyncGenerator<Buffer> {

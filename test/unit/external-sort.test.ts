@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ExternalSorter } from '../../src/csv/external-sort.js';
+import { ExternalSorter } from '../../src/transform/external-sort.js';
 import { parseSize } from '../../src/config.js';
 import { tempDir } from '../helpers/run.js';
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { BackfillError } from '../../src/errors.js';
-import { JsonArraySplitter } from '../../src/json/json-array-reader.js';
-import { jsonText, parseJson, stringifyJson } from '../../src/json/json-text.js';
-import { NdjsonSplitter } from '../../src/json/ndjson-reader.js';
-import { detectFormat } from '../../src/json/format.js';
-import { flattenObject, getPath } from '../../src/json/paths.js';
+import { JsonArraySplitter } from '../../src/input/json/json-array-reader.js';
+import { jsonText, parseJson, stringifyJson } from '../../src/input/json/json-text.js';
+import { NdjsonSplitter } from '../../src/input/json/ndjson-reader.js';
+import { detectFormat } from '../../src/input/format.js';
+import { flattenObject, getPath } from '../../src/input/json/paths.js';
 
 type Out = [string, number] | ['TOO_LARGE', number, number];
 

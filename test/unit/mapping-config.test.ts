@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
-import { resolveMapping, suggestColumn } from '../../src/csv/mapping.js';
+import { buildTransformConfig } from '../../src/transform/transform-config.js';
+import { resolveMapping, suggestColumn } from '../../src/input/mapping.js';
 import { BackfillError, exitCodeOf } from '../../src/errors.js';
 
 const catchErr = (fn: () => unknown): BackfillError => {

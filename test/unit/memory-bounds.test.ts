@@ -2,11 +2,11 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodedChunks } from '../../src/csv/input.js';
-import { PartWriter } from '../../src/csv/part-writer.js';
+import { decodedChunks } from '../../src/input/open-input.js';
+import { PartWriter } from '../../src/transform/part-writer.js';
 import { BackfillError, exitCodeOf } from '../../src/errors.js';
-import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
-import { runTransform, type TransformIO } from '../../src/pipeline/transform.js';
+import { buildTransformConfig } from '../../src/transform/transform-config.js';
+import { runTransform, type TransformIO } from '../../src/transform/transform.js';
 import type { RawTransformOptions } from '../../src/config.js';
 import { IMPORT_AT, tempDir } from '../helpers/run.js';
 

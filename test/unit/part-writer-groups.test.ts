@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PartWriter } from '../../src/csv/part-writer.js';
+import { PartWriter } from '../../src/transform/part-writer.js';
 import { tempDir } from '../helpers/run.js';
 
 // 50-byte rows and a 30-byte header: a 2280-byte part holds 45 rows (30 + 45 × 50 = 2280).

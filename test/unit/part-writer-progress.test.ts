@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { progressReporter } from '../../src/cli/progress.js';
-import { PartWriter } from '../../src/csv/part-writer.js';
+import { PartWriter } from '../../src/transform/part-writer.js';
 import { tempDir } from '../helpers/run.js';
 
 describe('PartWriter', () => {

@@ -2,11 +2,11 @@
 // stops before output (with or without a preset); "did you mean" ranks by the typed name; JSON
 // user ids are strings or integers; an epoch ≤ 0 is implausible.
 import { describe, expect, it } from 'vitest';
-import { resolveMapping, suggestColumn } from '../../src/csv/mapping.js';
+import { resolveMapping, suggestColumn } from '../../src/input/mapping.js';
 import type { RowLayout } from '../../src/events/layout.js';
 import { processRow, type RowOptions } from '../../src/events/row.js';
-import { jsonText, parseJson, type JsonObject, type JsonValue } from '../../src/json/json-text.js';
-import { compilePath, getPath, walkPaths } from '../../src/json/paths.js';
+import { jsonText, parseJson, type JsonObject, type JsonValue } from '../../src/input/json/json-text.js';
+import { compilePath, getPath, walkPaths } from '../../src/input/json/paths.js';
 import { PRESETS } from '../../src/presets/index.js';
 import { JsonProjection, type JsonMappingOptions, userIdProblem } from '../../src/presets/projection.js';
 import { parseTime } from '../../src/time/parse.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkApiUrl } from '../../src/leanplum/client.js';
-import { tallyResultLines } from '../../src/pipeline/wait.js';
+import { tallyResultLines } from '../../src/sinks/csv-job/wait.js';
 import { parseLaunch, parseStatus, LeanplumProtocolError } from '../../src/leanplum/contract.js';
 import { maskSecret, redact } from '../../src/leanplum/redact.js';
 import { DEFAULT_RETRY, retryDelay } from '../../src/leanplum/retry.js';

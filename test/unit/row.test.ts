@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveMapping } from '../../src/csv/mapping.js';
+import { resolveMapping } from '../../src/input/mapping.js';
 import { processRow } from '../../src/events/row.js';
 import { DAY } from '../../src/time/clamp.js';
 import { rowOptions } from '../helpers/rule.js';

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { isLoopbackHost, parseRetryAfter } from '../../src/leanplum/client.js';
 import { scrubError } from '../../src/leanplum/redact.js';
 import { DEFAULT_RETRY, retryDelay } from '../../src/leanplum/retry.js';
-import { acquireRunLock } from '../../src/pipeline/lock.js';
-import { changedOptions, isRefusal, mayLaunch, mayResume, mayUpload, mayWait, partStage } from '../../src/pipeline/run-machine.js';
+import { acquireRunLock } from '../../src/run/lock.js';
+import { changedOptions, isRefusal, mayLaunch, mayResume, mayUpload, mayWait, partStage } from '../../src/run/run-machine.js';
 import type { Manifest, PartState } from '../../src/model/manifest.js';
 import { tempDir } from '../helpers/run.js';
 

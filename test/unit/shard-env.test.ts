@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { resolveShardAuto } from '../../src/cli/shard-env.js';
 import { BackfillError, exitCodeOf } from '../../src/errors.js';
-import { buildTransformConfig } from '../../src/pipeline/transform-config.js';
-import { effectiveOptions } from '../../src/pipeline/transform-options.js';
-import { changedOptions } from '../../src/pipeline/run-machine.js';
+import { buildTransformConfig } from '../../src/transform/transform-config.js';
+import { effectiveOptions } from '../../src/transform/transform-options.js';
+import { changedOptions } from '../../src/run/run-machine.js';
 
 const fails = (env: Record<string, string>, count?: number): BackfillError => {
   try {

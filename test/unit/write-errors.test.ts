@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LineIndexWriter } from '../../src/csv/line-index.js';
-import { PartWriter } from '../../src/csv/part-writer.js';
-import { RejectsWriter } from '../../src/csv/rejects-writer.js';
-import { drained, endStream, openWriteStream } from '../../src/csv/write-stream.js';
+import { LineIndexWriter } from '../../src/transform/line-index.js';
+import { PartWriter } from '../../src/transform/part-writer.js';
+import { RejectsWriter } from '../../src/transform/rejects-writer.js';
+import { drained, endStream, openWriteStream } from '../../src/transform/write-stream.js';
 import { tempDir } from '../helpers/run.js';
 import { until } from '../helpers/wait.js';
 

@@ -4,22 +4,22 @@ import { BackfillError } from '../../errors.js';
 import { makeStorage, type GcsOptions } from '../../gcs/storage.js';
 import { LeanplumClient } from '../../leanplum/client.js';
 import { scrubError } from '../../leanplum/redact.js';
-import { inputIdentities } from '../../pipeline/sources.js';
-import { adoptJob, launchStage, type LaunchOptions } from '../../pipeline/launch.js';
-import { withRunLock, type RunLock } from '../../pipeline/lock.js';
-import type { Log } from '../../pipeline/log.js';
-import { loadManifest } from '../../pipeline/manifest.js';
-import { enforce, isRefusal, mayLaunch, mayResume, unknownLaunch } from '../../pipeline/run-machine.js';
-import { attachResults } from '../../pipeline/run-state.js';
+import { inputIdentities } from '../../input/sources.js';
+import { adoptJob, launchStage, type LaunchOptions } from '../../sinks/csv-job/launch.js';
+import { withRunLock, type RunLock } from '../../run/lock.js';
+import type { Log } from '../../run/log.js';
+import { loadManifest } from '../../run/manifest.js';
+import { enforce, isRefusal, mayLaunch, mayResume, unknownLaunch } from '../../run/run-machine.js';
+import { attachResults } from '../../sinks/csv-job/attach-results.js';
 import { jobsToAsk, loadRuns, readRunStatus, totals, type RunStatus } from '../../pipeline/status.js';
 import { ensureOutputs } from '../../pipeline/transform-stage.js';
-import { RemoteState, claimLayout, stateObject } from '../../pipeline/remote-state.js';
-import { effectiveOptions } from '../../pipeline/transform-options.js';
-import { uploadStage } from '../../pipeline/upload.js';
-import { judgeResults, waitStage, type WaitOutcome } from '../../pipeline/wait.js';
-import { sha256Stream } from '../../pipeline/file-hash.js';
+import { RemoteState, claimLayout, stateObject } from '../../run/remote-state.js';
+import { effectiveOptions } from '../../transform/transform-options.js';
+import { uploadStage } from '../../sinks/csv-job/upload.js';
+import { judgeResults, waitStage, type WaitOutcome } from '../../sinks/csv-job/wait.js';
+import { sha256Stream } from '../../files/file-hash.js';
 import { confirmOnTty } from '../confirm.js';
-import { adviceCommand } from '../../pipeline/advice.js';
+import { adviceCommand } from '../../run/advice.js';
 import type {
   CommonOptions,
   GcsFlags,
@@ -372,7 +372,7 @@ async function runStages(o: RunCommandOptions, lock: RunLock, c: Connected, stor
   const input = o.inputs;
   const existing = await loadManifest(dir);
   if (existing?.transform && existing.committing === undefined) {
-    // files by sha256, gs:// objects by generation (pipeline/sources.ts)
+    // files by sha256, gs:// objects by generation (input/sources.ts)
     // standard input cannot be read twice: it is read once here, only to compare its sha256
     const ids = input.includes('-') ? [await sha256Stream(process.stdin as AsyncIterable<Buffer>)] : await inputIdentities(input, async () => storage);
     enforce(mayResume(existing, dir, ids, effectiveOptions(cfg)));

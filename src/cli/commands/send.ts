@@ -3,9 +3,9 @@ import { BackfillError } from '../../errors.js';
 import { DEFAULT_API_URL } from '../../leanplum/contract.js';
 import { MultiClient } from '../../leanplum/multi-client.js';
 import { scrubError } from '../../leanplum/redact.js';
-import { withRunLock } from '../../pipeline/lock.js';
-import type { Log } from '../../pipeline/log.js';
-import { loadManifest } from '../../pipeline/manifest.js';
+import { withRunLock } from '../../run/lock.js';
+import type { Log } from '../../run/log.js';
+import { loadManifest } from '../../run/manifest.js';
 import { judgeSend, sendStage, type ApiSendSummary } from '../../sinks/api/send-stage.js';
 import { type Args, FlagReader } from '../flags.js';
 

@@ -1,5 +1,5 @@
 import { BackfillError } from '../../errors.js';
-import { withRunLock, type RunLock } from '../../pipeline/lock.js';
+import { withRunLock, type RunLock } from '../../run/lock.js';
 import { transformStage, type TransformStageResult } from '../../pipeline/transform-stage.js';
 import type { TransformCommandOptions } from '../command-options.js';
 import { progressFor, stdinSource } from '../context.js';

@@ -1,6 +1,6 @@
 import { BackfillError } from '../../errors.js';
 import type { Manifest } from '../../model/manifest.js';
-import { apiUrlGate, outputGates, refusalError } from '../../pipeline/run-machine.js';
+import { apiUrlGate, outputGates, refusalError } from '../../run/run-machine.js';
 
 /**
  * May the API sink send from this run directory? The CSV path's output gates (a whole, unsampled

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackfillError } from '../../errors.js';
-import { syncDir } from '../../pipeline/json-file.js';
+import { syncDir } from '../../files/json-file.js';
 
 /**
  * The API sink's send ledger: `send-ledger.ndjson` in the run directory, an append-only journal,

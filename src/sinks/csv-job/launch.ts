@@ -1,13 +1,13 @@
 import type { Storage } from '@google-cloud/storage';
-import { BackfillError } from '../errors.js';
-import type { LeanplumClient } from '../leanplum/client.js';
-import type { Manifest, PartState } from '../model/manifest.js';
+import { BackfillError } from '../../errors.js';
+import type { LeanplumClient } from '../../leanplum/client.js';
+import type { Manifest, PartState } from '../../model/manifest.js';
 import { openPublic, revokePublic } from './exposure.js';
-import type { RunLock } from './lock.js';
-import type { Log } from './log.js';
-import { loadManifest, saveManifest } from './manifest.js';
-import { adviceCommand, shellWord } from './advice.js';
-import { enforce, isRefusal, mayLaunch, unknownLaunch } from './run-machine.js';
+import type { RunLock } from '../../run/lock.js';
+import type { Log } from '../../run/log.js';
+import { loadManifest, saveManifest } from '../../run/manifest.js';
+import { adviceCommand, shellWord } from '../../run/advice.js';
+import { enforce, isRefusal, mayLaunch, unknownLaunch } from '../../run/run-machine.js';
 
 export interface LaunchOptions {
   /** launch again the parts whose job ended FAILED */

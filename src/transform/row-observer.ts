@@ -1,6 +1,6 @@
 import type { KeptRow } from '../events/row.js';
 import type { DropReason, RejectReason } from '../events/reasons.js';
-import type { ResolvedMapping } from './mapping.js';
+import type { ResolvedMapping } from '../input/mapping.js';
 
 /** Optional listeners that see every row (the report collector is one); `file` names the input. */
 export interface RowObserver {

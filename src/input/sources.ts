@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Storage } from '@google-cloud/storage';
-import { type Encoding, type TextInfo, utf8Chunks } from '../csv/encoding.js';
-import { decodedChunks, openInputFile, type InputSource } from '../csv/input.js';
+import { type Encoding, type TextInfo, utf8Chunks } from './encoding.js';
+import { decodedChunks, openInputFile, type InputSource } from './open-input.js';
 import { BackfillError } from '../errors.js';
 import { isGsUrl, listInputObjects, openObject, type GsObject } from '../gcs/read.js';
 import { gsUrl } from '../gcs/url.js';
-import { detectFormat, headDecides, type FormatChoice } from '../json/format.js';
+import { detectFormat, headDecides, type FormatChoice } from './format.js';
 import type { InputFacts } from '../model/summary.js';
-import { sha256File } from './file-hash.js';
+import { sha256File } from '../files/file-hash.js';
 
 /** One thing the command line names: a file, standard input, or one object a gs:// input matched. */
 type Physical = { kind: 'file'; path: string } | { kind: 'stdin'; source: InputSource } | { kind: 'gs'; object: GsObject };
@@ -242,7 +242,7 @@ export class Sources {
 
   private async *zipUnits(path: string, fact: InputFacts): AsyncGenerator<Unit> {
     // loaded on demand, like the Parquet reader: most runs read neither
-    const { listZip } = await import('../json/zip.js');
+    const { listZip } = await import('./zip.js');
     const zip = await listZip(path);
     fact.entries = zip.entries.map((e) => e.fileName);
     if (zip.skipped.length > 0) fact.skippedEntries = zip.skipped;

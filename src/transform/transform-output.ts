@@ -1,11 +1,11 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ResolvedMapping } from '../csv/mapping.js';
-import { ExternalSorter, utf8Text } from '../csv/external-sort.js';
-import { LineIndexWriter } from '../csv/line-index.js';
-import { PartWriter, type PartInfo, type PartWriterOptions } from '../csv/part-writer.js';
-import type { RowObserver } from '../csv/row-observer.js';
-import { csvLine, csvTail } from '../csv/write.js';
+import type { ResolvedMapping } from '../input/mapping.js';
+import { ExternalSorter, utf8Text } from './external-sort.js';
+import { LineIndexWriter } from './line-index.js';
+import { PartWriter, type PartInfo, type PartWriterOptions } from './part-writer.js';
+import type { RowObserver } from './row-observer.js';
+import { csvLine, csvTail } from './csv-line.js';
 import { LookupsInOrder } from '../events/cost.js';
 import { dedupeKey, type KeptRow, type Occurrence } from '../events/row.js';
 import { ShardFilter } from '../events/shard.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BackfillError } from '../errors.js';
 import { MANIFEST_SCHEMA_VERSION, type Manifest } from '../model/manifest.js';
 import { TOOL } from '../version.js';
-import { readJson, writeJsonAtomic } from './json-file.js';
+import { readJson, writeJsonAtomic } from '../files/json-file.js';
 import type { RunLock } from './lock.js';
 
 export type { Manifest, PartState } from '../model/manifest.js';

@@ -1,12 +1,12 @@
-import { makeDirs } from './make-dirs.js';
-import { writeJsonAtomic } from './json-file.js';
+import { makeDirs } from '../files/make-dirs.js';
+import { writeJsonAtomic } from '../files/json-file.js';
 import { join } from 'node:path';
 import type { TransformConfig } from './transform-config.js';
 import type { Storage } from '@google-cloud/storage';
-import type { InputSource } from '../csv/input.js';
-import type { ResolvedMapping } from '../csv/mapping.js';
-import { PartWriter } from '../csv/part-writer.js';
-import { RejectsWriter } from '../csv/rejects-writer.js';
+import type { InputSource } from '../input/open-input.js';
+import type { ResolvedMapping } from '../input/mapping.js';
+import { PartWriter } from './part-writer.js';
+import { RejectsWriter } from './rejects-writer.js';
 import { BackfillError } from '../errors.js';
 import { processRow, type RowOptions } from '../events/row.js';
 import { LEANPLUM_BATCH } from '../events/cost.js';
@@ -19,9 +19,9 @@ import { TransformInput, type PreDecision } from './transform-input.js';
 import type { ProjectionNotes } from '../presets/projection.js';
 import { TOOL } from '../version.js';
 import type { InputFacts, TransformSummary } from '../model/summary.js';
-import type { RowObserver } from '../csv/row-observer.js';
+import type { RowObserver } from './row-observer.js';
 
-export type { RowObserver } from '../csv/row-observer.js';
+export type { RowObserver } from './row-observer.js';
 export type { InputFacts, TransformSummary } from '../model/summary.js';
 
 export interface Progress {

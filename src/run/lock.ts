@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, link, open, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { makeDirs } from './make-dirs.js';
+import { makeDirs } from '../files/make-dirs.js';
 import { BackfillError } from '../errors.js';
 import type { Manifest } from '../model/manifest.js';
-import { syncDir } from './json-file.js';
+import { syncDir } from '../files/json-file.js';
 
 /** Who holds a run directory: written into its lock file. */
 export interface LockHolder {

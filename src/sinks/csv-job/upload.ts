@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
-import { BackfillError } from '../errors.js';
-import { uploadFile, type GcsOptions } from '../gcs/storage.js';
-import { gsUrl, type Target } from '../gcs/url.js';
-import type { Manifest } from '../model/manifest.js';
-import { sha256File } from './file-hash.js';
-import type { RunLock } from './lock.js';
-import type { Log } from './log.js';
-import { loadManifest, saveManifest } from './manifest.js';
-import { enforce, mayUpload } from './run-machine.js';
+import { BackfillError } from '../../errors.js';
+import { uploadFile, type GcsOptions } from '../../gcs/storage.js';
+import { gsUrl, type Target } from '../../gcs/url.js';
+import type { Manifest } from '../../model/manifest.js';
+import { sha256File } from '../../files/file-hash.js';
+import type { RunLock } from '../../run/lock.js';
+import type { Log } from '../../run/log.js';
+import { loadManifest, saveManifest } from '../../run/manifest.js';
+import { enforce, mayUpload } from '../../run/run-machine.js';
 
 const SAFE_PREFIX = /^[A-Za-z0-9_\-/]*$/;
 

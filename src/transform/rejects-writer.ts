@@ -1,6 +1,6 @@
 import type { WriteStream } from 'node:fs';
 import { drained, endStream, openWriteStream } from './write-stream.js';
-import { csvLine } from './write.js';
+import { csvLine } from './csv-line.js';
 
 /** rejects.csv: [file,] line, reason, message, then the source row's fields unchanged. The file
  * column appears only when several inputs were read. */

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { renderReportHtml } from '../report/html.js';
-import type { Report } from '../report/model.js';
-import type { Manifest } from '../model/manifest.js';
-import type { ResultsSummary } from '../model/results.js';
-import { readJson, writeFileDurable, writeJsonAtomic } from './json-file.js';
-import type { RunLock } from './lock.js';
+import { renderReportHtml } from '../../report/html.js';
+import type { Report } from '../../report/model.js';
+import type { Manifest } from '../../model/manifest.js';
+import type { ResultsSummary } from '../../model/results.js';
+import { readJson, writeFileDurable, writeJsonAtomic } from '../../files/json-file.js';
+import type { RunLock } from '../../run/lock.js';
 
 /** The job results join the preview report (json and html), so one page tells the whole story. */
 export async function attachResults(lock: RunLock, results: readonly ResultsSummary[], m: Manifest): Promise<void> {

@@ -3,7 +3,7 @@ import { readJsonObject, writeJsonObjectIfGeneration } from '../gcs/json-object.
 import { gsUrl, type ObjectRef } from '../gcs/storage.js';
 import type { Manifest } from '../model/manifest.js';
 import { BackfillError } from '../errors.js';
-import { writeJsonAtomic } from './json-file.js';
+import { writeJsonAtomic } from '../files/json-file.js';
 import { checkManifest, manifestPath } from './manifest.js';
 
 /**

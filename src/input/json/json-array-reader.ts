@@ -1,5 +1,5 @@
-import { shown } from '../csv/shown.js';
-import { BackfillError } from '../errors.js';
+import { shown } from '../shown.js';
+import { BackfillError } from '../../errors.js';
 import { RecordBuffer, type OnJsonText, type OnTooLarge } from './ndjson-reader.js';
 
 enum S {

@@ -3,11 +3,11 @@ import { BackfillError } from '../errors.js';
 import { DAY, PLATFORM_WINDOW, ruleProblems, type ClampMode, type TimeRule } from '../time/clamp.js';
 import { parseDuration } from '../time/duration.js';
 import { isValidZone, parseTimeFormat, timePatternProblem, type TimeFormat } from '../time/parse.js';
-import { TARGET_FIELDS, type MappingOptions, type TargetField } from '../csv/mapping.js';
-import { DELIMITERS } from '../csv/sniff.js';
-import { ENCODINGS, parseEncoding, type Encoding } from '../csv/encoding.js';
+import { TARGET_FIELDS, type MappingOptions, type TargetField } from '../input/mapping.js';
+import { DELIMITERS } from '../input/csv/sniff.js';
+import { ENCODINGS, parseEncoding, type Encoding } from '../input/encoding.js';
 import { parseShard, type Shard } from '../events/shard.js';
-import { FORMAT_CHOICES, type FormatChoice } from '../json/format.js';
+import { FORMAT_CHOICES, type FormatChoice } from '../input/format.js';
 import { PRESET_NAMES } from '../presets/index.js';
 
 export interface TransformConfig {

@@ -4,21 +4,21 @@ import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
 import { parse } from 'csv-parse';
-import { readSourceLines } from '../csv/line-index.js';
-import { csvLine } from '../csv/write.js';
-import { BackfillError } from '../errors.js';
-import { deleteObject } from '../gcs/storage.js';
-import type { LeanplumClient } from '../leanplum/client.js';
-import { CLOCK_SKEW_WARNING, PAST_EVENT_WARNING, TIME_SKEW_WARNING, parseResultLine, type JobStatus } from '../leanplum/contract.js';
-import type { Manifest, PartState } from '../model/manifest.js';
-import type { ResultsSummary } from '../model/results.js';
+import { readSourceLines } from '../../transform/line-index.js';
+import { csvLine } from '../../transform/csv-line.js';
+import { BackfillError } from '../../errors.js';
+import { deleteObject } from '../../gcs/storage.js';
+import type { LeanplumClient } from '../../leanplum/client.js';
+import { CLOCK_SKEW_WARNING, PAST_EVENT_WARNING, TIME_SKEW_WARNING, parseResultLine, type JobStatus } from '../../leanplum/contract.js';
+import type { Manifest, PartState } from '../../model/manifest.js';
+import type { ResultsSummary } from '../../model/results.js';
 import { revokePublic } from './exposure.js';
-import type { RunLock } from './lock.js';
-import type { Log } from './log.js';
-import { loadManifest, saveManifest } from './manifest.js';
-import { enforce, mayWait } from './run-machine.js';
+import type { RunLock } from '../../run/lock.js';
+import type { Log } from '../../run/log.js';
+import { loadManifest, saveManifest } from '../../run/manifest.js';
+import { enforce, mayWait } from '../../run/run-machine.js';
 
-export type { ResultsSummary } from '../model/results.js';
+export type { ResultsSummary } from '../../model/results.js';
 
 export interface WaitOptions {
   timeoutMs: number;

@@ -1,19 +1,19 @@
 import type { Storage } from '@google-cloud/storage';
-import type { Encoding } from '../csv/encoding.js';
-import type { InputSource } from '../csv/input.js';
-import { shown, shownList } from '../csv/shown.js';
-import { resolveMapping, type MappingOptions, type ResolvedMapping } from '../csv/mapping.js';
-import { RecordReader } from '../csv/record-reader.js';
+import type { Encoding } from '../input/encoding.js';
+import type { InputSource } from '../input/open-input.js';
+import { shown, shownList } from '../input/shown.js';
+import { resolveMapping, type MappingOptions, type ResolvedMapping } from '../input/mapping.js';
+import { RecordReader } from '../input/csv/record-reader.js';
 import { BackfillError } from '../errors.js';
 import type { DropReason, RejectReason } from '../events/reasons.js';
-import type { FormatChoice } from '../json/format.js';
-import { JsonArraySplitter } from '../json/json-array-reader.js';
-import { isJsonObject, jsonKind, parseJson, stringifyJson, type JsonValue } from '../json/json-text.js';
-import { NdjsonSplitter } from '../json/ndjson-reader.js';
+import type { FormatChoice } from '../input/format.js';
+import { JsonArraySplitter } from '../input/json/json-array-reader.js';
+import { isJsonObject, jsonKind, parseJson, stringifyJson, type JsonValue } from '../input/json/json-text.js';
+import { NdjsonSplitter } from '../input/json/ndjson-reader.js';
 import type { InputFacts } from '../model/summary.js';
 import { PRESETS } from '../presets/index.js';
 import { JsonProjection, type ProjectionNotes } from '../presets/projection.js';
-import { Sources, type Unit } from './sources.js';
+import { Sources, type Unit } from '../input/sources.js';
 
 /** Input bytes handed to a reader at a time: a batch's records then die young (see transform.ts). */
 const SLICE = 1 << 16;
@@ -50,7 +50,7 @@ export interface InputConfig {
   paramsFrom: readonly string[];
   anonymous: string | undefined;
   scanRecords: number;
-  /** --encoding: text inputs reach the readers as checked UTF-8 (csv/encoding.ts) */
+  /** --encoding: text inputs reach the readers as checked UTF-8 (input/encoding.ts) */
   encoding?: Encoding | undefined;
   /** JSON: the read-ahead stops a run whose records mostly lack a user id beyond this rate (see JsonProjection) */
   maxRejectRate?: number | undefined;
@@ -276,7 +276,7 @@ export class TransformInput {
       if (u.empty === true) {
         // no records
       } else if (u.format === 'parquet') {
-        const { parquetRowGroups } = await import('../json/parquet.js');
+        const { parquetRowGroups } = await import('../input/parquet.js');
         for await (const g of parquetRowGroups(u.path!, u.name)) {
           for (let at = 0; at < g.rows.length; at += PARQUET_BATCH) {
             const recs: JsonRec[] = [];

@@ -1,6 +1,6 @@
 import { Parser } from 'csv-parse';
-import { BackfillError } from '../errors.js';
-import { shown } from './shown.js';
+import { BackfillError } from '../../errors.js';
+import { shown } from '../shown.js';
 import { sniffDelimiter } from './sniff.js';
 
 /** csv-parse's push-based core, reached through the stream parser it backs. */

@@ -1,10 +1,10 @@
 import type { Storage } from '@google-cloud/storage';
-import { setPublicRead } from '../gcs/storage.js';
-import { gsUrl } from '../gcs/url.js';
-import type { Manifest, PartState } from '../model/manifest.js';
-import type { RunLock } from './lock.js';
-import type { Log } from './log.js';
-import { saveManifest } from './manifest.js';
+import { setPublicRead } from '../../gcs/storage.js';
+import { gsUrl } from '../../gcs/url.js';
+import type { Manifest, PartState } from '../../model/manifest.js';
+import type { RunLock } from '../../run/lock.js';
+import type { Log } from '../../run/log.js';
+import { saveManifest } from '../../run/manifest.js';
 
 /** --public-while-importing: the object is public from just before the launch… */
 export async function openPublic(lock: RunLock, m: Manifest, part: PartState, storage: Storage, log: Log): Promise<void> {
