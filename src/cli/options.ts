@@ -2,9 +2,7 @@ import type { Argv } from 'yargs';
 import { DEFAULTS, type RawTransformOptions } from '../config.js';
 import type { FlagReader } from './flags.js';
 import { resolveShardAuto } from './shard-env.js';
-
-/** --encoding: what Node's TextDecoder reads without a dependency. */
-export const ENCODINGS = ['utf-8', 'latin1', 'windows-1252', 'utf-16le', 'utf-16be'] as const;
+import { ENCODINGS } from '../input/encoding.js';
 import { FORMAT_CHOICES } from '../input/format.js';
 import { PRESET_NAMES } from '../presets/index.js';
 

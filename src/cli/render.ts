@@ -1,4 +1,5 @@
 import type { TransformSummary } from '../transform/transform.js';
+import { shownList } from '../input/shown.js';
 import { isStale } from '../time/clamp.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -29,7 +30,7 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
       `split      ${n(split.count)} user(s) larger than a part (--max-part-bytes) span parts: ${split.sample.map((x) => `${x.user} (${x.firstPart} … ${x.lastPart})`).join(', ')}${split.count > split.sample.length ? ', …' : ''}`,
     );
   }
-  if (s.config.leftOutColumns.length > 0) lines.push(`left out   ${s.config.leftOutColumns.join(', ')} (carry them with --param)`);
+  if (s.config.leftOutColumns.length > 0) lines.push(`left out   ${shownList(s.config.leftOutColumns)} (carry them with --param)`);
   // entries a zip holds but this tool does not read: their rows are in no count, so say so loudly
   for (const i of s.inputs) {
     if (i.skippedEntries?.length)

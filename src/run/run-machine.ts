@@ -263,9 +263,13 @@ export function mayWait(m: Manifest | undefined, dir: string, apiUrl: string): R
 }
 
 /** The options that differ between a finished transform and the one asked for now, by flag name. */
+/** Options added later, with the value a run recorded before them had in effect: such a run still resumes. */
+const RECORDED_BEFORE: Readonly<Record<string, unknown>> = { encoding: 'utf-8' };
+
 export function changedOptions(then: Record<string, unknown>, now: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(then), ...Object.keys(now)]);
-  return [...keys].filter((k) => JSON.stringify(then[k] ?? null) !== JSON.stringify(now[k] ?? null)).sort();
+  const was = (k: string) => then[k] ?? RECORDED_BEFORE[k] ?? null;
+  return [...keys].filter((k) => JSON.stringify(was(k)) !== JSON.stringify(now[k] ?? null)).sort();
 }
 
 /** How a recorded input is recognised again: a gs:// object by name and generation, a file by its sha256. */

@@ -140,6 +140,9 @@ describe('run state machine (pure gates)', () => {
     expect(mayResume(m, 'dir', ['aa'], { 'max-delay': '2d', map: {}, 'import-at': '2026-11-21T00:00:00Z' })?.gate).toBe('options-changed');
     expect(mayResume(m, 'dir', ['aa'], { 'max-delay': '2d', map: {}, 'import-at': '2026-11-20T00:00:00Z' })).toBeUndefined();
     expect(changedOptions({ a: 1, b: null }, { a: 1 })).toEqual([]);
+    // a run made before --encoding existed read its inputs as UTF-8: it resumes under the default, not another encoding
+    expect(changedOptions({ a: 1 }, { a: 1, encoding: 'utf-8' })).toEqual([]);
+    expect(changedOptions({ a: 1 }, { a: 1, encoding: 'latin1' })).toEqual(['encoding']);
   });
 });
 
