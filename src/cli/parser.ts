@@ -56,7 +56,7 @@ export function buildParser(argv: readonly string[], handlers: Handlers, onUsage
     .command(
       'send <dir>',
       'Send a transformed run directory to Leanplum through the JSON multi API (no bucket, Production key, per-row answers); run it again to resume',
-      (y) => withSend(withDir(y)),
+      (y) => withState(withSend(withDir(y))),
       handlers.send,
     )
     .command('wait <dir>', 'Follow the job(s) to FINISHED or FAILED, then summarise the results', (y) => withWait(withDir(y)), handlers.wait)

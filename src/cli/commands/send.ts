@@ -8,6 +8,38 @@ import type { Log } from '../../run/log.js';
 import { loadManifest } from '../../run/manifest.js';
 import { judgeSend, sendStage, type ApiSendSummary } from '../../sinks/api/send-stage.js';
 import { type Args, FlagReader } from '../flags.js';
+import { parseGsUrl, type Target } from '../../gcs/url.js';
+import type { ObjectRef } from '../../gcs/storage.js';
+import { parseShard } from '../../events/shard.js';
+import type { Manifest } from '../../model/manifest.js';
+import type { LedgerMirror } from '../../sinks/api/ledger-mirror.js';
+import { stateRefOf } from '../../sinks/api/state-ref.js';
+
+/** The shard a transform was made for (its state lives in shard-<i>-of-<N>/). */
+function shardOf(m: Manifest | undefined): { index: number; count: number } | undefined {
+  const s = m?.transform?.options['shard'];
+  if (typeof s !== 'string') return undefined;
+  const p = parseShard(s);
+  return typeof p === 'object' ? p : undefined;
+}
+
+/** Where the run's state lives: --state-to (which must be the one recorded, if any), or the one recorded. */
+function sendStateRef(
+  m: Manifest | undefined,
+  stateTo: Target | undefined,
+  stateObject: (bucket: string, prefix: string, shard: { index: number; count: number } | undefined) => ObjectRef,
+): ObjectRef {
+  const recorded = m?.stateUrl === undefined ? undefined : stateRefOf(m.stateUrl);
+  if (stateTo === undefined) return recorded!;
+  const asked = stateObject(stateTo.bucket, stateTo.prefix, shardOf(m));
+  if (recorded !== undefined && (recorded.bucket !== asked.bucket || recorded.name !== asked.name))
+    throw new BackfillError(
+      'OPTIONS_CHANGED',
+      `state-to: this run keeps its state in ${m!.stateUrl}, not gs://${asked.bucket}/${asked.name}`,
+      'Repeat --state-to as the run was started, or leave it out (the recorded one is used).',
+    );
+  return asked;
+}
 
 // `lp-backfill send <dir>` (and the send step of `run … --sink api`): the API sink. Flags are read
 // and checked here before the lock; the key is read from LEANPLUM_PROD_KEY or --client-key-file only.
@@ -24,6 +56,8 @@ export interface SendFlags {
 
 export interface SendCommandOptions extends SendFlags {
   dir: string;
+  /** --state-to: the manifest and the send ledger also in GCS */
+  stateTo: Target | undefined;
   quiet: boolean;
   logFormat: 'text' | 'json';
 }
@@ -58,8 +92,15 @@ export function sendCommandOptions(a: Args): SendCommandOptions {
   const logFormat = r.string('log-format') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') r.problem(`log-format: expected text or json, found ${JSON.stringify(logFormat)}`);
   const f = sendFlags(r);
+  const stateText = r.string('state-to');
+  let stateTo: Target | undefined;
+  try {
+    stateTo = stateText === undefined ? undefined : parseGsUrl(stateText);
+  } catch (e) {
+    r.problem((e as Error).message.replace(/^to:/, 'state-to:'));
+  }
   r.check();
-  return { ...f, dir: String(a['dir'] ?? ''), quiet: r.bool('quiet'), logFormat: logFormat === 'json' ? 'json' : 'text' };
+  return { ...f, stateTo, dir: String(a['dir'] ?? ''), quiet: r.bool('quiet'), logFormat: logFormat === 'json' ? 'json' : 'text' };
 }
 
 /** The Production key: LEANPLUM_PROD_KEY or --client-key-file. LEANPLUM_DEV_KEY is never read here. */
@@ -98,7 +139,12 @@ export function sendAdvice(dir: string, f: Pick<SendFlags, 'appId' | 'apiUrl'>):
 }
 
 /** Sends a transformed run directory; prints the summary; throws for exit codes 4 and 5. */
-export async function sendDir(dir: string, f: SendFlags, o: { quiet: boolean; logFormat: 'text' | 'json' }, env: NodeJS.ProcessEnv): Promise<ApiSendSummary> {
+export async function sendDir(
+  dir: string,
+  f: SendFlags,
+  o: { quiet: boolean; logFormat: 'text' | 'json'; stateTo?: Target | undefined },
+  env: NodeJS.ProcessEnv,
+): Promise<ApiSendSummary> {
   const log = logger(o);
   const recorded = (await loadManifest(dir))?.leanplum?.appId;
   const appId = f.appId ?? recorded;
@@ -113,6 +159,20 @@ export async function sendDir(dir: string, f: SendFlags, o: { quiet: boolean; lo
         log('retry', { attempt, delayMs, reason }, `retry      ${reason}; attempt ${attempt + 1} in ${(delayMs / 1000).toFixed(1)}s`),
     });
     const summary = await withRunLock(dir, 'send', async (lock) => {
+      // --state-to, or the state a run recorded: the manifest and the ledger also in GCS
+      const here = await loadManifest(dir);
+      let mirror: LedgerMirror | undefined;
+      if (o.stateTo !== undefined || here?.stateUrl !== undefined) {
+        // the GCS client is loaded only when the state lives there (it costs a startup of its own)
+        const [{ makeStorage }, { attachSendState }, { stateObject }] = await Promise.all([
+          import('../../gcs/storage.js'),
+          import('../../sinks/api/send-state.js'),
+          import('../../run/remote-state.js'),
+        ]);
+        const ref = sendStateRef(here, o.stateTo, stateObject);
+        const storage = makeStorage({ apiEndpoint: env['STORAGE_EMULATOR_HOST'] || undefined, projectId: env['GOOGLE_CLOUD_PROJECT'] || undefined });
+        mirror = await attachSendState(lock, storage, ref, log);
+      }
       const m = await loadManifest(dir);
       if (m === undefined) {
         throw new BackfillError(
@@ -134,6 +194,7 @@ export async function sendDir(dir: string, f: SendFlags, o: { quiet: boolean; lo
           resendUnknown: f.resendUnknown,
           skipUnknown: f.skipUnknown,
           command: sendAdvice(dir, { appId, apiUrl: f.apiUrl }),
+          mirror,
         },
         log,
       );

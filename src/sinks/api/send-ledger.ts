@@ -3,6 +3,7 @@ import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackfillError } from '../../errors.js';
 import { syncDir } from '../../files/json-file.js';
+import type { LedgerMirror } from './ledger-mirror.js';
 
 /**
  * The API sink's send ledger: `send-ledger.ndjson` in the run directory, an append-only journal,
@@ -29,6 +30,8 @@ export type LedgerEntry =
   | { e: 'unknown'; n: number; at: string; attempts: number; message: string }
   | { e: 'resend'; n: number; at: string; token: string }
   | { e: 'skip'; n: number; at: string; token: string }
+  /** a `send` written ahead (--state-to) whose POST never started: the batch is planned again */
+  | { e: 'unsent'; n: number; at: string }
   | { e: 'redirect'; at: string; from: string; to: string };
 
 export type BatchState = 'in-flight' | 'answered' | 'planned' | 'unknown' | 'resend' | 'skipped';
@@ -88,6 +91,10 @@ export function replay(entries: readonly LedgerEntry[]): LedgerView {
         break;
       case 'skip':
         b.state = 'skipped';
+        break;
+      case 'unsent':
+        b.state = 'planned';
+        b.sends--;
         break;
     }
   });
@@ -149,7 +156,9 @@ export async function readLedger(dir: string): Promise<LedgerEntry[]> {
 
 /** The journal's appender: lines queued while a write+fsync runs go out together in the next one. */
 export class LedgerWriter {
-  private queue: { line: string; done: () => void; fail: (e: unknown) => void }[] = [];
+  private queue: { line: string; remote: boolean; done: () => void; fail: (e: unknown) => void }[] = [];
+  /** --state-to: every line also goes to GCS (ledger-mirror.ts) */
+  mirror: LedgerMirror | undefined;
   private running = false;
   private failed: unknown;
   /** fsyncs done (for the benchmark) */
@@ -172,11 +181,11 @@ export class LedgerWriter {
     return new LedgerWriter(fh);
   }
 
-  /** Resolves once the entry is on disk (written and fsync'd). */
-  append(entry: LedgerEntry): Promise<void> {
+  /** Resolves once the entry is on disk (written and fsync'd) and, with `remote` and a mirror, in GCS too. */
+  append(entry: LedgerEntry, remote = false): Promise<void> {
     if (this.failed !== undefined) return Promise.reject(this.failed);
     return new Promise((done, fail) => {
-      this.queue.push({ line: `${JSON.stringify(entry)}\n`, done, fail });
+      this.queue.push({ line: `${JSON.stringify(entry)}\n`, remote, done, fail });
       if (!this.running) void this.drain();
     });
   }
@@ -187,11 +196,23 @@ export class LedgerWriter {
       const batch = this.queue;
       this.queue = [];
       try {
-        await this.fh.write(batch.map((b) => b.line).join(''));
+        const text = batch.map((b) => b.line).join('');
+        await this.fh.write(text);
         // fdatasync: the appended bytes and the file size, which is all an append needs
         await this.fh.datasync();
         this.syncs++;
-        for (const b of batch) b.done();
+        if (this.mirror === undefined) for (const b of batch) b.done();
+        else {
+          const remote = this.mirror.add(
+            text,
+            batch.some((b) => b.remote),
+          );
+          // a line that need not wait for GCS counts now; a failed mirror fails every later append
+          remote.catch(() => undefined);
+          for (const b of batch) if (b.remote) remote.then(b.done, b.fail);
+          if (this.mirror.failure !== undefined) throw this.mirror.failure;
+          for (const b of batch) if (!b.remote) b.done();
+        }
       } catch (e) {
         this.failed = e;
         for (const b of [...batch, ...this.queue]) b.fail(e);
@@ -201,8 +222,13 @@ export class LedgerWriter {
     this.running = false;
   }
 
+  /** Waits for what was appended (and its mirror), then closes; throws the mirror's failure. */
   async close(): Promise<void> {
     while (this.running) await new Promise((r) => setImmediate(r));
-    await this.fh.close();
+    try {
+      await this.mirror?.drain();
+    } finally {
+      await this.fh.close().catch(() => undefined);
+    }
   }
 }

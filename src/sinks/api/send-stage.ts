@@ -15,7 +15,8 @@ import { cleanLayout, trackActionJson, type CleanLayout } from './actions.js';
 import { BatchPacker, batchUuidOf, mayStart, reqIdOf, type Batch } from './batch-packer.js';
 import { type CleanRow, cleanRows } from './clean-rows.js';
 import { maySend } from './send-gates.js';
-import { type Flagged, LEDGER_FILE, type LedgerView, LedgerWriter, readLedger, replay, unknownBatches, unknownToken } from './send-ledger.js';
+import { type LedgerMirror, syncMirror } from './ledger-mirror.js';
+import { type Flagged, LEDGER_FILE, type LedgerEntry, type LedgerView, LedgerWriter, readLedger, replay, unknownBatches, unknownToken } from './send-ledger.js';
 
 export interface SendOptions {
   apiUrl: string;
@@ -32,6 +33,8 @@ export interface SendOptions {
   skipUnknown: readonly string[];
   /** how the printed advice names this command (e.g. `lp-backfill send <dir> --app-id …`) */
   command: string;
+  /** --state-to: the ledger mirrored to GCS (ledger-mirror.ts); each POST waits for its `send` line there */
+  mirror?: LedgerMirror | undefined;
 }
 
 /** results/summary.json of the API sink. */
@@ -60,6 +63,8 @@ export interface ApiSendSummary {
 }
 
 interface Built {
+  /** with a mirror: the `send` line, written when the batch is queued, is in GCS */
+  covered?: Promise<void>;
   b: Batch;
   users: Set<string>;
   data: string;
@@ -81,6 +86,13 @@ export async function sendStage(lock: RunLock, m: Manifest, client: MultiClient,
   const refused = maySend(m, dir, o);
   if (refused !== undefined) throw refused;
   const t = m.transform!;
+  if (lock.mirror !== undefined && o.mirror === undefined)
+    throw new BackfillError(
+      'STAGE_REFUSED',
+      `the state of ${dir} lives in ${lock.mirror.url}, but its send ledger would stay on this disk only: a retried task would send answered batches again`,
+      'A bug in lp-backfill: the caller must pass the ledger mirror (send-state.ts sendMirrorFor).',
+    );
+  if (o.mirror !== undefined) await syncMirror(dir, o.mirror, log);
   const view = replay(await readLedger(dir));
   const unknown = unknownBatches(view);
   const token = unknownToken(view);
@@ -107,6 +119,7 @@ export async function sendStage(lock: RunLock, m: Manifest, client: MultiClient,
   await saveManifest(lock, m, o.now());
 
   const writer = await LedgerWriter.open(dir);
+  writer.mirror = o.mirror;
   try {
     for (const n of unknown) {
       const at = o.now().toISOString();
@@ -244,12 +257,13 @@ async function pump(
     const p = (async () => {
       try {
         await pacer.take();
-        if (stop !== undefined) return;
-        if (isStale(t.staleAfter, o.now())) {
-          stop ??= staleError(t, view);
+        if (stop === undefined && isStale(t.staleAfter, o.now())) stop ??= staleError(t, view);
+        if (stop !== undefined) {
+          if (x.covered !== undefined) await unsent(x);
           return;
         }
-        await writer.append({ e: 'send', n: x.b.n, first: x.b.first, rows: x.b.rows, users: x.b.users, hash: x.hash, at: o.now().toISOString() });
+        if (x.covered !== undefined) await x.covered;
+        else await writer.append(sendEntry(x));
         const from = client.endpoint;
         const out = await client.send(x.data, x.reqIds);
         // the call is over: its users and its slot are free before its answer is made durable (the
@@ -295,6 +309,20 @@ async function pump(
     dispatch();
   };
 
+  const sendEntry = (x: Built): LedgerEntry => ({
+    e: 'send',
+    n: x.b.n,
+    first: x.b.first,
+    rows: x.b.rows,
+    users: x.b.users,
+    hash: x.hash,
+    at: o.now().toISOString(),
+  });
+  /** a batch whose `send` was written ahead but whose POST never started */
+  const unsent = (x: Built) => writer.append({ e: 'unsent', n: x.b.n, at: o.now().toISOString() }).catch(() => undefined);
+  // with a mirror, `send` lines are written (and mirrored) as batches are queued, well ahead of their POST
+  const ahead = concurrency * (o.mirror === undefined ? 2 : 16);
+
   /** A batch the packer closed: compared with the ledger, then queued to send or passed over. */
   const take = async (b: Batch): Promise<void> => {
     const x = build(b);
@@ -307,9 +335,13 @@ async function pump(
       );
     }
     if (rec !== undefined && (rec.state === 'answered' || rec.state === 'skipped')) return;
+    if (o.mirror !== undefined) {
+      x.covered = writer.append(sendEntry(x), true);
+      x.covered.catch(() => undefined);
+    }
     ready.push(x);
     dispatch();
-    while (stop === undefined && ready.length >= concurrency * 2) await waitOne();
+    while (stop === undefined && ready.length >= ahead) await waitOne();
   };
 
   try {
@@ -336,6 +368,7 @@ async function pump(
   }
   // what is in flight finishes and is recorded, whatever stopped the rest
   while (running.size > 0) await Promise.race(running);
+  for (const x of ready.splice(0)) if (x.covered !== undefined) await unsent(x);
   return stop;
 }
 
