@@ -14,7 +14,7 @@ const withDir = <T>(y: Argv<T>) => y.positional('dir', { type: 'string', demandO
 
 /** The whole command line, without running anything: the same parser for main.ts and the tests. */
 export function buildParser(argv: readonly string[], handlers: Handlers, onUsageError: (msg: string) => void) {
-  return yargs([...argv])
+  const parser = yargs([...argv])
     .scriptName('lp-backfill')
     .usage(
       '$0 <command> [options]\n\nLoad historical events into Leanplum once, correctly. Exit codes: 0 ok, 1 bug, 2 usage/config/input (nothing was sent), 3 too many rejected rows, 4 GCS/Leanplum error, 5 import job failed or had row failures.\nA single-value option given twice: the last value is used (said in the summary); --out, --to, --bucket, --prefix, --state-to, --app-id, --api-url, --client-key-file, --shard, --shard-count must not differ.',
@@ -75,4 +75,20 @@ export function buildParser(argv: readonly string[], handlers: Handlers, onUsage
       if (err) throw err;
       onUsageError(msg);
     });
+  renderHelpOnlyWhenAsked(parser);
+  return parser;
+}
+
+/**
+ * yargs renders a command's whole help text after running its handler, in case the handler shows
+ * help later (its `cacheHelpMessage`): 0.1–0.2 s of every run on a small machine, for a text this
+ * CLI never shows then (usage errors go to onUsageError; --help renders it on its own, without
+ * running a handler). The same switch the Angular CLI uses; if a yargs upgrade renames it, nothing
+ * breaks but the start-up (test/unit/cli-startup.test.ts says so).
+ */
+function renderHelpOnlyWhenAsked(parser: object): void {
+  const usage = (parser as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } } })
+    .getInternalMethods?.()
+    .getUsageInstance?.();
+  if (usage !== undefined && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }

@@ -1,8 +1,40 @@
-import { tz as inZone, tzOffset } from '@date-fns/tz';
-// submodules, not the date-fns index: loading all of date-fns costs ~0.15 s at every start
-import { format as formatWithPattern } from 'date-fns/format';
-import { isValid } from 'date-fns/isValid';
-import { parse as parseWithPattern } from 'date-fns/parse';
+import type { tz, tzOffset } from '@date-fns/tz';
+import { createRequire } from 'node:module';
+import type { format } from 'date-fns/format';
+import type { isValid } from 'date-fns/isValid';
+import type { parse } from 'date-fns/parse';
+
+interface PatternReader {
+  formatWithPattern: typeof format;
+  parseWithPattern: typeof parse;
+  isValid: typeof isValid;
+  /** date-fns reads a pattern's fields in UTC: zones and offsets are applied here */
+  utc: ReturnType<typeof tz>;
+}
+let patternReader: PatternReader | undefined;
+let offsetOf: typeof tzOffset | undefined;
+const load = createRequire(import.meta.url);
+/**
+ * date-fns' pattern reader, loaded (synchronously, its CommonJS build) the first time a
+ * --time-format pattern needs it: its ~90 modules cost ~40 ms at every start otherwise, and only
+ * a pattern uses them (ISO and epoch values are read here).
+ */
+function dateFns(): PatternReader {
+  if (patternReader === undefined) {
+    patternReader = {
+      formatWithPattern: (load('date-fns/format') as { format: typeof format }).format,
+      parseWithPattern: (load('date-fns/parse') as { parse: typeof parse }).parse,
+      isValid: (load('date-fns/isValid') as { isValid: typeof isValid }).isValid,
+      utc: (load('@date-fns/tz') as { tz: typeof tz }).tz('UTC'),
+    };
+  }
+  return patternReader;
+}
+/** The zone's offset in minutes at an instant; @date-fns/tz is loaded the first time a zone other than UTC needs it. */
+function zoneOffset(zone: string, at: Date): number {
+  offsetOf ??= (load('@date-fns/tz') as { tzOffset: typeof tzOffset }).tzOffset;
+  return offsetOf(zone, at);
+}
 
 export type EpochUnit = 'unix-s' | 'unix-ms' | 'unix-us' | 'unix-ns';
 export type TimeFormat = 'auto' | 'iso' | EpochUnit | { pattern: string };
@@ -30,6 +62,7 @@ export function parseTimeFormat(text: string): TimeFormat {
  */
 export function timePatternProblem(pattern: string): string | undefined {
   try {
+    const { formatWithPattern, parseWithPattern, isValid } = dateFns();
     const sample = formatWithPattern(new Date(Date.UTC(2021, 10, 23, 13, 4, 5, 678)), pattern);
     if (!isValid(parseWithPattern(sample, pattern, new Date(0)))) return `it cannot read back what it writes ("${sample}")`;
     return undefined;
@@ -39,6 +72,8 @@ export function timePatternProblem(pattern: string): string | undefined {
 }
 
 export function isValidZone(zone: string): boolean {
+  // the default: no need to load the time zone database for it (~5 ms of every start)
+  if (zone === 'UTC') return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
     return true;
@@ -165,8 +200,8 @@ const HOUR_MS = 3_600_000;
 export function wallToInstant(wall: number, zone: string): number | undefined {
   let best: number | undefined;
   for (const probe of [wall - 24 * HOUR_MS, wall + 24 * HOUR_MS]) {
-    const candidate = wall - tzOffset(zone, new Date(probe)) * 60_000;
-    if (candidate + tzOffset(zone, new Date(candidate)) * 60_000 === wall && (best === undefined || candidate < best)) best = candidate;
+    const candidate = wall - zoneOffset(zone, new Date(probe)) * 60_000;
+    if (candidate + zoneOffset(zone, new Date(candidate)) * 60_000 === wall && (best === undefined || candidate < best)) best = candidate;
   }
   return best;
 }
@@ -184,7 +219,6 @@ function parseEpoch(text: string, unit: EpochUnit): ParsedTime {
   return { ok: true, seconds: epochToSeconds(text, unit), naive: false, kind: unit };
 }
 
-const UTC_CONTEXT = inZone('UTC');
 const REFERENCE = new Date(0);
 // date-fns's own tokenizer, so quoted literals split here exactly as they split there.
 const PATTERN_TOKENS = /[yYQqMLwIdDecihHKkms]o|(\w)\1*|''|'(''|[^'])+('|$)|./g;
@@ -226,7 +260,8 @@ function planOf(pattern: string): PatternPlan {
 
 /** The fields the pattern reads, as a UTC ms value: the wall time, before any zone or offset. */
 function parseWall(text: string, pattern: string): number | undefined {
-  const d = parseWithPattern(text, pattern, REFERENCE, { in: UTC_CONTEXT });
+  const { parseWithPattern, isValid, utc } = dateFns();
+  const d = parseWithPattern(text, pattern, REFERENCE, { in: utc });
   return isValid(d) ? d.getTime() : undefined;
 }
 

@@ -1,4 +1,5 @@
-import { Parser } from 'csv-parse';
+import type { Parser } from 'csv-parse';
+import { createRequire } from 'node:module';
 import { BackfillError } from '../../errors.js';
 import { shown } from '../shown.js';
 import { sniffDelimiter } from './sniff.js';
@@ -29,8 +30,18 @@ const LF = 10;
 const CR = 13;
 const QUOTE = 34;
 
+let csvParse: typeof Parser | undefined;
+/**
+ * csv-parse, loaded (synchronously, its CommonJS build) when a record first needs it: a quote the
+ * fast path cannot split, or `LP_BACKFILL_EXACT=1`. Its modules cost ~12 ms of every start otherwise.
+ */
+function parserClass(): typeof Parser {
+  csvParse ??= (createRequire(import.meta.url)('csv-parse') as { Parser: typeof Parser }).Parser;
+  return csvParse;
+}
+
 function csvParser(delimiter: string, maxRecordBytes: number, bom: boolean): ParserCore & { info: { lines: number } } {
-  const parser = new Parser({
+  const parser = new (parserClass())({
     bom,
     delimiter,
     relax_column_count: true,
