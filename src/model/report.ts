@@ -117,6 +117,11 @@ export interface Report {
     order: 'user' | 'input';
     billableLookupsAsWritten: number;
     billableLookupsInInputOrder: number;
+    /**
+     * The API sink (`send`, `run --sink api`): Σ distinct users per JSON multi call, the calls packed
+     * from the file as written as `send` packs them (whole users, ≤ 50 users / 500 actions)
+     */
+    apiBillableLookups: number;
     /** --order user --dedupe: the input-order count includes rows the sort found to be duplicates */
     inputOrderCountedBeforeDedupe: boolean;
     byPart: { part: string; rows: number; billableLookups: number }[];

@@ -103,6 +103,11 @@ export interface TransformSummary {
     order: 'user' | 'input';
     billableLookups: number;
     billableLookupsInInputOrder: number;
+    /**
+     * The API sink (`send`, `run --sink api`): Σ distinct users per JSON multi call, the calls packed
+     * from the file as written exactly as `send` packs them (whole users, ≤ 50 users / 500 actions)
+     */
+    apiBillableLookups: number;
     /** --order user --dedupe: the input-order count includes the rows the sort then found to be duplicates */
     inputOrderCountedBeforeDedupe: boolean;
     /** distinct users written (exact with --order user; null in input order) */

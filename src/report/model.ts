@@ -196,6 +196,7 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
       order: cost.order,
       billableLookupsAsWritten: cost.billableLookups,
       billableLookupsInInputOrder: cost.billableLookupsInInputOrder,
+      apiBillableLookups: cost.apiBillableLookups,
       inputOrderCountedBeforeDedupe: cost.inputOrderCountedBeforeDedupe,
       byPart: summary.outputs.clean.map((p) => ({ part: p.file, rows: p.rows, billableLookups: p.billableLookups })),
       distinctUsers: cost.distinctUsers,

@@ -3,6 +3,7 @@ import { drained, endStream, openWriteStream } from './write-stream.js';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BillableLookups } from '../events/cost.js';
+import { BatchPacker } from '../events/multi-batches.js';
 
 const partName = (n: number) => `clean-part-${String(n).padStart(3, '0')}.csv`;
 
@@ -84,6 +85,11 @@ export class PartWriter {
   rowsWritten = 0;
   /** billable lookups of the file as written */
   readonly lookups = new BillableLookups();
+  /**
+   * The API sink's calls over the same rows (whole users, ≤ 50 users / 500 actions, across parts,
+   * as `send` packs them): `billable` is its billable lookups, counted before anything is sent.
+   */
+  readonly apiBatches = new BatchPacker();
   /** groups (users) larger than a part, which had to be split: how many, and the first few */
   readonly splitGroups: { count: number; sample: { user: string; firstPart: string; lastPart: string }[] } = { count: 0, sample: [] };
   /** rows moved to the next part to keep a user together */
@@ -131,13 +137,16 @@ export class PartWriter {
     this.partBytes += bytes;
     this.partRows++;
     if (this.grouped) this.groupRows++;
-    else this.lookups.rows(user);
+    else {
+      this.lookups.rows(user);
+      this.apiBatches.rows(user);
+    }
     return this.buffered.length > FLUSH_AT;
   }
 
   /** The previous group is complete in this part: count its lookups; the next starts here. */
   private startGroup(user: string): void {
-    if (this.groupRows > 0) this.lookups.rows(this.group!, this.groupRows);
+    if (this.groupRows > 0) this.countGroup();
     this.group = user;
     this.splitCounted = false;
     this.splitEntry = undefined;
@@ -202,7 +211,7 @@ export class PartWriter {
 
   /** The next part starts with the queued row; `split`: in the middle of a group larger than a part. */
   private async rotate(split: boolean): Promise<void> {
-    if (split) this.lookups.rows(this.group!, this.groupRows);
+    if (split) this.countGroup();
     await this.closePart();
     const before = this.current().file;
     this.openPart();
@@ -255,15 +264,22 @@ export class PartWriter {
     this.buffered = '';
   }
 
+  /** The current group's rows in this part, into both cost counts (in row order). */
+  private countGroup(): void {
+    this.lookups.rows(this.group!, this.groupRows);
+    this.apiBatches.rows(this.group!, this.groupRows);
+  }
+
   private async close(): Promise<void> {
     await endStream(this.stream);
   }
 
   async end(): Promise<void> {
     await this.flush();
-    if (this.grouped && this.groupRows > 0) this.lookups.rows(this.group!, this.groupRows);
+    if (this.grouped && this.groupRows > 0) this.countGroup();
     this.groupRows = 0;
     this.lookups.endPart();
+    this.apiBatches.end();
     this.current().bytes = this.partBytes;
     await this.close();
     for (const [i, p] of this.parts.entries()) p.billableLookups = this.lookups.byPart[i] ?? 0;

@@ -25,6 +25,8 @@ export interface OutputResult {
   lineIndexEntries: number;
   billableLookups: number;
   billableLookupsInInputOrder: number;
+  /** the API sink's (JSON multi calls packed from the file as written) */
+  apiBillableLookups: number;
   /** users written, exact with --order user (null in input order) */
   distinctUsers: number | null;
   usersSplitAcrossParts: PartWriter['splitGroups'];
@@ -340,6 +342,7 @@ export class TransformOutput {
         lineIndexEntries: this.lines.entriesWritten,
         billableLookups: asWritten,
         billableLookupsInInputOrder: this.inputOrder === undefined ? asWritten : this.inputOrder.end().total,
+        apiBillableLookups: this.clean.apiBatches.billable,
         distinctUsers: this.byUser === undefined ? null : this.distinctUsers,
         usersSplitAcrossParts: this.clean.splitGroups,
         rowsMovedToKeepUsersTogether: this.clean.rowsMoved,

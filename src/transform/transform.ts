@@ -132,6 +132,7 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
       order: cfg.order,
       billableLookups: out.billableLookups,
       billableLookupsInInputOrder: out.billableLookupsInInputOrder,
+      apiBillableLookups: out.apiBillableLookups,
       inputOrderCountedBeforeDedupe: cfg.order === 'user' && cfg.dedupe,
       distinctUsers: out.distinctUsers,
     },

@@ -1,9 +1,10 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiExport, apiRunDir } from '../helpers/api-run.js';
 import { type CliResult, runCli, startCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/run.js';
 import { type LeanplumSimulator, startApiSimulator } from '../stand-ins/leanplum-simulator.js';
 
 // `lp-backfill send` as a user runs it (the built CLI), against the Leanplum simulator's JSON multi.
@@ -54,11 +55,45 @@ describe('lp-backfill send (API sink)', () => {
     expectEachRowOnce(rows);
     const summary = JSON.parse(await readFile(join(dir, 'results', 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ sink: 'api', sent: rows, ok: rows, failed: 0, billableLookups: sim.multi.stats.billableLookups });
+    // the preview's figure (transform summary, before anything was sent) is what the send cost
+    const preview = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'));
+    expect(preview.cost.apiBillableLookups).toBe(sim.multi.stats.billableLookups);
     expect(await allText(dir)).not.toContain(KEY);
     // again: nothing more is sent
     const calls = sim.multi.stats.calls;
     expect((await send(dir)).code).toBe(0);
     expect(sim.multi.stats.calls).toBe(calls);
+  });
+
+  it('the preview shows the API billable lookups beside the CSV job figure: printed, report.json, report.html', async () => {
+    const { csv } = apiExport({ users: 130, maxRows: 9, bigUser: 1200 });
+    const work = await tempDir();
+    await writeFile(join(work, 'in.csv'), csv);
+    const out = join(work, 'run');
+    const r = await runCli([
+      'transform',
+      join(work, 'in.csv'),
+      '--out',
+      out,
+      '--map',
+      'userId=user_id',
+      '--map',
+      'event=event_name',
+      '--map',
+      'time=ts',
+      '--param',
+      'level',
+    ]);
+    expect(r.code).toBe(0);
+    const m = /cost .*; ([\d,]+) through the API \(--sink api\)/.exec(r.stdout);
+    expect(m).not.toBeNull();
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    expect(report.cost.apiBillableLookups).toBe(Number(m![1]!.replace(/,/g, '')));
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('through the API instead');
+    // and it is what the send then costs
+    expect((await send(out)).code).toBe(0);
+    expect(sim.multi.stats.billableLookups).toBe(report.cost.apiBillableLookups);
+    expect(report.cost.apiBillableLookups).toBeLessThan(report.cost.billableLookupsAsWritten);
   });
 
   it('never reads LEANPLUM_DEV_KEY: without the Production key it stops before sending', async () => {

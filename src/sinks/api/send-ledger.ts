@@ -3,7 +3,6 @@ import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackfillError } from '../../errors.js';
 import { syncDir } from '../../files/json-file.js';
-import type { LedgerMirror } from './ledger-mirror.js';
 
 /**
  * The API sink's send ledger: `send-ledger.ndjson` in the run directory, an append-only journal,
@@ -154,11 +153,19 @@ export async function readLedger(dir: string): Promise<LedgerEntry[]> {
   return out;
 }
 
+/** Where the ledger's lines also go (ledger-mirror.ts: GCS with --state-to). */
+export interface LedgerSink {
+  /** lines already on the local disk; `urgent`: resolves once they are there too */
+  add(text: string, urgent: boolean): Promise<void>;
+  readonly failure: unknown;
+  drain(): Promise<void>;
+}
+
 /** The journal's appender: lines queued while a write+fsync runs go out together in the next one. */
 export class LedgerWriter {
   private queue: { line: string; remote: boolean; done: () => void; fail: (e: unknown) => void }[] = [];
   /** --state-to: every line also goes to GCS (ledger-mirror.ts) */
-  mirror: LedgerMirror | undefined;
+  mirror: LedgerSink | undefined;
   private running = false;
   private failed: unknown;
   /** fsyncs done (for the benchmark) */
