@@ -33,7 +33,7 @@ async function run(args: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     const child = spawn(process.execPath, args, {
       stdio: 'inherit',
-      env: { ...process.env, STORAGE_EMULATOR_HOST: gcs.url, LEANPLUM_DEV_KEY: app.devKey },
+      env: { ...process.env, STORAGE_EMULATOR_HOST: gcs.url, LEANPLUM_DEV_KEY: app.devKey, LEANPLUM_PROD_KEY: app.prodKey },
     });
     child.on('close', (c) => resolve(c ?? 1));
   });
@@ -70,6 +70,15 @@ const presetCode = await run([
   '0.2',
   ...common,
 ]);
+// The API sink: the same sample through Leanplum's JSON multi call (no bucket; the Production key,
+// here LEANPLUM_PROD_KEY): transform, look at the report, then send.
+const apiOut = `${out}-api`;
+console.log('');
+const sample = ['--count-column', 'count', '--original-time-param', 'original_time'];
+const main = join(root, 'dist/src/cli/main.js');
+let apiCode = await run([main, 'transform', join(root, 'samples/mobile-game.csv'), '--out', apiOut, ...sample]);
+console.log('');
+if (apiCode === 0) apiCode = await run([main, 'send', apiOut, '--app-id', app.id, '--api-url', sim.apiUrl]);
 await sim.stop();
 await gcs.stop();
 console.log(`
@@ -79,5 +88,8 @@ The run directory: ${out}
   results/       Leanplum's per-row results;  server-rejects.csv  rows Leanplum flagged, traced to input lines
   manifest.json  every stage, the object name and the job id (run the same command again to resume)
 lp-backfill exited with ${code}.
-The preset run (Amplitude export): ${presetOut}  — lp-backfill exited with ${presetCode}.`);
-process.exitCode = code !== 0 ? code : presetCode;
+The preset run (Amplitude export): ${presetOut}  — lp-backfill exited with ${presetCode}.
+The API sink run (transform, then send through JSON multi): ${apiOut}
+  results/summary.json  sent, ok, failed, billable lookups;  send-ledger.ndjson  every call and its answer
+  lp-backfill exited with ${apiCode}.`);
+process.exitCode = [code, presetCode, apiCode].find((c) => c !== 0) ?? 0;
