@@ -26,6 +26,7 @@ describe('lp-backfill transform --max-record-bytes', () => {
     await writeFile(input, 'userId,event,time\nu1,open,2026-10-01T00:00:00Z\n');
     const r = await runCli(['transform', input, '--out', join(dir, 'out'), '--import-at', IMPORT_AT, '--max-record-bytes', '100']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('max-record-bytes: expected a whole number ≥ 1024, found 100');
+    expect(r.stderr).toContain('max-record-bytes: expected a size of at least 1024 bytes');
+    expect(r.stderr).toContain('found "100"');
   });
 });
