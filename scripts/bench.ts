@@ -63,6 +63,11 @@ const summaryOf = async () => JSON.parse(await readFile(join(out, 'summary.json'
 const SORT_SMALL = '32MB';
 
 await mkdir(dir, { recursive: true });
+// Start-up (issue 21): a header-only transform against `node -e 0`, in pairs; see bench-startup.ts.
+if (!args.includes('--no-startup')) {
+  const { benchStartup } = await import('./bench-startup.js');
+  await benchStartup(flag('--startup-repeats', 9));
+}
 const results: Record<string, unknown>[] = [];
 for (const rows of sizes) {
   const input = join(dir, `bench-${rows}.csv`);
