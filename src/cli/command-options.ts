@@ -6,6 +6,7 @@ import { buildTransformConfig, type TransformConfig } from '../transform/transfo
 import { parseDuration } from '../time/duration.js';
 import { STDIN, type Args } from './context.js';
 import { FlagReader, type Repeat } from './flags.js';
+import type { LaunchFlags, WaitFlags } from '../pipeline/run.js';
 import { rawTransformOptions } from './options.js';
 
 // Every command's flags → one typed options object, checked all at once before the lock, before
@@ -36,20 +37,7 @@ export interface LeanplumFlags {
   keyFile: string | undefined;
 }
 
-export interface LaunchFlags {
-  yes: boolean;
-  relaunch: boolean;
-  relaunchUnknown: string[];
-  adoptJobs: { part: string; jobId: string }[];
-  publicWhileImporting: boolean;
-}
-
-export interface WaitFlags {
-  timeoutMs: number;
-  timeoutText: string;
-  pollMs: number;
-  deleteAfter: boolean;
-}
+export type { LaunchFlags, WaitFlags } from '../pipeline/run.js';
 
 export interface UploadCommandOptions extends CommonOptions {
   dir: string;

@@ -1,4 +1,7 @@
+import type { Shown } from '../pipeline/transform-run.js';
+import type { Log } from '../run/log.js';
 import type { TransformSummary } from '../transform/transform.js';
+import { describeRepeat, type Repeat } from './flags.js';
 import { shownList } from '../input/shown.js';
 import { isStale } from '../time/clamp.js';
 
@@ -65,4 +68,62 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
     );
   }
   return lines.join('\n');
+}
+
+/**
+ * What the orchestrator shows as each stage ends (pipeline/transform-run.ts `Shown`): the
+ * transform's summary and the jobs' results on stdout, the API sink's counts on the log.
+ */
+export function renderShown(x: Shown, o: { repeats: readonly Repeat[] }, out: (text: string) => void, log: Log, now: Date = new Date()): void {
+  switch (x.stage) {
+    case 'transformed': {
+      const { summary, reportPath, report } = x.result;
+      out(renderTransformSummary(summary, x.dir, now) + '\n');
+      for (const r of o.repeats) out(`options    ${describeRepeat(r)}: ${JSON.stringify(r.used)}\n`);
+      if (reportPath !== undefined) out(`report     ${reportPath}\n`);
+      if (report !== undefined && x.mode === 'preview') for (const w of report.warnings) out(`warning    ${w.message}\n`);
+      if (summary.sampled !== null)
+        out(`sampled    only the first ${summary.sampled} row(s) were read: this output is a preview and can never be uploaded or launched\n`);
+      return;
+    }
+    case 'jobs':
+      for (const r of x.results) {
+        out(
+          `job        ${r.part} ${r.jobId}: ${r.state}, ${r.successes} succeeded, ${r.failures} failed, ${r.warnings} warnings${r.error ? ` — ${r.error}` : ''}\n`,
+        );
+        for (const [msg, count] of Object.entries(r.byMessage)) out(`           ${count} × ${msg}\n`);
+        for (const old of r.replaced ?? [])
+          out(
+            old.jobId === null
+              ? '           replaced an earlier launch whose answer was lost (no job id)\n'
+              : `           replaced an earlier job ${old.jobId}: ${old.outcome}${old.error ? ` — ${old.error}` : ''}\n`,
+          );
+      }
+      return;
+    case 'results':
+      out(`results    ${x.dir}/results/summary.json, ${x.dir}/server-rejects.csv, report ${x.dir}/report.html\n`);
+      return;
+    case 'sent': {
+      const s = x.summary;
+      log(
+        'sent',
+        { ...s },
+        `sent       ${n(s.sent)} row(s) in ${n(s.batches)} call(s): ${n(s.ok)} ok, ${n(s.warned)} with a warning, ${n(s.failed)} failed; ${n(s.billableLookups)} billable lookups; ${n(s.requests)} request(s), ${n(s.retries)} retried`,
+      );
+      if (s.unknownSkipped.batches > 0)
+        log(
+          'unknown-skipped',
+          s.unknownSkipped,
+          `WARNING    ${n(s.unknownSkipped.rows)} row(s) in ${s.unknownSkipped.batches} batch(es) were recorded as unknown (--skip-unknown): Leanplum may or may not hold them`,
+        );
+      if (s.pastEventWarnings > 0)
+        log(
+          'past-event',
+          { rows: s.pastEventWarnings },
+          `WARNING    ${n(s.pastEventWarnings)} row(s) "Past event detected": Leanplum filed them at the send time`,
+        );
+      log('results', { dir: x.dir }, `results    ${x.dir}/results/summary.json, ${x.dir}/server-rejects.csv`);
+      return;
+    }
+  }
 }

@@ -35,9 +35,11 @@ export async function transformStage(
   cfg: TransformConfig,
   io: TransformIO & { report: boolean },
   now: () => Date = () => new Date(),
+  /** the manifest the caller loaded under this lock (else it is read here) */
+  known?: { manifest: Manifest | undefined },
 ): Promise<TransformStageResult> {
   const dir = lock.dir;
-  const before = await loadManifest(dir);
+  const before = known !== undefined ? known.manifest : await loadManifest(dir);
   enforce(mayTransform(before, dir));
   if (before === undefined) {
     // outputs replace files by name: only in a directory that is a run's, or empty
@@ -118,9 +120,8 @@ export async function transformStage(
  * the same bytes, which is checked part by part (sha256) before they are used. Nothing else of
  * the run changes. Parts still present are trusted here; upload checks their sha256 again.
  */
-export async function ensureOutputs(lock: RunLock, cfg: TransformConfig, io: TransformIO): Promise<'present' | 'recreated'> {
+export async function ensureOutputs(lock: RunLock, m: Manifest, cfg: TransformConfig, io: TransformIO): Promise<'present' | 'recreated'> {
   const dir = lock.dir;
-  const m = (await loadManifest(dir))!;
   const t = m.transform!;
   const present = async (name: string) => (await stat(join(dir, name)).catch(() => undefined))?.isFile() === true;
   const missing: string[] = [];

@@ -69,7 +69,7 @@ export function checkManifest(m: unknown, where: string): Manifest {
 }
 
 /** Only a lock holder writes the manifest; durably (temp, fsync, rename, fsync the directory). */
-export async function saveManifest(lock: RunLock, m: Manifest, now: Date = new Date()): Promise<void> {
+export async function saveManifest(lock: RunLock, m: Manifest, now: Date): Promise<void> {
   m.updatedAt = now.toISOString();
   if (lock.mirror !== undefined) m.stateUrl = lock.mirror.url;
   await writeJsonAtomic(manifestPath(lock.dir), m);

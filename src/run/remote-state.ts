@@ -20,6 +20,9 @@ export class RemoteState {
     private readonly dir: string,
   ) {}
 
+  /** the manifest of the run as open() settled it (GCS's, else the local one pushed there): the caller goes on with this one */
+  opened: Manifest | undefined;
+
   get url(): string {
     return gsUrl(this.ref);
   }
@@ -41,8 +44,10 @@ export class RemoteState {
         );
       }
       await writeJsonAtomic(manifestPath(dir), found.value);
+      state.opened = found.value;
     } else if (local !== undefined) {
       await state.save(local);
+      state.opened = local;
     }
     return state;
   }
@@ -108,4 +113,16 @@ export async function claimLayout(storage: Storage, bucket: string, prefix: stri
 export function stateObject(bucket: string, prefix: string, shard: { index: number; count: number } | undefined): ObjectRef {
   const folder = shard === undefined ? prefix : `${prefix ? prefix + '/' : ''}shard-${shard.index}-of-${shard.count}`;
   return { bucket, name: `${folder ? folder + '/' : ''}manifest.json` };
+}
+
+/** The state object a manifest names as its own (`stateUrl`), as a GCS reference. */
+export function parseStateObjectUrl(url: string): ObjectRef {
+  const m = /^gs:\/\/([^/]+)\/(.+\/)?manifest\.json$/.exec(url);
+  if (!m)
+    throw new BackfillError(
+      'STAGE_REFUSED',
+      `the manifest names its state as "${url}", which is not a gs://…/manifest.json URL`,
+      'The manifest was edited or damaged; restore it.',
+    );
+  return { bucket: m[1]!, name: `${m[2] ?? ''}manifest.json` };
 }

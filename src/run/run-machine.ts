@@ -129,7 +129,7 @@ export function outputGates(m: Manifest | undefined, dir: string): Refusal | und
   return undefined;
 }
 
-export function mayUpload(m: Manifest | undefined, dir: string, target: { bucket: string; prefix: string }, now: Date = new Date()): Refusal | undefined {
+export function mayUpload(m: Manifest | undefined, dir: string, target: { bucket: string; prefix: string }, now: Date): Refusal | undefined {
   const r = outputGates(m, dir);
   if (r !== undefined) return r;
   // an output that can no longer be launched is not worth uploading: it would only leave objects behind

@@ -1,39 +1,31 @@
 import { readFile } from 'node:fs/promises';
-import type { Storage } from '@google-cloud/storage';
 import { BackfillError } from '../../errors.js';
 import { makeStorage, type GcsOptions } from '../../gcs/storage.js';
 import { LeanplumClient } from '../../leanplum/client.js';
+import { MultiClient } from '../../leanplum/multi-client.js';
 import { scrubError } from '../../leanplum/redact.js';
-import { inputIdentities } from '../../input/sources.js';
-import { adoptJob, launchStage, type LaunchOptions } from '../../sinks/csv-job/launch.js';
-import { withRunLock, type RunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
-import { loadManifest } from '../../run/manifest.js';
-import { enforce, isRefusal, mayLaunch, mayResume, unknownLaunch } from '../../run/run-machine.js';
-import { attachResults } from '../../sinks/csv-job/attach-results.js';
 import { jobsToAsk, loadRuns, readRunStatus, totals, type RunStatus } from '../../pipeline/status.js';
-import { ensureOutputs } from '../../pipeline/transform-stage.js';
-import { RemoteState, claimLayout, stateObject } from '../../run/remote-state.js';
-import { effectiveOptions } from '../../transform/transform-options.js';
-import { uploadStage } from '../../sinks/csv-job/upload.js';
-import { judgeResults, waitStage, type WaitOutcome } from '../../sinks/csv-job/wait.js';
-import { sha256Stream } from '../../files/file-hash.js';
+import { launchRun, runBackfill, uploadRun, waitRun, type PipelineDeps } from '../../pipeline/run.js';
 import { confirmOnTty } from '../confirm.js';
-import { adviceCommand } from '../../run/advice.js';
 import type {
   CommonOptions,
   GcsFlags,
   LaunchCommandOptions,
-  LaunchFlags,
   LeanplumFlags,
   RunCommandOptions,
   StatusCommandOptions,
   UploadCommandOptions,
   WaitCommandOptions,
-  WaitFlags,
 } from '../command-options.js';
-import { logEvent, stdinSource } from '../context.js';
-import { fastPathFromEnv, transformLocked } from './transform.js';
+import { logEvent, progressFor, stdinSource } from '../context.js';
+import { renderShown } from '../render.js';
+import { fastPathFromEnv, inputStorage } from './transform.js';
+import { sendAdvice } from './send.js';
+
+// The cloud commands: parse (done by the options layer), call the orchestrator (pipeline/run.ts),
+// render what it shows. The keys are read here, from the environment or --client-key-file, and
+// scrubbed from any error whatever path it took.
 
 function gcsOptions(g: GcsFlags, env: NodeJS.ProcessEnv = process.env): GcsOptions {
   return {
@@ -62,28 +54,6 @@ async function devKey(keyFile: string | undefined): Promise<string> {
   );
 }
 
-/**
- * The app id: the flag, else the one the run recorded at its launch (so that printed advice and
- * `status` need not repeat it). Never the recorded API URL: the stages only compare it.
- */
-async function client(lp: LeanplumFlags, recordedAppId: string | undefined, log: Log): Promise<Connected> {
-  const appId = lp.appId ?? recordedAppId;
-  if (!appId) throw new BackfillError('CONFIG_INVALID', 'app-id: required', 'Give --app-id <your Leanplum app id>.');
-  const key = await devKey(lp.keyFile);
-  const c = new LeanplumClient({
-    apiUrl: lp.apiUrl,
-    appId,
-    clientKey: key,
-    onRetry: (what, attempt, delay, reason) =>
-      log(
-        'retry',
-        { what, attempt, delayMs: delay, reason },
-        `retry      ${what} attempt ${attempt} failed (${reason}); next in ${(delay / 1000).toFixed(1)}s`,
-      ),
-  });
-  return { client: c, appId, apiUrl: lp.apiUrl, key };
-}
-
 const logger =
   (o: CommonOptions): Log =>
   (event, fields, text) =>
@@ -99,160 +69,90 @@ export async function scrubbed<T>(key: () => string | undefined, fn: () => Promi
   }
 }
 
-interface Connected {
-  client: LeanplumClient;
-  appId: string;
-  apiUrl: string;
-  key: string;
+const noKey = (what: string) => () => {
+  throw new Error(`internal: ${what} asked for without its key`);
+};
+
+/**
+ * What the orchestrator needs from the outside world: the clocks, the clients (the key read here,
+ * once), the terminal, and where to show what each stage did.
+ */
+function pipelineDeps(o: CommonOptions & { inputs?: string[] }, gcs: GcsFlags, keys: { dev?: string; prod?: string }): PipelineDeps {
+  const log = logger(o);
+  const g = gcsOptions(gcs);
+  let storage: ReturnType<typeof makeStorage> | undefined;
+  const progress = o.inputs !== undefined ? progressFor(o) : { update: () => undefined, done: () => undefined };
+  return {
+    now: () => new Date(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    log,
+    progress,
+    stdin: o.inputs !== undefined ? stdinSource(o.inputs) : undefined,
+    inputStorage,
+    fastPath: fastPathFromEnv(),
+    storage: () => (storage ??= makeStorage(g)),
+    gcs: g,
+    leanplum:
+      keys.dev === undefined
+        ? noKey('the Development key')
+        : (app) =>
+            new LeanplumClient({
+              ...app,
+              clientKey: keys.dev!,
+              onRetry: (what, attempt, delay, reason) =>
+                log(
+                  'retry',
+                  { what, attempt, delayMs: delay, reason },
+                  `retry      ${what} attempt ${attempt} failed (${reason}); next in ${(delay / 1000).toFixed(1)}s`,
+                ),
+            }),
+    multi:
+      keys.prod === undefined
+        ? noKey('the Production key')
+        : (app) =>
+            new MultiClient({
+              ...app,
+              clientKey: keys.prod!,
+              onRetry: (attempt, delayMs, reason) =>
+                log('retry', { attempt, delayMs, reason }, `retry      ${reason}; attempt ${attempt + 1} in ${(delayMs / 1000).toFixed(1)}s`),
+            }),
+    confirm: async (summary) => {
+      if (!process.stdin.isTTY || !process.stderr.isTTY) return 'no-terminal';
+      process.stderr.write(summary + '\n');
+      return (await confirmOnTty('Launch now?')) ? 'yes' : 'no';
+    },
+    sendCommand: sendAdvice,
+    show: (x) => renderShown(x, o, (text) => process.stdout.write(text), log),
+  };
 }
 
-/** Every command that talks to Leanplum: the key is read once and scrubbed from any error. */
-async function withLeanplumClient(
-  o: CommonOptions,
-  lp: LeanplumFlags,
-  recordedAppId: string | undefined,
-  fn: (c: Connected) => Promise<unknown>,
-): Promise<void> {
+/** Every command that talks to Leanplum: the key is read once, before any work, and scrubbed from any error. */
+async function withKey<T>(read: () => Promise<string>, fn: (key: string) => Promise<T>): Promise<T> {
   let key: string | undefined;
-  await scrubbed(
+  return scrubbed(
     () => key,
     async () => {
-      const c = await client(lp, recordedAppId, logger(o));
-      key = c.key;
-      await fn(c);
+      key = await read();
+      return fn(key);
     },
   );
 }
 
-/** The app id a run directory recorded at its launch, if any (read without the lock: only a default). */
-const recordedAppId = async (dir: string) => (await loadManifest(dir).catch(() => undefined))?.leanplum?.appId;
-
 export async function uploadCommand(o: UploadCommandOptions): Promise<void> {
-  const g = gcsOptions(o.gcs);
-  const storage = makeStorage(g);
-  await withRunLock(o.dir, 'upload', async (lock) => {
-    await attachState(lock, storage, undefined, logger(o));
-    await uploadStage(lock, o.target, storage, g, logger(o));
-  });
-}
-
-async function confirmLaunch(yes: boolean, dir: string): Promise<void> {
-  if (yes) return;
-  const m = (await loadManifest(dir))!;
-  const summary = `About to launch ${m.parts.length} Leanplum import job(s) for ${m.parts.reduce((s, p) => s + p.rows, 0)} rows from ${m.transform!.inputs.map((i) => i.name).join(', ')}.\nThe report: ${dir}/report.html. Imported events fire campaigns like live ones.`;
-  if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new BackfillError('LAUNCH_REFUSED', 'not launching without confirmation: no terminal to ask on', 'Read the report, then run again with --yes.');
-  }
-  process.stderr.write(summary + '\n');
-  if (!(await confirmOnTty('Launch now?')))
-    throw new BackfillError('LAUNCH_REFUSED', 'launch cancelled', 'Nothing was sent to Leanplum. Run again when ready.');
-}
-
-const launchOptions = (l: LaunchFlags, c: Connected): LaunchOptions => ({
-  relaunch: l.relaunch,
-  relaunchUnknown: l.relaunchUnknown,
-  publicWhileImporting: l.publicWhileImporting,
-  now: () => new Date(),
-  appId: c.appId,
-  apiUrl: c.apiUrl,
-});
-
-/**
- * Asks the state machine first, so a refused launch (sampled, rejects, stale, unknown outcome)
- * is refused before the confirmation prompt; then launches what the plan holds.
- */
-async function launchIfNeeded(l: LaunchFlags, gcs: GcsFlags, lock: RunLock, c: Connected, log: Log): Promise<string[]> {
-  for (const { part, jobId } of l.adoptJobs) await adoptJob(lock, part, jobId, { appId: c.appId, apiUrl: c.apiUrl }, new Date(), log);
-  const o = launchOptions(l, c);
-  const plan = mayLaunch(await loadManifest(lock.dir), lock.dir, {
-    now: o.now(),
-    relaunch: o.relaunch,
-    relaunchUnknown: o.relaunchUnknown,
-    apiUrl: o.apiUrl,
-    appId: o.appId,
-  });
-  if (isRefusal(plan)) enforce(plan);
-  else if (plan.launch.length === 0) {
-    const m = await loadManifest(lock.dir);
-    if (m?.parts.length === 0) log('empty', {}, 'nothing    no rows to import (every row rejected, dropped or in another shard): no job launched');
-    else if (plan.failedWithoutRelaunch.length === 0) log('resume', {}, 'resume     jobs already launched: following them');
-    return plan.failedWithoutRelaunch.map((p) => p.file);
-  }
-  await confirmLaunch(l.yes, lock.dir);
-  const storage = o.publicWhileImporting ? makeStorage(gcsOptions(gcs)) : undefined;
-  return (await launchStage(lock, c.client, storage, o, log)).failedWithoutRelaunch;
-}
-
-/** `launch` alone must not end quietly on a part whose job FAILED and that it left alone. */
-function failedLeftAlone(files: readonly string[]): BackfillError {
-  return new BackfillError(
-    'JOB_FAILED',
-    `the job(s) of ${files.join(', ')} ended FAILED and were not launched again`,
-    'Fix the cause (most often: Leanplum cannot read the object), then launch with --relaunch: one new job per FAILED part.',
-  );
+  await uploadRun(o, pipelineDeps(o, o.gcs, {}));
 }
 
 export async function launchCommand(o: LaunchCommandOptions): Promise<void> {
-  await withLeanplumClient(o, o.leanplum, await recordedAppId(o.dir), (c) =>
-    withRunLock(o.dir, 'launch', async (lock) => {
-      await attachState(lock, makeStorage(gcsOptions(o.gcs)), undefined, logger(o));
-      const failed = await launchIfNeeded(o.launch, o.gcs, lock, c, logger(o));
-      if (failed.length > 0) throw failedLeftAlone(failed);
-    }),
+  await withKey(
+    () => devKey(o.leanplum.keyFile),
+    (dev) => launchRun(o, pipelineDeps(o, o.gcs, { dev })),
   );
-}
-
-async function follow(o: CommonOptions & { wait: WaitFlags; gcs: GcsFlags }, lock: RunLock, c: Connected): Promise<WaitOutcome> {
-  const dir = lock.dir;
-  const log = logger(o);
-  const out = await waitStage(
-    lock,
-    c.client,
-    makeStorage(gcsOptions(o.gcs)),
-    {
-      timeoutMs: o.wait.timeoutMs,
-      pollMs: o.wait.pollMs,
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-      deleteAfter: o.wait.deleteAfter,
-      apiUrl: c.apiUrl,
-    },
-    log,
-  );
-  if (out.results.length > 0 && out.pending.length === 0) await attachResults(lock, out.results, out.manifest);
-  for (const r of out.results) {
-    process.stdout.write(
-      `job        ${r.part} ${r.jobId}: ${r.state}, ${r.successes} succeeded, ${r.failures} failed, ${r.warnings} warnings${r.error ? ` — ${r.error}` : ''}\n`,
-    );
-    for (const [msg, count] of Object.entries(r.byMessage)) process.stdout.write(`           ${count} × ${msg}\n`);
-    for (const old of r.replaced ?? [])
-      process.stdout.write(
-        old.jobId === null
-          ? '           replaced an earlier launch whose answer was lost (no job id)\n'
-          : `           replaced an earlier job ${old.jobId}: ${old.outcome}${old.error ? ` — ${old.error}` : ''}\n`,
-      );
-  }
-  if (out.pending.length > 0) {
-    throw new BackfillError(
-      'LEANPLUM_FAILED',
-      `the job(s) for ${out.pending.join(', ')} did not finish within --timeout ${o.wait.timeoutText}`,
-      `They go on inside Leanplum. Run \`${adviceCommand('wait', dir, { appId: c.appId, apiUrl: c.apiUrl })}\` again later.`,
-    );
-  }
-  // the other parts were followed and their results written; the unknown one still needs a decision
-  const unknown = out.manifest.parts.find((p) => p.launch?.status === 'launching');
-  if (unknown !== undefined) enforce(unknownLaunch(dir, unknown, out.manifest));
-  process.stdout.write(`results    ${dir}/results/summary.json, ${dir}/server-rejects.csv, report ${dir}/report.html\n`);
-  const verdict = judgeResults(out.results);
-  if (verdict) throw verdict;
-  return out;
 }
 
 export async function waitCommand(o: WaitCommandOptions): Promise<void> {
-  await withLeanplumClient(o, o.leanplum, await recordedAppId(o.dir), (c) =>
-    withRunLock(o.dir, 'wait', async (lock) => {
-      await attachState(lock, makeStorage(gcsOptions(o.gcs)), undefined, logger(o));
-      await follow(o, lock, c);
-    }),
+  await withKey(
+    () => devKey(o.leanplum.keyFile),
+    (dev) => waitRun(o, pipelineDeps(o, o.gcs, { dev })),
   );
 }
 
@@ -265,7 +165,7 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 export async function statusCommand(o: StatusCommandOptions): Promise<void> {
   const storage = () => makeStorage(gcsOptions(o.gcs));
   const { runs: found, missing, warnings } = await loadRuns(o.wheres, storage);
-  const show = async (c: Connected | undefined) => {
+  const show = async (c: { client: LeanplumClient; apiUrl: string } | undefined) => {
     const runs: RunStatus[] = [];
     for (const r of found)
       runs.push(await readRunStatus(r.where, r.manifest, c && jobsToAsk(r.manifest).length > 0 ? { client: c.client, apiUrl: c.apiUrl } : undefined));
@@ -304,88 +204,22 @@ export async function statusCommand(o: StatusCommandOptions): Promise<void> {
   const asking = found.filter((r) => jobsToAsk(r.manifest).length > 0);
   // the app the runs recorded at their launch, when they agree: status need not ask for it
   const apps = [...new Set(asking.map((r) => r.manifest.leanplum?.appId).filter((x) => x !== undefined))];
-  if (asking.length > 0) await withLeanplumClient(o, o.leanplum, apps.length === 1 ? apps[0] : undefined, show);
-  else await show(undefined);
-}
-
-/**
- * Every save of this run also goes, compare-and-swap, to its state in GCS: the one named by
- * --state-to (run), or the one a --state-to run recorded in the manifest (upload, launch, wait by
- * hand), so that no command can move the run on locally while GCS still shows the old state.
- */
-async function attachState(lock: RunLock, storage: Storage, ref: { bucket: string; name: string } | undefined, log: Log): Promise<void> {
-  const local = await loadManifest(lock.dir);
-  const recorded = local?.stateUrl !== undefined ? parseStateObjectUrl(local.stateUrl) : undefined;
-  const at = ref ?? recorded;
-  if (at === undefined) return;
-  const remote = await RemoteState.open(storage, at, lock.dir, local);
-  lock.mirror = remote;
-  log('state', { url: remote.url }, `state      ${remote.url} (compare-and-swap on every save)`);
-}
-
-function parseStateObjectUrl(url: string): { bucket: string; name: string } {
-  const m = /^gs:\/\/([^/]+)\/(.+\/)?manifest\.json$/.exec(url);
-  if (!m)
-    throw new BackfillError(
-      'STAGE_REFUSED',
-      `the manifest names its state as "${url}", which is not a gs://…/manifest.json URL`,
-      'The manifest was edited or damaged; restore it.',
-    );
-  return { bucket: m[1]!, name: `${m[2] ?? ''}manifest.json` };
-}
-
-/** transform → report → upload → launch → wait, resuming at the first unfinished stage. */
-export async function runCommand(o: RunCommandOptions): Promise<void> {
-  const dir = o.config.outDir;
-  const log = logger(o);
-  const cfg = o.config;
-  const g = gcsOptions(o.gcs);
-  const storage = makeStorage(g);
-  await withLeanplumClient(o, o.leanplum, await recordedAppId(dir), (c) =>
-    withRunLock(
-      dir,
-      'run',
-      async (lock) => {
-        // a task that loses a compare-and-swap on the GCS state reads it again and decides again
-        for (let attempt = 1; ; attempt++) {
-          try {
-            if (o.stateTo !== undefined) {
-              await claimLayout(storage, o.stateTo.bucket, o.stateTo.prefix, cfg.shard?.count ?? null, new Date());
-              await attachState(lock, storage, stateObject(o.stateTo.bucket, o.stateTo.prefix, cfg.shard), log);
-            }
-            await runStages(o, lock, c, storage, g, log);
-            return;
-          } catch (e) {
-            if (!(e instanceof BackfillError && e.code === 'STATE_CONFLICT') || attempt >= 3) throw e;
-            log('conflict', { attempt }, `conflict   ${e.message}; reading the state again`);
-          }
-        }
-      },
-      { create: true },
-    ),
+  if (asking.length === 0) return show(undefined);
+  const appId = o.leanplum.appId ?? (apps.length === 1 ? apps[0] : undefined);
+  if (!appId) throw new BackfillError('CONFIG_INVALID', 'app-id: required', 'Give --app-id <your Leanplum app id>.');
+  await withKey(
+    () => devKey(o.leanplum.keyFile),
+    (dev) => show({ client: pipelineDeps(o, o.gcs, { dev }).leanplum({ appId, apiUrl: o.leanplum.apiUrl }), apiUrl: o.leanplum.apiUrl }),
   );
 }
 
-async function runStages(o: RunCommandOptions, lock: RunLock, c: Connected, storage: Storage, g: GcsOptions, log: Log): Promise<void> {
-  const dir = lock.dir;
-  const cfg = o.config;
-  const input = o.inputs;
-  const existing = await loadManifest(dir);
-  if (existing?.transform && existing.committing === undefined) {
-    // files by sha256, gs:// objects by generation (input/sources.ts)
-    // standard input cannot be read twice: it is read once here, only to compare its sha256
-    const ids = input.includes('-') ? [await sha256Stream(process.stdin as AsyncIterable<Buffer>)] : await inputIdentities(input, async () => storage);
-    enforce(mayResume(existing, dir, ids, effectiveOptions(cfg)));
-    log('resume', { runId: existing.runId }, `resume     run ${existing.runId}: transform already done, not repeated`);
-    const source = stdinSource(input);
-    if ((await ensureOutputs(lock, cfg, { ...(source ? { source } : {}), storage: async () => storage, fastPath: fastPathFromEnv() })) === 'recreated') {
-      log('recreated', { runId: existing.runId }, `recreated  the clean parts were missing here: made again from the inputs, byte for byte (sha256 checked)`);
-    }
-  } else {
-    await transformLocked(o, 'run', lock);
-  }
-  await uploadStage(lock, o.target, storage, g, log);
-  await launchIfNeeded(o.launch, o.gcs, lock, c, log);
-  await follow(o, lock, c);
-  process.stdout.write(`manifest   ${dir}/manifest.json${lock.mirror ? ` (and ${lock.mirror.url})` : ''}\n`);
+const NO_SEND = { concurrency: 4, maxRps: undefined, resendUnknown: [], skipUnknown: [] };
+
+/** transform → report → upload → launch → wait, resuming at the first unfinished stage (pipeline/run.ts). */
+export async function runCommand(o: RunCommandOptions): Promise<void> {
+  const r = await withKey(
+    () => devKey(o.leanplum.keyFile),
+    (dev) => runBackfill({ ...o, sink: 'csv-job', send: NO_SEND }, pipelineDeps(o, o.gcs, { dev })),
+  );
+  process.stdout.write(`manifest   ${r.dir}/manifest.json${r.stateUrl ? ` (and ${r.stateUrl})` : ''}\n`);
 }

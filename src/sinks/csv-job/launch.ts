@@ -5,9 +5,9 @@ import type { Manifest, PartState } from '../../model/manifest.js';
 import { openPublic, revokePublic } from './exposure.js';
 import type { RunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
-import { loadManifest, saveManifest } from '../../run/manifest.js';
+import { saveManifest } from '../../run/manifest.js';
 import { adviceCommand, shellWord } from '../../run/advice.js';
-import { enforce, isRefusal, mayLaunch, unknownLaunch } from '../../run/run-machine.js';
+import { type LaunchPlan, unknownLaunch } from '../../run/run-machine.js';
 
 export interface LaunchOptions {
   /** launch again the parts whose job ended FAILED */
@@ -54,11 +54,11 @@ function archive(part: PartState, outcome: 'FAILED' | 'unknown', now: Date): voi
  * very launch as 'launching', the id is written into it; anything else is a conflict the user must
  * see, with the id to adopt.
  */
-async function saveLaunched(lock: RunLock, m: Manifest, part: PartState, log: Log): Promise<void> {
+async function saveLaunched(lock: RunLock, m: Manifest, part: PartState, log: Log, now: () => Date): Promise<void> {
   let current = m;
   for (let attempt = 1; ; attempt++) {
     try {
-      await saveManifest(lock, current);
+      await saveManifest(lock, current, now());
       return;
     } catch (e) {
       if (!(e instanceof BackfillError && e.code === 'STATE_CONFLICT') || lock.mirror === undefined || attempt >= 5) {
@@ -90,8 +90,15 @@ async function saveLaunched(lock: RunLock, m: Manifest, part: PartState, log: Lo
  * A launch whose answer was lost, for which the user found the job in Leanplum: its id is
  * recorded as if the answer had come, so the run follows that job and never launches another.
  */
-export async function adoptJob(lock: RunLock, file: string, jobId: string, leanplum: { appId: string; apiUrl: string }, now: Date, log: Log): Promise<void> {
-  const m = await loadManifest(lock.dir);
+export async function adoptJob(
+  lock: RunLock,
+  m: Manifest | undefined,
+  file: string,
+  jobId: string,
+  leanplum: { appId: string; apiUrl: string },
+  now: Date,
+  log: Log,
+): Promise<void> {
   const part = m?.parts.find((p) => p.file === file);
   if (m === undefined || part === undefined) {
     throw new BackfillError('STAGE_REFUSED', `adopt-job: ${lock.dir} has no part ${file}`, `Parts: ${m?.parts.map((p) => p.file).join(', ') || 'none'}.`);
@@ -128,23 +135,27 @@ export async function adoptJob(lock: RunLock, file: string, jobId: string, leanp
   };
   // the job lives in this app: status and wait need not ask for it again
   m.leanplum ??= leanplum;
-  await saveManifest(lock, m);
+  await saveManifest(lock, m, now);
   log('adopted', { file, jobId }, `adopted    ${file}: job ${jobId} (the launch whose answer was lost)`);
 }
 
 /**
- * Launches one job per part that needs one, at most once per call: 'launching' is saved durably
- * before the POST and the jobId after, so a crash in between is an unknown outcome that only
- * --relaunch retries. With --relaunch, parts whose job ended FAILED get a new job too; finished
- * and running parts never do.
+ * Launches one job per part the plan names (the run machine's mayLaunch, asked by the caller on
+ * this same manifest), at most once per call: 'launching' is saved durably before the POST and the
+ * jobId after, so a crash in between is an unknown outcome that only --relaunch retries. With
+ * --relaunch, parts whose job ended FAILED get a new job too; finished and running parts never do.
  */
-export async function launchStage(lock: RunLock, client: LeanplumClient, storage: Storage | undefined, o: LaunchOptions, log: Log): Promise<LaunchOutcome> {
+export async function launchStage(
+  lock: RunLock,
+  man: Manifest,
+  plan: LaunchPlan,
+  client: LeanplumClient,
+  storage: Storage | undefined,
+  o: LaunchOptions,
+  log: Log,
+): Promise<LaunchOutcome> {
   const dir = lock.dir;
-  const m = await loadManifest(dir);
-  const plan = mayLaunch(m, dir, { now: o.now(), relaunch: o.relaunch, relaunchUnknown: o.relaunchUnknown, apiUrl: o.apiUrl, appId: o.appId });
-  if (isRefusal(plan)) enforce(plan);
-  const { launch, failedWithoutRelaunch } = plan as Exclude<typeof plan, { gate: string }>;
-  const man = m!;
+  const { launch, failedWithoutRelaunch } = plan;
   const launched: string[] = [];
   for (const { part, replaces } of launch) {
     if (replaces !== undefined) {
@@ -155,16 +166,16 @@ export async function launchStage(lock: RunLock, client: LeanplumClient, storage
         `relaunch   ${part.file}: the earlier ${replaces === 'FAILED' ? 'job FAILED' : 'launch had no answer'}; launching a new job`,
       );
     }
-    if (o.publicWhileImporting && storage) await openPublic(lock, man, part, storage, log);
+    if (o.publicWhileImporting && storage) await openPublic(lock, man, part, storage, log, o.now);
     part.launch = { status: 'launching', startedAt: o.now().toISOString(), attempts: (part.launch?.attempts ?? 0) + 1 };
     // recorded before the POST, so that the advice after a lost answer can name the app
     const bound = man.leanplum;
     man.leanplum ??= { appId: o.appId, apiUrl: o.apiUrl };
-    await saveManifest(lock, man);
+    await saveManifest(lock, man, o.now());
     try {
       const r = await client.launch({ bucket: part.bucket!, file: part.object! });
       part.launch = { ...part.launch, status: 'launched', jobId: r.jobId, launchedAt: o.now().toISOString() };
-      await saveLaunched(lock, man, part, log);
+      await saveLaunched(lock, man, part, log, o.now);
       launched.push(part.file);
       log('launched', { file: part.file, jobId: r.jobId }, `launched   ${part.file}: job ${r.jobId}${r.warning ? ` (warning: ${r.warning})` : ''}`);
     } catch (e) {
@@ -173,8 +184,8 @@ export async function launchStage(lock: RunLock, client: LeanplumClient, storage
         part.launch = { ...part.launch, status: 'refused', message: e.message };
         // a launch that provably reached nothing (a mistyped --api-url) binds nothing
         if (bound === undefined) delete man.leanplum;
-        await revokePublic(lock, man, part, storage, log);
-        await saveManifest(lock, man);
+        await revokePublic(lock, man, part, storage, log, o.now);
+        await saveManifest(lock, man, o.now());
       }
       if (e instanceof BackfillError && e.code === 'LAUNCH_UNKNOWN') {
         // the same two ways out as any later command gives, naming this very launch

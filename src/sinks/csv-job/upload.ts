@@ -8,21 +8,26 @@ import type { Manifest } from '../../model/manifest.js';
 import { sha256File } from '../../files/file-hash.js';
 import type { RunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
-import { loadManifest, saveManifest } from '../../run/manifest.js';
-import { enforce, mayUpload } from '../../run/run-machine.js';
+import { saveManifest } from '../../run/manifest.js';
 
 const SAFE_PREFIX = /^[A-Za-z0-9_\-/]*$/;
 
 /**
- * Uploads every part not uploaded yet, after the gates (whole, not sampled, within the reject
- * limit) and a check that each file is still the one the transform committed. Object names carry
- * the run id and a random token fixed at the first upload: unguessable, and the same on resume.
+ * Uploads every part not uploaded yet, with a check that each file is still the one the transform
+ * committed. The caller (pipeline/run.ts) has asked the gates (mayUpload) on this manifest. Object
+ * names carry the run id and a random token fixed at the first upload: unguessable, and the same
+ * on resume.
  */
-export async function uploadStage(lock: RunLock, target: Target, storage: Storage, gcs: GcsOptions, log: Log): Promise<Manifest> {
+export async function uploadStage(
+  lock: RunLock,
+  man: Manifest,
+  target: Target,
+  storage: Storage,
+  gcs: GcsOptions,
+  log: Log,
+  now: () => Date,
+): Promise<Manifest> {
   const dir = lock.dir;
-  const m = await loadManifest(dir);
-  enforce(mayUpload(m, dir, target));
-  const man = m!;
   if (!SAFE_PREFIX.test(target.prefix)) {
     throw new BackfillError(
       'CONFIG_INVALID',
@@ -47,12 +52,12 @@ export async function uploadStage(lock: RunLock, target: Target, storage: Storag
       );
     }
     // the name is saved before the bytes move, so a rerun after a crash targets the same object
-    await saveManifest(lock, man);
+    await saveManifest(lock, man, now());
     const ref = { bucket: part.bucket, name: part.object };
     log('upload', { file: part.file, to: gsUrl(ref) }, `upload     ${part.file} → ${gsUrl(ref)}`);
     const r = await uploadFile(storage, path, ref, gcs);
-    part.upload = { at: new Date().toISOString(), outcome: r.status, crc32c: r.crc32c, size: r.size, generation: r.generation };
-    await saveManifest(lock, man);
+    part.upload = { at: now().toISOString(), outcome: r.status, crc32c: r.crc32c, size: r.size, generation: r.generation };
+    await saveManifest(lock, man, now());
     log(
       'uploaded',
       { file: part.file, outcome: r.status, crc32c: r.crc32c },
@@ -61,6 +66,6 @@ export async function uploadStage(lock: RunLock, target: Target, storage: Storag
   }
   // each upload was saved as it ended; a resume with nothing to send writes nothing (and with the
   // state in GCS, does not bump it under another task's feet)
-  if (!targetWasSet) await saveManifest(lock, man);
+  if (!targetWasSet) await saveManifest(lock, man, now());
   return man;
 }

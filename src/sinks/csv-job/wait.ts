@@ -15,8 +15,7 @@ import type { ResultsSummary } from '../../model/results.js';
 import { revokePublic } from './exposure.js';
 import type { RunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
-import { loadManifest, saveManifest } from '../../run/manifest.js';
-import { enforce, mayWait } from '../../run/run-machine.js';
+import { saveManifest } from '../../run/manifest.js';
 
 export type { ResultsSummary } from '../../model/results.js';
 
@@ -27,6 +26,7 @@ export interface WaitOptions {
   deleteAfter: boolean;
   /** the API the key goes to: must be the one the run was launched through */
   apiUrl: string;
+  now: () => Date;
 }
 
 const ENDED = new Set(['FINISHED', 'FAILED']);
@@ -149,18 +149,23 @@ export interface WaitOutcome {
 
 /**
  * Follows every launched job until Leanplum says FINISHED or FAILED (or the timeout), then
- * revokes public access, fetches and summarises the results. Status polls are retried by the client.
+ * revokes public access, fetches and summarises the results. Status polls are retried by the
+ * client. The caller (pipeline/run.ts) has asked mayWait on this manifest.
  */
-export async function waitStage(lock: RunLock, client: LeanplumClient, storage: Storage | undefined, o: WaitOptions, log: Log): Promise<WaitOutcome> {
+export async function waitStage(
+  lock: RunLock,
+  m: Manifest,
+  client: LeanplumClient,
+  storage: Storage | undefined,
+  o: WaitOptions,
+  log: Log,
+): Promise<WaitOutcome> {
   const dir = lock.dir;
-  const loaded = await loadManifest(dir);
-  enforce(mayWait(loaded, dir, o.apiUrl));
-  const m = loaded!;
   const results: ResultsSummary[] = [];
   const allRejects: string[] = [];
   const pending: string[] = [];
   const unknown: WaitOutcome['unknown'] = [];
-  const started = Date.now();
+  const started = o.now().getTime();
   for (const part of m.parts) {
     if (part.launch?.status === 'launching') {
       unknown.push({ file: part.file, startedAt: part.launch.startedAt });
@@ -171,23 +176,23 @@ export async function waitStage(lock: RunLock, client: LeanplumClient, storage: 
     let lastState = '';
     for (;;) {
       status = await client.status(jobId);
-      part.job = { ...part.job, state: status.state, checkedAt: new Date().toISOString() };
+      part.job = { ...part.job, state: status.state, checkedAt: o.now().toISOString() };
       if (status.state !== lastState) {
         log('job', { file: part.file, jobId: jobId, state: status.state }, `job        ${jobId}: ${status.state}`);
         lastState = status.state;
-        await saveManifest(lock, m);
+        await saveManifest(lock, m, o.now());
       }
       if (ENDED.has(status.state)) break;
-      if (Date.now() - started > o.timeoutMs) break;
+      if (o.now().getTime() - started > o.timeoutMs) break;
       await o.sleep(o.pollMs);
     }
     if (!ENDED.has(status.state)) {
       pending.push(part.file);
       continue;
     }
-    await revokePublic(lock, m, part, storage, log);
+    await revokePublic(lock, m, part, storage, log, o.now);
     if (status.state === 'FAILED') {
-      part.job = { ...part.job, state: 'FAILED', checkedAt: new Date().toISOString(), ...(status.error ? { error: status.error } : {}) };
+      part.job = { ...part.job, state: 'FAILED', checkedAt: o.now().toISOString(), ...(status.error ? { error: status.error } : {}) };
       results.push({
         part: part.file,
         jobId: jobId,
@@ -206,7 +211,7 @@ export async function waitStage(lock: RunLock, client: LeanplumClient, storage: 
       part.job = {
         ...part.job,
         state: 'FINISHED',
-        checkedAt: new Date().toISOString(),
+        checkedAt: o.now().toISOString(),
         successes: summary.successes,
         failures: summary.failures,
         files: status.files ?? [],
@@ -215,10 +220,10 @@ export async function waitStage(lock: RunLock, client: LeanplumClient, storage: 
       };
       if (o.deleteAfter && storage && part.bucket && part.object && !part.deletedAt) {
         await deleteObject(storage, { bucket: part.bucket, name: part.object });
-        part.deletedAt = new Date().toISOString();
+        part.deletedAt = o.now().toISOString();
       }
     }
-    await saveManifest(lock, m);
+    await saveManifest(lock, m, o.now());
   }
   if (results.length > 0 && pending.length === 0) {
     await mkdir(join(dir, 'results'), { recursive: true });

@@ -1,0 +1,327 @@
+import type { Storage } from '@google-cloud/storage';
+import { BackfillError } from '../errors.js';
+import type { GcsOptions } from '../gcs/storage.js';
+import type { Target } from '../gcs/url.js';
+import { inputIdentities } from '../input/sources.js';
+import type { LeanplumClient } from '../leanplum/client.js';
+import type { MultiClient } from '../leanplum/multi-client.js';
+import type { Manifest } from '../model/manifest.js';
+import { sha256Stream } from '../files/file-hash.js';
+import { adviceCommand } from '../run/advice.js';
+import { type RunLock, withRunLock } from '../run/lock.js';
+import type { Log } from '../run/log.js';
+import { loadManifest } from '../run/manifest.js';
+import { RemoteState, claimLayout, parseStateObjectUrl, stateObject } from '../run/remote-state.js';
+import { enforce, isRefusal, mayLaunch, mayResume, mayUpload, mayWait, refusalError, unknownLaunch } from '../run/run-machine.js';
+import { judgeSend, sendStage, type ApiSendSummary } from '../sinks/api/send-stage.js';
+import { attachResults } from '../sinks/csv-job/attach-results.js';
+import { adoptJob, launchStage } from '../sinks/csv-job/launch.js';
+import { uploadStage } from '../sinks/csv-job/upload.js';
+import { judgeResults, waitStage, type WaitOutcome } from '../sinks/csv-job/wait.js';
+import { effectiveOptions } from '../transform/transform-options.js';
+import { ensureOutputs } from './transform-stage.js';
+import { type TransformDeps, type TransformRunOptions, transformLocked } from './transform-run.js';
+
+// The one orchestrator (issue 17): the stage order, the resume decision, the gates, the
+// STATE_CONFLICT retry. Every command that changes a run directory comes through here with its
+// typed options and its dependencies; the manifest is loaded once per command, under the lock, and
+// passed along from stage to stage. cli/ parses, calls and renders what `deps.show` hands it.
+
+export interface LeanplumTarget {
+  /** from --app-id; else the app the run recorded */
+  appId: string | undefined;
+  apiUrl: string;
+}
+
+export interface LaunchFlags {
+  yes: boolean;
+  relaunch: boolean;
+  relaunchUnknown: string[];
+  adoptJobs: { part: string; jobId: string }[];
+  publicWhileImporting: boolean;
+}
+
+export interface WaitFlags {
+  timeoutMs: number;
+  timeoutText: string;
+  pollMs: number;
+  deleteAfter: boolean;
+}
+
+export interface SendFlags {
+  concurrency: number;
+  maxRps: number | undefined;
+  resendUnknown: string[];
+  skipUnknown: string[];
+}
+
+export type Sink = 'csv-job' | 'api';
+
+export interface PipelineDeps extends TransformDeps {
+  /** the GCS client (made once, on first use) */
+  storage: () => Storage;
+  /** resumable upload settings */
+  gcs: GcsOptions;
+  /** the CSV import job's client (the Development key, read by the CLI) for an app */
+  leanplum: (app: { appId: string; apiUrl: string }) => LeanplumClient;
+  /** the JSON multi client (the Production key, read by the CLI) for an app */
+  multi: (app: { appId: string; apiUrl: string }) => MultiClient;
+  log: Log;
+  sleep: (ms: number) => Promise<void>;
+  /** asks before a launch; 'no-terminal' when there is none to ask on */
+  confirm: (summary: string) => Promise<'yes' | 'no' | 'no-terminal'>;
+  /** how printed advice names the send command (e.g. `lp-backfill send <dir> --app-id …`) */
+  sendCommand: (dir: string, app: { appId: string; apiUrl: string }) => string;
+}
+
+export interface RunOptions extends TransformRunOptions {
+  inputs: string[];
+  sink: Sink;
+  /** --to: the CSV job's bucket (not needed with --sink api) */
+  target: Target | undefined;
+  stateTo: Target | undefined;
+  leanplum: LeanplumTarget;
+  launch: LaunchFlags;
+  wait: WaitFlags;
+  send: SendFlags;
+}
+
+export interface RunResult {
+  dir: string;
+  /** where the state also lives (--state-to) */
+  stateUrl: string | undefined;
+  manifest: Manifest;
+  /** the CSV job's results (sink csv-job) */
+  wait?: WaitOutcome;
+  /** the API sink's results (sink api) */
+  sent?: ApiSendSummary;
+}
+
+interface App {
+  appId: string;
+  apiUrl: string;
+}
+
+/** The CSV job's connection: the app and its client, made before any stage (a bad --api-url stops here, nothing sent). */
+interface Connected extends App {
+  client: LeanplumClient;
+}
+
+/** The app: the flag, else the one the run recorded (so printed advice and `status` need not repeat it). Never the recorded URL. */
+function appOf(lp: LeanplumTarget, m: Manifest | undefined): App {
+  const appId = lp.appId ?? m?.leanplum?.appId;
+  if (!appId) throw new BackfillError('CONFIG_INVALID', 'app-id: required', 'Give --app-id <your Leanplum app id>.');
+  return { appId, apiUrl: lp.apiUrl };
+}
+
+function connect(lp: LeanplumTarget, m: Manifest | undefined, deps: PipelineDeps): Connected {
+  const app = appOf(lp, m);
+  return { ...app, client: deps.leanplum(app) };
+}
+
+/**
+ * Every save of this run also goes, compare-and-swap, to its state in GCS: the one named by
+ * --state-to (run), or the one a --state-to run recorded in the manifest (upload, launch, wait by
+ * hand), so that no command can move the run on locally while GCS still shows the old state.
+ * Returns the manifest to go on with: GCS's copy when it holds one (it is the truth).
+ */
+async function attachState(
+  lock: RunLock,
+  local: Manifest | undefined,
+  ref: { bucket: string; name: string } | undefined,
+  deps: Pick<PipelineDeps, 'storage' | 'log'>,
+): Promise<Manifest | undefined> {
+  const recorded = local?.stateUrl !== undefined ? parseStateObjectUrl(local.stateUrl) : undefined;
+  const at = ref ?? recorded;
+  if (at === undefined) return local;
+  const remote = await RemoteState.open(deps.storage(), at, lock.dir, local);
+  lock.mirror = remote;
+  deps.log('state', { url: remote.url }, `state      ${remote.url} (compare-and-swap on every save)`);
+  return remote.opened;
+}
+
+/** The lock, the manifest loaded once, the state in GCS attached: what every stage command starts from. */
+async function withRun<T>(dir: string, command: string, deps: PipelineDeps, fn: (lock: RunLock, m: Manifest | undefined) => Promise<T>): Promise<T> {
+  return withRunLock(dir, command, async (lock) => fn(lock, await attachState(lock, await loadManifest(dir), undefined, deps)));
+}
+
+/** The sink a run is bound to: recorded at its first send or upload; `run` records the one asked for. */
+export function sinkOf(m: Manifest): Sink | undefined {
+  if (m.sink !== undefined) return m.sink;
+  if (m.target !== undefined || m.parts.some((p) => p.upload !== undefined || p.launch !== undefined)) return 'csv-job';
+  if (m.send !== undefined) return 'api';
+  return undefined;
+}
+
+async function upload(lock: RunLock, m: Manifest | undefined, target: Target, deps: PipelineDeps): Promise<Manifest> {
+  enforce(mayUpload(m, lock.dir, target, deps.now()));
+  return uploadStage(lock, m!, target, deps.storage(), deps.gcs, deps.log, deps.now);
+}
+
+/**
+ * Asks the run machine once, so a refused launch (sampled, rejects, stale, unknown outcome) is
+ * refused before the confirmation prompt; then launches what that plan holds, on the same
+ * manifest. Returns the parts whose job FAILED and that were left alone.
+ */
+async function launchIfNeeded(lock: RunLock, m: Manifest | undefined, l: LaunchFlags, c: Connected, deps: PipelineDeps): Promise<string[]> {
+  const app = { appId: c.appId, apiUrl: c.apiUrl };
+  for (const { part, jobId } of l.adoptJobs) await adoptJob(lock, m, part, jobId, app, deps.now(), deps.log);
+  const plan = mayLaunch(m, lock.dir, { now: deps.now(), relaunch: l.relaunch, relaunchUnknown: l.relaunchUnknown, apiUrl: app.apiUrl, appId: app.appId });
+  if (isRefusal(plan)) throw refusalError(plan);
+  const man = m!;
+  if (plan.launch.length === 0) {
+    if (man.parts.length === 0) deps.log('empty', {}, 'nothing    no rows to import (every row rejected, dropped or in another shard): no job launched');
+    else if (plan.failedWithoutRelaunch.length === 0) deps.log('resume', {}, 'resume     jobs already launched: following them');
+    return plan.failedWithoutRelaunch.map((p) => p.file);
+  }
+  if (!l.yes) await confirmLaunch(lock.dir, man, deps);
+  const storage = l.publicWhileImporting ? deps.storage() : undefined;
+  const o = { ...l, now: deps.now, ...app };
+  return (await launchStage(lock, man, plan, c.client, storage, o, deps.log)).failedWithoutRelaunch;
+}
+
+async function confirmLaunch(dir: string, m: Manifest, deps: PipelineDeps): Promise<void> {
+  const summary = `About to launch ${m.parts.length} Leanplum import job(s) for ${m.parts.reduce((s, p) => s + p.rows, 0)} rows from ${m.transform!.inputs.map((i) => i.name).join(', ')}.\nThe report: ${dir}/report.html. Imported events fire campaigns like live ones.`;
+  const answer = await deps.confirm(summary);
+  if (answer === 'no-terminal')
+    throw new BackfillError('LAUNCH_REFUSED', 'not launching without confirmation: no terminal to ask on', 'Read the report, then run again with --yes.');
+  if (answer === 'no') throw new BackfillError('LAUNCH_REFUSED', 'launch cancelled', 'Nothing was sent to Leanplum. Run again when ready.');
+}
+
+/** `launch` alone must not end quietly on a part whose job FAILED and that it left alone. */
+function failedLeftAlone(files: readonly string[]): BackfillError {
+  return new BackfillError(
+    'JOB_FAILED',
+    `the job(s) of ${files.join(', ')} ended FAILED and were not launched again`,
+    'Fix the cause (most often: Leanplum cannot read the object), then launch with --relaunch: one new job per FAILED part.',
+  );
+}
+
+/** Follows the jobs to their end, joins their results to the report, and judges them (exit 4 or 5). */
+async function follow(lock: RunLock, m: Manifest | undefined, w: WaitFlags, c: Connected, deps: PipelineDeps): Promise<WaitOutcome> {
+  const dir = lock.dir;
+  const app = { appId: c.appId, apiUrl: c.apiUrl };
+  enforce(mayWait(m, dir, app.apiUrl));
+  const out = await waitStage(
+    lock,
+    m!,
+    c.client,
+    deps.storage(),
+    { timeoutMs: w.timeoutMs, pollMs: w.pollMs, sleep: deps.sleep, deleteAfter: w.deleteAfter, apiUrl: app.apiUrl, now: deps.now },
+    deps.log,
+  );
+  if (out.results.length > 0 && out.pending.length === 0) await attachResults(lock, out.results, out.manifest);
+  deps.show({ stage: 'jobs', results: out.results });
+  if (out.pending.length > 0) {
+    throw new BackfillError(
+      'LEANPLUM_FAILED',
+      `the job(s) for ${out.pending.join(', ')} did not finish within --timeout ${w.timeoutText}`,
+      `They go on inside Leanplum. Run \`${adviceCommand('wait', dir, app)}\` again later.`,
+    );
+  }
+  // the other parts were followed and their results written; the unknown one still needs a decision
+  const unknown = out.manifest.parts.find((p) => p.launch?.status === 'launching');
+  if (unknown !== undefined) enforce(unknownLaunch(dir, unknown, out.manifest));
+  deps.show({ stage: 'results', dir });
+  const verdict = judgeResults(out.results);
+  if (verdict) throw verdict;
+  return out;
+}
+
+/** The API sink's send, on the manifest loaded by the caller; its verdict (exit 4 or 5) after the results are shown. */
+async function send(lock: RunLock, m: Manifest | undefined, client: MultiClient, s: SendFlags, app: App, deps: PipelineDeps): Promise<ApiSendSummary> {
+  if (m === undefined) {
+    throw new BackfillError(
+      'STAGE_REFUSED',
+      `${lock.dir} holds no run (manifest.json missing)`,
+      'Run `lp-backfill transform <input> --out <dir>` first (or `run … --sink api`).',
+    );
+  }
+  const summary = await sendStage(lock, m, client, { ...app, ...s, now: deps.now, sleep: deps.sleep, command: deps.sendCommand(lock.dir, app) }, deps.log);
+  deps.show({ stage: 'sent', dir: lock.dir, summary });
+  const verdict = judgeSend(summary);
+  if (verdict !== undefined) throw verdict;
+  return summary;
+}
+
+export async function uploadRun(o: { dir: string; target: Target }, deps: PipelineDeps): Promise<Manifest> {
+  return withRun(o.dir, 'upload', deps, (lock, m) => upload(lock, m, o.target, deps));
+}
+
+export async function launchRun(o: { dir: string; leanplum: LeanplumTarget; launch: LaunchFlags }, deps: PipelineDeps): Promise<void> {
+  await withRun(o.dir, 'launch', deps, async (lock, m) => {
+    const failed = await launchIfNeeded(lock, m, o.launch, connect(o.leanplum, m, deps), deps);
+    if (failed.length > 0) throw failedLeftAlone(failed);
+  });
+}
+
+export async function waitRun(o: { dir: string; leanplum: LeanplumTarget; wait: WaitFlags }, deps: PipelineDeps): Promise<WaitOutcome> {
+  return withRun(o.dir, 'wait', deps, (lock, m) => follow(lock, m, o.wait, connect(o.leanplum, m, deps), deps));
+}
+
+/**
+ * `run`: transform → report → upload → launch → wait (or, with --sink api, transform → send),
+ * resuming at the first unfinished stage. With --state-to, a task that loses a compare-and-swap on
+ * the GCS state reads it again and decides again (up to three times).
+ */
+export async function runBackfill(o: RunOptions, deps: PipelineDeps): Promise<RunResult> {
+  const dir = o.config.outDir;
+  return withRunLock(
+    dir,
+    'run',
+    async (lock) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          let m = await loadManifest(dir);
+          // the client is made (and a bad --api-url refused) before anything is read or written
+          const app = appOf(o.leanplum, m);
+          const sink: SinkClient = o.sink === 'api' ? { multi: deps.multi(app), app } : { csv: { ...app, client: deps.leanplum(app) } };
+          if (o.stateTo !== undefined) {
+            await claimLayout(deps.storage(), o.stateTo.bucket, o.stateTo.prefix, o.config.shard?.count ?? null, deps.now());
+            m = await attachState(lock, m, stateObject(o.stateTo.bucket, o.stateTo.prefix, o.config.shard), deps);
+          }
+          return await stages(o, lock, m, sink, deps);
+        } catch (e) {
+          if (!(e instanceof BackfillError && e.code === 'STATE_CONFLICT') || attempt >= 3) throw e;
+          deps.log('conflict', { attempt }, `conflict   ${e.message}; reading the state again`);
+        }
+      }
+    },
+    { create: true },
+  );
+}
+
+type SinkClient = { csv: Connected } | { multi: MultiClient; app: App };
+
+async function stages(o: RunOptions, lock: RunLock, loaded: Manifest | undefined, sink: SinkClient, deps: PipelineDeps): Promise<RunResult> {
+  const dir = lock.dir;
+  let m: Manifest;
+  if (loaded?.transform && loaded.committing === undefined) {
+    // files by sha256, gs:// objects by generation (input/sources.ts); standard input cannot be
+    // read twice: it is read once here, only to compare its sha256
+    const ids =
+      deps.stdin !== undefined ? [await sha256Stream(deps.stdin.stream as AsyncIterable<Buffer>)] : await inputIdentities(o.inputs, async () => deps.storage());
+    enforce(mayResume(loaded, dir, ids, effectiveOptions(o.config)));
+    deps.log('resume', { runId: loaded.runId }, `resume     run ${loaded.runId}: transform already done, not repeated`);
+    const io = { ...(deps.stdin ? { source: deps.stdin } : {}), storage: async () => deps.storage(), fastPath: deps.fastPath };
+    if ((await ensureOutputs(lock, loaded, o.config, io)) === 'recreated') {
+      deps.log(
+        'recreated',
+        { runId: loaded.runId },
+        `recreated  the clean parts were missing here: made again from the inputs, byte for byte (sha256 checked)`,
+      );
+    }
+    m = loaded;
+  } else {
+    m = (await transformLocked(lock, { manifest: loaded }, o, 'run', deps)).manifest;
+  }
+  const result: RunResult = { dir, stateUrl: undefined, manifest: m };
+  if ('multi' in sink) result.sent = await send(lock, m, sink.multi, o.send, sink.app, deps);
+  else {
+    m = await upload(lock, m, o.target!, deps);
+    await launchIfNeeded(lock, m, o.launch, sink.csv, deps);
+    result.wait = await follow(lock, m, o.wait, sink.csv, deps);
+  }
+  result.stateUrl = lock.mirror?.url;
+  return result;
+}
