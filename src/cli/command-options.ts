@@ -6,7 +6,7 @@ import { buildTransformConfig, type TransformConfig } from '../transform/transfo
 import { parseDuration } from '../time/duration.js';
 import { STDIN, type Args } from './context.js';
 import { FlagReader, type Repeat } from './flags.js';
-import type { LaunchFlags, WaitFlags } from '../pipeline/run.js';
+import type { LaunchFlags, SendFlags, Sink, WaitFlags } from '../pipeline/run.js';
 import { rawTransformOptions } from './options.js';
 
 // Every command's flags → one typed options object, checked all at once before the lock, before
@@ -66,12 +66,17 @@ export interface StatusCommandOptions extends CommonOptions {
 }
 
 export interface RunCommandOptions extends TransformCommandOptions {
-  target: Target;
+  /** where the rows go: the CSV import job (default) or Leanplum's JSON multi API */
+  sink: Sink;
+  /** --to: the CSV job's bucket (none with --sink api) */
+  target: Target | undefined;
   stateTo: Target | undefined;
   leanplum: LeanplumFlags;
   launch: LaunchFlags;
   wait: WaitFlags;
   gcs: GcsFlags;
+  /** the API sink's pace (--sink api) */
+  send: SendFlags;
 }
 
 const inputsOf = (a: Args): string[] => ([] as unknown[]).concat(a['input'] ?? []).map((x) => (x === STDIN ? '-' : String(x)));
@@ -183,7 +188,11 @@ export function transformCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Da
 export function runCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Date): RunCommandOptions {
   const r = new FlagReader(a);
   const c = common(r);
-  const tgt = target(r, true);
+  const sink = sinkFlag(r);
+  const tgt = target(r, sink === 'csv-job');
+  if (sink === 'api' && tgt !== undefined)
+    r.problem("to: --sink api sends through Leanplum's JSON API, with no bucket: leave out --to/--bucket, or use --sink csv-job");
+  const send = { ...sendPace(r), resendUnknown: [], skipUnknown: [] };
   const stateToText = r.string('state-to');
   const stateTo = stateToText === undefined ? undefined : gsFlag(r, 'state-to', stateToText);
   const lp = leanplum(r);
@@ -191,7 +200,26 @@ export function runCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Date): R
   const w = wait(r);
   const g = gcs(r);
   const t = transformConfig(r, a, env, now);
-  return { ...c, ...t, report: true, target: tgt!, stateTo, leanplum: lp, launch: l, wait: w, gcs: g };
+  return { ...c, ...t, report: true, sink, target: tgt, stateTo, leanplum: lp, launch: l, wait: w, gcs: g, send };
+}
+
+/** --sink: one of two choices, csv-job when not given. */
+function sinkFlag(r: FlagReader): Sink {
+  const sink = r.string('sink') ?? 'csv-job';
+  if (sink === 'csv-job' || sink === 'api') return sink;
+  r.problem(`sink: expected csv-job or api, found ${JSON.stringify(sink)}`);
+  return 'csv-job';
+}
+
+/** The API sink's pace, for `send` and `run --sink api`. */
+export function sendPace(r: FlagReader): { concurrency: number; maxRps: number | undefined } {
+  const concurrency = r.int('concurrency', 1) ?? 4;
+  if (concurrency > 64) r.problem(`concurrency: at most 64 calls in flight, found ${concurrency}`);
+  const rpsText = r.string('max-rps');
+  const maxRps = rpsText === undefined ? undefined : Number(rpsText);
+  if (rpsText !== undefined && !(Number.isFinite(maxRps) && maxRps! > 0))
+    r.problem(`max-rps: expected a number of requests per second above 0, found ${JSON.stringify(rpsText)}`);
+  return { concurrency, maxRps };
 }
 
 const dirOf = (a: Args) => String(a['dir'] ?? '');

@@ -2,7 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { TOOL } from '../version.js';
 import { withLaunch, withLeanplum, withState, withTarget, withWait } from './cloud-options.js';
 import { withInput, type Args } from './context.js';
-import { withSend } from './send-options.js';
+import { withSend, withSink } from './send-options.js';
 import { withTransformOptions } from './options.js';
 
 export type CommandName = 'transform' | 'preview' | 'upload' | 'launch' | 'status' | 'wait' | 'run' | 'send';
@@ -62,8 +62,8 @@ export function buildParser(argv: readonly string[], handlers: Handlers, onUsage
     .command('wait <dir>', 'Follow the job(s) to FINISHED or FAILED, then summarise the results', (y) => withWait(withDir(y)), handlers.wait)
     .command(
       'run <input..>',
-      'transform → report → upload → launch → wait; run it again on the same --out to resume',
-      (y) => withState(withWait(withLaunch(withTarget(withTransformOptions(withInput(y)))))),
+      'transform → report → upload → launch → wait (with --sink api: transform → report → send); run it again on the same --out to resume',
+      (y) => withSink(withState(withWait(withLaunch(withTarget(withTransformOptions(withInput(y))))))),
       handlers.run,
     )
     .demandCommand(1, 'Name a command; see --help.')

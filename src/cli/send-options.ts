@@ -17,3 +17,17 @@ export const withSend = <T>(y: Argv<T>) =>
     })
     .option('skip-unknown', { type: 'string', describe: 'Record the batches whose outcome is unknown (the SEND_UNKNOWN token) as unknown and send the rest' })
     .group(['app-id', 'api-url', 'client-key-file', 'concurrency', 'max-rps', 'resend-unknown', 'skip-unknown'], 'Leanplum API (--sink api):');
+
+/** `run`: the sink, and the API sink's pace (the app, the URL and the key file are the Leanplum options). */
+export const withSink = <T>(y: Argv<T>) =>
+  y
+    .option('sink', {
+      type: 'string',
+      choices: ['csv-job', 'api'],
+      defaultDescription: 'csv-job',
+      describe:
+        "Where the rows go: csv-job (a GCS bucket, the Development key, Leanplum's CSV import job) or api (Leanplum's JSON multi, the Production key from LEANPLUM_PROD_KEY or --client-key-file, no bucket: no --to)",
+    })
+    .option('concurrency', { type: 'string', defaultDescription: '4', describe: 'With --sink api: JSON multi calls in flight at once (never two for one user)' })
+    .option('max-rps', { type: 'string', describe: 'With --sink api: at most this many requests per second (retries included); default: no limit' })
+    .group(['sink', 'concurrency', 'max-rps'], 'Leanplum API (--sink api):');

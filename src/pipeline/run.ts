@@ -10,9 +10,9 @@ import { sha256Stream } from '../files/file-hash.js';
 import { adviceCommand } from '../run/advice.js';
 import { type RunLock, withRunLock } from '../run/lock.js';
 import type { Log } from '../run/log.js';
-import { loadManifest } from '../run/manifest.js';
+import { loadManifest, saveManifest } from '../run/manifest.js';
 import { RemoteState, claimLayout, parseStateObjectUrl, stateObject } from '../run/remote-state.js';
-import { enforce, isRefusal, mayLaunch, mayResume, mayUpload, mayWait, refusalError, unknownLaunch } from '../run/run-machine.js';
+import { enforce, isRefusal, mayLaunch, mayResume, mayUpload, mayWait, refusalError, type Sink, sinkGate, unknownLaunch } from '../run/run-machine.js';
 import { judgeSend, sendStage, type ApiSendSummary } from '../sinks/api/send-stage.js';
 import { attachResults } from '../sinks/csv-job/attach-results.js';
 import { adoptJob, launchStage } from '../sinks/csv-job/launch.js';
@@ -55,7 +55,7 @@ export interface SendFlags {
   skipUnknown: string[];
 }
 
-export type Sink = 'csv-job' | 'api';
+export type { Sink } from '../run/run-machine.js';
 
 export interface PipelineDeps extends TransformDeps {
   /** the GCS client (made once, on first use) */
@@ -143,14 +143,6 @@ async function attachState(
 /** The lock, the manifest loaded once, the state in GCS attached: what every stage command starts from. */
 async function withRun<T>(dir: string, command: string, deps: PipelineDeps, fn: (lock: RunLock, m: Manifest | undefined) => Promise<T>): Promise<T> {
   return withRunLock(dir, command, async (lock) => fn(lock, await attachState(lock, await loadManifest(dir), undefined, deps)));
-}
-
-/** The sink a run is bound to: recorded at its first send or upload; `run` records the one asked for. */
-export function sinkOf(m: Manifest): Sink | undefined {
-  if (m.sink !== undefined) return m.sink;
-  if (m.target !== undefined || m.parts.some((p) => p.upload !== undefined || p.launch !== undefined)) return 'csv-job';
-  if (m.send !== undefined) return 'api';
-  return undefined;
 }
 
 async function upload(lock: RunLock, m: Manifest | undefined, target: Target, deps: PipelineDeps): Promise<Manifest> {
@@ -296,6 +288,8 @@ type SinkClient = { csv: Connected } | { multi: MultiClient; app: App };
 async function stages(o: RunOptions, lock: RunLock, loaded: Manifest | undefined, sink: SinkClient, deps: PipelineDeps): Promise<RunResult> {
   const dir = lock.dir;
   let m: Manifest;
+  // one sink per run: resuming with the other would import the rows a second time
+  if (loaded?.transform !== undefined) enforce(sinkGate(loaded, dir, o.sink));
   if (loaded?.transform && loaded.committing === undefined) {
     // files by sha256, gs:// objects by generation (input/sources.ts); standard input cannot be
     // read twice: it is read once here, only to compare its sha256
@@ -314,6 +308,10 @@ async function stages(o: RunOptions, lock: RunLock, loaded: Manifest | undefined
     m = loaded;
   } else {
     m = (await transformLocked(lock, { manifest: loaded }, o, 'run', deps)).manifest;
+  }
+  if (m.sink === undefined && m.transform?.rejectRateExceeded === false) {
+    m.sink = o.sink;
+    await saveManifest(lock, m, deps.now());
   }
   const result: RunResult = { dir, stateUrl: undefined, manifest: m };
   if ('multi' in sink) result.sent = await send(lock, m, sink.multi, o.send, sink.app, deps);

@@ -28,7 +28,8 @@ export type Gate =
   | 'job-failed'
   | 'api-url-changed'
   | 'app-changed'
-  | 'not-launched';
+  | 'not-launched'
+  | 'other-sink';
 
 export interface Refusal {
   gate: Gate;
@@ -53,6 +54,7 @@ const CODE: Readonly<Record<Gate, ErrorCode>> = {
   'api-url-changed': 'STAGE_REFUSED',
   'app-changed': 'STAGE_REFUSED',
   'not-launched': 'STAGE_REFUSED',
+  'other-sink': 'OPTIONS_CHANGED',
 };
 
 export const refusalError = (r: Refusal): BackfillError => new BackfillError(CODE[r.gate], r.message, r.fix);
@@ -72,6 +74,37 @@ export function partStage(p: PartState): PartStage {
     return 'launched';
   }
   return p.upload ? 'uploaded' : 'transformed';
+}
+
+export type Sink = 'csv-job' | 'api';
+
+/**
+ * The sink a run is bound to: the recorded one (`run` records it before its first sink stage,
+ * `upload` and `send` at theirs), else what older manifests show: a target or an upload is the
+ * CSV job's, a send the API sink's. Undefined: a transform no sink has taken yet.
+ */
+export function sinkOf(m: Manifest): Sink | undefined {
+  if (m.sink !== undefined) return m.sink;
+  if (m.target !== undefined || m.parts.some((p) => p.upload !== undefined || p.launch !== undefined)) return 'csv-job';
+  if (m.send !== undefined) return 'api';
+  return undefined;
+}
+
+/** One sink per run: the other would import the same rows a second time. */
+export function sinkGate(m: Manifest, dir: string, sink: Sink): Refusal | undefined {
+  const bound = sinkOf(m);
+  if (bound === undefined || bound === sink) return undefined;
+  return bound === 'api'
+    ? {
+        gate: 'other-sink',
+        message: `${dir} is bound to the API sink (--sink api${m.send !== undefined ? ", sent or being sent through Leanplum's JSON multi" : ''}): the CSV import job would import its rows a second time`,
+        fix: 'Finish it with `lp-backfill send <dir> --app-id …` (or `run … --sink api`), or transform into a new --out directory for the CSV job.',
+      }
+    : {
+        gate: 'other-sink',
+        message: `${dir} is bound to the CSV import job (--sink csv-job: uploaded to GCS or launched): sending it through the API as well would import its rows twice`,
+        fix: 'Finish it with `lp-backfill wait`/`launch` (or `run` with --sink csv-job), or transform into a new --out directory for --sink api.',
+      };
 }
 
 const anyUploaded = (m: Manifest) => m.parts.some((p) => p.upload !== undefined || p.launch !== undefined);
@@ -130,7 +163,7 @@ export function outputGates(m: Manifest | undefined, dir: string): Refusal | und
 }
 
 export function mayUpload(m: Manifest | undefined, dir: string, target: { bucket: string; prefix: string }, now: Date): Refusal | undefined {
-  const r = outputGates(m, dir);
+  const r = outputGates(m, dir) ?? sinkGate(m!, dir, 'csv-job');
   if (r !== undefined) return r;
   // an output that can no longer be launched is not worth uploading: it would only leave objects behind
   if (m!.parts.some((p) => !p.upload) && isStale(m!.transform!.staleAfter, now)) return staleRefusal(m!.transform!);
@@ -189,7 +222,7 @@ export interface LaunchAsk {
 }
 
 export function mayLaunch(m: Manifest | undefined, dir: string, o: LaunchAsk): Refusal | LaunchPlan {
-  const r = outputGates(m, dir);
+  const r = outputGates(m, dir) ?? sinkGate(m!, dir, 'csv-job');
   if (r !== undefined) return r;
   const man = m!;
   const t = man.transform!;

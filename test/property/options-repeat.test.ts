@@ -77,7 +77,8 @@ const strip = (o: unknown) => {
   return rest;
 };
 
-type Flag = { flag: string; values: [string, string]; base?: string[]; drop?: string };
+/** `dropFor`: with that value, the base leaves out that flag (--sink api takes no --to). */
+type Flag = { flag: string; values: [string, string]; base?: string[]; drop?: string; dropFor?: Record<string, string> };
 
 /** Two valid, different, non-default values for each flag; `base` adds what the flag needs. */
 const TRANSFORM_FLAGS: Flag[] = [
@@ -129,7 +130,17 @@ const CLOUD_FLAGS: Flag[] = [
 const COMMANDS: { name: string; base: string[]; flags: Flag[] }[] = [
   { name: 'transform', base: ['transform', 'in.csv', '--out', 'o'], flags: TRANSFORM_FLAGS },
   { name: 'preview', base: ['preview', 'in.csv', '--out', 'o'], flags: [...TRANSFORM_FLAGS, { flag: 'sample', values: ['10', '20'] }] },
-  { name: 'run', base: ['run', 'in.csv', '--out', 'o', '--to', 'gs://bucket-x/p'], flags: [...TRANSFORM_FLAGS, ...CLOUD_FLAGS] },
+  {
+    name: 'run',
+    base: ['run', 'in.csv', '--out', 'o', '--to', 'gs://bucket-x/p'],
+    flags: [
+      ...TRANSFORM_FLAGS,
+      ...CLOUD_FLAGS,
+      { flag: 'sink', values: ['csv-job', 'api'], dropFor: { api: 'to' } },
+      { flag: 'concurrency', values: ['2', '8'] },
+      { flag: 'max-rps', values: ['5', '10'] },
+    ],
+  },
   {
     name: 'upload',
     base: ['upload', 'd', '--to', 'gs://bucket-x/p'],
@@ -198,19 +209,20 @@ describe('a single-value flag given once, twice alike, twice different', () => {
       fc.property(fc.constantFrom(...cases), fc.boolean(), (c, swap) => {
         const [first, last] = swap ? [c.values[1], c.values[0]] : c.values;
         const base = withExtra(bases.get(c.command)!, c.base ?? [], c.drop);
-        const once = read(c.command, base, c.flag, last);
-        const other = read(c.command, base, c.flag, first);
+        const baseFor = (v: string) => (c.dropFor?.[v] === undefined ? base : withExtra(base, [], c.dropFor[v]));
+        const once = read(c.command, baseFor(last), c.flag, last);
+        const other = read(c.command, baseFor(first), c.flag, first);
         expect(once.error, `${c.command} --${c.flag} ${last}`).toBeUndefined();
         expect(other.error, `${c.command} --${c.flag} ${first}`).toBeUndefined();
         // the value matters: a flag that fell back to its default would give equal options
         expect(strip(once.options)).not.toEqual(strip(other.options));
 
-        const alike = read(c.command, base, c.flag, [last, last]);
+        const alike = read(c.command, baseFor(last), c.flag, [last, last]);
         expect(alike.error).toBeUndefined();
         expect(strip(alike.options)).toEqual(strip(once.options));
         expect((alike.options as { repeats: unknown[] }).repeats).toEqual([]);
 
-        const differ = read(c.command, base, c.flag, [first, last]);
+        const differ = read(c.command, baseFor(last), c.flag, [first, last]);
         if (SAME_ONLY.has(c.flag)) {
           expect(differ.error?.message).toMatch(new RegExp(`${c.flag}: given 2 times with different values`));
         } else {

@@ -6,7 +6,7 @@ import { isLoopbackHost, parseRetryAfter } from '../../src/leanplum/client.js';
 import { scrubError } from '../../src/leanplum/redact.js';
 import { DEFAULT_RETRY, retryDelay } from '../../src/leanplum/retry.js';
 import { acquireRunLock } from '../../src/run/lock.js';
-import { changedOptions, isRefusal, mayLaunch, mayResume, mayUpload, mayWait, partStage } from '../../src/run/run-machine.js';
+import { changedOptions, isRefusal, mayLaunch, mayResume, mayUpload, mayWait, partStage, sinkGate } from '../../src/run/run-machine.js';
 import type { Manifest, PartState } from '../../src/model/manifest.js';
 import { tempDir } from '../helpers/run.js';
 
@@ -73,6 +73,25 @@ describe('run state machine (pure gates)', () => {
     expect(mayUpload(manifest([part()]), 'dir', target, NOW)).toBeUndefined();
     // a stale output is not uploaded either (it could never be launched)
     expect(mayUpload(manifest([part()]), 'dir', target, new Date('2026-11-22T00:00:01Z'))?.gate).toBe('stale');
+  });
+
+  it('upload and launch refuse a run sent (or being sent) through the API sink: its rows would be imported twice', () => {
+    const sent: Manifest = { ...manifest([part()]), sink: 'api', send: { startedAt: '2026-11-20T01:00:00Z', completedAt: '2026-11-20T01:05:00Z' } };
+    const sending: Manifest = { ...manifest([part()]), send: { startedAt: '2026-11-20T01:00:00Z' } };
+    const bound: Manifest = { ...manifest([part()]), sink: 'api' };
+    for (const m of [sent, sending, bound]) {
+      const up = mayUpload(m, 'dir', target, NOW);
+      expect(up?.gate).toBe('other-sink');
+      expect(up?.message).toContain('API sink');
+      const l = launch(m);
+      expect(isRefusal(l) && l.gate).toBe('other-sink');
+    }
+    // a transform no sink has taken yet may go either way
+    expect(mayUpload(manifest([part()]), 'dir', target, NOW)).toBeUndefined();
+    // and the API sink refuses a CSV-job run (send-gates.ts asks the same gate)
+    expect(sinkGate(manifest([uploaded()]), 'dir', 'api')?.gate).toBe('other-sink');
+    expect(sinkGate({ ...manifest([part()]), sink: 'csv-job' }, 'dir', 'api')?.message).toContain('CSV import job');
+    expect(sinkGate(manifest([part()]), 'dir', 'api')).toBeUndefined();
   });
 
   it('launch: new parts and refused launches go; unknown outcomes and FAILED jobs only with --relaunch; finished never', () => {

@@ -21,7 +21,7 @@ import type {
 import { logEvent, progressFor, stdinSource } from '../context.js';
 import { renderShown } from '../render.js';
 import { fastPathFromEnv, inputStorage } from './transform.js';
-import { sendAdvice } from './send.js';
+import { prodKey, sendAdvice } from './send.js';
 
 // The cloud commands: parse (done by the options layer), call the orchestrator (pipeline/run.ts),
 // render what it shows. The keys are read here, from the environment or --client-key-file, and
@@ -213,13 +213,21 @@ export async function statusCommand(o: StatusCommandOptions): Promise<void> {
   );
 }
 
-const NO_SEND = { concurrency: 4, maxRps: undefined, resendUnknown: [], skipUnknown: [] };
-
-/** transform → report → upload → launch → wait, resuming at the first unfinished stage (pipeline/run.ts). */
+/**
+ * transform → report → upload → launch → wait, or with --sink api transform → report → send,
+ * resuming at the first unfinished stage (pipeline/run.ts). The CSV job takes the Development key,
+ * the API sink the Production key (LEANPLUM_DEV_KEY is never read for it).
+ */
 export async function runCommand(o: RunCommandOptions): Promise<void> {
-  const r = await withKey(
-    () => devKey(o.leanplum.keyFile),
-    (dev) => runBackfill({ ...o, sink: 'csv-job', send: NO_SEND }, pipelineDeps(o, o.gcs, { dev })),
-  );
+  const r =
+    o.sink === 'api'
+      ? await withKey(
+          () => prodKey(o.leanplum.keyFile, process.env),
+          (prod) => runBackfill(o, pipelineDeps(o, o.gcs, { prod })),
+        )
+      : await withKey(
+          () => devKey(o.leanplum.keyFile),
+          (dev) => runBackfill(o, pipelineDeps(o, o.gcs, { dev })),
+        );
   process.stdout.write(`manifest   ${r.dir}/manifest.json${r.stateUrl ? ` (and ${r.stateUrl})` : ''}\n`);
 }

@@ -7,6 +7,7 @@ import { withRunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
 import { loadManifest } from '../../run/manifest.js';
 import { judgeSend, sendStage, type ApiSendSummary } from '../../sinks/api/send-stage.js';
+import { sendPace } from '../command-options.js';
 import { type Args, FlagReader } from '../flags.js';
 import { parseGsUrl, type Target } from '../../gcs/url.js';
 import type { ObjectRef } from '../../gcs/storage.js';
@@ -66,12 +67,7 @@ export interface SendCommandOptions extends SendFlags {
 export function sendFlags(r: FlagReader): SendFlags {
   const appId = r.string('app-id')?.trim();
   if (appId === '') r.problem('app-id: expected your Leanplum app id, found an empty value');
-  const concurrency = r.int('concurrency', 1) ?? 4;
-  if (concurrency > 64) r.problem(`concurrency: at most 64 calls in flight, found ${concurrency}`);
-  const rpsText = r.string('max-rps');
-  const maxRps = rpsText === undefined ? undefined : Number(rpsText);
-  if (rpsText !== undefined && !(Number.isFinite(maxRps) && maxRps! > 0))
-    r.problem(`max-rps: expected a number of requests per second above 0, found ${JSON.stringify(rpsText)}`);
+  const { concurrency, maxRps } = sendPace(r);
   const resendUnknown = r.list('resend-unknown');
   const skipUnknown = r.list('skip-unknown');
   if (resendUnknown.length > 0 && skipUnknown.length > 0)

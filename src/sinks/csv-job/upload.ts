@@ -37,6 +37,7 @@ export async function uploadStage(
   }
   const targetWasSet = man.target !== undefined;
   man.target ??= { ...target, token: randomBytes(8).toString('hex') };
+  man.sink ??= 'csv-job';
   const folder = `${man.target.prefix ? man.target.prefix + '/' : ''}${man.runId}-${man.target.token}`;
   for (const part of man.parts) {
     part.bucket = man.target.bucket;
