@@ -4,18 +4,21 @@ import { DEFAULT_API_URL } from '../leanplum/contract.js';
 // The options of the cloud commands, apart from the commands themselves, so that building the
 // command line does not load the GCS and Leanplum clients (a transform never needs them).
 
+/** The defaults of the wait flags. yargs only shows them: a flag given without a value must not turn into one. */
+export const WAIT_DEFAULTS = { timeout: '6h', pollInterval: '10s' } as const;
+
 export const withTarget = <T>(y: Argv<T>) =>
   y
     .option('to', { type: 'string', describe: 'Destination as gs://<bucket>/<prefix>' })
     .option('bucket', { type: 'string', describe: 'Destination bucket (instead of --to)' })
-    .option('prefix', { type: 'string', default: '', describe: 'Object name prefix inside the bucket (with --bucket)' })
+    .option('prefix', { type: 'string', describe: 'Object name prefix inside the bucket (with --bucket)' })
     .option('chunk-size', { type: 'string', describe: 'Resumable upload chunk size (bytes or e.g. 8MB; a multiple of 256KiB); default: one streamed request' })
     .group(['to', 'bucket', 'prefix', 'chunk-size'], 'Cloud:');
 
 export const withLeanplum = <T>(y: Argv<T>) =>
   y
     .option('app-id', { type: 'string', describe: 'Leanplum app id' })
-    .option('api-url', { type: 'string', default: DEFAULT_API_URL, describe: 'Leanplum API endpoint (plain http only to loopback)' })
+    .option('api-url', { type: 'string', defaultDescription: String(DEFAULT_API_URL), describe: 'Leanplum API endpoint (plain http only to loopback)' })
     .option('client-key-file', { type: 'string', describe: "File holding the app's Development key (else the LEANPLUM_DEV_KEY environment variable)" })
     .group(['app-id', 'api-url', 'client-key-file'], 'Leanplum:');
 
@@ -45,8 +48,12 @@ export const withLaunch = <T>(y: Argv<T>) =>
 
 export const withWait = <T>(y: Argv<T>) =>
   withLeanplum(y)
-    .option('timeout', { type: 'string', default: '6h', describe: 'Stop following the job after this long (exit 4; run wait again later)' })
-    .option('poll-interval', { type: 'string', default: '10s', describe: 'Time between status checks' })
+    .option('timeout', {
+      type: 'string',
+      defaultDescription: WAIT_DEFAULTS.timeout,
+      describe: 'Stop following the job after this long (exit 4; run wait again later)',
+    })
+    .option('poll-interval', { type: 'string', defaultDescription: WAIT_DEFAULTS.pollInterval, describe: 'Time between status checks' })
     .option('delete-after', { type: 'boolean', default: false, describe: 'Delete the uploaded object once its job has finished' })
     .group(['timeout', 'poll-interval', 'delete-after'], 'Leanplum:');
 

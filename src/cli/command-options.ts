@@ -1,9 +1,12 @@
 import { parseSize } from '../config.js';
 import { BackfillError } from '../errors.js';
+import { resolve } from 'node:path';
 import { parseGsUrl, type Target } from '../gcs/url.js';
+import { checkApiUrl } from '../leanplum/api-url.js';
 import { DEFAULT_API_URL } from '../leanplum/contract.js';
 import { buildTransformConfig, type TransformConfig } from '../transform/transform-config.js';
 import { parseDuration } from '../time/duration.js';
+import { WAIT_DEFAULTS } from './cloud-options.js';
 import { STDIN, type Args } from './context.js';
 import { FlagReader, type Repeat } from './flags.js';
 import type { LaunchFlags, SendFlags, Sink, WaitFlags } from '../pipeline/run.js';
@@ -102,6 +105,8 @@ function target(r: FlagReader, required: boolean): Target | undefined {
   const bucket = r.string('bucket');
   const prefix = r.string('prefix') ?? '';
   if (to !== undefined && bucket !== undefined) r.problem('to: give --to gs://<bucket>/<prefix> or --bucket with --prefix, not both');
+  // --prefix belongs to --bucket: with --to it would be ignored, and the objects land elsewhere
+  if (to !== undefined && r.given('prefix')) r.problem('prefix: only read with --bucket; with --to, put the prefix in the URL (gs://<bucket>/<prefix>)');
   if (to !== undefined) return gsFlag(r, 'to', to);
   if (bucket !== undefined) return gsFlag(r, 'bucket', `gs://${bucket}/${prefix}`);
   if (required && !r.given('to') && !r.given('bucket')) r.problem('to: a destination is required: give --to gs://<bucket>/<prefix> (or --bucket and --prefix)');
@@ -122,7 +127,14 @@ function gcs(r: FlagReader): GcsFlags {
 function leanplum(r: FlagReader): LeanplumFlags {
   const appId = r.string('app-id');
   if (appId !== undefined && appId.trim() === '') r.problem('app-id: expected your Leanplum app id, found an empty value');
-  return { appId: appId?.trim() || undefined, apiUrl: r.string('api-url') ?? DEFAULT_API_URL, keyFile: r.string('client-key-file') };
+  const apiUrl = r.string('api-url') ?? DEFAULT_API_URL;
+  // where the key goes is settled before anything is read, written or sent
+  try {
+    checkApiUrl(apiUrl);
+  } catch (e) {
+    r.problem(`${(e as Error).message}${e instanceof BackfillError && e.hint ? ` (${e.hint})` : ''}`);
+  }
+  return { appId: appId?.trim() || undefined, apiUrl, keyFile: r.string('client-key-file') };
 }
 
 function launch(r: FlagReader): LaunchFlags {
@@ -143,11 +155,11 @@ function launch(r: FlagReader): LaunchFlags {
 }
 
 function wait(r: FlagReader): WaitFlags {
-  const timeoutText = r.string('timeout') ?? '6h';
+  const timeoutText = r.string('timeout') ?? WAIT_DEFAULTS.timeout;
   return {
-    timeoutMs: r.duration('timeout', parseDuration) ?? 0,
+    timeoutMs: r.duration('timeout', parseDuration) ?? parseDuration(WAIT_DEFAULTS.timeout)! * 1000,
     timeoutText,
-    pollMs: r.duration('poll-interval', parseDuration) ?? 0,
+    pollMs: r.duration('poll-interval', parseDuration) ?? parseDuration(WAIT_DEFAULTS.pollInterval)! * 1000,
     deleteAfter: r.bool('delete-after'),
   };
 }
@@ -158,6 +170,14 @@ function wait(r: FlagReader): WaitFlags {
  */
 function transformConfig(r: FlagReader, a: Args, env: NodeJS.ProcessEnv, now: Date): { inputs: string[]; config: TransformConfig } {
   const inputs = inputsOf(a);
+  // an export named twice would be read twice: every event imported twice (e.g. `… "$@"` with the input in "$@")
+  const seen = new Map<string, number>();
+  inputs.forEach((x, i) => {
+    const key = x.startsWith('gs://') || x === '-' ? x : resolve(x);
+    const first = seen.get(key);
+    if (first !== undefined) r.problem(`input: ${JSON.stringify(x)} is given twice (inputs ${first + 1} and ${i + 1}); each export may be read only once`);
+    else seen.set(key, i);
+  });
   let raw: ReturnType<typeof rawTransformOptions> | undefined;
   try {
     raw = rawTransformOptions(r, inputs, env);
@@ -185,7 +205,18 @@ export function transformCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Da
   return { ...c, ...transformConfig(r, a, env, now), report };
 }
 
-export function runCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Date): RunCommandOptions {
+/**
+ * What `run` can only know from the machine it starts on: whether it can ask for confirmation, and
+ * whether --out already holds a run (the CLI layer reads both; they are checked before any work).
+ */
+export interface RunContext {
+  /** stdin and stderr are a terminal: the launch can be confirmed there */
+  tty: boolean;
+  /** --out already holds a run's manifest */
+  existingRun: boolean;
+}
+
+export function runCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Date, context: RunContext = { tty: true, existingRun: true }): RunCommandOptions {
   const r = new FlagReader(a);
   const c = common(r);
   const sink = sinkFlag(r);
@@ -199,6 +230,11 @@ export function runCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Date): R
   const l = launch(r);
   const w = wait(r);
   const g = gcs(r);
+  if (sink === 'csv-job' && !l.yes && !context.tty) r.problem('yes: no terminal to confirm the launch on; read the preview report, then run with --yes');
+  if (l.adoptJobs.length > 0 && !context.existingRun && stateTo === undefined)
+    r.problem(
+      'adopt-job: --out holds no run yet, so it has no launch to give a job id to; --adopt-job is for a run whose launch answer was lost (the LAUNCH_UNKNOWN message names it)',
+    );
   const t = transformConfig(r, a, env, now);
   return { ...c, ...t, report: true, sink, target: tgt, stateTo, leanplum: lp, launch: l, wait: w, gcs: g, send };
 }

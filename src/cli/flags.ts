@@ -23,6 +23,9 @@ export const SAME_ONLY: ReadonlySet<string> = new Set([
   'shard-count',
 ]);
 
+/** Flags whose value may be empty: the bucket's root is the prefix "". */
+const MAY_BE_EMPTY: ReadonlySet<string> = new Set(['prefix']);
+
 /** Flags that may be given many times, each value kept (read with `list`). */
 export const REPEATABLE: ReadonlySet<string> = new Set(['map', 'param', 'params-from', 'relaunch-unknown', 'adopt-job']);
 
@@ -49,8 +52,13 @@ export class FlagReader {
   string(flag: string): string | undefined {
     const v = this.a[flag];
     if (v === undefined || v === null) return undefined;
-    if (!Array.isArray(v)) return String(v);
-    const values = v.map(String);
+    const values = ([] as unknown[]).concat(v).map(String);
+    // `--tz $TZ` with TZ unset reaches here as a flag without a value: never read as the default
+    if (values.some((x) => x === '') && !MAY_BE_EMPTY.has(flag)) {
+      this.problems.push(`${flag}: given without a value (an empty shell variable?); give --${flag} <value>, or leave the flag out for its default`);
+      return undefined;
+    }
+    if (values.length === 1) return values[0];
     const used = values[values.length - 1]!;
     if (values.every((x) => x === used)) return used;
     if (SAME_ONLY.has(flag)) {

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { hideBin } from 'yargs/helpers';
 import { BackfillError, exitCodeOf, ioFailure } from '../errors.js';
 import {
@@ -106,7 +108,14 @@ await buildParser(
       await send.sendCommand(send.sendCommandOptions(a));
     }),
     run: handle(async (a) => {
-      const o = runCommandOptions(a, process.env, new Date());
+      const out = ([] as unknown[])
+        .concat(a['out'] ?? [])
+        .map(String)
+        .at(-1);
+      const o = runCommandOptions(a, process.env, new Date(), {
+        tty: process.stdin.isTTY === true && process.stderr.isTTY === true,
+        existingRun: out !== undefined && existsSync(join(out, 'manifest.json')),
+      });
       await (await cloudCmd()).runCommand(o);
     }),
   },

@@ -22,7 +22,7 @@ export function withTransformOptions<T>(y: Argv<T>) {
     })
     .option('format', {
       choices: FORMAT_CHOICES,
-      default: DEFAULTS.format,
+      defaultDescription: DEFAULTS.format,
       describe: 'Input format; auto decides by the first bytes: PK zip, PAR1 Parquet, { NDJSON, [ JSON array, else CSV (gzip is always decoded)',
     })
     .option('preset', { choices: PRESET_NAMES, describe: 'A vendor export (JSON/Parquet): the mapping of its fields; --map and --param win over it' })
@@ -38,7 +38,7 @@ export function withTransformOptions<T>(y: Argv<T>) {
     .option('source-tz', { type: 'string', describe: 'Epoch times are wall-clock times in this IANA zone, not UTC (Mixpanel projects created before 2023)' })
     .option('scan-records', {
       type: 'string',
-      default: DEFAULTS.scanRecords,
+      defaultDescription: String(DEFAULTS.scanRecords),
       describe: 'JSON: records read ahead (at most 16 MB) to find the parameter names of the header; later new names are counted and named in the summary',
     })
     .option('dedupe-key', {
@@ -47,29 +47,45 @@ export function withTransformOptions<T>(y: Argv<T>) {
         'With --dedupe: the column or path of the vendor event id ($insert_id, uuid, messageId); rows with the same user, event and id are duplicates (a preset names its own)',
     })
     .option('import-at', { type: 'string', describe: 'Import time T as an ISO-8601 instant (default: now)' })
-    .option('max-delay', { type: 'string', default: DEFAULTS.maxDelay, describe: 'Longest delay D between this transform and Leanplum processing the file' })
-    .option('clamp-age', { type: 'string', default: DEFAULTS.clampAge, describe: 'Age A that events older than the cutoff are moved to (T − A)' })
+    .option('max-delay', {
+      type: 'string',
+      defaultDescription: String(DEFAULTS.maxDelay),
+      describe: 'Longest delay D between this transform and Leanplum processing the file',
+    })
+    .option('clamp-age', {
+      type: 'string',
+      defaultDescription: String(DEFAULTS.clampAge),
+      describe: 'Age A that events older than the cutoff are moved to (T − A)',
+    })
     .option('clamp-mode', {
       choices: ['keep', 'monotone'],
-      default: DEFAULTS.clampMode,
+      defaultDescription: String(DEFAULTS.clampMode),
       describe: "keep: events at or after the cutoff are untouched; monotone: t' = max(t, T − A), never reorders events",
     })
     .option('future-tolerance', {
       type: 'string',
-      default: DEFAULTS.futureTolerance,
+      defaultDescription: String(DEFAULTS.futureTolerance),
       describe: 'Events up to this far after T are set to T; later ones are rejected',
     })
-    .option('min-time', { type: 'string', default: DEFAULTS.minTime, describe: 'Times before this are rejected as implausible (epoch-zero nulls)' })
-    .option('tz', { type: 'string', default: DEFAULTS.tz, describe: 'IANA time zone for date-times without an offset' })
+    .option('min-time', {
+      type: 'string',
+      defaultDescription: String(DEFAULTS.minTime),
+      describe: 'Times before this are rejected as implausible (epoch-zero nulls)',
+    })
+    .option('tz', { type: 'string', defaultDescription: String(DEFAULTS.tz), describe: 'IANA time zone for date-times without an offset' })
     .option('time-format', {
       type: 'string',
-      default: DEFAULTS.timeFormat,
+      defaultDescription: String(DEFAULTS.timeFormat),
       describe: 'auto | iso | unix-s | unix-ms | unix-us | unix-ns | a date-fns pattern (e.g. "dd/MM/yyyy HH:mm")',
     })
     .option('count-column', { type: 'string', describe: 'Column holding how many times the event happened; the row becomes that many rows' })
     .option('first-column', { type: 'string', describe: 'With --count-column: time of the first occurrence (spread evenly up to --last-column)' })
     .option('last-column', { type: 'string', describe: 'With --count-column: time of the last occurrence' })
-    .option('max-count', { type: 'string', default: DEFAULTS.maxCount, describe: 'Largest count accepted; larger rows are rejected (bad_count)' })
+    .option('max-count', {
+      type: 'string',
+      defaultDescription: String(DEFAULTS.maxCount),
+      describe: 'Largest count accepted; larger rows are rejected (bad_count)',
+    })
     .option('value-is-total', {
       type: 'boolean',
       default: false,
@@ -84,24 +100,24 @@ export function withTransformOptions<T>(y: Argv<T>) {
     .option('original-time-param', { type: 'string', describe: 'Keep the original time of clamped rows as params.<name> (ISO-8601 UTC)' })
     .option('max-reject-rate', {
       type: 'string',
-      default: DEFAULTS.maxRejectRate,
+      defaultDescription: String(DEFAULTS.maxRejectRate),
       describe: 'Exit 3 (after writing everything) when more than this share of rows is rejected',
     })
     .option('delimiter', { type: 'string', describe: 'Input delimiter: , ; tab | (default: sniffed from the header line)' })
     .option('max-part-bytes', {
       type: 'string',
-      default: '100MB',
+      defaultDescription: '100MB',
       describe: 'Split the clean CSV into parts of at most this size (bytes, or 100MB, 256MiB, 1G: 1024-based)',
     })
     .option('order', {
       choices: ['user', 'input'],
-      default: DEFAULTS.order,
+      defaultDescription: String(DEFAULTS.order),
       describe:
         'user: clean rows sorted by userId, then time, then source position (external merge sort; far fewer billable lookups); input: the order read (streaming)',
     })
     .option('sort-memory', {
       type: 'string',
-      default: DEFAULTS.sortMemory,
+      defaultDescription: String(DEFAULTS.sortMemory),
       describe: 'Memory for the external sort of --order user, e.g. 256MB, 1GB (1024-based); larger inputs spill sorted runs to disk',
     })
     .option('shard', {
@@ -115,12 +131,12 @@ export function withTransformOptions<T>(y: Argv<T>) {
     })
     .option('max-record-bytes', {
       type: 'string',
-      default: '4MB',
+      defaultDescription: '4MB',
       describe: 'Largest input record accepted (a size, e.g. 4MB); a larger one (usually a quote never closed) stops the transform with its line (exit 2)',
     })
     .option('encoding', {
       choices: ENCODINGS,
-      default: 'utf-8',
+      defaultDescription: 'utf-8',
       describe: 'How the input bytes are decoded; invalid UTF-8 stops the transform (exit 2) naming the line, never replaced',
     })
     .group(

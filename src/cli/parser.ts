@@ -20,7 +20,11 @@ export function buildParser(argv: readonly string[], handlers: Handlers, onUsage
       '$0 <command> [options]\n\nLoad historical events into Leanplum once, correctly. Exit codes: 0 ok, 1 bug, 2 usage/config/input (nothing was sent), 3 too many rejected rows, 4 GCS/Leanplum error, 5 import job failed or had row failures.\nA single-value option given twice: the last value is used (said in the summary); --out, --to, --bucket, --prefix, --state-to, --app-id, --api-url, --client-key-file, --shard, --shard-count must not differ.',
     )
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress or log lines on stderr' })
-    .option('log-format', { choices: ['text', 'json'], default: 'text', describe: 'stderr logs as text or NDJSON events, the final error included (for CI)' })
+    .option('log-format', {
+      choices: ['text', 'json'],
+      defaultDescription: 'text',
+      describe: 'stderr logs as text or NDJSON events, the final error included (for CI)',
+    })
     .option('debug', { type: 'boolean', default: false, describe: 'On an error, also print its stack trace and causes' })
     .command(
       'transform <input..>',

@@ -7,9 +7,9 @@ import { DEFAULT_API_URL } from '../leanplum/contract.js';
 export const withSend = <T>(y: Argv<T>) =>
   y
     .option('app-id', { type: 'string', describe: 'Leanplum app id' })
-    .option('api-url', { type: 'string', default: DEFAULT_API_URL, describe: 'Leanplum API endpoint (plain http only to loopback)' })
+    .option('api-url', { type: 'string', defaultDescription: String(DEFAULT_API_URL), describe: 'Leanplum API endpoint (plain http only to loopback)' })
     .option('client-key-file', { type: 'string', describe: "File holding the app's Production key (else the LEANPLUM_PROD_KEY environment variable)" })
-    .option('concurrency', { type: 'string', default: '4', describe: 'JSON multi calls in flight at once (never two for one user)' })
+    .option('concurrency', { type: 'string', defaultDescription: '4', describe: 'JSON multi calls in flight at once (never two for one user)' })
     .option('max-rps', { type: 'string', describe: 'At most this many requests per second (retries included); default: no limit' })
     .option('resend-unknown', {
       type: 'string',

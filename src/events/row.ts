@@ -158,7 +158,10 @@ export function processRow(fields: readonly string[], layout: RowLayout, opts: R
     }
     const v = applyTimeRule(original, opts.rule);
     if (v.kind === 'future')
-      return reject('future_time', `time ${new Date(original * 1000).toISOString()} is after the import time (beyond --future-tolerance)`);
+      return reject(
+        'future_time',
+        `time ${new Date(original * 1000).toISOString()} is in the future: after the import time${opts.rule.clock !== undefined && opts.rule.clock < opts.rule.importAt ? ' or the real clock, whichever is earlier' : ''} (beyond --future-tolerance)`,
+      );
     if (v.kind === 'implausible')
       return reject(
         'implausible_time',

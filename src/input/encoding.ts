@@ -31,7 +31,7 @@ export function parseEncoding(text: string): Encoding | undefined {
   return ALIASES[text.trim().toLowerCase()];
 }
 
-const FIX = '--encoding latin1|windows-1252|utf-16le|utf-16be';
+const FIX = '--encoding windows-1252|latin1|utf-16le|utf-16be';
 
 const isCont = (b: number) => (b & 0xc0) === 0x80;
 
@@ -179,7 +179,13 @@ class Position {
 function utf8Error(o: TextOptions, info: TextInfo, pos: Position, bytes: Uint8Array, at: number, context: Uint8Array): BackfillError {
   const n = invalidLength(bytes, at);
   const seq = Array.from(bytes.subarray(at, at + n), hex).join(' ');
-  const guess = bytes[at]! >= 0xa0 && n === 1 ? ' (a single byte like this is typical of latin1 or windows-1252)' : '';
+  const b = bytes[at]!;
+  const guess =
+    n !== 1 || b < 0x80
+      ? ''
+      : b <= 0x9f
+        ? ` (a single byte like this is typical of windows-1252, where it is "${WINDOWS_1252[b - 0x80]}")`
+        : ' (a single byte like this is typical of windows-1252 or latin1)';
   return new BackfillError(
     'INPUT_MALFORMED',
     `"${shown(o.name)}" is not valid UTF-8: line ${pos.line(info)}, byte offset ${pos.offset + at}: ${n === 1 ? 'byte' : 'bytes'} ${seq}${guess}, in "${shownBytes(context)}"`,
@@ -283,6 +289,17 @@ async function* singleByte(chunks: AsyncIterable<Buffer>, encoding: 'latin1' | '
         'INPUT_MALFORMED',
         `"${shown(o.name)}" looks like UTF-8, but --encoding ${encoding} was given: line ${pos.line(info)}, byte offset ${pos.offset + at} starts the UTF-8 character "${shown(chunk.toString('utf8', at, at + invalidLength(chunk, at)))}", in "${shownBytes(around(chunk, at))}"`,
         `Leave out --encoding (UTF-8 is the default): read as ${encoding}, "é" would become "Ã©". Nothing was replaced or written past this point.`,
+      );
+    }
+    // latin1 maps 0x80–0x9F to invisible C1 control characters, which no export means: such a byte
+    // is windows-1252 (€, ’, “ …). Read as latin1 it would go into ids and names unseen.
+    const c1 = encoding === 'latin1' ? chunk.findIndex((b) => b >= 0x80 && b <= 0x9f) : -1;
+    if (c1 >= 0) {
+      pos.count(chunk, c1, 10, 13);
+      throw new BackfillError(
+        'INPUT_MALFORMED',
+        `"${shown(o.name)}" has byte ${hex(chunk[c1]!)} at line ${pos.line(info)}, byte offset ${pos.offset + c1}, which latin1 reads as an invisible control character, in "${shownBytes(around(chunk, c1))}"`,
+        `This is windows-1252 (where ${hex(chunk[c1]!)} is "${WINDOWS_1252[chunk[c1]! - 0x80]}"): give --encoding windows-1252. Nothing was written past this point.`,
       );
     }
     pos.count(chunk, chunk.length, 10, 13);

@@ -62,6 +62,15 @@ function editDistance(a: string, b: string): number {
 const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9.]/g, '');
 
 /**
+ * A name as compared: whole, and its last word (`event_timestamp` → `timestamp`), so that a
+ * mistyped `timestmp` finds `event_timestamp` rather than whatever is a few letters off.
+ */
+const forms = (name: string): string[] => {
+  const last = name.split(/[_\-\s.]+/).at(-1) ?? '';
+  return last.length >= 3 && last.length < name.length ? [norm(name), norm(last)] : [norm(name)];
+};
+
+/**
  * The name most likely meant by a mistyped one: the closest by edit distance (case, `_`, `-` and
  * spaces ignored), if it is close — at most a third of the typed name's length away (at least 1).
  * Ties go to the first name given (header order).
@@ -72,7 +81,7 @@ export function closestName(typed: string, names: readonly string[]): string | u
   let best: string | undefined;
   let bestD = Infinity;
   for (const h of names) {
-    const d = editDistance(norm(h), t);
+    const d = Math.min(...forms(h).map((f) => editDistance(f, t)));
     if (d < bestD && d <= limit) [best, bestD] = [h, d];
   }
   return best;
@@ -87,7 +96,7 @@ export function suggestColumn(field: TargetField, header: readonly string[], typ
   const near = closestName(typed, header);
   if (near !== undefined) return near;
   const wanted = [field, ...SYNONYMS[field]].map(norm);
-  const exact = header.find((h) => wanted.includes(norm(h)));
+  const exact = header.find((h) => wanted.includes(norm(h))) ?? header.find((h) => forms(h).some((f) => wanted.includes(f)));
   if (exact !== undefined) return exact;
   let best: string | undefined;
   let bestD = Infinity;

@@ -392,6 +392,14 @@ export class JsonProjection {
     if (ev === 'not_track') return ev;
     const badUser = userIdProblem(ev.userId);
     if (badUser !== undefined) return { kind: 'rejected', reason: 'bad_user_id', message: badUser };
+    // an event name is text: `true`, 42, {…} or […] is a field mapped wrong, not an event called "true"
+    const e = ev.event;
+    if (e !== undefined && e !== null && typeof e !== 'string')
+      return {
+        kind: 'rejected',
+        reason: 'bad_event_name',
+        message: `event ${shown(jsonText(e))} is not text (a JSON ${Array.isArray(e) ? 'array' : typeof e}); expected the event's name as a string`,
+      };
     if (this.anonymous) this.notes.anonymousUserRows++;
     const g = this.get;
     const f = new Array<string>(this.width).fill('');

@@ -43,7 +43,11 @@ export function ruleProblems(r: TimeRule): string[] {
   const out: string[] = [];
   if (r.maxDelay < 0) out.push('max-delay: must not be negative');
   if (r.clampAge <= 0) out.push('clamp-age: must be positive');
-  if (clampTargetOf(r) < cutoffOf(r)) {
+  if (r.clampAge >= r.window) {
+    out.push(
+      `clamp-age: ${r.clampAge / DAY}d is not inside Leanplum's 365-day window: clamped events would still be too old; use less than 365d (default 360d)`,
+    );
+  } else if (clampTargetOf(r) < cutoffOf(r)) {
     const spare = r.window - r.clampAge;
     out.push(
       `max-delay: ${r.maxDelay / DAY}d plus clamp-age ${r.clampAge / DAY}d exceeds Leanplum's 365-day window, ` +

@@ -54,8 +54,16 @@ export interface TransformConfig {
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 function instant(text: string, path: string, problems: string[]): number {
-  if (!ISO_INSTANT.test(text) || Number.isNaN(Date.parse(text))) {
+  const m = ISO_INSTANT.exec(text);
+  if (!m || Number.isNaN(Date.parse(text))) {
     problems.push(`${path}: expected an ISO-8601 instant with Z or an offset (e.g. 2026-11-25T09:00:00Z), found "${text}"`);
+    return NaN;
+  }
+  // Date.parse rolls 2026-02-30 over to March 2nd: a date that does not exist is a typo, not a time
+  const [y, mo, d, h, mi] = text.slice(0, 16).split(/[-T:]/).map(Number) as [number, number, number, number, number];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d || h > 23 || mi > 59) {
+    problems.push(`${path}: "${text}" is not a real calendar date and time`);
     return NaN;
   }
   return Math.floor(Date.parse(text) / 1000);
@@ -101,6 +109,9 @@ function parseMap(items: readonly string[], problems: string[]): Partial<Record<
       problems.push(`map: expected <field>=<column> (e.g. --map userId=user_id), found "${item}"`);
     } else if (!TARGET_FIELDS.includes(key)) {
       problems.push(`map: "${key}" is not a Leanplum field; use one of ${TARGET_FIELDS.join(', ')} (other columns go with --param)`);
+    } else if (out[key] !== undefined && out[key] !== item.slice(eq + 1)) {
+      // which column is the user id (or the time…) must never depend on which copy wins
+      problems.push(`map: ${key} is mapped twice, to "${out[key]}" and to "${item.slice(eq + 1)}"; give --map ${key}=<column> once`);
     } else {
       out[key] = item.slice(eq + 1);
     }

@@ -59,6 +59,25 @@ export interface TransformIO {
   };
 }
 
+/**
+ * Two inputs with the same bytes (the same export under two names, or copied into two folders)
+ * would import every event twice. Found once both were read; nothing is committed then.
+ */
+function refuseRepeatedContent(facts: readonly InputFacts[]): void {
+  const byHash = new Map<string, string>();
+  for (const f of facts) {
+    if (f.bytes === 0) continue;
+    const other = byHash.get(f.sha256);
+    if (other !== undefined)
+      throw new BackfillError(
+        'INPUT_MALFORMED',
+        `inputs "${other}" and "${f.name}" have the same content (sha256 ${f.sha256.slice(0, 12)}…): read both, every event would be imported twice`,
+        'Give each export once. Nothing was written.',
+      );
+    byHash.set(f.sha256, f.name);
+  }
+}
+
 export interface TransformResult {
   summary: TransformSummary;
   tally: Tally;
@@ -261,6 +280,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
     });
   });
   await rejects.end();
+  refuseRepeatedContent(facts);
   // each side of the conservation laws from the place that did the work
   tally.read = input.read;
   tally.written = out.written;

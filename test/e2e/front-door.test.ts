@@ -2,7 +2,7 @@
 // that put wrong data into a FINISHED import with exit 0, or advice that did not run as printed.
 // Each drives the built CLI as a user would, against the stand-ins where a cloud step is involved.
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from '../helpers/cli.js';
@@ -144,7 +144,6 @@ describe('front door: every flag is checked before the first side effect', () =>
     const dir = await tempDir();
     const now = Math.floor(Date.now() / 1000);
     const input = join(dir, 'in.csv');
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(input, `userId,event,time\nu1,open,${now - 3600}\nu2,open,${now + 6 * 3600}\n`);
     const ahead = new Date((now + 86_400) * 1000).toISOString();
     const out = join(dir, 'o');
@@ -240,5 +239,157 @@ describe('front door: advice runs as printed', () => {
     const st = await runCli(['status', state], { env: env() });
     expect(st.code, st.stderr).toBe(0);
     expect(st.stdout).toMatch(/total {6}1 run, 1 part, \d+ rows/);
+  });
+});
+
+// Found by a fresh-eye review of the first version: each reproduced as the reviewer did it.
+describe('front door, after review', () => {
+  const G = ['--map', 'userId=player_id', '--map', 'time=timestamp'];
+  const games = sample('game-sessions.csv');
+
+  it('an export named twice, or two files with the same bytes, is refused (it was read twice: every event imported twice)', async () => {
+    const dir = await tempDir();
+    const twice = await runCli(['transform', games, ...G, '-o', join(dir, 'a'), '--tz', 'UTC', games]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('is given twice (inputs 1 and 2)');
+    const copy = join(dir, 'copy.csv');
+    await writeFile(copy, await readFile(games));
+    const same = await runCli(['transform', games, copy, ...G, '-o', join(dir, 'b')]);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toContain('have the same content');
+    expect(await readdir(join(dir, 'b')).catch(() => [])).not.toContain('clean.csv');
+  });
+
+  it('a flag given without a value (an empty shell variable) is refused, never read as its default', async () => {
+    const r = await runCli(['transform', games, ...G, '-o', join(await tempDir(), 'o'), '--tz', '--max-reject-rate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('tz: given without a value');
+    expect(r.stderr).toContain('max-reject-rate: given without a value');
+  });
+
+  it('run refuses before any upload: --api-url that is no URL or plain http, --adopt-job on a new run, no --yes off a terminal, --to with --prefix', async () => {
+    const before = uploads();
+    const cases: [string[], string][] = [
+      [['--api-url', 'not-a-url', '--yes'], 'api-url: "not-a-url" is not a URL'],
+      [['--api-url', 'http://example.com/api', '--yes'], 'the key would travel unencrypted'],
+      [['--adopt-job', 'clean.csv=123', '--yes'], 'adopt-job: --out holds no run yet'],
+      [[], 'yes: no terminal to confirm the launch on'],
+      [['--prefix', 'foo', '--yes'], 'prefix: only read with --bucket'],
+    ];
+    for (const [extra, message] of cases) {
+      const out = join(await tempDir(), 'o');
+      const args = ['run', sample('mobile-game.csv'), '--out', out, ...game, '--to', `gs://${BUCKET}/r`, '--app-id', APP.id, ...extra];
+      if (!extra.includes('--api-url')) args.push('--api-url', s.sim.apiUrl);
+      const r = await runCli(args, { env: env() });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(await readdir(out).catch((e: NodeJS.ErrnoException) => e.code)).toBe('ENOENT');
+    }
+    expect(uploads()).toBe(before);
+  });
+
+  it('an --import-at or --min-time that is no calendar date (2026-02-30) is refused, not rolled over to March', async () => {
+    const r = await runCli([
+      'transform',
+      games,
+      ...G,
+      '-o',
+      join(await tempDir(), 'o'),
+      '--import-at',
+      '2026-02-30T00:00:00Z',
+      '--min-time',
+      '2021-13-01T00:00:00Z',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('import-at: "2026-02-30T00:00:00Z" is not a real calendar date and time');
+    expect(r.stderr).toContain('min-time: expected an ISO-8601 instant');
+  });
+
+  it('--map userId twice with different columns is refused (the last one used to win silently)', async () => {
+    const r = await runCli(['transform', games, ...G, '--map', 'userId=event', '-o', join(await tempDir(), 'o')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('map: userId is mapped twice, to "player_id" and to "event"');
+  });
+
+  it('--encoding latin1 on windows-1252 bytes (0x80–0x9F) stops and names windows-1252 (invisible control characters went into ids)', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'w.csv');
+    await writeFile(input, Buffer.from('user,event,time\nJos\x80,caf\x9c,2026-10-01T00:00:00Z\n', 'latin1'));
+    const r = await runCli(['transform', input, '--map', 'userId=user', '--encoding', 'latin1', '-o', join(dir, 'o')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('give --encoding windows-1252');
+    const ok = await runCli(['transform', input, '--map', 'userId=user', '--encoding', 'windows-1252', '-o', join(dir, 'o2'), '--import-at', hourAgo()]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await clean(join(dir, 'o2'))).toContain('Jos€,cafœ');
+  });
+
+  it('Parquet strings that are not UTF-8 stop the run (they became U+FFFD: two users merged)', async () => {
+    const { parquetWriteBuffer } = await import('hyparquet-writer');
+    const dir = await tempDir();
+    const file = join(dir, 'bad.parquet');
+    const enc = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
+    const buf = parquetWriteBuffer({
+      columnData: [
+        { name: 'user_id', data: [enc('Jos\xe9'), enc('Jos\xe8')], type: 'BYTE_ARRAY' },
+        { name: 'event_name', data: [enc('open'), enc('open')], type: 'BYTE_ARRAY' },
+        { name: 'time', data: [1_790_000_000, 1_790_000_000], type: 'DOUBLE' },
+      ],
+    });
+    await writeFile(file, Buffer.from(buf));
+    const r = await runCli(['transform', file, '--map', 'userId=user_id', '--map', 'event=event_name', '-o', join(dir, 'o')]);
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stderr).toContain('not valid UTF-8');
+    expect(r.stderr).not.toContain('\uFFFD');
+  });
+
+  it('a JSON event that is not text (true, 42) is rejected as bad_event_name, not imported as an event called "true"', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'e.ndjson');
+    const t = Math.floor(Date.now() / 1000) - 3600;
+    await writeFile(
+      input,
+      [
+        { u: 'a', e: true, t },
+        { u: 'b', e: 42, t },
+        { u: 'c', e: 'open', t },
+      ]
+        .map((x) => JSON.stringify(x))
+        .join('\n'),
+    );
+    const out = join(dir, 'o');
+    const r = await runCli(['transform', input, '--map', 'userId=u', '--map', 'event=e', '--map', 'time=t', '-o', out, '--max-reject-rate', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await summary(out)).counts.rejectedByReason.bad_event_name).toBe(2);
+    expect(await clean(out)).not.toContain('true');
+  });
+
+  it('did-you-mean for a mistyped time column names event_timestamp, not event_name; the advice runs', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'in.csv');
+    const t = new Date(Date.now() - 3_600_000).toISOString();
+    await writeFile(input, `user_id,event_name,event_timestamp\nu1,open,${t}\n`);
+    const r = await runCli(['transform', input, '--map', 'userId=user_id', '--map', 'event=event_name', '--map', 'time=timestmp', '-o', join(dir, 'o')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--map time=event_timestamp');
+    const fixed = await runCli([
+      'transform',
+      input,
+      '--map',
+      'userId=user_id',
+      '--map',
+      'event=event_name',
+      '--map',
+      'time=event_timestamp',
+      '-o',
+      join(dir, 'o2'),
+    ]);
+    expect(fixed.code, fixed.stderr).toBe(0);
+  });
+
+  it('--clamp-age beyond the window names clamp-age, not a negative max-delay', async () => {
+    const r = await runCli(['transform', games, ...G, '-o', join(await tempDir(), 'o'), '--clamp-age', '400d']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("clamp-age: 400d is not inside Leanplum's 365-day window");
+    expect(r.stderr).not.toContain('-35d');
   });
 });
