@@ -107,8 +107,37 @@ export function jsonText(v: unknown): string {
   }
 }
 
+/**
+ * Does JSON.stringify need stringifyJson's replacer for this value: a bigint, a marked string,
+ * bytes, an object that is not a plain object, an array or a Date, or nesting deeper than 8 (not
+ * looked into)? Most values (Mixpanel's `items` arrays) need none, and the replacer, a call per
+ * value, costs several times the check.
+ */
+function needsReplacer(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+      return v.charCodeAt(0) === MARK_CODE;
+    case 'bigint':
+      return true;
+    case 'object': {
+      if (v === null || v instanceof Date) return false;
+      if (depth > 8) return true;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (needsReplacer(v[i], depth + 1)) return true;
+        return false;
+      }
+      if (Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) return true;
+      for (const k in v) if (needsReplacer((v as Record<string, unknown>)[k], depth + 1)) return true;
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
 /** JSON.stringify that writes marked strings and bigints as the numbers they were. */
 export function stringifyJson(v: unknown): string {
+  if (!needsReplacer(v, 0)) return JSON.stringify(v) ?? '';
   let marked = false;
   const text = JSON.stringify(v, (_k, x: unknown) => {
     if (typeof x === 'bigint') {
