@@ -4,12 +4,12 @@ import { DAY } from '../time/clamp.js';
 import { MAX_EVENT_NAMES_PER_APP, MAX_PARAM_NAMES_PER_APP } from '../events/names.js';
 import type { ReportCollector } from './collector.js';
 import { bucketDays } from './histogram.js';
+import { isoSeconds as iso } from '../time/iso.js';
 
 export const REPORT_SCHEMA_VERSION = 2;
 
 export type { HistogramBucket, HistogramNewer, HistogramOlder, Report, ReportResults, Warning } from '../model/report.js';
 
-const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 const pct = (a: number, b: number) => (b === 0 ? 0 : Math.round((a / b) * 10000) / 100);
 
 function histogram(c: ReportCollector, summary: TransformSummary): Report['histogram'] {

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { formatDuration } from '../time/duration.js';
 import { formatShard } from '../events/shard.js';
 import type { TransformConfig } from './transform-config.js';
-
-const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+import { isoSeconds as iso } from '../time/iso.js';
 
 // Config fields that are not options of the output: where the inputs and outputs are, and the
 // parts of the rule that are spelled out above (or fixed by the platform).

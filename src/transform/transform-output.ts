@@ -11,6 +11,7 @@ import { dedupeKey, type KeptRow, type Occurrence } from '../events/row.js';
 import { ShardFilter } from '../events/shard.js';
 import type { Tally } from './tally.js';
 import type { TransformConfig } from './transform-config.js';
+import { isoSeconds as iso } from '../time/iso.js';
 
 export type PartWriterFactory = (dir: string, header: string, maxBytes: number, options: PartWriterOptions) => PartWriter;
 
@@ -34,7 +35,6 @@ export interface OutputResult {
   sort: { runs: number; bytesSpilled: number; extraMergePasses: number } | null;
 }
 
-const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 const FIELD_CHARS = 201;
 
 /** What is left to write of an expanded row, without its occurrence objects. */

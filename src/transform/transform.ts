@@ -20,6 +20,7 @@ import type { ProjectionNotes } from '../presets/projection.js';
 import { TOOL } from '../version.js';
 import type { InputFacts, TransformSummary } from '../model/summary.js';
 import type { RowObserver } from './row-observer.js';
+import { isoSeconds as iso } from '../time/iso.js';
 
 export type { RowObserver } from './row-observer.js';
 export type { InputFacts, TransformSummary } from '../model/summary.js';
@@ -83,8 +84,6 @@ export interface TransformResult {
   tally: Tally;
   mapping: ResolvedMapping;
 }
-
-const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
 function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs: InputFacts[], out: OutputResult): TransformSummary {
   const r = cfg.rule;
