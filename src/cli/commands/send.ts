@@ -9,6 +9,7 @@ import { loadManifest } from '../../run/manifest.js';
 import { judgeSend, sendStage, type ApiSendSummary } from '../../sinks/api/send-stage.js';
 import { sendPace } from '../command-options.js';
 import { type Args, FlagReader } from '../flags.js';
+import { renderShown } from '../render.js';
 import { parseGsUrl, type Target } from '../../gcs/url.js';
 import type { ObjectRef } from '../../gcs/storage.js';
 import { parseShard } from '../../events/shard.js';
@@ -195,7 +196,7 @@ export async function sendDir(
         log,
       );
     });
-    render(summary, dir, log);
+    renderShown({ stage: 'sent', dir, summary }, { repeats: [] }, (text) => process.stdout.write(text), log);
     const verdict = judgeSend(summary);
     if (verdict !== undefined) throw verdict;
     return summary;
@@ -203,24 +204,6 @@ export async function sendDir(
     scrubError(e, key);
     throw e;
   }
-}
-
-function render(s: ApiSendSummary, dir: string, log: Log): void {
-  const n = (x: number) => x.toLocaleString('en-US');
-  log(
-    'sent',
-    { ...s },
-    `sent       ${n(s.sent)} row(s) in ${n(s.batches)} call(s): ${n(s.ok)} ok, ${n(s.warned)} with a warning, ${n(s.failed)} failed; ${n(s.billableLookups)} billable lookups; ${n(s.requests)} request(s), ${n(s.retries)} retried`,
-  );
-  if (s.unknownSkipped.batches > 0)
-    log(
-      'unknown-skipped',
-      s.unknownSkipped,
-      `WARNING    ${n(s.unknownSkipped.rows)} row(s) in ${s.unknownSkipped.batches} batch(es) were recorded as unknown (--skip-unknown): Leanplum may or may not hold them`,
-    );
-  if (s.pastEventWarnings > 0)
-    log('past-event', { rows: s.pastEventWarnings }, `WARNING    ${n(s.pastEventWarnings)} row(s) "Past event detected": Leanplum filed them at the send time`);
-  log('results', { dir }, `results    ${dir}/results/summary.json, ${dir}/server-rejects.csv`);
 }
 
 export async function sendCommand(o: SendCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
