@@ -63,7 +63,7 @@ export interface ApiSendSummary {
 }
 
 interface Built {
-  /** with a mirror: the `send` line, written when the batch is queued, is in GCS */
+  /** the `send` line, written when the batch is queued, is durable (and, with a mirror, in GCS) */
   covered?: Promise<void>;
   b: Batch;
   users: Set<string>;
@@ -194,7 +194,9 @@ async function pump(
   const pacer = new Pacer(o.maxRps, sleep);
   const concurrency = Math.max(1, o.concurrency);
   let layout: CleanLayout | undefined;
+  // rows read and not yet in a batch: pending[head…] (the consumed front is dropped once in a while, not per batch)
   let pending: CleanRow[] = [];
+  let head = 0;
   const ready: Built[] = [];
   const closed: Batch[] = [];
   const packer = new BatchPacker((b) => closed.push(b));
@@ -205,13 +207,15 @@ async function pump(
   let lastLog = Date.now();
 
   const build = (b: Batch): Built => {
-    const rows = pending.slice(0, b.rows);
-    pending = pending.slice(b.rows);
+    const from = head;
+    head += b.rows;
     const uuid = batchUuidOf(runId, b.n);
     const users = new Set<string>();
     const reqIds: string[] = [];
     let data = '[';
-    for (const [k, r] of rows.entries()) {
+    for (let k = 0; k < b.rows; k++) {
+      const r = pending[from + k]!;
+      pending[from + k] = undefined as unknown as CleanRow;
       const reqId = reqIdOf(runId, r.file, r.line, r.index);
       reqIds.push(reqId);
       users.add(r.fields[layout!.userId]!);
@@ -320,7 +324,7 @@ async function pump(
   });
   /** a batch whose `send` was written ahead but whose POST never started */
   const unsent = (x: Built) => writer.append({ e: 'unsent', n: x.b.n, at: o.now().toISOString() }).catch(() => undefined);
-  // with a mirror, `send` lines are written (and mirrored) as batches are queued, well ahead of their POST
+  // batches queued ahead of the calls in flight (a GCS round trip needs more of them than an fsync)
   const ahead = concurrency * (o.mirror === undefined ? 2 : 16);
 
   /** A batch the packer closed: compared with the ledger, then queued to send or passed over. */
@@ -335,13 +339,20 @@ async function pump(
       );
     }
     if (rec !== undefined && (rec.state === 'answered' || rec.state === 'skipped')) return;
-    if (o.mirror !== undefined) {
-      x.covered = writer.append(sendEntry(x), true);
-      x.covered.catch(() => undefined);
-    }
+    // the `send` line is written (and mirrored) as the batch is queued, ahead of its POST: its fsync
+    // (and GCS write) is then off the path between one call's answer and the next call's POST
+    x.covered = writer.append(sendEntry(x), true);
+    x.covered.catch(() => undefined);
     ready.push(x);
     dispatch();
+    if (head > 4096 && head * 2 > pending.length) {
+      pending = pending.slice(head);
+      head = 0;
+    }
     while (stop === undefined && ready.length >= ahead) await waitOne();
+    // building a batch is a few ms of work: let answers that came meanwhile free their slots now,
+    // not after the rest of the chunk (the calls in flight would wait idle for it)
+    if (running.size > 0) await new Promise<void>((r) => setImmediate(r));
   };
 
   try {
