@@ -1,5 +1,6 @@
 // The shape of report.json (documented in the README and docs/report.md). Types only. A change
-// that a reader of the previous schemaVersion would misread bumps the version.
+// that a reader of the previous schemaVersion would misread bumps the version. Besides the types,
+// only the limits of an example row (the transform keeps no more of a row waiting in the dedupe sort).
 // 2: valueByCurrency holds exact decimal strings (was rounded numbers); histogram.older/newer.
 import type { ResultsSummary } from './results.js';
 import type { Conservation, InputFacts } from './summary.js';
@@ -30,10 +31,15 @@ export interface Warning {
   code: string;
   message: string;
 }
+/** An example row shows at most this many of the row's fields… */
+export const EXAMPLE_FIELDS = 30;
+/** …each cut to this many characters, followed by '…' when it was longer. */
+export const EXAMPLE_FIELD_CHARS = 200;
 export interface ExampleRow {
   file: string;
   line: number;
   message: string;
+  /** the row's first EXAMPLE_FIELDS fields, each cut at EXAMPLE_FIELD_CHARS characters (then '…') */
   values: string[];
 }
 export interface ReasonRows {

@@ -4,11 +4,11 @@ import type { RowObserver } from '../transform/row-observer.js';
 import { DAY, type TimeRule } from '../time/clamp.js';
 import { DecimalSum } from './decimal.js';
 import { DistinctCounter } from './hll.js';
+import { EXAMPLE_FIELD_CHARS, EXAMPLE_FIELDS } from '../model/report.js';
 
 const CLAMPED_SAMPLE = 50;
 const ROWS_PER_REASON = 5;
 const MAX_EVENTS = 2000;
-const FIELD_CHARS = 200;
 
 export interface EventStats {
   occurrences: number;
@@ -40,7 +40,7 @@ const DROP_MESSAGE: Readonly<Record<DropReason, string>> = {
   other_shard: "belongs to another shard's users (--shard)",
 };
 
-const clip = (s: string) => (s.length > FIELD_CHARS ? s.slice(0, FIELD_CHARS) + '…' : s);
+const clip = (s: string) => (s.length > EXAMPLE_FIELD_CHARS ? s.slice(0, EXAMPLE_FIELD_CHARS) + '…' : s);
 
 /**
  * Everything the preview report shows, gathered while streaming in memory that does not grow
@@ -148,7 +148,7 @@ export class ReportCollector implements RowObserver {
   private example<K>(into: Map<K, ExampleRow[]>, key: K, fields: readonly string[], file: string, line: number, message: string): void {
     let list = into.get(key);
     if (list === undefined) into.set(key, (list = []));
-    if (list.length < ROWS_PER_REASON) list.push({ file, line, message, values: fields.slice(0, 30).map(clip) });
+    if (list.length < ROWS_PER_REASON) list.push({ file, line, message, values: fields.slice(0, EXAMPLE_FIELDS).map(clip) });
   }
 
   rejected(fields: readonly string[], line: number, reason: RejectReason, message: string, file: string): void {

@@ -4,11 +4,27 @@ import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * Receives the sorted records one by one. `payload[start, end)` is valid only during the call
- * (copy or decode it there). Returning true asks the sorter to await the sink's `wait` before
- * the next record (a writer whose buffer is full).
+ * One record as the sink receives it: the sort key (`key`, then `num`, then `seq`), two numbers
+ * carried along (`a`, `b`) and the payload's bytes `payload[start, end)`. The sorter fills one
+ * object per drain and reuses it for every record: read its fields during the call, do not keep it.
  */
-export type SortSink = (key: string, num: number, seq: number, a: number, b: number, payload: Buffer, start: number, end: number) => boolean;
+export interface SortRecord {
+  key: string;
+  num: number;
+  seq: number;
+  a: number;
+  b: number;
+  payload: Buffer;
+  start: number;
+  end: number;
+}
+
+/**
+ * Receives the sorted records one by one. The record and `payload[start, end)` are valid only
+ * during the call (copy or decode them there). Returning true asks the sorter to await the sink's
+ * `wait` before the next record (a writer whose buffer is full).
+ */
+export type SortSink = (record: Readonly<SortRecord>) => boolean;
 
 /**
  * Bytes per record in the typed arrays (chunk, offset, key length, payload length, a, b: u32;
@@ -28,8 +44,9 @@ interface Utf8Buffer {
   utf8Write(text: string, offset: number, length: number): number;
 }
 const utf8 = (b: Buffer) => b as unknown as Utf8Buffer;
-/** `buf.toString('utf8', start, end)`, faster: for the sink's payloads. */
-export const utf8Text = (buf: Buffer, start: number, end: number): string => utf8(buf).utf8Slice(start, end);
+const EMPTY = Buffer.alloc(0);
+/** A record's payload as text: `payload.toString('utf8', start, end)`, faster. */
+export const payloadText = (r: Readonly<SortRecord>): string => utf8(r.payload).utf8Slice(r.start, r.end);
 
 /**
  * The key strings handed to the sink: consecutive records mostly share their key (a user's rows),
@@ -281,6 +298,7 @@ export class ExternalSorter {
   async drain(sink: SortSink, wait: () => Promise<void>): Promise<void> {
     try {
       const keys = new KeyDecoder();
+      const rec: SortRecord = { key: '', num: 0, seq: 0, a: 0, b: 0, payload: EMPTY, start: 0, end: 0 };
       if (this.runs.length === 0) {
         const order = this.sortedIndex();
         for (let j = 0; j < order.length; j++) {
@@ -289,19 +307,15 @@ export class ExternalSorter {
           const off = this.recOff[i]!;
           const ps = off + this.recKeyLen[i]!;
           this.emitted++;
-          if (
-            sink(
-              keys.decode(c, off, ps, this.recP1[i]!, this.recP2[i]!),
-              this.recNum[i]!,
-              this.recSeq[i]!,
-              this.recA[i]!,
-              this.recB[i]!,
-              c,
-              ps,
-              ps + this.recLen[i]!,
-            )
-          )
-            await wait();
+          rec.key = keys.decode(c, off, ps, this.recP1[i]!, this.recP2[i]!);
+          rec.num = this.recNum[i]!;
+          rec.seq = this.recSeq[i]!;
+          rec.a = this.recA[i]!;
+          rec.b = this.recB[i]!;
+          rec.payload = c;
+          rec.start = ps;
+          rec.end = ps + this.recLen[i]!;
+          if (sink(rec)) await wait();
         }
         this.reset();
         this.release();
@@ -334,7 +348,15 @@ export class ExternalSorter {
       }
       await mergeRuns(this.runs, this.readBuffer(this.runs.length), (r) => {
         this.emitted++;
-        return sink(keys.decode(r.buf, r.keyStart, r.payloadStart, r.p1, r.p2), r.num, r.seq, r.a, r.b, r.buf, r.payloadStart, r.end) ? wait() : undefined;
+        rec.key = keys.decode(r.buf, r.keyStart, r.payloadStart, r.p1, r.p2);
+        rec.num = r.num;
+        rec.seq = r.seq;
+        rec.a = r.a;
+        rec.b = r.b;
+        rec.payload = r.buf;
+        rec.start = r.payloadStart;
+        rec.end = r.end;
+        return sink(rec) ? wait() : undefined;
       });
     } finally {
       await this.dispose();

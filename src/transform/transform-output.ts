@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedMapping } from '../input/mapping.js';
-import { ExternalSorter, utf8Text } from './external-sort.js';
+import { ExternalSorter, payloadText } from './external-sort.js';
 import { LineIndexWriter } from './line-index.js';
 import { PartWriter, type PartInfo, type PartWriterOptions } from './part-writer.js';
 import type { RowObserver } from './row-observer.js';
@@ -12,6 +12,7 @@ import { ShardFilter } from '../events/shard.js';
 import type { Tally } from './tally.js';
 import type { TransformConfig } from './transform-config.js';
 import { isoSeconds as iso } from '../time/iso.js';
+import { EXAMPLE_FIELD_CHARS, EXAMPLE_FIELDS } from '../model/report.js';
 
 export type PartWriterFactory = (dir: string, header: string, maxBytes: number, options: PartWriterOptions) => PartWriter;
 
@@ -35,7 +36,12 @@ export interface OutputResult {
   sort: { runs: number; bytesSpilled: number; extraMergePasses: number } | null;
 }
 
-const FIELD_CHARS = 201;
+/**
+ * A row waiting in the dedupe sort keeps only what the report can show of it if it turns out a
+ * duplicate: its first EXAMPLE_FIELDS fields, one character longer than EXAMPLE_FIELD_CHARS so the
+ * report still sees that a field was cut.
+ */
+const KEPT_FIELD_CHARS = EXAMPLE_FIELD_CHARS + 1;
 
 /** What is left to write of an expanded row, without its occurrence objects. */
 interface CompactOccurrences {
@@ -84,6 +90,18 @@ interface Tails {
   lastFrom: number;
 }
 const tailAt = (t: Tails, i: number): string => (i >= t.lastFrom ? t.lastTail : t.tail);
+
+/**
+ * The clean CSV line of a row's occurrence `i`: its quoted fields around the time and, with
+ * --original-time-param (`original` not undefined), the original time of a clamped occurrence
+ * (NaN for one that was not clamped: an empty column).
+ */
+function formatOccurrence(q: Tails, i: number, time: number, original: number | undefined): string {
+  return q.head + time + tailAt(q, i) + (original === undefined ? '' : ',' + (Number.isNaN(original) ? '' : iso(original))) + '\n';
+}
+
+/** An occurrence's `original` for formatOccurrence: undefined without --original-time-param. */
+const originalOf = (o: Occurrence, origParam: boolean): number | undefined => (origParam ? (o.change === 'clamped' ? o.original : NaN) : undefined);
 
 function unpackOccurrences(packed: PackedOccurrences): Occurrence[] {
   const out: Occurrence[] = [];
@@ -155,7 +173,7 @@ export class TransformOutput {
     if (this.byKey !== undefined) {
       // decided in the merge of the dedupe sort; until then the row is neither kept nor dropped
       this.countInputOrder(row);
-      const f = this.observer?.dropped === undefined ? undefined : fields.slice(0, 30).map((x) => x.slice(0, FIELD_CHARS));
+      const f = this.observer?.dropped === undefined ? undefined : fields.slice(0, EXAMPLE_FIELDS).map((x) => x.slice(0, KEPT_FIELD_CHARS));
       const payload = JSON.stringify({ r: { ...row, occurrences: packOccurrences(row.occurrences) }, f });
       return this.byKey.add(dedupeKey(row), 0, position, fileIndex, line, payload) ? this.byKey.spill() : undefined;
     }
@@ -203,13 +221,11 @@ export class TransformOutput {
   // (possibly thousands of occurrences of a large count) continue asynchronously.
   private writeKept(row: KeptRow, fileIndex: number, line: number): Promise<void> | undefined {
     const q = this.quoted(row, this.tally.quoting);
-    const head = q.head;
     const occ = row.occurrences;
     const origParam = this.origParam;
     for (let i = 0; i < occ.length; i++) {
       const o = occ[i]!;
-      const orig = origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '';
-      const cleanFull = this.clean.add(head + o.time + tailAt(q, i) + orig + '\n', row.userId);
+      const cleanFull = this.clean.add(formatOccurrence(q, i, o.time, originalOf(o, origParam)), row.userId);
       if (this.lines.add(fileIndex, line) || cleanFull)
         return i + 1 === occ.length ? this.flushRows() : this.writeRest(compact(occ, i + 1, origParam), row.userId, q, i + 1, fileIndex, line);
     }
@@ -217,12 +233,10 @@ export class TransformOutput {
   }
 
   private async writeRest(rest: CompactOccurrences, user: string, q: Tails, offset: number, fileIndex: number, line: number): Promise<void> {
-    const head = q.head;
     await this.flushRows();
     const { times, originals } = rest;
     for (let i = 0; i < times.length; i++) {
-      const orig = originals === undefined ? '' : ',' + (Number.isNaN(originals[i]!) ? '' : iso(originals[i]!));
-      const cleanFull = this.clean.add(head + times[i] + tailAt(q, offset + i) + orig + '\n', user);
+      const cleanFull = this.clean.add(formatOccurrence(q, offset + i, times[i]!, originals?.[i]), user);
       if (this.lines.add(fileIndex, line) || cleanFull) await this.flushRows();
     }
   }
@@ -234,12 +248,11 @@ export class TransformOutput {
   private sortKept(row: KeptRow, position: number, fileIndex: number, line: number, inputOrder: boolean): Promise<void> | undefined {
     const sorter = this.byUser!;
     const q = this.quoted(row, this.tally.quoting);
-    const head = q.head;
     const occ = row.occurrences;
     const origParam = this.origParam;
     for (let i = 0; i < occ.length; i++) {
       const o = occ[i]!;
-      const text = head + o.time + tailAt(q, i) + (origParam ? ',' + (o.change === 'clamped' ? iso(o.original) : '') : '') + '\n';
+      const text = formatOccurrence(q, i, o.time, originalOf(o, origParam));
       const bytes = Buffer.byteLength(text);
       if (inputOrder) this.inputOrder!.row(row.userId, bytes);
       if (sorter.add(row.userId, o.time, position, fileIndex, line, text, bytes)) {
@@ -262,12 +275,10 @@ export class TransformOutput {
     inputOrder: boolean,
   ): Promise<void> {
     const sorter = this.byUser!;
-    const head = q.head;
     await sorter.spill();
     const { times, originals } = rest;
     for (let i = 0; i < times.length; i++) {
-      const text =
-        head + times[i] + tailAt(q, offset + i) + (originals === undefined ? '' : ',' + (Number.isNaN(originals[i]!) ? '' : iso(originals[i]!))) + '\n';
+      const text = formatOccurrence(q, offset + i, times[i]!, originals?.[i]);
       const bytes = Buffer.byteLength(text);
       if (inputOrder) this.inputOrder!.row(user, bytes);
       if (sorter.add(user, times[i]!, position, fileIndex, line, text, bytes)) await sorter.spill();
@@ -277,12 +288,8 @@ export class TransformOutput {
   /** With the dedupe sort, the input-order comparison counts the rows as they come, before dedupe. */
   private countInputOrder(row: KeptRow): void {
     const q = this.quoted(row, this.scratchQuoting);
-    const fixed = Buffer.byteLength(q.head) + Buffer.byteLength(q.tail) + 1;
-    const fixedLast = Buffer.byteLength(q.head) + Buffer.byteLength(q.lastTail) + 1;
-    for (const [i, o] of row.occurrences.entries()) {
-      const orig = this.origParam ? 1 + (o.change === 'clamped' ? iso(o.original).length : 0) : 0;
-      this.inputOrder!.row(row.userId, (i >= q.lastFrom ? fixedLast : fixed) + String(o.time).length + orig);
-    }
+    for (const [i, o] of row.occurrences.entries())
+      this.inputOrder!.row(row.userId, Buffer.byteLength(formatOccurrence(q, i, o.time, originalOf(o, this.origParam))));
   }
 
   /** Sorts (when it must), writes, closes the writers and removes the sort's files. */
@@ -300,8 +307,9 @@ export class TransformOutput {
         let previous: string | undefined;
         let pending: Promise<void> | undefined;
         await this.byKey.drain(
-          (key, _num, position, fileIndex, line, buf, start, end) => {
-            const p = JSON.parse(utf8Text(buf, start, end)) as { r: PackedRow; f?: string[] };
+          (r) => {
+            const { key, seq: position, a: fileIndex, b: line } = r;
+            const p = JSON.parse(payloadText(r)) as { r: PackedRow; f?: string[] };
             const file = this.names[fileIndex]!;
             if (key === previous) {
               this.tally.onDropped('duplicate');
@@ -322,14 +330,15 @@ export class TransformOutput {
       if (this.byUser !== undefined) {
         let previous: string | undefined;
         let merged = 0;
-        await this.byUser.drain((user, _time, _position, fileIndex, line, buf, start, end) => {
+        await this.byUser.drain((r) => {
+          const user = r.key;
           if (user !== previous) {
             this.distinctUsers++;
             previous = user;
           }
-          const cleanFull = this.clean.add(utf8Text(buf, start, end), user);
+          const cleanFull = this.clean.add(payloadText(r), user);
           if (onWritten !== undefined && (++merged & 0x3fff) === 0) onWritten(merged);
-          return this.lines.add(fileIndex, line) || cleanFull;
+          return this.lines.add(r.a, r.b) || cleanFull;
         }, this.flushRows);
         account(this.byUser);
       }

@@ -26,8 +26,8 @@ async function sortAll(dir: string, budget: number, recs: readonly Rec[], sinkWa
   const out: Rec[] = [];
   let n = 0;
   await s.drain(
-    (key, num, seq, a, b, buf, start, end) => {
-      out.push({ key, num, ...(seq === 0 ? {} : { seq }), a, b, payload: buf.toString('utf8', start, end) });
+    ({ key, num, seq, a, b, payload, start, end }) => {
+      out.push({ key, num, ...(seq === 0 ? {} : { seq }), a, b, payload: payload.toString('utf8', start, end) });
       return sinkWaits && ++n % 3 === 0;
     },
     () => new Promise((r) => setImmediate(r)),
