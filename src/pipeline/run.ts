@@ -14,6 +14,7 @@ import { loadManifest, saveManifest } from '../run/manifest.js';
 import { RemoteState, claimLayout, parseStateObjectUrl, stateObject } from '../run/remote-state.js';
 import { enforce, isRefusal, mayLaunch, mayResume, mayUpload, mayWait, refusalError, type Sink, sinkGate, unknownLaunch } from '../run/run-machine.js';
 import { judgeSend, sendStage, type ApiSendSummary } from '../sinks/api/send-stage.js';
+import { sendMirrorFor } from '../sinks/api/send-state.js';
 import { attachResults } from '../sinks/csv-job/attach-results.js';
 import { adoptJob, launchStage } from '../sinks/csv-job/launch.js';
 import { uploadStage } from '../sinks/csv-job/upload.js';
@@ -229,7 +230,15 @@ async function send(lock: RunLock, m: Manifest | undefined, client: MultiClient,
       'Run `lp-backfill transform <input> --out <dir>` first (or `run … --sink api`).',
     );
   }
-  const summary = await sendStage(lock, m, client, { ...app, ...s, now: deps.now, sleep: deps.sleep, command: deps.sendCommand(lock.dir, app) }, deps.log);
+  // with --state-to the send ledger is mirrored beside the manifest (a retried task never resends an answered call)
+  const mirror = lock.mirror === undefined ? undefined : sendMirrorFor(lock, deps.storage());
+  const summary = await sendStage(
+    lock,
+    m,
+    client,
+    { ...app, ...s, now: deps.now, sleep: deps.sleep, command: deps.sendCommand(lock.dir, app), mirror },
+    deps.log,
+  );
   deps.show({ stage: 'sent', dir: lock.dir, summary });
   const verdict = judgeSend(summary);
   if (verdict !== undefined) throw verdict;

@@ -1,10 +1,13 @@
 // `send <dir> --state-to gs://…`: the API sink's ledger mirrored to GCS, so that a retried task on a
 // new machine (a fresh transform in an empty --out) never resends an answered batch.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiExport, apiRunDir } from '../helpers/api-run.js';
 import { type CliResult, runCli, startCli } from '../helpers/cli.js';
 import { APP, BUCKET, startServers } from '../helpers/servers.js';
 import { until } from '../helpers/wait.js';
+import { tempDir } from '../helpers/run.js';
 
 let s: Awaited<ReturnType<typeof startServers>>;
 beforeAll(async () => {
@@ -93,6 +96,52 @@ describe('send --state-to: the send ledger mirrored to GCS', () => {
     }
     expect(outcomes).toContain('resent');
   }, 120_000);
+
+  it('run --sink api --state-to: a retried task with an empty --out sends nothing already answered', async () => {
+    const { csv, rows } = apiExport({ users: 90, maxRows: 6 });
+    const work = await tempDir();
+    const input = join(work, 'events.csv');
+    await writeFile(input, csv);
+    const state = newState();
+    const importAt = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const run = (out: string) =>
+      runCli(
+        [
+          'run',
+          input,
+          '--out',
+          out,
+          '--map',
+          'userId=user_id',
+          '--map',
+          'event=event_name',
+          '--map',
+          'time=ts',
+          '--param',
+          'level',
+          '--max-reject-rate',
+          '1',
+          '--sink',
+          'api',
+          '--app-id',
+          APP.id,
+          '--api-url',
+          s.sim.apiUrl,
+          '--state-to',
+          state,
+          '--import-at',
+          importAt,
+        ],
+        { env: env() },
+      );
+    const first = await run(join(work, 'first'));
+    expect(first.code).toBe(0);
+    expectEachRowOnce(rows);
+    const calls = s.sim.multi.stats.calls;
+    const again = await run(join(work, 'second'));
+    expect(again.code).toBe(0);
+    expect(s.sim.multi.stats.calls).toBe(calls);
+  });
 
   it('refuses a directory whose transform is not the run in GCS', async () => {
     const state = newState();
