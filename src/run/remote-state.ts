@@ -115,14 +115,4 @@ export function stateObject(bucket: string, prefix: string, shard: { index: numb
   return { bucket, name: `${folder ? folder + '/' : ''}manifest.json` };
 }
 
-/** The state object a manifest names as its own (`stateUrl`), as a GCS reference. */
-export function parseStateObjectUrl(url: string): ObjectRef {
-  const m = /^gs:\/\/([^/]+)\/(.+\/)?manifest\.json$/.exec(url);
-  if (!m)
-    throw new BackfillError(
-      'STAGE_REFUSED',
-      `the manifest names its state as "${url}", which is not a gs://…/manifest.json URL`,
-      'The manifest was edited or damaged; restore it.',
-    );
-  return { bucket: m[1]!, name: `${m[2] ?? ''}manifest.json` };
-}
+export { parseStateObjectUrl } from '../gcs/url.js';

@@ -10,12 +10,11 @@ import { judgeSend, sendStage, type ApiSendSummary } from '../../sinks/api/send-
 import { sendPace } from '../command-options.js';
 import { type Args, FlagReader } from '../flags.js';
 import { renderShown } from '../render.js';
-import { parseGsUrl, type Target } from '../../gcs/url.js';
+import { parseGsUrl, parseStateObjectUrl, type Target } from '../../gcs/url.js';
 import type { ObjectRef } from '../../gcs/storage.js';
 import { parseShard } from '../../events/shard.js';
 import type { Manifest } from '../../model/manifest.js';
 import type { LedgerMirror } from '../../sinks/api/ledger-mirror.js';
-import { stateRefOf } from '../../sinks/api/state-ref.js';
 
 /** The shard a transform was made for (its state lives in shard-<i>-of-<N>/). */
 function shardOf(m: Manifest | undefined): { index: number; count: number } | undefined {
@@ -31,7 +30,7 @@ function sendStateRef(
   stateTo: Target | undefined,
   stateObject: (bucket: string, prefix: string, shard: { index: number; count: number } | undefined) => ObjectRef,
 ): ObjectRef {
-  const recorded = m?.stateUrl === undefined ? undefined : stateRefOf(m.stateUrl);
+  const recorded = m?.stateUrl === undefined ? undefined : parseStateObjectUrl(m.stateUrl);
   if (stateTo === undefined) return recorded!;
   const asked = stateObject(stateTo.bucket, stateTo.prefix, shardOf(m));
   if (recorded !== undefined && (recorded.bucket !== asked.bucket || recorded.name !== asked.name))

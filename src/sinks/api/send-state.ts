@@ -12,7 +12,7 @@ import { loadManifest } from '../../run/manifest.js';
 import { RemoteState } from '../../run/remote-state.js';
 import { LedgerMirror } from './ledger-mirror.js';
 import { LEDGER_FILE } from './send-ledger.js';
-import { stateRefOf } from './state-ref.js';
+import { parseStateObjectUrl } from '../../gcs/url.js';
 
 /**
  * `send <dir> --state-to gs://…` (or a run that recorded its state): the manifest is kept in GCS
@@ -66,7 +66,7 @@ export async function attachSendState(lock: RunLock, storage: Storage, ref: Obje
 
 /** The ledger mirror of a run whose lock holds a GCS state (for callers that attached it themselves, e.g. `run --state-to`). */
 export const sendMirrorFor = (lock: RunLock, storage: Storage): LedgerMirror | undefined =>
-  lock.mirror === undefined ? undefined : LedgerMirror.beside(storage, stateRefOf(lock.mirror.url));
+  lock.mirror === undefined ? undefined : LedgerMirror.beside(storage, parseStateObjectUrl(lock.mirror.url));
 
 /** Which part (if any) of the local transform is not the one the remote manifest names. */
 async function differingParts(dir: string, local: Manifest, remote: Manifest): Promise<string | undefined> {
