@@ -18,8 +18,13 @@ export interface LaunchHistoryEntry {
   public?: { since: string; until?: string; exposedSeconds?: number };
 }
 
+/** transformed → uploaded → launching → launched → finished | failed (run/part-stage.ts changes it) */
+export type PartStage = 'transformed' | 'uploaded' | 'launching' | 'launched' | 'finished' | 'failed';
+
 export interface PartState {
   file: string;
+  /** absent in manifests written before it existed: then derived from upload, launch and job */
+  stage?: PartStage;
   rows: number;
   bytes: number;
   /** of the committed file: upload refuses a file that no longer matches */

@@ -5,6 +5,7 @@ import { MANIFEST_SCHEMA_VERSION, type Manifest } from '../model/manifest.js';
 import { TOOL } from '../version.js';
 import { readJson, writeJsonAtomic } from '../files/json-file.js';
 import type { RunLock } from './lock.js';
+import { PART_STAGES } from './part-stage.js';
 
 export type { Manifest, PartState } from '../model/manifest.js';
 
@@ -62,6 +63,8 @@ export function checkManifest(m: unknown, where: string): Manifest {
     if (typeof part !== 'object' || part === null) throw bad('a part is not an object');
     if (typeof part.file !== 'string' || !PART_FILE.test(part.file)) throw bad(`part file ${JSON.stringify(part.file)} is not clean.csv or clean-part-NNN.csv`);
     if (typeof part.rows !== 'number' || typeof part.sha256 !== 'string') throw bad(`part ${part.file} has no rows or sha256`);
+    if (part.stage !== undefined && !PART_STAGES.includes(part.stage))
+      throw bad(`part ${part.file} has stage ${JSON.stringify(part.stage)}, not one of ${PART_STAGES.join(', ')}`);
   }
   if (x.transform !== undefined && (typeof x.transform !== 'object' || x.transform === null || !Array.isArray(x.transform.inputs)))
     throw bad('transform is not a transform record');

@@ -2,6 +2,7 @@ import { BackfillError, type ErrorCode } from '../errors.js';
 import type { Manifest, PartState } from '../model/manifest.js';
 import { isStale } from '../time/clamp.js';
 import { adviceCommand, shellWord } from './advice.js';
+import { partStage } from './part-stage.js';
 
 /**
  * The run directory as a state machine. Each stage asks here "may I?" and gets a Refusal (why,
@@ -64,17 +65,7 @@ export function enforce(r: Refusal | undefined): void {
   if (r !== undefined) throw refusalError(r);
 }
 
-export type PartStage = 'transformed' | 'uploaded' | 'launching' | 'launched' | 'finished' | 'failed';
-
-export function partStage(p: PartState): PartStage {
-  if (p.launch?.status === 'launching') return 'launching';
-  if (p.launch?.status === 'launched') {
-    if (p.job?.state === 'FINISHED') return 'finished';
-    if (p.job?.state === 'FAILED') return 'failed';
-    return 'launched';
-  }
-  return p.upload ? 'uploaded' : 'transformed';
-}
+export { partStage, type PartStage } from './part-stage.js';
 
 export type Sink = 'csv-job' | 'api';
 
