@@ -11,7 +11,7 @@ export type { PartStage } from '../model/manifest.js';
  *
  * A launch Leanplum refused goes back to uploaded; with --relaunch, a failed job and a launch
  * whose outcome is unknown (still launching after a crash) go back to uploaded before launching
- * again. A finished part takes no event. (The API sink sends the run as a whole, recorded in its
+ * again. A finished part takes no event but its job seen finished again. (The API sink sends the run as a whole, recorded in its
  * ledger, not per part: it has no stage here.)
  */
 export const PART_STAGES: readonly PartStage[] = ['transformed', 'uploaded', 'launching', 'launched', 'finished', 'failed'];
@@ -39,8 +39,9 @@ const NEXT: Readonly<Record<PartStage, Partial<Record<PartEvent, PartStage>>>> =
   uploaded: { launch: 'launching' },
   launching: { launched: 'launched', 'launch-refused': 'uploaded', relaunch: 'uploaded' },
   launched: { 'job-running': 'launched', 'job-finished': 'finished', 'job-failed': 'failed' },
-  finished: {},
-  failed: { relaunch: 'uploaded' },
+  // wait polls every launched job, ended ones again on a later call: the same end seen again changes nothing
+  finished: { 'job-finished': 'finished' },
+  failed: { 'job-failed': 'failed', relaunch: 'uploaded' },
 };
 
 /** The stage after `event`, or a refusal naming why the event cannot happen in `stage`. */

@@ -119,6 +119,20 @@ describe('run state, after review', () => {
     expect(relaunchElsewhere.stderr).toContain('launched into app app-test, not other-app');
   });
 
+  it('a run directory written before parts had a stage (schema 2 without `stage`) resumes: launched, waited, each stage recorded', async () => {
+    const out = join(await tempDir(), 'no-stage');
+    expect((await runCli(['transform', ...game, '--out', out, '--max-reject-rate', '1'])).code).toBe(0);
+    expect((await runCli(['upload', out, '--to', `gs://${BUCKET}/no-stage`], { env: env() })).code).toBe(0);
+    const m = await manifest(out);
+    expect(m.parts.map((p: { stage?: string }) => p.stage)).toEqual(m.parts.map(() => 'uploaded'));
+    for (const p of m.parts) delete p.stage;
+    await writeFile(join(out, 'manifest.json'), JSON.stringify(m));
+    expect((await runCli(['launch', out, '--yes', '--app-id', APP.id, '--api-url', s.sim.apiUrl], { env: env() })).code).toBe(0);
+    expect((await manifest(out)).parts.map((p: { stage?: string }) => p.stage)).toEqual(m.parts.map(() => 'launched'));
+    expect((await runCli(['wait', out, '--api-url', s.sim.apiUrl, '--poll-interval', '1s'], { env: env() })).code).toBe(0);
+    expect((await manifest(out)).parts.map((p: { stage?: string }) => p.stage)).toEqual(m.parts.map(() => 'finished'));
+  });
+
   it('one unknown launch does not hold back the results of the other parts; adopting the job found in Leanplum completes the run', async () => {
     const dir = await tempDir();
     const input = join(dir, 'in.csv');

@@ -14,6 +14,8 @@ const ALLOWED: readonly [PartStage, PartEvent, PartStage][] = [
   ['launched', 'job-finished', 'finished'],
   ['launched', 'job-failed', 'failed'],
   ['failed', 'relaunch', 'uploaded'],
+  ['finished', 'job-finished', 'finished'],
+  ['failed', 'job-failed', 'failed'],
 ];
 
 const part = (over: Partial<PartState> = {}): PartState => ({ file: 'clean.csv', rows: 10, bytes: 100, sha256: 'x', ...over });
@@ -31,7 +33,7 @@ describe('part stage transitions (pure, the whole table)', () => {
     }
   }
 
-  it('the table covers 6 stages × 8 events, 9 of them allowed', () => {
+  it('the table covers 6 stages × 8 events, 11 of them allowed', () => {
     expect(PART_STAGES.length * PART_EVENTS.length).toBe(48);
     expect(PART_STAGES.flatMap((s) => PART_EVENTS.filter((e) => typeof nextStage(s, e) === 'string')).length).toBe(ALLOWED.length);
   });

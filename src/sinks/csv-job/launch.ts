@@ -8,6 +8,7 @@ import type { Log } from '../../run/log.js';
 import { saveManifest } from '../../run/manifest.js';
 import { adviceCommand, shellWord } from '../../run/advice.js';
 import { type LaunchPlan, unknownLaunch } from '../../run/run-machine.js';
+import { advance } from '../../run/part-stage.js';
 
 export interface LaunchOptions {
   /** launch again the parts whose job ended FAILED */
@@ -33,6 +34,7 @@ export interface LaunchOutcome {
  * its true start.
  */
 function archive(part: PartState, outcome: 'FAILED' | 'unknown', now: Date): void {
+  advance(part, 'relaunch');
   const l = part.launch!;
   const closed = part.public?.until !== undefined;
   (part.history ??= []).push({
@@ -78,6 +80,7 @@ async function saveLaunched(lock: RunLock, m: Manifest, part: PartState, log: Lo
           `Check both tasks; if job ${part.launch!.jobId} is the only one: \`${adviceCommand('launch', lock.dir, m.leanplum, ` --adopt-job ${shellWord(part.file)}=${part.launch!.jobId}`)}\``,
         );
       }
+      advance(same, 'launched');
       same.launch = { ...part.launch! };
       fresh.leanplum ??= m.leanplum!;
       current = fresh;
@@ -126,6 +129,7 @@ export async function adoptJob(
       'Only a launch that ended without an answer can be given a job id.',
     );
   }
+  advance(part, 'launched');
   part.launch = {
     ...part.launch,
     status: 'launched',
@@ -167,6 +171,7 @@ export async function launchStage(
       );
     }
     if (o.publicWhileImporting && storage) await openPublic(lock, man, part, storage, log, o.now);
+    advance(part, 'launch');
     part.launch = { status: 'launching', startedAt: o.now().toISOString(), attempts: (part.launch?.attempts ?? 0) + 1 };
     // recorded before the POST, so that the advice after a lost answer can name the app
     const bound = man.leanplum;
@@ -174,6 +179,7 @@ export async function launchStage(
     await saveManifest(lock, man, o.now());
     try {
       const r = await client.launch({ bucket: part.bucket!, file: part.object! });
+      advance(part, 'launched');
       part.launch = { ...part.launch, status: 'launched', jobId: r.jobId, launchedAt: o.now().toISOString() };
       await saveLaunched(lock, man, part, log, o.now);
       launched.push(part.file);
@@ -181,6 +187,7 @@ export async function launchStage(
     } catch (e) {
       if (e instanceof BackfillError && e.code === 'LEANPLUM_FAILED') {
         // a clear refusal: nothing was created, so launching again later is safe
+        advance(part, 'launch-refused');
         part.launch = { ...part.launch, status: 'refused', message: e.message };
         // a launch that provably reached nothing (a mistyped --api-url) binds nothing
         if (bound === undefined) delete man.leanplum;

@@ -9,6 +9,7 @@ import { sha256File } from '../../files/file-hash.js';
 import type { RunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
 import { saveManifest } from '../../run/manifest.js';
+import { advance } from '../../run/part-stage.js';
 
 const SAFE_PREFIX = /^[A-Za-z0-9_\-/]*$/;
 
@@ -57,6 +58,7 @@ export async function uploadStage(
     const ref = { bucket: part.bucket, name: part.object };
     log('upload', { file: part.file, to: gsUrl(ref) }, `upload     ${part.file} → ${gsUrl(ref)}`);
     const r = await uploadFile(storage, path, ref, gcs);
+    advance(part, 'upload');
     part.upload = { at: now().toISOString(), outcome: r.status, crc32c: r.crc32c, size: r.size, generation: r.generation };
     await saveManifest(lock, man, now());
     log(

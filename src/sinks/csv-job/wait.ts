@@ -16,6 +16,7 @@ import { revokePublic } from './exposure.js';
 import type { RunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
 import { saveManifest } from '../../run/manifest.js';
+import { advance, jobEvent } from '../../run/part-stage.js';
 
 export type { ResultsSummary } from '../../model/results.js';
 
@@ -176,6 +177,7 @@ export async function waitStage(
     let lastState = '';
     for (;;) {
       status = await client.status(jobId);
+      advance(part, jobEvent(status.state));
       part.job = { ...part.job, state: status.state, checkedAt: o.now().toISOString() };
       if (status.state !== lastState) {
         log('job', { file: part.file, jobId: jobId, state: status.state }, `job        ${jobId}: ${status.state}`);
