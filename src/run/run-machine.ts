@@ -106,7 +106,16 @@ export function mayTransform(m: Manifest | undefined, dir: string): Refusal | un
     return {
       gate: 'already-uploaded',
       message: `${dir} holds run ${m.runId}, already uploaded or launched: transforming into it would lose track of that`,
-      fix: 'Use a new --out directory. (Follow the existing run with `lp-backfill wait` or `status`.)',
+      fix: `Use a new --out directory. (Follow the existing run with \`lp-backfill status ${shellWord(dir)}\`.)`,
+    };
+  }
+  // a send has begun: its ledger and results belong to this clean output (a new transform would
+  // overwrite it, and the run could then neither finish nor be told apart from a new one)
+  if (m?.send !== undefined) {
+    return {
+      gate: 'already-uploaded',
+      message: `${dir} holds run ${m.runId}, already sent (or being sent) through the API sink: transforming into it would lose track of what was sent`,
+      fix: `Use a new --out directory. (Finish this run with \`lp-backfill send ${shellWord(dir)}${m.leanplum ? ` --app-id ${shellWord(m.leanplum.appId)}` : ''}\`.)`,
     };
   }
   return undefined;

@@ -51,6 +51,8 @@ describe('cost: billable lookups of the file as written', () => {
       billableLookupsInInputOrder: 80,
       inputOrderCountedBeforeDedupe: false,
       distinctUsers: 20,
+      // the API sink: one JSON multi call holds these 200 rows of 20 users
+      apiBillableLookups: 20,
     });
 
     const inOrder = await tempDir();

@@ -6,7 +6,7 @@ import { isLoopbackHost, parseRetryAfter } from '../../src/leanplum/client.js';
 import { scrubError } from '../../src/leanplum/redact.js';
 import { DEFAULT_RETRY, retryDelay } from '../../src/leanplum/retry.js';
 import { acquireRunLock } from '../../src/run/lock.js';
-import { changedOptions, isRefusal, mayLaunch, mayResume, mayUpload, mayWait, partStage, sinkGate } from '../../src/run/run-machine.js';
+import { changedOptions, isRefusal, mayLaunch, mayResume, mayTransform, mayUpload, mayWait, partStage, sinkGate } from '../../src/run/run-machine.js';
 import type { Manifest, PartState } from '../../src/model/manifest.js';
 import { tempDir } from '../helpers/run.js';
 
@@ -227,5 +227,21 @@ describe('key safety', () => {
     expect(retryDelay(1, { kind: 'status', status: 429, retryAfterMs: 301_000 }, DEFAULT_RETRY, 0)).toBeUndefined();
     // only 429/503 carry the meaning; a 500's header does not stretch the backoff
     expect(retryDelay(1, { kind: 'status', status: 500, retryAfterMs: 20_000 }, DEFAULT_RETRY, 0)).toBe(1000);
+  });
+});
+
+describe('transform into a run directory', () => {
+  it('is refused once a send through the API sink has begun (it overwrote clean.csv and deleted the results: a stuck run)', () => {
+    const m = manifest([]);
+    expect(mayTransform(m, 'dir')).toBeUndefined();
+    const sent = {
+      ...m,
+      sink: 'api' as const,
+      send: { startedAt: '2026-12-01T00:00:00Z' },
+      leanplum: { appId: 'app1', apiUrl: 'https://api.leanplum.com/api' },
+    };
+    const r = mayTransform(sent, 'dir');
+    expect(r?.message).toContain('already sent (or being sent) through the API sink');
+    expect(r?.fix).toContain('`lp-backfill send dir --app-id app1`');
   });
 });
