@@ -28,6 +28,10 @@ export const withSink = <T>(y: Argv<T>) =>
       describe:
         "Where the rows go: csv-job (a GCS bucket, the Development key, Leanplum's CSV import job) or api (Leanplum's JSON multi, the Production key from LEANPLUM_PROD_KEY or --client-key-file, no bucket: no --to)",
     })
-    .option('concurrency', { type: 'string', defaultDescription: '4', describe: 'With --sink api: JSON multi calls in flight at once (never two for one user)' })
+    .option('concurrency', {
+      type: 'string',
+      defaultDescription: '4',
+      describe: 'With --sink api: JSON multi calls in flight at once (never two for one user)',
+    })
     .option('max-rps', { type: 'string', describe: 'With --sink api: at most this many requests per second (retries included); default: no limit' })
     .group(['sink', 'concurrency', 'max-rps'], 'Leanplum API (--sink api):');
