@@ -12,7 +12,6 @@ import type {
   CommonOptions,
   GcsFlags,
   LaunchCommandOptions,
-  LeanplumFlags,
   RunCommandOptions,
   StatusCommandOptions,
   UploadCommandOptions,
