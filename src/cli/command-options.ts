@@ -7,7 +7,7 @@ import { DEFAULT_API_URL } from '../leanplum/contract.js';
 import { buildTransformConfig, type TransformConfig } from '../transform/transform-config.js';
 import { parseDuration } from '../time/duration.js';
 import { WAIT_DEFAULTS } from './cloud-options.js';
-import { STDIN, type Args } from './context.js';
+import { inputsOf, type Args } from './context.js';
 import { FlagReader, type Repeat } from './flags.js';
 import type { LaunchFlags, SendFlags, Sink, WaitFlags } from '../pipeline/run.js';
 import { rawTransformOptions } from './options.js';
@@ -82,8 +82,6 @@ export interface RunCommandOptions extends TransformCommandOptions {
   send: SendFlags;
 }
 
-const inputsOf = (a: Args): string[] => ([] as unknown[]).concat(a['input'] ?? []).map((x) => (x === STDIN ? '-' : String(x)));
-
 function common(r: FlagReader): CommonOptions {
   const logFormat = r.string('log-format') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') r.problem(`log-format: expected text or json, found ${JSON.stringify(logFormat)}`);
@@ -155,11 +153,11 @@ function launch(r: FlagReader): LaunchFlags {
 }
 
 function wait(r: FlagReader): WaitFlags {
-  const timeoutText = r.string('timeout') ?? WAIT_DEFAULTS.timeout;
+  const timeout = r.duration('timeout', WAIT_DEFAULTS.timeout, parseDuration);
   return {
-    timeoutMs: r.duration('timeout', parseDuration) ?? parseDuration(WAIT_DEFAULTS.timeout)! * 1000,
-    timeoutText,
-    pollMs: r.duration('poll-interval', parseDuration) ?? parseDuration(WAIT_DEFAULTS.pollInterval)! * 1000,
+    timeoutMs: timeout.ms,
+    timeoutText: timeout.text,
+    pollMs: r.duration('poll-interval', WAIT_DEFAULTS.pollInterval, parseDuration).ms,
     deleteAfter: r.bool('delete-after'),
   };
 }

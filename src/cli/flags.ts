@@ -45,11 +45,18 @@ export const describeRepeat = (r: Repeat): string =>
 export class FlagReader {
   readonly problems: string[] = [];
   readonly repeats: Repeat[] = [];
+  /** each flag is judged once: a second read (e.g. `int` after `string`) neither repeats a problem nor a note */
+  private readonly read = new Map<string, string | undefined>();
 
   constructor(private readonly a: Args) {}
 
   /** A single-value flag as text (numbers given to yargs as numbers come back as their text). */
   string(flag: string): string | undefined {
+    if (!this.read.has(flag)) this.read.set(flag, this.judge(flag));
+    return this.read.get(flag);
+  }
+
+  private judge(flag: string): string | undefined {
     const v = this.a[flag];
     if (v === undefined || v === null) return undefined;
     const values = ([] as unknown[]).concat(v).map(String);
@@ -67,7 +74,7 @@ export class FlagReader {
       );
       return undefined;
     }
-    if (!this.repeats.some((x) => x.flag === flag)) this.repeats.push({ flag, values, used });
+    this.repeats.push({ flag, values, used });
     return used;
   }
 
@@ -98,16 +105,12 @@ export class FlagReader {
     return Number(text);
   }
 
-  /** A duration: 90s, 5m, 6h, 2d, 1w (also 1.5h) → milliseconds. */
-  duration(flag: string, parse: (text: string) => number | undefined): number | undefined {
-    const text = this.string(flag);
-    if (text === undefined) return undefined;
+  /** A duration: 90s, 5m, 6h, 2d, 1w (also 1.5h), or `fallback` when not given → its text and milliseconds. */
+  duration(flag: string, fallback: string, parse: (text: string) => number | undefined): { text: string; ms: number } {
+    const text = this.string(flag) ?? fallback;
     const seconds = parse(text);
-    if (seconds === undefined || seconds <= 0) {
-      this.problems.push(`${flag}: expected a duration like 30s, 10m, 6h or 2d, found ${JSON.stringify(text)}`);
-      return undefined;
-    }
-    return seconds * 1000;
+    if (seconds === undefined || seconds <= 0) this.problems.push(`${flag}: expected a duration like 30s, 10m, 6h or 2d, found ${JSON.stringify(text)}`);
+    return { text, ms: (seconds ?? 0) * 1000 };
   }
 
   problem(text: string): void {

@@ -9,12 +9,18 @@ export function shellWord(s: string): string {
 }
 
 /** The Leanplum flags a printed command needs: the app, and the API URL when it is not the default. */
-export function leanplumFlags(l: { appId: string; apiUrl: string } | undefined): string {
-  if (l === undefined) return ' --app-id <your app id>';
-  return ` --app-id ${shellWord(l.appId)}${l.apiUrl === DEFAULT_API_URL ? '' : ` --api-url ${shellWord(l.apiUrl)}`}`;
+export function leanplumFlags(l: LeanplumTarget | undefined): string {
+  const app = ` --app-id ${l?.appId === undefined ? '<your app id>' : shellWord(l.appId)}`;
+  return l === undefined || l.apiUrl === DEFAULT_API_URL ? app : `${app} --api-url ${shellWord(l.apiUrl)}`;
+}
+
+/** Where a run's key goes: the app (when known) and the API URL. */
+export interface LeanplumTarget {
+  appId?: string | undefined;
+  apiUrl: string;
 }
 
 /** `lp-backfill <command> <dir> <flags>`, ready to copy. */
-export function adviceCommand(command: string, dir: string, l: { appId: string; apiUrl: string } | undefined, extra = ''): string {
+export function adviceCommand(command: string, dir: string, l: LeanplumTarget | undefined, extra = ''): string {
   return `lp-backfill ${command} ${shellWord(dir)}${leanplumFlags(l)}${extra}`;
 }

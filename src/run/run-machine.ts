@@ -115,7 +115,7 @@ export function mayTransform(m: Manifest | undefined, dir: string): Refusal | un
     return {
       gate: 'already-uploaded',
       message: `${dir} holds run ${m.runId}, already sent (or being sent) through the API sink: transforming into it would lose track of what was sent`,
-      fix: `Use a new --out directory. (Finish this run with \`lp-backfill send ${shellWord(dir)}${m.leanplum ? ` --app-id ${shellWord(m.leanplum.appId)}` : ''}\`.)`,
+      fix: `Use a new --out directory. (Finish this run with \`${adviceCommand('send', dir, m.leanplum)}\`.)`,
     };
   }
   return undefined;

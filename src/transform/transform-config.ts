@@ -2,7 +2,7 @@ import { DEFAULTS, parseSize, type RawTransformOptions } from '../config.js';
 import { BackfillError } from '../errors.js';
 import { DAY, PLATFORM_WINDOW, ruleProblems, type ClampMode, type TimeRule } from '../time/clamp.js';
 import { parseDuration } from '../time/duration.js';
-import { isValidZone, parseTimeFormat, timePatternProblem, type TimeFormat } from '../time/parse.js';
+import { isValidZone, parseTime, parseTimeFormat, timePatternProblem, type TimeFormat } from '../time/parse.js';
 import { TARGET_FIELDS, type MappingOptions, type TargetField } from '../input/mapping.js';
 import { DELIMITERS } from '../input/csv/sniff.js';
 import { ENCODINGS, parseEncoding, type Encoding } from '../input/encoding.js';
@@ -54,19 +54,17 @@ export interface TransformConfig {
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 function instant(text: string, path: string, problems: string[]): number {
-  const m = ISO_INSTANT.exec(text);
-  if (!m || Number.isNaN(Date.parse(text))) {
+  if (!ISO_INSTANT.test(text) || Number.isNaN(Date.parse(text))) {
     problems.push(`${path}: expected an ISO-8601 instant with Z or an offset (e.g. 2026-11-25T09:00:00Z), found "${text}"`);
     return NaN;
   }
-  // Date.parse rolls 2026-02-30 over to March 2nd: a date that does not exist is a typo, not a time
-  const [y, mo, d, h, mi] = text.slice(0, 16).split(/[-T:]/).map(Number) as [number, number, number, number, number];
-  const day = new Date(Date.UTC(y, mo - 1, d));
-  if (day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d || h > 23 || mi > 59) {
+  // the rows' own ISO reader: 2026-02-30 is refused there, where Date.parse rolls it over to March
+  const t = parseTime(text, 'iso', 'UTC');
+  if (!t.ok) {
     problems.push(`${path}: "${text}" is not a real calendar date and time`);
     return NaN;
   }
-  return Math.floor(Date.parse(text) / 1000);
+  return t.seconds;
 }
 
 function duration(text: string, path: string, problems: string[]): number {

@@ -3,6 +3,7 @@ import { BackfillError } from '../../errors.js';
 import { DEFAULT_API_URL } from '../../leanplum/contract.js';
 import { MultiClient } from '../../leanplum/multi-client.js';
 import { scrubError } from '../../leanplum/redact.js';
+import { adviceCommand } from '../../run/advice.js';
 import { withRunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
 import { loadManifest } from '../../run/manifest.js';
@@ -127,11 +128,9 @@ export function logger(o: { quiet: boolean; logFormat: 'text' | 'json' }): Log {
   };
 }
 
-const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
 /** What a printed command needs to run again as is. */
 export function sendAdvice(dir: string, f: Pick<SendFlags, 'appId' | 'apiUrl'>): string {
-  return `lp-backfill send ${shellWord(dir)} --app-id ${f.appId === undefined ? '<your app id>' : shellWord(f.appId)}${f.apiUrl === DEFAULT_API_URL ? '' : ` --api-url ${shellWord(f.apiUrl)}`}`;
+  return adviceCommand('send', dir, f);
 }
 
 /** Sends a transformed run directory; prints the summary; throws for exit codes 4 and 5. */
