@@ -57,7 +57,7 @@ export async function transformStage(
   await mkdir(staging);
   let result: ReportedResult;
   try {
-    result = await transformWithReport({ ...cfg, outDir: staging }, io);
+    result = await transformWithReport({ ...cfg, outDir: staging }, { ...io, now });
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
     // a write error of a stream names no file: name the directory it was writing into
