@@ -1,0 +1,79 @@
+// The record every `--kind users` input produces (CSV/TSV, NDJSON, JSON arrays, Parquet, and the
+// vendor presets for people exports), and the result of turning one input record into it. Types
+// and constant lists only: the rules that fill it live in transform/users/ (issue 19).
+
+/**
+ * One attribute value as Leanplum's `setUserAttributes` takes it (LEANPLUM-API.md): a string, a
+ * number, a boolean, a list, or null (an empty value: left out unless --clear-empty).
+ * - Objects never reach this type: they are flattened with `_` first (`address.city` would nest in
+ *   Leanplum's CSV, so `{"address":{"city":"Oslo"}}` becomes the attribute `address_city`).
+ * - A number is a JavaScript number only when that number's text is exactly the number read
+ *   (`String(n)` gives back the digits); a number with more digits than a double holds (a 19-digit
+ *   id, INT64 beyond 2^53, `0.1000000000000000055`) is kept as its exact decimal text, a **string**:
+ *   a double would lose digits, here and, as far as we know, in Leanplum (U).
+ * - A CSV cell is text: it stays a string (no guessing that `00123` is a number).
+ */
+export type UserValue = string | number | boolean | null | UserValue[];
+
+/** The fields of `setUserAttributes` other than the attributes, in the clean CSV's column order. */
+export const USER_FIELDS = ['created', 'lastActive', 'locale', 'country', 'region', 'city', 'timezone'] as const;
+export type UserField = (typeof USER_FIELDS)[number];
+
+/** The fields that are times: epoch seconds in the record (parsed by the events' time rule, --tz for times without an offset). */
+export const USER_TIME_FIELDS: readonly UserField[] = ['created', 'lastActive'];
+
+export interface UserRecord {
+  userId: string;
+  /**
+   * When this record's values were true, epoch milliseconds, for "the latest value wins"; undefined
+   * when the input has no such time (a CSV without --map time=, a Mixpanel profile). Records
+   * without a time are older than every record with one, and among themselves in input order.
+   */
+  time: number | undefined;
+  /** created/lastActive: epoch seconds (numbers); the others as read */
+  fields: Partial<Record<UserField, UserValue>>;
+  /** attribute name (Leanplum's name rules, no `.`) → value */
+  attributes: Record<string, UserValue>;
+}
+
+/** Why a whole input record is refused (it goes to rejects.csv, counted in summary.json). */
+export const USER_REJECT_REASONS = ['ragged_row', 'missing_user_id', 'bad_user_id', 'bad_time', 'bad_json', 'record_too_large'] as const;
+export type UserRejectReason = (typeof USER_REJECT_REASONS)[number];
+
+/**
+ * Why a whole input record is left out on purpose (counted, not in rejects.csv):
+ * - `nothing_to_set`: no field and no attribute with a value (without --clear-empty an empty value
+ *   sets nothing, so the record would only create the user);
+ * - `not_profile`: a record of the export that is no people record (a Segment `track` call);
+ * - `deleted`: the export marks the person deleted (PostHog `is_deleted`).
+ */
+export const USER_DROP_REASONS = ['blank_line', 'other_shard', 'nothing_to_set', 'not_profile', 'deleted'] as const;
+export type UserDropReason = (typeof USER_DROP_REASONS)[number];
+
+/**
+ * Why one value is left out of a user's row while the rest of the row is written (counted per
+ * attribute in summary.json and shown in the report; never silently):
+ * - `bad_name`: the attribute name breaks Leanplum's name rules (a JSON key found in a record);
+ * - `ambiguous_list_item`: a list item that the bracket form `[a, b, c]` cannot carry so that it
+ *   reads back as the same item: it holds `,`, `[` or `]`, starts or ends with white space, is
+ *   empty, or is null (Leanplum's own samples write `[Jimmy, Sara, Amy]` and `[a,12345]`, so a
+ *   reader that splits on `,` and trims is assumed, U);
+ * - `nested_list`: a list inside a list, or an object inside a list (no bracket form for either).
+ */
+export const USER_VALUE_PROBLEMS = ['bad_name', 'ambiguous_list_item', 'nested_list'] as const;
+export type UserValueProblem = (typeof USER_VALUE_PROBLEMS)[number];
+
+/** One input record turned into a user record, or refused, or left out, each with its reason. */
+export type UserRecordResult =
+  | { kind: 'kept'; record: UserRecord }
+  | { kind: 'rejected'; reason: UserRejectReason; message: string }
+  | { kind: 'dropped'; reason: UserDropReason };
+
+/**
+ * The type of a clean CSV column as summary.json records it: the API sink sends the column's cells
+ * as values of this type (a list's items as the item type). A column whose values have several
+ * types is `string` (or `string[]`): every cell is sent as the text written, and the conflict is
+ * reported.
+ */
+export const USER_COLUMN_TYPES = ['string', 'number', 'boolean', 'string[]', 'number[]', 'boolean[]'] as const;
+export type UserColumnType = (typeof USER_COLUMN_TYPES)[number];
