@@ -191,10 +191,64 @@ describe('JSON multi: per-action answers', () => {
       expect.stringMatching(/must be an integer/),
       'Invalid created: must be a number',
     ]);
+    // the second events entry replaces the first (the fields sent are set, not added)
     expect(sim.multi.users.get('s')).toEqual({
       attributes: { age: 31, vip: true, tags: ['a', 'b'], email: 'x@y', logins: 2 },
-      events: { purchase: { count: 3, value: 15, firstTime: 50, lastTime: 200 } },
+      events: { purchase: { count: 1, value: 5, firstTime: 50, lastTime: 150 } },
+      fields: {},
     });
+  });
+
+  it('setUserAttributes: events set what they send, …Increment adds; fields kept; names, whole seconds and first ≤ last checked', async () => {
+    const sua = (reqId: string, over: Action): Action => ({ action: 'setUserAttributes', userId: 'p', uuid: 'sb', reqId, ...over });
+    const out = await answers(
+      await post([
+        sua('1', {
+          created: 1_600_000_000,
+          lastActive: 1_700_000_000,
+          country: 'NL',
+          locale: 'nl_NL',
+          events: { buy: { count: 4, value: 9.5, firstTime: 10, lastTime: 20 } },
+        }),
+        sua('2', { events: { buy: { countIncrement: 2, valueIncrement: 0.5 }, open: { count: 1 } }, userAttributes: { plan: 'gold' } }),
+        sua('3', { events: { buy: { lastTime: 30 } } }),
+        sua('4', { userAttributes: { 'a|b': 1 } }),
+        sua('5', { userAttributes: { '123': 'x' } }),
+        sua('6', { created: 1_600_000_000.5 }),
+        sua('7', { events: { buy: { firstTime: 40, lastTime: 30 } } }),
+        sua('8', { events: { buy: { total: 3 } } }),
+        sua('9', { country: 7 }),
+        sua('10', { userAttributes: { 'dotted.name': 'kept as one name in JSON' } }),
+      ]),
+    );
+    expect(out.slice(0, 3).every((r) => r.success && !r.error)).toBe(true);
+    expect(out.slice(3, 9).map((r) => r.error?.message)).toEqual([
+      expect.stringMatching(/^Invalid attribute name "a\|b": must not contain "\|"/),
+      expect.stringMatching(/^Invalid attribute name "123": must not be purely numeric/),
+      'Invalid created: must be whole UNIX seconds, got 1600000000.5',
+      expect.stringMatching(/firstTime is after lastTime/),
+      expect.stringMatching(/unknown field "total"/),
+      'Invalid country: must be a string',
+    ]);
+    expect(out[9]).toEqual({ success: true, reqId: '10' });
+    expect(sim.multi.users.get('p')).toEqual({
+      attributes: { plan: 'gold', 'dotted.name': 'kept as one name in JSON' },
+      events: { buy: { count: 6, value: 10, firstTime: 10, lastTime: 30 }, open: { count: 1, value: 0, firstTime: undefined, lastTime: undefined } },
+      fields: { created: 1_600_000_000, lastActive: 1_700_000_000, country: 'NL', locale: 'nl_NL' },
+    });
+  });
+
+  it('setUserAttributes: the same limits as track (51 users → 403, nothing applied), one lookup per unique user', async () => {
+    const one = (u: number, i: number): Action => ({ action: 'setUserAttributes', userId: `u${u}`, userAttributes: { i }, uuid: 'sc', reqId: `${u}-${i}` });
+    const over = await post(Array.from({ length: 51 }, (_, u) => one(u, 0)));
+    expect(over.status).toBe(403);
+    expect(sim.multi.users.size).toBe(0);
+    const many = await post(Array.from({ length: 501 }, (_, i) => one(i % 3, i)));
+    expect(many.status).toBe(403);
+    const ok = await answers(await post(Array.from({ length: 500 }, (_, i) => one(i % 50, i))));
+    expect(ok.every((r) => r.success)).toBe(true);
+    expect(sim.multi.stats).toMatchObject({ status403: 2, billableLookups: 50, applied: 500 });
+    expect(sim.multi.users.get('u7')!.attributes).toEqual({ i: 457 });
   });
 });
 

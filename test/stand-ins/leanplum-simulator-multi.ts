@@ -16,9 +16,12 @@
  *   newline, not purely numeric), userId ≤ 400 characters, ≤ 50 params per event.
  * - the SDKs send `reqId` per action and `uuid` per batch in every action; the server drops
  *   duplicates by them (SDK source) and echoes `reqId` (the SDKs match answers by it).
- * - `setUserAttributes`: `userAttributes` (only the ones sent change), list values as JSON arrays,
- *   `userAttributeValuesToAdd/ToRemove`, `…ToIncrement` (integers), `events` name →
- *   {count, value, firstTime, lastTime}.
+ * - `setUserAttributes`: `userId`, `userAttributes` (only the ones sent change, the rest stay),
+ *   list values as JSON arrays, `userAttributeValuesToAdd/ToRemove`, `…ToIncrement` (integers),
+ *   `events` name → {count, value, firstTime, lastTime} (epoch seconds) and, beside them,
+ *   `countIncrement`/`valueIncrement` (VENDOR-PROFILES.md §0 [S5]); `created`, `lastActive`
+ *   (seconds since midnight UTC), `locale`, `country`, `region`, `city`, `timezone`,
+ *   `timezoneOffsetSeconds`. Billing: each unique user in a call is one lookup, as for track.
  *
  * Assumed here (U), chosen strict so that a sloppy client shows up in tests:
  * - a clientKey in the URL query is refused with 400 (Leanplum accepts it; the tool must never do it).
@@ -34,8 +37,16 @@
  *   `userId` and `event` strings; `params` an object whose values are strings, numbers or booleans;
  *   attribute values strings, numbers, booleans, null (clears) or arrays of strings/numbers.
  * - unknown action names and missing `action` are per-action errors; unknown fields are ignored.
- * - `events` in setUserAttributes add to what the user has (count and value summed, first/last
- *   time widened); a `track` adds one occurrence the same way. No past-event warning on aggregates.
+ * - `events` in setUserAttributes SET the user's aggregate for that event: a `count`, `value`,
+ *   `firstTime` or `lastTime` sent replaces the stored one, the fields not sent stay; only
+ *   `countIncrement`/`valueIncrement` add (inferred from the documented pairs count/countIncrement
+ *   and value/valueIncrement; Leanplum does not say it in words). A `track` adds one occurrence
+ *   (count + 1, value summed, first/last time widened). No past-event warning on aggregates.
+ * - `created` and `lastActive` must be whole seconds (the CSV reference says "Unix timestamp"; the
+ *   stand-in is strict); `firstTime`/`lastTime` may have fractions like a track's `time`.
+ * - attribute names follow the event-name rules (1–139 characters, …): documented for event and
+ *   parameter names only; a `.` in a JSON attribute name is a plain character (it nests only in CSV).
+ * - `null` as an attribute value clears it (V in the SDKs, U through REST).
  * - the error message wordings other than the V ones above.
  *
  * Test controls (on LeanplumSimulator; also POST /_sim/multi with a MultiConfig): throttleMulti(n,
@@ -120,9 +131,19 @@ export interface AppliedAction {
   data: Action;
 }
 
+/** What the stand-in holds for one user (Leanplum has one user store: CSV jobs and JSON multi write it). */
 export interface UserState {
   attributes: Record<string, unknown>;
-  events: Record<string, { count: number; value: number; firstTime: number | undefined; lastTime: number | undefined }>;
+  events: Record<string, EventAggregate>;
+  /** the documented non-attribute fields last set: created, lastActive, locale, country, region, city, timezone, timezoneOffsetSeconds */
+  fields: Record<string, string | number>;
+}
+
+export interface EventAggregate {
+  count: number;
+  value: number;
+  firstTime: number | undefined;
+  lastTime: number | undefined;
 }
 
 export interface MultiStats {
@@ -379,11 +400,16 @@ export class JsonMulti {
     const time = typeof a['time'] === 'number' ? (a['time'] as number) : undefined;
     const event = kind === 'track' ? (a['event'] as string) : undefined;
     list.push({ call: callNo, index, action: kind, userId, uuid, reqId, time, event, data: a });
-    let st = this.users.get(userId);
-    if (!st) this.users.set(userId, (st = { attributes: {}, events: {} }));
-    if (kind === 'track') addEvent(st, event as string, 1, typeof a['value'] === 'number' ? (a['value'] as number) : 0, time, time);
-    else applyAttributes(st, a);
+    if (kind === 'track') addEvent(userState(this.users, userId), event as string, 1, typeof a['value'] === 'number' ? (a['value'] as number) : 0, time, time);
+    else applySetUserAttributes(this.users, a);
   }
+}
+
+/** The user's state in `users`, made empty on first sight. */
+export function userState(users: Map<string, UserState>, userId: string): UserState {
+  let st = users.get(userId);
+  if (!st) users.set(userId, (st = { attributes: {}, events: {}, fields: {} }));
+  return st;
 }
 
 function addEvent(st: UserState, name: string, count: number, value: number, first: number | undefined, last: number | undefined): void {
@@ -394,7 +420,14 @@ function addEvent(st: UserState, name: string, count: number, value: number, fir
   if (last !== undefined && (e.lastTime === undefined || last > e.lastTime)) e.lastTime = last;
 }
 
-function applyAttributes(st: UserState, a: Action): void {
+/** The fields of a setUserAttributes action besides the attribute maps and events. */
+const USER_FIELDS_NUMBER = ['created', 'lastActive', 'timezoneOffsetSeconds'] as const;
+const USER_FIELDS_TEXT = ['locale', 'country', 'region', 'city', 'timezone'] as const;
+
+/** A setUserAttributes action that checkSetUserAttributes passed, applied to its user's state. */
+export function applySetUserAttributes(users: Map<string, UserState>, a: Action): void {
+  const st = userState(users, a['userId'] as string);
+  for (const f of [...USER_FIELDS_NUMBER, ...USER_FIELDS_TEXT]) if (a[f] !== undefined) st.fields[f] = a[f] as string | number;
   const attrs = a['userAttributes'] as Record<string, unknown> | undefined;
   if (attrs) for (const [k, v] of Object.entries(attrs)) v === null ? delete st.attributes[k] : (st.attributes[k] = v);
   const add = a['userAttributeValuesToAdd'] as Record<string, unknown> | undefined;
@@ -414,7 +447,17 @@ function applyAttributes(st: UserState, a: Action): void {
   const inc = a['userAttributeValuesToIncrement'] as Record<string, number> | undefined;
   if (inc) for (const [k, v] of Object.entries(inc)) st.attributes[k] = (typeof st.attributes[k] === 'number' ? (st.attributes[k] as number) : 0) + v;
   const events = a['events'] as Record<string, Record<string, number | undefined>> | undefined;
-  if (events) for (const [name, e] of Object.entries(events)) addEvent(st, name, e['count'] ?? 0, e['value'] ?? 0, e['firstTime'], e['lastTime']);
+  if (events)
+    for (const [name, e] of Object.entries(events)) {
+      // U: the fields sent replace the stored aggregate; the …Increment fields add (see the top)
+      const agg = (st.events[name] ??= { count: 0, value: 0, firstTime: undefined, lastTime: undefined });
+      if (e['count'] !== undefined) agg.count = e['count'];
+      if (e['value'] !== undefined) agg.value = e['value'];
+      if (e['firstTime'] !== undefined) agg.firstTime = e['firstTime'];
+      if (e['lastTime'] !== undefined) agg.lastTime = e['lastTime'];
+      if (e['countIncrement'] !== undefined) agg.count += e['countIncrement'];
+      if (e['valueIncrement'] !== undefined) agg.value += e['valueIncrement'];
+    }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -463,6 +506,8 @@ function checkTrack(a: Action): string | undefined {
   return undefined;
 }
 
+const EVENT_FIELDS = new Set(['count', 'value', 'firstTime', 'lastTime', 'countIncrement', 'valueIncrement']);
+
 function attributeValueProblem(name: string, v: unknown): string | undefined {
   if (v === null || typeof v === 'string' || typeof v === 'boolean' || isNum(v)) return undefined;
   if (Array.isArray(v)) {
@@ -473,7 +518,7 @@ function attributeValueProblem(name: string, v: unknown): string | undefined {
 }
 
 /** A setUserAttributes action against the documented fields; the reason it is refused, or undefined. */
-function checkSetUserAttributes(a: Action): string | undefined {
+export function checkSetUserAttributes(a: Action): string | undefined {
   const u = checkUserId(a);
   if (u) return u;
   const attrs = a['userAttributes'];
@@ -481,6 +526,9 @@ function checkSetUserAttributes(a: Action): string | undefined {
     if (!isObject(attrs)) return 'userAttributes must be a JSON object';
     for (const name in attrs) {
       if (name === '') return 'Invalid attribute name: must not be empty';
+      // U: the name rules are documented for events and parameters; assumed for attributes too
+      const n = badNameCached(name);
+      if (n) return `Invalid attribute name ${JSON.stringify(name)}: ${n}`;
       const p = attributeValueProblem(name, attrs[name]);
       if (p) return p;
     }
@@ -508,20 +556,28 @@ function checkSetUserAttributes(a: Action): string | undefined {
       if (p) return `Invalid event name ${JSON.stringify(name)}: ${p}`;
       const e = events[name];
       if (!isObject(e)) return `Invalid events entry ${JSON.stringify(name)}: must be an object`;
-      const { count, value, firstTime, lastTime } = e;
+      const { count, value, firstTime, lastTime, countIncrement, valueIncrement } = e;
+      for (const k in e)
+        if (!EVENT_FIELDS.has(k))
+          return `Invalid events entry ${JSON.stringify(name)}: unknown field ${JSON.stringify(k)} (count, value, firstTime, lastTime, countIncrement, valueIncrement)`;
       if (count !== undefined && !(Number.isInteger(count) && (count as number) >= 0))
         return `Invalid events entry ${JSON.stringify(name)}: count must be a whole number ≥ 0`;
+      if (countIncrement !== undefined && !Number.isInteger(countIncrement))
+        return `Invalid events entry ${JSON.stringify(name)}: countIncrement must be a whole number`;
       if (value !== undefined && !isNum(value)) return `Invalid events entry ${JSON.stringify(name)}: value must be a number`;
+      if (valueIncrement !== undefined && !isNum(valueIncrement)) return `Invalid events entry ${JSON.stringify(name)}: valueIncrement must be a number`;
       if (firstTime !== undefined && !isNum(firstTime)) return `Invalid events entry ${JSON.stringify(name)}: firstTime must be a number of seconds`;
       if (lastTime !== undefined && !isNum(lastTime)) return `Invalid events entry ${JSON.stringify(name)}: lastTime must be a number of seconds`;
       if (isNum(firstTime) && isNum(lastTime) && firstTime > lastTime) return `Invalid events entry ${JSON.stringify(name)}: firstTime is after lastTime`;
     }
   }
-  for (const field of ['created', 'lastActive', 'timezoneOffsetSeconds']) {
+  for (const field of USER_FIELDS_NUMBER) {
     const v = a[field];
     if (v !== undefined && !isNum(v)) return `Invalid ${field}: must be a number`;
+    // U: whole seconds (see the top)
+    if (v !== undefined && field !== 'timezoneOffsetSeconds' && !Number.isInteger(v)) return `Invalid ${field}: must be whole UNIX seconds, got ${v}`;
   }
-  for (const field of ['locale', 'country', 'region', 'city', 'timezone']) {
+  for (const field of USER_FIELDS_TEXT) {
     const v = a[field];
     if (v !== undefined && typeof v !== 'string') return `Invalid ${field}: must be a string`;
   }

@@ -2,7 +2,19 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse } from 'csv-parse/sync';
 import { FaultQueue, LoopbackService, faultHeaders, readBody, sendJson, type Fault } from './http-util.js';
-import { JsonMulti, PARAMS_PER_EVENT_MAX, USER_ID_MAX_CHARS, badName, chars, type MultiOptions, type RecordMode } from './leanplum-simulator-multi.js';
+import {
+  type Action,
+  JsonMulti,
+  PARAMS_PER_EVENT_MAX,
+  USER_ID_MAX_CHARS,
+  type UserState,
+  applySetUserAttributes,
+  badName,
+  chars,
+  checkSetUserAttributes,
+  type MultiOptions,
+  type RecordMode,
+} from './leanplum-simulator-multi.js';
 
 /**
  * A local Leanplum that holds the contract in shared/LEANPLUM-API.md: checks the app and the key
@@ -12,6 +24,24 @@ import { JsonMulti, PARAMS_PER_EVENT_MAX, USER_ID_MAX_CHARS, badName, chars, typ
  * JSON `multi` (the API sink's path) lives in leanplum-simulator-multi.ts, with its rules (what is
  * documented and what is assumed) at the top of that file; `sim.multi` holds what it applied and its
  * counters. Faults can be injected over HTTP or with the methods below.
+ *
+ * CSV jobs with `defaultAction=setUserAttributes` (user data and aggregated events; LEANPLUM-API.md
+ * "setUserAttributes", VENDOR-PROFILES.md §0):
+ * - V: `userId` must be the first column; columns are API argument names, a dot nests
+ *   (`userAttributes.Gender`); `created` and `lastActive` are UNIX seconds; lists are written in
+ *   brackets in one cell (`[Jimmy, Sara, Amy]`); the fields `locale, country, region, city,
+ *   timezone`; aggregated events (count, first and last occurrence, value) go through
+ *   setUserAttributes; the file is processed in batches of 50 rows, each unique user in a batch one
+ *   billable lookup; the name rules of events (and here, assumed, of attributes).
+ * - U: the columns `events.<name>.count|firstTime|lastTime|value` (the dot rule, not shown by
+ *   Leanplum); an empty cell means "not sent" (never clears); a header column the stand-in does not
+ *   know, a repeated column or a `.` inside an attribute name (it would nest) fails the whole job;
+ *   how a cell is typed: `true`/`false` → boolean, a JSON number literal → number, `[…]` → a list
+ *   of items split on `,` and trimmed (each typed the same way), anything else the text;
+ *   `created`/`lastActive` whole seconds; count a whole number ≥ 0; firstTime ≤ lastTime; the
+ *   aggregates SET what the user has (see leanplum-simulator-multi.ts). Per-row failures come back
+ *   in the results file like the track path's. Applied rows go to `sim.users` (the same store the
+ *   JSON multi call writes; over HTTP GET /_sim/users).
  */
 export interface SimulatorOptions {
   apps: Record<string, { devKey: string; prodKey: string }>;
@@ -37,6 +67,9 @@ export interface SimJob {
   bucket: string;
   file: string;
   state: 'PENDING' | 'RUNNING' | 'FINISHED' | 'FAILED';
+  defaultAction: 'track' | 'setUserAttributes';
+  /** Σ unique users per 50-row batch of the file (V: what Leanplum bills), when processed */
+  billableLookups?: number;
   createdAt: string;
   error?: string;
   successes?: number;
@@ -136,6 +169,11 @@ export class LeanplumSimulator extends LoopbackService {
     return `${message} (request from key ${key})`;
   }
 
+  /** Leanplum's users as the CSV jobs and JSON multi calls left them (one store: `multi.users`). */
+  get users(): Map<string, UserState> {
+    return this.multi.users;
+  }
+
   get apiUrl(): string {
     return `${this.url}/api`;
   }
@@ -163,6 +201,7 @@ export class LeanplumSimulator extends LoopbackService {
     }
     if (url.pathname === '/_sim/multi' && method === 'GET') return sendJson(res, 200, { stats: this.multi.stats, conflicts: this.multi.conflicts });
     if (url.pathname === '/_sim/multi/applied' && method === 'GET') return sendJson(res, 200, this.multi.appliedActions());
+    if (url.pathname === '/_sim/users' && method === 'GET') return sendJson(res, 200, Object.fromEntries(this.users));
     if (url.pathname === '/_sim/jobs' && method === 'GET') return sendJson(res, 200, [...this.jobs.values()]);
     if (url.pathname === '/_sim/requests' && method === 'GET') return sendJson(res, 200, this.requests);
     const rm = /^\/results\/([^/]+)\/(\d+)\.jsonl$/.exec(url.pathname);
@@ -228,8 +267,19 @@ export class LeanplumSimulator extends LoopbackService {
       const bucket = get('gcsBucket');
       const file = get('file');
       if (!bucket || !file) return this.fail(res, 400, 'gcsBucket and file are required with createJob');
-      if (get('defaultAction') !== 'track') return this.fail(res, 400, 'this simulator only imports defaultAction=track');
-      const job: SimJob = { id: randomBytes(8).toString('hex'), appId, bucket, file, state: 'PENDING', createdAt: new Date().toISOString(), statusRequests: 0 };
+      const defaultAction = get('defaultAction');
+      if (defaultAction !== 'track' && defaultAction !== 'setUserAttributes')
+        return this.fail(res, 400, `this simulator imports defaultAction=track or setUserAttributes, not ${defaultAction ?? '(none)'}`);
+      const job: SimJob = {
+        id: randomBytes(8).toString('hex'),
+        appId,
+        bucket,
+        file,
+        state: 'PENDING',
+        defaultAction,
+        createdAt: new Date().toISOString(),
+        statusRequests: 0,
+      };
       this.jobs.set(job.id, job);
       if (!this.stuckPending) this.schedule(job);
       return answer(res, 200, { success: true, jobId: job.id });
@@ -397,6 +447,8 @@ export class LeanplumSimulator extends LoopbackService {
       return;
     }
     const header = rows[0] ?? [];
+    job.billableLookups = billable(header.indexOf('userId'), rows.slice(1));
+    if (job.defaultAction === 'setUserAttributes') return this.processUsers(job, header, rows.slice(1));
     for (const col of ['userId', 'event', 'time']) {
       if (!header.includes(col)) {
         job.state = 'FAILED';
@@ -430,12 +482,134 @@ export class LeanplumSimulator extends LoopbackService {
       else failures++;
       lines.push(JSON.stringify(r));
     }
+    this.finish(job, lines, successes, failures);
+  }
+
+  private finish(job: SimJob, lines: string[], successes: number, failures: number): void {
     this.results.set(job.id, lines);
     job.successes = successes;
     job.failures = failures;
     job.files = [`${this.url}/results/${job.id}/0.jsonl`];
     job.state = 'FINISHED';
   }
+
+  /** A setUserAttributes job: the header judged once, then each row checked and applied to `users`. */
+  private processUsers(job: SimJob, header: string[], rows: string[][]): void {
+    const problem = userHeaderProblem(header);
+    if (problem !== undefined) {
+      job.state = 'FAILED';
+      job.error = problem;
+      return;
+    }
+    const lines: string[] = [];
+    let successes = 0;
+    let failures = 0;
+    for (const row of rows) {
+      const built = row.length !== header.length ? `Row has ${row.length} fields, header has ${header.length}` : userRowAction(header, row);
+      const why = typeof built === 'string' ? built : checkSetUserAttributes(built);
+      if (why === undefined) {
+        applySetUserAttributes(this.users, built as Action);
+        successes++;
+        lines.push(JSON.stringify({ success: true }));
+      } else {
+        failures++;
+        lines.push(JSON.stringify({ success: false, error: { message: why } }));
+      }
+    }
+    this.finish(job, lines, successes, failures);
+  }
+}
+
+/** V: "each unique user looked up in a batch [of 50 actions] is one billable call". */
+function billable(userCol: number, rows: string[][]): number {
+  let n = 0;
+  for (let i = 0; i < rows.length; i += 50) n += new Set(rows.slice(i, i + 50).map((r) => r[userCol] ?? '')).size;
+  return n;
+}
+
+const USER_TEXT_FIELDS = new Set(['locale', 'country', 'region', 'city', 'timezone']);
+const USER_TIME_FIELDS = new Set(['created', 'lastActive']);
+const EVENT_COLUMN_FIELDS = new Set(['count', 'firstTime', 'lastTime', 'value']);
+
+/** Why a setUserAttributes CSV header cannot be imported (the job FAILS), or undefined. */
+function userHeaderProblem(header: string[]): string | undefined {
+  if (header[0] !== 'userId') return `userId must be the first column of the CSV file (found ${JSON.stringify(header[0] ?? '')})`;
+  if (header.some((h) => h === '')) return 'Empty header column';
+  const seen = new Set<string>();
+  for (const h of header) {
+    if (seen.has(h)) return `Column ${JSON.stringify(h)} appears twice`;
+    seen.add(h);
+    if (h === 'userId' || USER_TEXT_FIELDS.has(h) || USER_TIME_FIELDS.has(h)) continue;
+    if (h.startsWith('userAttributes.')) {
+      const name = h.slice('userAttributes.'.length);
+      if (name.includes('.')) return `Column ${JSON.stringify(h)}: a dot nests, ${JSON.stringify(name)} is not one attribute name`;
+      const bad = badName(name);
+      if (bad) return `Column ${JSON.stringify(h)}: invalid attribute name: ${bad}`;
+      continue;
+    }
+    if (h.startsWith('events.')) {
+      const rest = h.slice('events.'.length);
+      const dot = rest.lastIndexOf('.');
+      const name = rest.slice(0, Math.max(0, dot));
+      const field = rest.slice(dot + 1);
+      if (dot < 0 || !EVENT_COLUMN_FIELDS.has(field)) return `Column ${JSON.stringify(h)}: expected events.<name>.count|firstTime|lastTime|value`;
+      const bad = badName(name);
+      if (bad) return `Column ${JSON.stringify(h)}: invalid event name: ${bad}`;
+      continue;
+    }
+    return `Unknown column ${JSON.stringify(h)} for setUserAttributes`;
+  }
+  return undefined;
+}
+
+const JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
+
+/** U: how the stand-in types a CSV cell under userAttributes (see the top). */
+function cellValue(text: string): unknown {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  if (JSON_NUMBER.test(text)) return Number(text);
+  if (text.startsWith('[') && text.endsWith(']')) {
+    const inner = text.slice(1, -1).trim();
+    return inner === '' ? [] : inner.split(',').map((x) => scalarValue(x.trim()));
+  }
+  return text;
+}
+const scalarValue = (text: string): unknown => (JSON_NUMBER.test(text) ? Number(text) : text);
+
+/** One setUserAttributes CSV row (its header passed userHeaderProblem) as an action, or why not. */
+function userRowAction(header: string[], row: string[]): Action | string {
+  const a: Action = { action: 'setUserAttributes', userId: row[0] };
+  const attrs: Record<string, unknown> = {};
+  const events: Record<string, Record<string, number>> = {};
+  for (let i = 1; i < header.length; i++) {
+    const h = header[i]!;
+    const v = row[i]!;
+    if (v === '') continue; // U: an empty cell is not sent
+    if (USER_TEXT_FIELDS.has(h)) a[h] = v;
+    else if (USER_TIME_FIELDS.has(h)) {
+      if (!/^-?[0-9]+$/.test(v)) return `Invalid ${h}: must be whole UNIX seconds, got ${JSON.stringify(v)}`;
+      a[h] = Number(v);
+    } else if (h.startsWith('userAttributes.')) attrs[h.slice('userAttributes.'.length)] = cellValue(v);
+    else {
+      const rest = h.slice('events.'.length);
+      const dot = rest.lastIndexOf('.');
+      const name = rest.slice(0, dot);
+      const field = rest.slice(dot + 1);
+      let n: number;
+      if (field === 'count') {
+        if (!/^[0-9]+$/.test(v)) return `Invalid ${h}: count must be a whole number ≥ 0, got ${JSON.stringify(v)}`;
+        n = Number(v);
+      } else {
+        n = JSON_NUMBER.test(v) ? Number(v) : Number.NaN;
+        if (!Number.isFinite(n)) return `Invalid ${h}: must be a number${field === 'value' ? '' : ' of seconds'}, got ${JSON.stringify(v)}`;
+      }
+      (events[name] ??= {})[field] = n;
+    }
+  }
+  if (Object.keys(attrs).length > 0) a['userAttributes'] = attrs;
+  if (Object.keys(events).length > 0) a['events'] = events;
+  return a;
 }
 
 /**
