@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSourceLines } from '../../transform/line-index.js';
 import { csvLine } from '../../transform/csv-line.js';
@@ -11,7 +11,7 @@ import type { RunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
 import { saveManifest } from '../../run/manifest.js';
 import { isStale } from '../../time/clamp.js';
-import { cleanLayout, trackActionJson, type CleanLayout } from './actions.js';
+import { type RowActions, rowActions } from './actions.js';
 import { BatchPacker, batchUuidOf, mayStart, reqIdOf, type Batch } from './batch-packer.js';
 import { type CleanRow, cleanRows } from './clean-rows.js';
 import { maySend } from './send-gates.js';
@@ -193,7 +193,10 @@ async function pump(
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const pacer = new Pacer(o.maxRps, sleep);
   const concurrency = Math.max(1, o.concurrency);
-  let layout: CleanLayout | undefined;
+  // events: a track action per row; users and totals: a setUserAttributes action per row (= user)
+  const kind = kindOfRun(m);
+  const columns = kind === 'events' ? null : await summaryColumns(dir);
+  let layout: RowActions | undefined;
   // rows read and not yet in a batch: pending[head…] (the consumed front is dropped once in a while, not per batch)
   let pending: CleanRow[] = [];
   let head = 0;
@@ -219,7 +222,7 @@ async function pump(
       const reqId = reqIdOf(runId, r.file, r.line, r.index);
       reqIds.push(reqId);
       users.add(r.fields[layout!.userId]!);
-      data += (k === 0 ? '' : ',') + trackActionJson(layout!, r.fields, reqId, uuid);
+      data += (k === 0 ? '' : ',') + layout!.json(r.fields, reqId, uuid);
     }
     data += ']';
     return { b, users, data, reqIds, hash: createHash('sha256').update(data).digest('hex').slice(0, 32) };
@@ -359,7 +362,7 @@ async function pump(
     for await (const chunk of cleanRows(
       dir,
       m.parts.map((p) => p.file),
-      (h) => (layout = cleanLayout(h)),
+      (h) => (layout = rowActions(kind, h, columns)),
     )) {
       for (const r of chunk) {
         pending.push(r);
@@ -381,6 +384,36 @@ async function pump(
   while (running.size > 0) await Promise.race(running);
   for (const x of ready.splice(0)) if (x.covered !== undefined) await unsent(x);
   return stop;
+}
+
+/** The kind a run was transformed as (manifest transform.options.kind; runs from before --kind: events). */
+function kindOfRun(m: Manifest): string {
+  const k = m.transform?.options['kind'];
+  return typeof k === 'string' ? k : 'events';
+}
+
+/** summary.json `columns` of the transform: the clean CSV's column types (kinds users and totals). */
+async function summaryColumns(dir: string): Promise<{ name: string; type: string }[] | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'summary.json'), 'utf8');
+  } catch (e) {
+    throw new BackfillError(
+      'INPUT_MALFORMED',
+      `${dir}/summary.json cannot be read (${(e as Error).message}): it holds the column types the send needs`,
+      'Transform again into this directory.',
+    );
+  }
+  let columns: unknown;
+  try {
+    columns = (JSON.parse(text) as { columns?: unknown }).columns;
+  } catch (e) {
+    throw new BackfillError('INPUT_MALFORMED', `${dir}/summary.json is not JSON (${(e as Error).message})`, 'Transform again into this directory.');
+  }
+  if (columns === undefined || columns === null) return null;
+  if (!Array.isArray(columns) || !columns.every((c) => typeof c?.name === 'string' && typeof c?.type === 'string'))
+    throw new BackfillError('INPUT_MALFORMED', `${dir}/summary.json: columns is not a list of {name, type}`, 'Transform again into this directory.');
+  return columns as { name: string; type: string }[];
 }
 
 /** The clamp holds only until T + --max-delay: no batch is sent after that. */
