@@ -26,15 +26,15 @@ const mixpanel = lines(
 // Amplitude Export API: a zip of gzipped NDJSON files (projectID_date_hour#partition.json.gz).
 const amplitudeHour9 = lines(
   '{"event_type":"[Amplitude] Start Session","user_id":"amp-1","device_id":"dev-1","event_time":"2026-10-01 09:00:00.000000","uuid":"uuid-1","event_properties":{}}',
-  '{"event_type":"Add To Cart","user_id":"amp-1","device_id":"dev-1","event_time":"2026-10-01 09:00:05.123456","$insert_id":"ins-2","uuid":"uuid-2","event_properties":{"sku":"SKU-1","cart":{"size":2}}}',
-  '{"event_type":"Purchase","user_id":"amp-1","device_id":"dev-1","event_time":"2026-10-01T09:10:00.000000","$insert_id":"ins-3","uuid":"uuid-3","event_properties":{"$price":9.99,"$quantity":3,"$currency":"usd","sku":"SKU-1"}}',
-  '{"event_type":"$identify","user_id":"amp-1","device_id":"dev-1","event_time":"2026-10-01 09:10:01.000000","uuid":"uuid-4","user_properties":{"$set":{"plan":"pro"}}}',
+  '{"event_type":"Add To Cart","user_id":"amp-1","device_id":"dev-1","event_time":"2026-10-01 09:00:05.123456","$insert_id":"ins-2","uuid":"uuid-2","event_properties":{"sku":"SKU-1","cart":{"size":2}},"user_creation_time":"2026-09-30 18:00:00.000000","user_properties":{"plan":"free","favorite_genre":"puzzle","cohorts":["beta","eu"]}}',
+  '{"event_type":"Purchase","user_id":"amp-1","device_id":"dev-1","event_time":"2026-10-01T09:10:00.000000","$insert_id":"ins-3","uuid":"uuid-3","event_properties":{"$price":9.99,"$quantity":3,"$currency":"usd","sku":"SKU-1"},"user_creation_time":"2026-09-30 18:00:00.000000","user_properties":{"plan":"free","favorite_genre":"strategy","cohorts":["beta","eu"]}}',
+  '{"event_type":"$identify","user_id":"amp-1","device_id":"dev-1","event_time":"2026-10-01 09:10:01.000000","uuid":"uuid-4","user_properties":{"$set":{"plan":"pro"},"$setOnce":{"first_plan":"free"},"$add":{"purchases":1}}}',
 );
 const amplitudeHour18 = lines(
-  '{"event_type":"Level Up","user_id":1234567890123456789,"device_id":"dev-5","event_time":"2026-10-02 18:30:00.000000","uuid":"uuid-5","event_properties":{"level":7}}',
+  '{"event_type":"Level Up","user_id":1234567890123456789,"device_id":"dev-5","event_time":"2026-10-02 18:30:00.000000","uuid":"uuid-5","event_properties":{"level":7},"user_properties":{"level":7,"guild":{"name":"Owls","rank":2}}}',
   '{"event_type":"Level Up","user_id":',
-  '{"event_type":"Open App","user_id":null,"device_id":"dev-9","event_time":"2026-10-02 18:31:00.000000","uuid":"uuid-7","event_properties":{}}',
-  '{"event_type":"Purchase","user_id":"amp-2","device_id":"dev-2","event_time":"2026-10-02 18:32:00.000000","uuid":"uuid-8","event_properties":{"$revenue":"4.5","$price":1,"$quantity":2,"$currency":"EUR"}}',
+  '{"event_type":"Open App","user_id":null,"device_id":"dev-9","event_time":"2026-10-02 18:31:00.000000","uuid":"uuid-7","event_properties":{},"user_properties":{"push_opt_in":false}}',
+  '{"event_type":"Purchase","user_id":"amp-2","device_id":"dev-2","event_time":"2026-10-02 18:32:00.000000","uuid":"uuid-8","event_properties":{"$revenue":"4.5","$price":1,"$quantity":2,"$currency":"EUR"},"user_properties":{}}',
 );
 
 // Segment raw archive: gzipped NDJSON, every call type mixed.
@@ -56,6 +56,14 @@ const ga4Rows = [
     event_name: 'session_start',
     user_id: null,
     user_pseudo_id: '1712345.678',
+    user_first_touch_timestamp: '1790841600000000',
+    user_properties: [
+      {
+        key: 'first_open_time',
+        value: { string_value: null, int_value: '1790841600000', float_value: null, double_value: null, set_timestamp_micros: '1790841601000000' },
+      },
+      { key: 'signed_in', value: { string_value: 'no', int_value: null, float_value: null, double_value: null, set_timestamp_micros: '1790841601000000' } },
+    ],
     event_params: [
       { key: 'ga_session_id', value: { string_value: null, int_value: '1790845200', float_value: null, double_value: null } },
       { key: 'page_title', value: { string_value: 'Home', int_value: null, float_value: null, double_value: null } },
@@ -67,6 +75,18 @@ const ga4Rows = [
     event_name: 'purchase',
     user_id: 'ga-1',
     user_pseudo_id: '1712345.678',
+    user_first_touch_timestamp: '1790841600000000',
+    user_properties: [
+      {
+        key: 'first_open_time',
+        value: { string_value: null, int_value: '1790841600000', float_value: null, double_value: null, set_timestamp_micros: '1790841601000000' },
+      },
+      { key: 'signed_in', value: { string_value: 'yes', int_value: null, float_value: null, double_value: null, set_timestamp_micros: '1790845700000000' } },
+      {
+        key: 'lifetime_spend',
+        value: { string_value: null, int_value: null, float_value: null, double_value: 19.99, set_timestamp_micros: '1790845800000000' },
+      },
+    ],
     event_params: [
       { key: 'value', value: { string_value: null, int_value: null, float_value: null, double_value: 19.99 } },
       { key: 'currency', value: { string_value: 'USD', int_value: null, float_value: null, double_value: null } },
@@ -78,7 +98,7 @@ const ga4Rows = [
 ];
 const ga4 =
   ga4Rows.map((r) => JSON.stringify(r)).join('\n') +
-  '\n{"event_date":"20261002","event_timestamp":1790965800000000,"event_name":"level_up","user_id":1234567890123456789,"user_pseudo_id":"99.1","event_params":[{"key":"score","value":{"string_value":null,"int_value":9007199254740993,"float_value":null,"double_value":null}}]}' +
+  '\n{"event_date":"20261002","event_timestamp":1790965800000000,"event_name":"level_up","user_id":1234567890123456789,"user_pseudo_id":"99.1","user_first_touch_timestamp":1790960000000000,"user_properties":[{"key":"high_score","value":{"string_value":null,"int_value":"9007199254740993","float_value":null,"double_value":null,"set_timestamp_micros":"1790965800000000"}}],"event_params":[{"key":"score","value":{"string_value":null,"int_value":9007199254740993,"float_value":null,"double_value":null}}]}' +
   '\n{"event_date":"20261002","event_timestamp":"1790965900000000","event_name":\n';
 
 // The same rows as a BigQuery Parquet export (event_params a LIST of STRUCT, INT64 columns).
@@ -138,6 +158,42 @@ const posthog = lines(
   '{"uuid":"0190a1b2-0002","event":"checkout","distinct_id":"ph-1","timestamp":"2026-10-01 09:10:00.000000","properties":{"$lib":"web","amount":"19.90","currency":"EUR","cart":{"items":3}}}',
 );
 
+// --kind users samples (../shared/VENDOR-PROFILES.md): one people export per preset; Amplitude and
+// GA4 read the user properties of the event samples above.
+
+// Mixpanel people export: Engage API results, one profile per line ($distinct_id, $properties).
+const mixpanelPeople = lines(
+  '{"$distinct_id":4,"$properties":{"$created":"2008-12-12T11:20:47","$email":"example@mixpanel.com","$first_name":"Example","$last_name":"Name","$last_seen":"2008-06-09T23:08:40"}}',
+  '{"$distinct_id":"13b20239a29335","$properties":{"$country_code":"NL","$campaigns":[1875892,1714688],"$browser_version":9,"$timezone":"Europe/Amsterdam","$city":"Amsterdam","$region":"North Holland","$created":"2017-05-03T12:10:11","$last_seen":"2017-05-03T12:10:12","plan":"pro"}}',
+  '{"$distinct_id":1234567890123456789,"$properties":{"$email":"long.id@example.com","$last_seen":"2026-09-01T10:00:00","plan":"free","vip":false,"credits":12.5,"prefs":{"theme":"dark","lang":"de"}}}',
+  '{"$distinct_id":"u-300","$properties":{"$phone":"+15555550100","$ios_devices":["a1b2c3"],"$transactions":[{"$time":"2026-08-01T00:00:00","$amount":9.99}],"nickname":"","coupon":null,"$last_seen":"2026-09-02T08:00:00"}}',
+  '{"$distinct_id":1234567890123456789,"$properties":{"$email":"long.id@example.com","$last_seen":"2026-09-15T10:00:00","plan":"pro","credits":40}}',
+  '{"$distinct_id":"u-400","$properties":{"$email":',
+  '{"$properties":{"$email":"nobody@example.com","plan":"free"}}',
+);
+
+// Segment raw archive, plain NDJSON: identify calls (partial traits) mixed with other calls.
+const segmentIdentify = lines(
+  '{"type":"identify","userId":"seg-1","anonymousId":"anon-1","messageId":"i1","timestamp":"2026-10-01T09:00:00.000Z","traits":{"plan":"free","email":"seg1@example.com","address":{"city":"Oslo","country":"NO"},"createdAt":"2026-09-30T12:00:00Z"}}',
+  '{"type":"track","event":"Order Completed","userId":"seg-1","messageId":"t1","timestamp":"2026-10-01T09:05:00.000Z","properties":{"revenue":25.5}}',
+  '{"type":"identify","userId":"seg-1","messageId":"i2","timestamp":"2026-10-01T08:00:00.000Z","traits":{"plan":"trial","name":"Ada Lovelace"}}',
+  '{"type":"identify","userId":null,"anonymousId":"anon-7","messageId":"i3","timestamp":"2026-10-01T10:00:00.000Z","traits":{"plan":"free","tags":["new","mobile"]}}',
+  '{"type":"page","name":"Home","userId":"seg-1","messageId":"p1","timestamp":"2026-10-01T09:06:00.000Z","properties":{"path":"/"}}',
+  '{"type":"identify","userId":1234567890123456789,"messageId":"i4","timestamp":"2026-10-02T18:30:00Z","traits":{"company":{"name":"Acme","employees":50},"age":41}}',
+  '{"type":"identify","userId":"seg-1","messageId":"i5","timestamp":"2026-10-02T07:00:00.000Z","traits":{"plan":"pro"}}',
+  '{"type":"identify","userId":"seg-2",',
+);
+
+// PostHog persons batch export, JSON Lines: one row per (person, distinct id).
+const posthogPersons = lines(
+  '{"team_id":1,"distinct_id":"ph-1","person_id":"0190a1b2-p001","properties":{"email":"ph1@example.com","plan":"pro","$geoip_city_name":"Berlin","$geoip_country_code":"DE","$geoip_subdivision_1_name":"Land Berlin","$geoip_time_zone":"Europe/Berlin","$initial_browser":"Firefox"},"person_distinct_id_version":0,"person_version":3,"created_at":"2026-09-01T10:00:00Z","_inserted_at":"2026-10-01T00:00:00Z","is_deleted":false}',
+  '{"team_id":1,"distinct_id":"0190a1b2-anon-1","person_id":"0190a1b2-p001","properties":{"email":"ph1@example.com","plan":"pro","$geoip_city_name":"Berlin","$geoip_country_code":"DE","$geoip_subdivision_1_name":"Land Berlin","$geoip_time_zone":"Europe/Berlin","$initial_browser":"Firefox"},"person_distinct_id_version":0,"person_version":3,"created_at":"2026-09-01T10:00:00Z","_inserted_at":"2026-10-01T00:00:00Z","is_deleted":false}',
+  '{"team_id":1,"distinct_id":"ph-1","person_id":"0190a1b2-p001","properties":{"email":"ph1@example.com","plan":"free","seats":1},"person_distinct_id_version":0,"person_version":2,"created_at":"2026-09-01T10:00:00Z","_inserted_at":"2026-09-20T00:00:00Z","is_deleted":false}',
+  '{"team_id":1,"distinct_id":"ph-gone","person_id":"0190a1b2-p002","properties":{"email":"gone@example.com"},"person_distinct_id_version":1,"person_version":5,"created_at":"2026-08-01T00:00:00Z","_inserted_at":"2026-10-01T00:00:00Z","is_deleted":true}',
+  '{"team_id":1,"distinct_id":"ph-3","person_id":"0190a1b2-p003","properties":"{\\"email\\":\\"ph3@example.com\\",\\"beta\\":true,\\"score\\":12345678901234567890}","person_distinct_id_version":0,"person_version":1,"created_at":1788220800,"_inserted_at":"2026-10-01T00:00:00Z","is_deleted":false}',
+  '{"team_id":1,"distinct_id":"ph-4",',
+);
+
 function zip(entries: [string, Buffer][]): Promise<Buffer> {
   const z = new yazl.ZipFile();
   const mtime = new Date(Date.UTC(2026, 9, 3, 0, 0, 0));
@@ -165,6 +221,9 @@ await writeFile(out('segment-archive.ndjson.gz'), gzipSync(segment));
 await writeFile(out('ga4-export.ndjson'), ga4);
 await writeFile(out('ga4-export.parquet'), Buffer.from(ga4Parquet()));
 await writeFile(out('posthog-export.jsonl'), posthog);
+await writeFile(out('mixpanel-people.ndjson'), mixpanelPeople);
+await writeFile(out('segment-identify.ndjson'), segmentIdentify);
+await writeFile(out('posthog-persons.jsonl'), posthogPersons);
 console.log(
-  'samples written: mixpanel-export.ndjson, amplitude-export.zip, segment-archive.ndjson.gz, ga4-export.ndjson, ga4-export.parquet, posthog-export.jsonl',
+  'samples written: mixpanel-export.ndjson, amplitude-export.zip, segment-archive.ndjson.gz, ga4-export.ndjson, ga4-export.parquet, posthog-export.jsonl, mixpanel-people.ndjson, segment-identify.ndjson, posthog-persons.jsonl',
 );
