@@ -34,6 +34,18 @@ export interface UserRecord {
   fields: Partial<Record<UserField, UserValue>>;
   /** attribute name (Leanplum's name rules, no `.`) → value */
   attributes: Record<string, UserValue>;
+  /**
+   * Attribute name → when that value alone was true, epoch milliseconds, where the input times each
+   * value (GA4's `user_properties[].value.set_timestamp_micros`): for that attribute it takes the
+   * place of `time` in "the latest value wins". Absent for most inputs.
+   */
+  attributeTimes?: Record<string, number> | undefined;
+  /**
+   * The vendor's own order among one user's records, for inputs without a time (PostHog persons:
+   * `person_version`, then `person_distinct_id_version`): compared element by element after `time`
+   * and before input order; the higher one wins. Absent for most inputs.
+   */
+  version?: readonly number[] | undefined;
 }
 
 /** Why a whole input record is refused (it goes to rejects.csv, counted in summary.json). */
