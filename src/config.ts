@@ -74,6 +74,8 @@ export interface RawTransformOptions {
   dedupeKey?: string | undefined;
   /** how the input's bytes are decoded: utf-8 (default; invalid bytes stop the transform), latin1, windows-1252, utf-16le, utf-16be */
   encoding?: string | undefined;
+  /** users imported first and alone (the canary); 0: none; not given: 100 when more than 2,000 users */
+  canary?: number | string | undefined;
 }
 
 /**

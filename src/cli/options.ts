@@ -134,6 +134,12 @@ export function withTransformOptions<T>(y: Argv<T>) {
       defaultDescription: '4MB',
       describe: 'Largest input record accepted (a size, e.g. 4MB); a larger one (usually a quote never closed) stops the transform with its line (exit 2)',
     })
+    .option('canary', {
+      type: 'string',
+      defaultDescription: '100 when more than 2,000 users',
+      describe:
+        'Users (chosen by a hash of the user id) written to their own first part and imported alone first; the rest only if none of their rows failed. 0: no canary. Needs --order user',
+    })
     .option('encoding', {
       choices: ENCODINGS,
       defaultDescription: 'utf-8',
@@ -158,7 +164,7 @@ export function withTransformOptions<T>(y: Argv<T>) {
     )
     .group(['format', 'encoding', 'delimiter', 'scan-records', 'max-record-bytes'], 'Input:')
     .group(['import-at', 'max-delay', 'clamp-age', 'clamp-mode', 'future-tolerance', 'min-time', 'tz', 'time-format', 'source-tz'], 'Time:')
-    .group(['out', 'max-part-bytes', 'max-reject-rate', 'dedupe'], 'Output:')
+    .group(['out', 'max-part-bytes', 'max-reject-rate', 'dedupe', 'canary'], 'Output:')
     .group(['order', 'sort-memory', 'shard', 'shard-count'], 'Order & shards:');
 }
 
@@ -203,6 +209,7 @@ export function rawTransformOptions(r: FlagReader, input: readonly string[], env
     scanRecords: r.string('scan-records'),
     dedupeKey: r.string('dedupe-key'),
     encoding: r.string('encoding'),
+    canary: r.string('canary'),
   };
 }
 

@@ -27,6 +27,12 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
     `cost       ${n(s.cost.billableLookups)} billable lookups as written (${s.cost.order === 'user' ? 'grouped by user' : 'input order'}); ${n(s.cost.billableLookupsInInputOrder)} in input order${s.cost.inputOrderCountedBeforeDedupe ? ' (before dedupe)' : ''}; ${n(s.cost.apiBillableLookups)} through the API (--sink api)${s.config.shard === null ? '' : `; shard ${s.config.shard}`}`,
     `outputs    ${s.outputs.clean.map((p) => `${outDir}/${p.file}`).join(', ')}, ${outDir}/rejects.csv, ${outDir}/summary.json`,
   ];
+  const k = s.canary;
+  if (k.part !== null)
+    lines.push(
+      `canary     ${outDir}/${k.part}: ${n(k.users)} users (smallest hashes of the user id), ${n(k.rows)} rows, imported alone and first; the rest only if it passes${k.note ? ` (${k.note})` : ''}`,
+    );
+  else if (k.requested !== null) lines.push(`canary     none: ${k.note}`);
   const split = s.outputs.usersSplitAcrossParts;
   if (split.count > 0) {
     lines.push(

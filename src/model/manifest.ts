@@ -23,6 +23,8 @@ export type PartStage = 'transformed' | 'uploaded' | 'launching' | 'launched' | 
 
 export interface PartState {
   file: string;
+  /** the canary's part (issue 20): launched or sent alone and first; the rest waits for its verdict */
+  canary?: boolean;
   /** absent in manifests written before it existed: then derived from upload, launch and job */
   stage?: PartStage;
   rows: number;
@@ -93,4 +95,10 @@ export interface Manifest {
   /** the API sink's send: started, and completed once every batch has an outcome */
   send?: { startedAt: string; completedAt?: string; batches?: number; billableLookups?: number };
   parts: PartState[];
+  /**
+   * The canary's verdict, once its part was imported (or sent) and judged: a resumed run whose
+   * canary passed does not wait for it again; one that stopped launches nothing else until the
+   * allowance (--canary-max-failures) covers what it found.
+   */
+  canary?: { part: string; verdict: 'passed' | 'stopped'; failedRows: number; pastEventWarnings: number; maxFailures: number; at: string };
 }

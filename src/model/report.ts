@@ -53,6 +53,26 @@ export interface ReportResults {
   exposure: { part: string; since: string; until: string | null; exposedSeconds: number | null }[];
 }
 
+/** The canary (issue 20) as the report shows it; `outcome` once it was imported and judged. */
+export interface ReportCanary {
+  part: string | null;
+  users: number;
+  rows: number;
+  /** why there is none, or why it holds fewer users than asked */
+  note: string | null;
+  outcome?: CanaryOutcome;
+}
+
+/** How the canary ended: passed (the rest was imported after it) or stopped (nothing else was sent). */
+export interface CanaryOutcome {
+  verdict: 'passed' | 'stopped';
+  failedRows: number;
+  pastEventWarnings: number;
+  /** --canary-max-failures in force */
+  maxFailures: number;
+  at: string;
+}
+
 export interface Report {
   schemaVersion: 2;
   generatedAt: string;
@@ -141,6 +161,8 @@ export interface Report {
     usersSplitAcrossParts: number;
   };
   warnings: Warning[];
+  /** the canary's part, users and rows (absent in reports written before it existed) */
+  canary?: ReportCanary;
   /** added once the import job(s) have ended */
   results?: ReportResults;
 }

@@ -27,6 +27,21 @@ export interface Conservation {
   occurrences: string;
 }
 
+/** The canary (issue 20): a few users in part 1, imported alone and first. */
+export interface CanarySummary {
+  /** the canary's part (clean-part-001.csv), null when there is no canary */
+  part: string | null;
+  users: number;
+  /** rows written to the canary's part */
+  rows: number;
+  /** --canary as given; null: not given (the default: 100 users when more than 2,000) */
+  requested: number | null;
+  /** how users are chosen: the smallest hashes of the user id (FNV-1a 32 + murmur3 fmix32 of its UTF-8 bytes), not the alphabetically first */
+  hash: string;
+  /** why there is no canary, or why it holds fewer users than asked; null when it is as asked */
+  note: string | null;
+}
+
 export interface TransformSummary {
   schemaVersion: 1;
   tool: { name: string; version: string };
@@ -87,7 +102,8 @@ export interface TransformSummary {
   rejectRateExceeded: boolean;
   conservation: Conservation;
   outputs: {
-    clean: { file: string; rows: number; bytes: number; billableLookups: number }[];
+    /** `canary`: the canary's part (only canary users; launched or sent alone, first) */
+    clean: { file: string; rows: number; bytes: number; billableLookups: number; canary?: boolean }[];
     rejects: string;
     /** users whose rows alone exceed --max-part-bytes, split across parts (the exception to "a part never splits a user") */
     usersSplitAcrossParts: { count: number; sample: { user: string; firstPart: string; lastPart: string }[] };
@@ -113,6 +129,8 @@ export interface TransformSummary {
     /** distinct users written (exact with --order user; null in input order) */
     distinctUsers: number | null;
   };
+  /** the canary: its part, users and rows, or why there is none */
+  canary: CanarySummary;
   /** the external sort (--order user), else null */
   sort: { memoryBytes: number; runs: number; bytesSpilled: number; extraMergePasses: number } | null;
   /** JSON and Parquet inputs: how records became rows (absent for CSV) */

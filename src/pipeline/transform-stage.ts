@@ -69,7 +69,14 @@ export async function transformStage(
   // an empty clean file (no rows kept: a shard without users, a header-only input) is written for
   // the record but is no part of the run: nothing to upload, no job to launch
   for (const p of importable(result.summary.outputs.clean))
-    parts.push({ file: p.file, rows: p.rows, bytes: p.bytes, sha256: await sha256File(join(staging, p.file)), stage: 'transformed' });
+    parts.push({
+      file: p.file,
+      ...(p.canary === true ? { canary: true } : {}),
+      rows: p.rows,
+      bytes: p.bytes,
+      sha256: await sha256File(join(staging, p.file)),
+      stage: 'transformed',
+    });
 
   const m = before ?? emptyManifest(now());
   // from here until the manifest says otherwise, the directory may hold a mix of two transforms
@@ -107,6 +114,7 @@ export async function transformStage(
     ...(result.report !== undefined ? { billableLookups: result.report.cost.billableLookupsAsWritten } : {}),
   };
   m.parts = parts;
+  delete m.canary;
   delete m.committing;
   await saveManifest(lock, m, now());
   await rm(staging, { recursive: true, force: true });

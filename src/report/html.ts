@@ -67,6 +67,23 @@ function resultsSection(res: NonNullable<Report['results']>): string {
     }</section>`;
 }
 
+function canarySection(c: NonNullable<Report['canary']>): string {
+  if (c.part === null) return `<section id="canary"><h2>Canary</h2><p class="muted">No canary: ${esc(c.note ?? '')}</p></section>`;
+  const o = c.outcome;
+  const verdict =
+    o === undefined
+      ? '<p class="muted">Not imported yet: the canary is launched (or sent) alone and first; the rest follows only if it passes.</p>'
+      : o.verdict === 'passed'
+        ? `<p class="ok">Passed at ${esc(o.at)}: ${n(o.failedRows)} failed row(s), ${n(o.pastEventWarnings)} "Past event detected" warning(s) (at most ${n(o.maxFailures)} allowed); the rest was imported after it.</p>`
+        : `<p class="bad"><strong>Stopped at ${esc(o.at)}: ${n(o.failedRows)} failed row(s), ${n(o.pastEventWarnings)} "Past event detected" warning(s) (at most ${n(o.maxFailures)} allowed). Nothing else was imported.</strong> See server-rejects.csv.</p>`;
+  return `<section id="canary"><h2>Canary</h2>${table(
+    ['part', 'users', 'rows'],
+    [[c.part, c.users, c.rows]],
+    new Set([1, 2]),
+    'canary-table',
+  )}${c.note ? `<p class="muted">${esc(c.note)}</p>` : ''}${verdict}</section>`;
+}
+
 /** One self-contained page: no script, no external resource, every input value escaped. */
 export function renderReportHtml(r: Report): string {
   const t = r.totals;
@@ -204,6 +221,9 @@ export function renderReportHtml(r: Report): string {
       }</section>`,
   ];
   if (r.results) sections.splice(1, 0, resultsSection(r.results));
+  // a canary comes right after the results (its verdict is what to read first); no canary: at the end
+  if (r.canary?.part) sections.splice(r.results ? 2 : 1, 0, canarySection(r.canary));
+  else if (r.canary) sections.push(canarySection(r.canary));
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <title>Backfill preview — ${esc(run.inputs.map((i) => i.name).join(', '))}</title><style>${CSS}</style></head><body>${sections.join('\n')}</body></html>\n`;

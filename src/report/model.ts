@@ -205,5 +205,6 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
       usersSplitAcrossParts: split.count,
     },
     warnings,
+    canary: { part: summary.canary.part, users: summary.canary.users, rows: summary.canary.rows, note: summary.canary.note },
   };
 }

@@ -23,6 +23,11 @@ export interface PartWriterOptions {
    * it is split, counted and named in `splitGroups`.
    */
   groups?: boolean;
+  /**
+   * Name the parts from this number on (clean-part-NNN.csv), never `clean.csv`: the canary's
+   * writer is part 1, the other users' writer starts at 2 (issue 20).
+   */
+  firstPart?: number;
 }
 
 export interface PartInfo {
@@ -31,6 +36,8 @@ export interface PartInfo {
   bytes: number;
   /** billable lookups of this part (unique users per batch of 50 rows), known once the writer has ended */
   billableLookups: number;
+  /** the canary's part: only canary users, imported alone and first (issue 20) */
+  canary?: boolean;
 }
 
 /**
@@ -64,6 +71,8 @@ export class PartWriter {
   private readonly headerLine: string;
   private readonly headerBytes: number;
   private readonly grouped: boolean;
+  /** parts are numbered from `base + 1` and named so from the first (undefined: clean.csv until a second part) */
+  private readonly base: number | undefined;
   /** lines (with their user) waiting for `flush()` to start a new part */
   private queue: string[] = [];
   private action: 'rotate' | 'move' | 'split' | undefined;
@@ -104,8 +113,10 @@ export class PartWriter {
     this.headerLine = header;
     this.headerBytes = Buffer.byteLength(header);
     this.grouped = options.groups === true;
-    this.stream = openWriteStream(join(dir, 'clean.csv'), { highWaterMark: STREAM_BUFFER });
-    this.parts.push({ file: 'clean.csv', rows: 0, bytes: 0, billableLookups: 0 });
+    this.base = options.firstPart === undefined ? undefined : options.firstPart - 1;
+    const first = this.base === undefined ? 'clean.csv' : partName(this.base + 1);
+    this.stream = openWriteStream(join(dir, first), { highWaterMark: STREAM_BUFFER });
+    this.parts.push({ file: first, rows: 0, bytes: 0, billableLookups: 0 });
     this.buffered = header;
     this.partBytes = this.headerBytes;
     this.groupStartBytes = this.headerBytes;
@@ -193,14 +204,14 @@ export class PartWriter {
     this.lookups.endPart();
     this.current().bytes = this.partBytes;
     await this.close();
-    if (this.parts.length === 1) {
+    if (this.parts.length === 1 && this.base === undefined) {
       await rename(join(this.dir, 'clean.csv'), join(this.dir, partName(1)));
       this.parts[0]!.file = partName(1);
     }
   }
 
   private openPart(): void {
-    const file = partName(this.parts.length + 1);
+    const file = partName((this.base ?? 0) + this.parts.length + 1);
     this.parts.push({ file, rows: 0, bytes: 0, billableLookups: 0 });
     this.stream = openWriteStream(join(this.dir, file), { highWaterMark: STREAM_BUFFER });
     this.partBytes = this.headerBytes;

@@ -49,6 +49,8 @@ export interface TransformConfig {
   scanRecords: number;
   /** --encoding: how text inputs are decoded (utf-8: checked, never replaced) */
   encoding: Encoding;
+  /** --canary N: users imported first and alone (0: none; undefined: 100 when more than 2,000 users, with --order user) */
+  canary: number | undefined;
 }
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -184,6 +186,13 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
   if (raw.dedupeKey !== undefined && raw.dedupe !== true)
     problems.push(`dedupe-key: only used with --dedupe (found --dedupe-key ${raw.dedupeKey} alone); add --dedupe`);
 
+  const canary = raw.canary === undefined ? undefined : wholeNumber(raw.canary, 'canary', 0, problems);
+  // a canary needs each user's rows together (part 1 holds the canary users only); never dropped silently
+  if (canary !== undefined && canary > 0 && order === 'input')
+    problems.push(
+      `canary: --canary ${canary} needs the rows grouped by user (--order user); with --order input there is no canary: give --order user, or leave out --canary (or --canary 0)`,
+    );
+
   const clock = Math.floor(now.getTime() / 1000);
   const rule: TimeRule = { importAt, maxDelay, clampAge, window: PLATFORM_WINDOW, futureTolerance, minTime, mode: mode as ClampMode, clock };
   if (problems.length === 0) problems.push(...ruleProblems(rule));
@@ -231,5 +240,6 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     sourceTz: raw.sourceTz,
     scanRecords,
     encoding: encoding ?? 'utf-8',
+    canary,
   };
 }

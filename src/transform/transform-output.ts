@@ -1,4 +1,6 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import type { ResolvedMapping } from '../input/mapping.js';
 import { ExternalSorter, payloadText } from './external-sort.js';
@@ -13,6 +15,8 @@ import type { Tally } from './tally.js';
 import type { TransformConfig } from './transform-config.js';
 import { isoSeconds as iso } from '../time/iso.js';
 import { EXAMPLE_FIELD_CHARS, EXAMPLE_FIELDS } from '../model/report.js';
+import { CANARY_DEFAULT_USERS, CANARY_HASH, CANARY_MIN_USERS, CanaryPicker, chooseCanary } from '../events/canary.js';
+import type { CanarySummary } from '../model/summary.js';
 
 export type PartWriterFactory = (dir: string, header: string, maxBytes: number, options: PartWriterOptions) => PartWriter;
 
@@ -34,6 +38,8 @@ export interface OutputResult {
   usersSplitAcrossParts: PartWriter['splitGroups'];
   rowsMovedToKeepUsersTogether: number;
   sort: { runs: number; bytesSpilled: number; extraMergePasses: number } | null;
+  /** the canary (issue 20): its part, users and rows, or why there is none */
+  canary: CanarySummary;
 }
 
 /**
@@ -112,6 +118,16 @@ function unpackOccurrences(packed: PackedOccurrences): Occurrence[] {
   return out;
 }
 
+/** The canary's users and writers during the merge. */
+interface Canary {
+  users: Set<string>;
+  /** part 1: the canary users' rows, nothing else */
+  writer: PartWriter;
+  /** the other users' clean.lines entries, appended to clean.lines after the canary's */
+  restLines: LineIndexWriter;
+  restPath: string;
+}
+
 /**
  * The output side of a transform: from the rows the row step kept to the clean CSV parts and
  * clean.lines. Here rows of other shards are dropped, duplicates found, and — with --order user —
@@ -120,8 +136,13 @@ function unpackOccurrences(packed: PackedOccurrences): Occurrence[] {
  * drops made here), written rows in the part writer, entries in the line index writer.
  */
 export class TransformOutput {
-  private readonly clean: PartWriter;
+  /** the clean CSV writer (with a canary: the other users', from part 2 on); --order user makes it in finish() */
+  private clean: PartWriter | undefined;
+  /** clean.lines (with a canary, the canary's entries first; the others' are appended from `restLines`) */
   private readonly lines: LineIndexWriter;
+  /** --order user: the users with the smallest hashes, for the canary */
+  private readonly picker: CanaryPicker | undefined;
+  private readonly header: string;
   private readonly origParam: boolean;
   private readonly shard: ShardFilter | undefined;
   /** --order input --dedupe: keys seen so far (memory grows with distinct rows) */
@@ -143,11 +164,14 @@ export class TransformOutput {
     private readonly tally: Tally,
     private readonly observer: RowObserver | undefined,
     private readonly names: readonly string[],
-    newPartWriter: PartWriterFactory = (d, h, m, o) => new PartWriter(d, h, m, o),
+    private readonly newPartWriter: PartWriterFactory = (d, h, m, o) => new PartWriter(d, h, m, o),
   ) {
     const header = csvLine(mapping.outputHeader);
+    this.header = header;
     const sorted = cfg.order === 'user';
-    this.clean = newPartWriter(cfg.outDir, header, cfg.maxPartBytes, { groups: sorted });
+    if (!sorted) this.clean = newPartWriter(cfg.outDir, header, cfg.maxPartBytes, { groups: false });
+    // enough users kept to know whether there are more than CANARY_MIN_USERS
+    if (sorted && cfg.canary !== 0) this.picker = new CanaryPicker(Math.max(cfg.canary ?? CANARY_DEFAULT_USERS, CANARY_MIN_USERS + 1));
     this.lines = new LineIndexWriter(join(cfg.outDir, 'clean.lines'));
     this.origParam = cfg.mapping.originalTimeParam !== undefined;
     this.shard = cfg.shard === undefined ? undefined : new ShardFilter(cfg.shard);
@@ -212,7 +236,7 @@ export class TransformOutput {
   }
 
   private flushRows = async (): Promise<void> => {
-    await this.clean.flush();
+    await this.clean!.flush();
     await this.lines.flush();
   };
 
@@ -225,7 +249,7 @@ export class TransformOutput {
     const origParam = this.origParam;
     for (let i = 0; i < occ.length; i++) {
       const o = occ[i]!;
-      const cleanFull = this.clean.add(formatOccurrence(q, i, o.time, originalOf(o, origParam)), row.userId);
+      const cleanFull = this.clean!.add(formatOccurrence(q, i, o.time, originalOf(o, origParam)), row.userId);
       if (this.lines.add(fileIndex, line) || cleanFull)
         return i + 1 === occ.length ? this.flushRows() : this.writeRest(compact(occ, i + 1, origParam), row.userId, q, i + 1, fileIndex, line);
     }
@@ -236,7 +260,7 @@ export class TransformOutput {
     await this.flushRows();
     const { times, originals } = rest;
     for (let i = 0; i < times.length; i++) {
-      const cleanFull = this.clean.add(formatOccurrence(q, offset + i, times[i]!, originals?.[i]), user);
+      const cleanFull = this.clean!.add(formatOccurrence(q, offset + i, times[i]!, originals?.[i]), user);
       if (this.lines.add(fileIndex, line) || cleanFull) await this.flushRows();
     }
   }
@@ -255,6 +279,7 @@ export class TransformOutput {
       const text = formatOccurrence(q, i, o.time, originalOf(o, origParam));
       const bytes = Buffer.byteLength(text);
       if (inputOrder) this.inputOrder!.row(row.userId, bytes);
+      this.picker?.row(row.userId, bytes);
       if (sorter.add(row.userId, o.time, position, fileIndex, line, text, bytes)) {
         return i + 1 === occ.length
           ? sorter.spill()
@@ -281,6 +306,7 @@ export class TransformOutput {
       const text = formatOccurrence(q, offset + i, times[i]!, originals?.[i]);
       const bytes = Buffer.byteLength(text);
       if (inputOrder) this.inputOrder!.row(user, bytes);
+      this.picker?.row(user, bytes);
       if (sorter.add(user, times[i]!, position, fileIndex, line, text, bytes)) await sorter.spill();
     }
   }
@@ -327,39 +353,124 @@ export class TransformOutput {
         );
         account(this.byKey);
       }
+      let canary: Canary | undefined;
+      let canarySummary: CanarySummary;
       if (this.byUser !== undefined) {
+        const c = await this.chooseCanary();
+        canary = c.canary;
+        canarySummary = c.summary;
+        const clean = (this.clean = this.newPartWriter(this.cfg.outDir, this.header, this.cfg.maxPartBytes, {
+          groups: true,
+          ...(canary !== undefined ? { firstPart: 2 } : {}),
+        }));
+        const lines = this.lines;
+        const other = canary?.restLines ?? lines;
+        const users = canary?.users;
+        const flush = canary === undefined ? this.flushRows : () => this.flushAll(canary!);
         let previous: string | undefined;
+        let inCanary = false;
         let merged = 0;
         await this.byUser.drain((r) => {
           const user = r.key;
           if (user !== previous) {
             this.distinctUsers++;
             previous = user;
+            inCanary = users?.has(user) === true;
           }
-          const cleanFull = this.clean.add(payloadText(r), user);
           if (onWritten !== undefined && (++merged & 0x3fff) === 0) onWritten(merged);
-          return this.lines.add(r.a, r.b) || cleanFull;
-        }, this.flushRows);
+          // a canary user's rows go to part 1 only, the others' to part 2 on: never both
+          if (inCanary) {
+            const full = canary!.writer.add(payloadText(r), user);
+            return lines.add(r.a, r.b) || full;
+          }
+          const cleanFull = clean.add(payloadText(r), user);
+          return other.add(r.a, r.b) || cleanFull;
+        }, flush);
         account(this.byUser);
+      } else {
+        canarySummary = {
+          part: null,
+          users: 0,
+          rows: 0,
+          requested: null,
+          hash: CANARY_HASH,
+          note: '--order input: no canary (a canary needs the rows grouped by user, --order user)',
+        };
       }
-      await this.clean.end();
+      const clean = this.clean!;
+      await clean.end();
       await this.lines.end();
-      const asWritten = this.clean.lookups.total;
+      const writers = canary === undefined ? [clean] : [canary.writer, clean];
+      if (canary !== undefined) {
+        await canary.writer.end();
+        await canary.restLines.end();
+        // clean.lines follows the parts: the canary's entries, then the others'
+        await pipeline(createReadStream(canary.restPath), createWriteStream(join(this.cfg.outDir, 'clean.lines'), { flags: 'a' }));
+        for (const p of canary.writer.parts) p.canary = true;
+      }
+      const sum = (f: (w: PartWriter) => number) => writers.reduce((s, w) => s + f(w), 0);
+      const asWritten = sum((w) => w.lookups.total);
       return {
-        parts: this.clean.parts,
-        written: this.clean.rowsWritten,
-        lineIndexEntries: this.lines.entriesWritten,
+        parts: writers.flatMap((w) => w.parts),
+        written: sum((w) => w.rowsWritten),
+        lineIndexEntries: this.lines.entriesWritten + (canary?.restLines.entriesWritten ?? 0),
         billableLookups: asWritten,
         billableLookupsInInputOrder: this.inputOrder === undefined ? asWritten : this.inputOrder.end().total,
-        apiBillableLookups: this.clean.apiBatches.billable,
+        // the canary's calls are packed apart: no call mixes canary users and others
+        apiBillableLookups: sum((w) => w.apiBatches.billable),
         distinctUsers: this.byUser === undefined ? null : this.distinctUsers,
-        usersSplitAcrossParts: this.clean.splitGroups,
-        rowsMovedToKeepUsersTogether: this.clean.rowsMoved,
+        usersSplitAcrossParts: {
+          count: sum((w) => w.splitGroups.count),
+          sample: writers.flatMap((w) => w.splitGroups.sample),
+        },
+        rowsMovedToKeepUsersTogether: sum((w) => w.rowsMoved),
         sort: this.byUser === undefined ? null : { runs, bytesSpilled, extraMergePasses },
+        canary: canarySummary,
       };
     } finally {
       await this.dispose();
     }
+  }
+
+  /**
+   * The canary, decided once the rows are read (before the merge writes anything): its users,
+   * their writer (part 1) and where the other users' clean.lines entries wait until the end.
+   */
+  private async chooseCanary(): Promise<{ canary: Canary | undefined; summary: CanarySummary }> {
+    const cfg = this.cfg;
+    const picker = this.picker;
+    const picked = picker?.smallest() ?? [];
+    const room = cfg.maxPartBytes - Buffer.byteLength(this.header);
+    const choice = chooseCanary(picked, picker?.size ?? 0, cfg.canary, room);
+    const rows = choice.users.reduce((s, u) => s + u.rows, 0);
+    const on = choice.users.length > 0;
+    const summary: CanarySummary = {
+      part: on ? 'clean-part-001.csv' : null,
+      users: choice.users.length,
+      rows,
+      requested: choice.requested,
+      hash: CANARY_HASH,
+      note: choice.note ?? null,
+    };
+    if (!on) return { canary: undefined, summary };
+    await mkdir(join(cfg.outDir, SORT_DIR), { recursive: true });
+    const restPath = join(cfg.outDir, SORT_DIR, 'rest.lines');
+    return {
+      canary: {
+        users: new Set(choice.users.map((u) => u.user)),
+        writer: this.newPartWriter(cfg.outDir, this.header, cfg.maxPartBytes, { groups: true, firstPart: 1 }),
+        restPath,
+        restLines: new LineIndexWriter(restPath),
+      },
+      summary,
+    };
+  }
+
+  private async flushAll(c: Canary): Promise<void> {
+    await c.writer.flush();
+    await this.clean!.flush();
+    await this.lines.flush();
+    await c.restLines.flush();
   }
 
   /** Removes the sort's files (also when the transform fails). */

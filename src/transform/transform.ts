@@ -154,6 +154,7 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
       inputOrderCountedBeforeDedupe: cfg.order === 'user' && cfg.dedupe,
       distinctUsers: out.distinctUsers,
     },
+    canary: out.canary,
     sort: out.sort === null ? null : { memoryBytes: cfg.sortMemory, ...out.sort },
   };
 }
