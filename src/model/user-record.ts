@@ -70,9 +70,13 @@ export type UserDropReason = (typeof USER_DROP_REASONS)[number];
  *   reads back as the same item: it holds `,`, `[` or `]`, starts or ends with white space, is
  *   empty, or is null (Leanplum's own samples write `[Jimmy, Sara, Amy]` and `[a,12345]`, so a
  *   reader that splits on `,` and trims is assumed, U);
- * - `nested_list`: a list inside a list, or an object inside a list (no bracket form for either).
+ * - `nested_list`: a list inside a list, or an object inside a list (no bracket form for either);
+ * - `duplicate_name`: the record already has a value under that name (a flattened object's
+ *   `address_city` next to a key `address_city`: the first in the record's key order stays);
+ * - `unsupported_value`: raw bytes (a Parquet BYTE_ARRAY without a text type), no attribute type;
+ *   or a list where a field (locale, country…) takes one value.
  */
-export const USER_VALUE_PROBLEMS = ['bad_name', 'ambiguous_list_item', 'nested_list'] as const;
+export const USER_VALUE_PROBLEMS = ['bad_name', 'duplicate_name', 'ambiguous_list_item', 'nested_list', 'unsupported_value'] as const;
 export type UserValueProblem = (typeof USER_VALUE_PROBLEMS)[number];
 
 /** One input record turned into a user record, or refused, or left out, each with its reason. */
@@ -89,3 +93,23 @@ export type UserRecordResult =
  */
 export const USER_COLUMN_TYPES = ['string', 'number', 'boolean', 'string[]', 'number[]', 'boolean[]'] as const;
 export type UserColumnType = (typeof USER_COLUMN_TYPES)[number];
+
+/**
+ * A record as a projection reads it from one input record (a CSV row, a JSON object, a vendor
+ * preset's people record), before the rules (events/user-rules.ts settleUserRecord) check the user
+ * id, read the times, check names and values, and decide kept / rejected / dropped.
+ */
+export interface RawUserRecord {
+  /** the user id as found: a string, or an integer (JSON); anything else is refused as bad_user_id */
+  userId: UserValue | undefined;
+  /** the record's own time as found (any form the time parser reads), undefined when it has none */
+  time: UserValue | undefined;
+  /** created/lastActive as found (any time form), the other fields as strings */
+  fields: Partial<Record<UserField, UserValue>>;
+  attributes: Record<string, UserValue>;
+  /** values the projection could not carry at all (a list of objects, raw bytes), by attribute name */
+  refused?: { name: string; problem: UserValueProblem; value: UserValue }[];
+}
+
+/** What a projection makes of one input record: a raw user record, or a decision with its reason. */
+export type RawUserResult = RawUserRecord | { kind: 'rejected'; reason: UserRejectReason; message: string } | { kind: 'dropped'; reason: UserDropReason };
