@@ -1,5 +1,13 @@
 // `--kind users` (issue 19): the rules one record passes, whatever input or preset it came from. Pure.
-import { USER_TIME_FIELDS, type RawUserRecord, type UserField, type UserRecordResult, type UserValue, type UserValueProblem } from '../model/user-record.js';
+import {
+  USER_TIME_FIELDS,
+  type RawUserRecord,
+  type UserField,
+  type UserRecord,
+  type UserRecordResult,
+  type UserValue,
+  type UserValueProblem,
+} from '../model/user-record.js';
 import { parseTime, wallToInstant, type TimeFormat } from '../time/parse.js';
 import { USER_ID_MAX } from './names.js';
 import { isEmptyValue, valueProblem } from './user-cells.js';
@@ -116,5 +124,8 @@ export function settleUserRecord(raw: RawUserRecord, opts: UserRecordOptions, le
     sets = true;
   }
   if (!sets) return { kind: 'dropped', reason: 'nothing_to_set' };
-  return { kind: 'kept', record: { userId, time: ms, fields: outFields, attributes: outAttrs } };
+  const record: UserRecord = { userId, time: ms, fields: outFields, attributes: outAttrs };
+  if (raw.attributeTimes !== undefined) record.attributeTimes = raw.attributeTimes;
+  if (raw.version !== undefined) record.version = raw.version;
+  return { kind: 'kept', record };
 }

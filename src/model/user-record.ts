@@ -109,6 +109,10 @@ export interface RawUserRecord {
   attributes: Record<string, UserValue>;
   /** values the projection could not carry at all (a list of objects, raw bytes), by attribute name */
   refused?: { name: string; problem: UserValueProblem; value: UserValue }[];
+  /** as UserRecord.attributeTimes (epoch ms), passed through */
+  attributeTimes?: Record<string, number> | undefined;
+  /** as UserRecord.version, passed through */
+  version?: readonly number[] | undefined;
 }
 
 /** What a projection makes of one input record: a raw user record, or a decision with its reason. */

@@ -14,27 +14,47 @@ const valueArb: fc.Arbitrary<UserValue> = fc.oneof(
   fc.boolean(),
   fc.array(fc.constantFrom('x', 'y'), { minLength: 1, maxLength: 3 }),
 );
-const recordArb = (timed: fc.Arbitrary<number | undefined>): fc.Arbitrary<UserRecord> =>
-  fc.record({
-    userId: fc.constantFrom('u1', 'u2', 'u3'),
-    time: timed,
-    fields: fc.record({ locale: fc.constantFrom<UserValue>('en', 'de', '', null) }, { requiredKeys: [] }),
-    attributes: fc.dictionary(fc.constantFrom(...ATTRS), valueArb, { maxKeys: 4 }),
-  });
+const recordArb = (timed: fc.Arbitrary<number | undefined>, extras = false): fc.Arbitrary<UserRecord> =>
+  fc
+    .record({
+      userId: fc.constantFrom('u1', 'u2', 'u3'),
+      time: timed,
+      fields: fc.record({ locale: fc.constantFrom<UserValue>('en', 'de', '', null) }, { requiredKeys: [] }),
+      attributes: fc.dictionary(fc.constantFrom(...ATTRS), valueArb, { maxKeys: 4 }),
+      // GA4 times each value; PostHog orders by versions
+      attributeTimes: fc.dictionary(fc.constantFrom(...ATTRS), fc.integer({ min: 0, max: 5 }), { maxKeys: 2 }),
+      version: fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }),
+    })
+    .map((r) => {
+      const { attributeTimes, version, ...base } = r;
+      return extras ? { ...base, attributeTimes, version } : base;
+    });
 const place = (rs: UserRecord[]): PlacedRecord[] => rs.map((record, position) => ({ record, position }));
 const empty = (v: UserValue | undefined) => v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
 
-/** The oracle: per user and attribute, the non-empty value of the greatest (time ?? -∞, position). */
+/** [time ?? -∞, version[0] ?? -∞, version[1] ?? -∞, position]: compared left to right, the greater is later */
+const keyOf = (time: number | undefined, version: readonly number[] | undefined, position: number): number[] => [
+  time ?? Number.NEGATIVE_INFINITY,
+  version?.[0] ?? Number.NEGATIVE_INFINITY,
+  version?.[1] ?? Number.NEGATIVE_INFINITY,
+  position,
+];
+const greater = (a: number[], b: number[]): boolean => {
+  const i = a.findIndex((x, j) => x !== b[j]);
+  return i >= 0 && a[i]! > b[i]!;
+};
+
+/** The oracle: per user and attribute, the non-empty value of the greatest key (its own time where it has one). */
 function oracle(records: PlacedRecord[], clearEmpty: boolean): Map<string, Record<string, UserValue>> {
-  const best = new Map<string, Map<string, { t: number; p: number; v: UserValue }>>();
+  const best = new Map<string, Map<string, { k: number[]; v: UserValue }>>();
   for (const { record, position } of records) {
-    const t = record.time ?? Number.NEGATIVE_INFINITY;
     let m = best.get(record.userId);
     if (m === undefined) best.set(record.userId, (m = new Map()));
-    for (const [k, v] of Object.entries(record.attributes)) {
+    for (const [a, v] of Object.entries(record.attributes)) {
       if (empty(v) && !clearEmpty) continue;
-      const cur = m.get(k);
-      if (cur === undefined || t > cur.t || (t === cur.t && position > cur.p)) m.set(k, { t, p: position, v: empty(v) ? null : v });
+      const k = keyOf(record.attributeTimes?.[a] ?? record.time, record.version, position);
+      const cur = m.get(a);
+      if (cur === undefined || greater(k, cur.k)) m.set(a, { k, v: empty(v) ? null : v });
     }
   }
   const out = new Map<string, Record<string, UserValue>>();
@@ -45,9 +65,9 @@ function oracle(records: PlacedRecord[], clearEmpty: boolean): Map<string, Recor
 const attrsOf = (merged: ReturnType<typeof mergeUserRecords>) => new Map(merged.map((u) => [u.userId, { ...u.attributes }]));
 
 describe("merge of one user's records (--kind users)", () => {
-  it('the latest value wins per attribute: by time, records without a time oldest, ties in input order', () => {
+  it('the latest value wins per attribute: by time (its own where timed), records without a time oldest, then version, then input order', () => {
     fc.assert(
-      fc.property(fc.array(recordArb(fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined })), { maxLength: 30 }), fc.boolean(), (rs, clear) => {
+      fc.property(fc.array(recordArb(fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }), true), { maxLength: 30 }), fc.boolean(), (rs, clear) => {
         const placed = place(rs);
         const merged = mergeUserRecords(placed, clear);
         const want = oracle(placed, clear);
@@ -103,8 +123,8 @@ describe("merge of one user's records (--kind users)", () => {
 
   it('the fold refuses a record of another user (the sort hands one user at a time)', () => {
     const fold = new UserFold(false);
-    fold.add({ userId: 'a', time: undefined, fields: {}, attributes: { x: 1 } });
-    expect(() => fold.add({ userId: 'b', time: undefined, fields: {}, attributes: {} })).toThrow(/while folding a/);
+    fold.add({ userId: 'a', time: undefined, fields: {}, attributes: { x: 1 } }, 0);
+    expect(() => fold.add({ userId: 'b', time: undefined, fields: {}, attributes: {} }, 1)).toThrow(/while folding a/);
     expect(fold.finish()).toEqual({ userId: 'a', fields: {}, attributes: { x: 1 }, records: 1 });
     expect(fold.current).toBeUndefined();
   });
