@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseJson, type JsonObject } from '../../src/input/json/json-text.js';
 import { USER_PRESETS } from '../../src/presets/users/index.js';
 import { ga4PropertyValue } from '../../src/presets/users/ga4.js';
-import { int64Value, renameVendorKeys } from '../../src/presets/users/values.js';
+import { int64Value, microsToMillis, renameVendorKeys } from '../../src/presets/users/values.js';
 
 const rec = (text: string): JsonObject => {
   const p = parseJson(text);
@@ -193,7 +193,7 @@ describe('ga4 user_properties', () => {
       time: '1673777020000000',
       fields: { created: '1673777018672000' },
       attributes: { first_open_time: 1673780400000 },
-      attributeTimes: { first_open_time: '1673777018672000' },
+      attributeTimes: { first_open_time: 1673777018672 },
     });
   });
 
@@ -207,7 +207,7 @@ describe('ga4 user_properties', () => {
       time: '1790845200000000',
       fields: {},
       attributes: { big: 9007199254740993n, lit: -5164663614086310235n, ltv: 12.5, tier: 'gold', unset: null },
-      attributeTimes: { big: '1790845100000000' },
+      attributeTimes: { big: 1790845100000 },
     });
   });
 
@@ -222,13 +222,21 @@ describe('ga4 user_properties', () => {
       time: '1704450000000000',
       fields: { created: '1700000000000000', lastActive: '1704450000000000' },
       attributes: { plan: 'pro' },
-      attributeTimes: { plan: '1704000000000000' },
+      attributeTimes: { plan: 1704000000000 },
     });
     expect(USER_PRESETS['firebase']).toBe(USER_PRESETS['ga4']);
   });
 });
 
 describe('helpers', () => {
+  it('microsToMillis: exact, floored, digits as text or a number', () => {
+    expect(microsToMillis('1673777018672999')).toBe(1673777018672);
+    expect(microsToMillis(1790845100000000)).toBe(1790845100000);
+    expect(microsToMillis('-1500')).toBe(-2);
+    expect(microsToMillis('1.5e15')).toBeUndefined();
+    expect(microsToMillis(null)).toBeUndefined();
+  });
+
   it('int64Value: a number only when a double holds it', () => {
     expect(int64Value('9007199254740991')).toBe(9007199254740991);
     expect(int64Value('9007199254740992')).toBe(9007199254740992n);

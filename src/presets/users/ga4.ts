@@ -2,7 +2,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../../input/json/
 import { childValue, objectAt } from '../../input/json/paths.js';
 import { firstPresent } from '../fields.js';
 import type { UserPreset, UserPresetSkip, VendorUser } from './types.js';
-import { float64Value, int64Value, timeText } from './values.js';
+import { float64Value, int64Value, microsToMillis, timeText } from './values.js';
 
 /**
  * A user property's value: the one slot that is set, in the order string, int, double, float; an
@@ -38,14 +38,14 @@ export const ga4UserProperties: UserPreset = {
   read(r: JsonObject): VendorUser | UserPresetSkip {
     const info = objectAt(r, 'user_info');
     const attributes: JsonObject = {};
-    const attributeTimes: Record<string, string> = {};
+    const attributeTimes: Record<string, number> = {};
     const list = childValue(r, 'user_properties');
     if (Array.isArray(list)) {
       for (const p of list) {
         if (!isJsonObject(p) || typeof p['key'] !== 'string') continue;
         const v = isJsonObject(p['value']) ? p['value'] : {};
         attributes[p['key']] = ga4PropertyValue(v);
-        const at = timeText(v['set_timestamp_micros']);
+        const at = microsToMillis(v['set_timestamp_micros']);
         if (at !== undefined) attributeTimes[p['key']] = at;
         else delete attributeTimes[p['key']];
       }

@@ -20,8 +20,12 @@ export interface VendorUser {
   fields: Partial<Record<UserField, JsonValue>>;
   /** attribute name → value (objects are flattened with `_` by the rule step) */
   attributes: JsonObject;
-  /** attribute name → the time of that value alone (GA4 `set_timestamp_micros`), where it differs from the record's time */
-  attributeTimes?: Record<string, string> | undefined;
+  /**
+   * attribute name → when that value alone was set, epoch milliseconds (GA4 `set_timestamp_micros`
+   * ÷ 1000, exact integer arithmetic): for that attribute it takes the place of the record's time
+   * (UserRecord.attributeTimes)
+   */
+  attributeTimes?: Record<string, number> | undefined;
 }
 
 /** A record the preset leaves out on purpose, or refuses with a message naming the fix. */

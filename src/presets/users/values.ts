@@ -68,3 +68,13 @@ export function versionNumber(v: JsonValue | undefined): number {
 export function timeText(v: JsonValue | undefined): string | undefined {
   return present(v) ? jsonText(v).trim() : undefined;
 }
+
+/** Epoch microseconds (a number, or its digits as text: BigQuery's INT64) → epoch milliseconds, floored; undefined when no integer. */
+export function microsToMillis(v: JsonValue | undefined): number | undefined {
+  if (!present(v)) return undefined;
+  const t = jsonText(v).trim();
+  if (!INTEGER.test(t)) return undefined;
+  const us = BigInt(t);
+  const q = us / 1000n;
+  return Number(us < 0n && q * 1000n !== us ? q - 1n : q);
+}
