@@ -22,6 +22,8 @@ export const DEFAULTS = {
   sortMemory: '256MB',
   /** how text inputs are decoded; bytes that are not UTF-8 stop the transform */
   encoding: 'utf-8',
+  /** what is imported: events (track), users or totals (setUserAttributes); model/kinds.ts */
+  kind: 'events',
 } as const;
 
 /** Transform options as a user gives them (strings from the command line). */
@@ -76,6 +78,8 @@ export interface RawTransformOptions {
   encoding?: string | undefined;
   /** users imported first and alone (the canary); 0: none; not given: 100 when more than 2,000 users */
   canary?: number | string | undefined;
+  /** events | users | totals (model/kinds.ts) */
+  kind?: string | undefined;
 }
 
 /**

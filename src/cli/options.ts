@@ -5,6 +5,7 @@ import { resolveShardAuto } from './shard-env.js';
 import { ENCODINGS } from '../input/encoding.js';
 import { FORMAT_CHOICES } from '../input/format.js';
 import { PRESET_NAMES } from '../presets/index.js';
+import { KINDS } from '../model/kinds.js';
 
 /** The transform options, shared by transform, preview and run. Names are part of the contract. */
 export function withTransformOptions<T>(y: Argv<T>) {
@@ -109,6 +110,12 @@ export function withTransformOptions<T>(y: Argv<T>) {
       defaultDescription: '100MB',
       describe: 'Split the clean CSV into parts of at most this size (bytes, or 100MB, 256MiB, 1G: 1024-based)',
     })
+    .option('kind', {
+      choices: KINDS,
+      defaultDescription: String(DEFAULTS.kind),
+      describe:
+        'What is imported: events (one track row per occurrence); users (one setUserAttributes row per user: fields and userAttributes.<name>); totals (one setUserAttributes row per user: events.<name>.count|firstTime|lastTime|value). users and totals need --order user (docs/kinds.md)',
+    })
     .option('order', {
       choices: ['user', 'input'],
       defaultDescription: String(DEFAULTS.order),
@@ -164,7 +171,7 @@ export function withTransformOptions<T>(y: Argv<T>) {
     )
     .group(['format', 'encoding', 'delimiter', 'scan-records', 'max-record-bytes'], 'Input:')
     .group(['import-at', 'max-delay', 'clamp-age', 'clamp-mode', 'future-tolerance', 'min-time', 'tz', 'time-format', 'source-tz'], 'Time:')
-    .group(['out', 'max-part-bytes', 'max-reject-rate', 'dedupe', 'canary'], 'Output:')
+    .group(['out', 'kind', 'max-part-bytes', 'max-reject-rate', 'dedupe', 'canary'], 'Output:')
     .group(['order', 'sort-memory', 'shard', 'shard-count'], 'Order & shards:');
 }
 
@@ -210,6 +217,7 @@ export function rawTransformOptions(r: FlagReader, input: readonly string[], env
     dedupeKey: r.string('dedupe-key'),
     encoding: r.string('encoding'),
     canary: r.string('canary'),
+    kind: r.string('kind'),
   };
 }
 

@@ -22,9 +22,16 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
     `rows       read ${n(c.read)}, kept ${n(c.kept)}, rejected ${n(c.rejected)}, dropped ${n(c.dropped)}`,
     `rejected   ${reasons(c.rejectedByReason)}`,
     `dropped    ${reasons(c.droppedByReason)}`,
-    `written    ${n(c.written)} rows (${n(c.expandedRows)} rows expanded), ${n(c.clamped)} clamped, ${n(c.nudgedToImportTime)} nudged to import time`,
+    s.totals === undefined
+      ? `written    ${n(c.written)} rows (${n(c.expandedRows)} rows expanded), ${n(c.clamped)} clamped, ${n(c.nudgedToImportTime)} nudged to import time`
+      : `written    ${n(c.written)} rows, one per user (--kind totals): ${n(c.occurrences)} occurrences of ${n(s.totals.eventNames)} event name(s); ${n(s.totals.clampedFirstTimes)} firstTime and ${n(s.totals.clampedLastTimes)} lastTime cells hold a clamped time`,
     `check      ${s.conservation.rows}; ${s.conservation.occurrences}`,
     `cost       ${n(s.cost.billableLookups)} billable lookups as written (${s.cost.order === 'user' ? 'grouped by user' : 'input order'}); ${n(s.cost.billableLookupsInInputOrder)} in input order${s.cost.inputOrderCountedBeforeDedupe ? ' (before dedupe)' : ''}; ${n(s.cost.apiBillableLookups)} through the API (--sink api)${s.config.shard === null ? '' : `; shard ${s.config.shard}`}`,
+    ...(s.cost.byKind === undefined
+      ? []
+      : [
+          `kinds      as --kind events: ${s.cost.byKind.events === null ? 'not counted' : `${n(s.cost.byKind.events)} billable lookups`}; as --kind totals: ${s.cost.byKind.totals === null ? 'not counted with --order input' : `${n(s.cost.byKind.totals)} billable lookups`} (one row per user: counts, first/last times and value sums, no parameters)`,
+        ]),
     `outputs    ${s.outputs.clean.map((p) => `${outDir}/${p.file}`).join(', ')}, ${outDir}/rejects.csv, ${outDir}/summary.json`,
   ];
   const k = s.canary;

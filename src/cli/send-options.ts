@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { DEFAULT_API_URL } from '../leanplum/contract.js';
+import { KINDS } from '../model/kinds.js';
 
 // The API sink's options (`send`, and `run --sink api`), apart from the command, so that building
 // the command line does not load the clients.
@@ -16,7 +17,11 @@ export const withSend = <T>(y: Argv<T>) =>
       describe: 'Send again, with identical actions, the batches whose outcome is unknown, as the SEND_UNKNOWN message names them (its state token)',
     })
     .option('skip-unknown', { type: 'string', describe: 'Record the batches whose outcome is unknown (the SEND_UNKNOWN token) as unknown and send the rest' })
-    .group(['app-id', 'api-url', 'client-key-file', 'concurrency', 'max-rps', 'resend-unknown', 'skip-unknown'], 'Leanplum API (--sink api):');
+    .option('kind', {
+      choices: KINDS,
+      describe: 'The kind the run directory was transformed as (events, users or totals); default: the recorded one. Another kind is refused (exit 2)',
+    })
+    .group(['app-id', 'api-url', 'client-key-file', 'concurrency', 'max-rps', 'resend-unknown', 'skip-unknown', 'kind'], 'Leanplum API (--sink api):');
 
 /** `run`: the sink, and the API sink's pace (the app, the URL and the key file are the Leanplum options). */
 export const withSink = <T>(y: Argv<T>) =>

@@ -13,6 +13,8 @@ export const REJECT_REASONS = [
   'bad_count',
   'bad_json',
   'record_too_large',
+  // --kind totals: events.<name>.count would nest one level deeper at the dot (model/kinds.ts)
+  'dot_in_event_name',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -2,6 +2,7 @@ import { BackfillError } from '../errors.js';
 import { API_VERSION, LeanplumProtocolError, PERMANENT_MESSAGES, errorMessageOf, firstResponse, parseLaunch, parseStatus, type JobStatus } from './contract.js';
 import { checkApiUrl } from './api-url.js';
 import { redact } from './redact.js';
+import type { LeanplumAction } from '../model/kinds.js';
 import { DEFAULT_RETRY, retryDelay, type Failure, type RetryPolicy } from './retry.js';
 
 export { checkApiUrl, isLoopbackHost } from './api-url.js';
@@ -132,10 +133,12 @@ export class LeanplumClient {
    * Launches the import job. Never retried: Leanplum has no idempotency key, so a second POST
    * could start a second job. A lost answer is reported as LAUNCH_UNKNOWN.
    */
-  async launch(args: { bucket: string; file: string }): Promise<{ jobId: string; warning: string | undefined }> {
+  async launch(args: { bucket: string; file: string; defaultAction?: LeanplumAction }): Promise<{ jobId: string; warning: string | undefined }> {
     let r: { json: unknown; raw: string };
     try {
-      r = await this.post({ action: 'multi', createJob: 'true', defaultAction: 'track', gcsBucket: args.bucket, file: args.file });
+      // the action of every row of the file: track (events) or setUserAttributes (users, totals)
+      const defaultAction = args.defaultAction ?? 'track';
+      r = await this.post({ action: 'multi', createJob: 'true', defaultAction, gcsBucket: args.bucket, file: args.file });
     } catch (e) {
       if (!(e instanceof HttpFailure)) throw e;
       const f = e.failure;

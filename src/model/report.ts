@@ -3,6 +3,8 @@
 // only the limits of an example row (the transform keeps no more of a row waiting in the dedupe sort).
 // 2: valueByCurrency holds exact decimal strings (was rounded numbers); histogram.older/newer.
 import type { ResultsSummary } from './results.js';
+import type { Kind } from './kinds.js';
+import type { TotalsStats } from './summary.js';
 import type { Conservation, InputFacts } from './summary.js';
 
 export interface HistogramBucket {
@@ -159,7 +161,17 @@ export interface Report {
     lowerBoundIfGroupedByUser: number;
     /** users whose rows alone exceed a part and were split across parts */
     usersSplitAcrossParts: number;
+    /**
+     * An event export's billable lookups as `--kind events` and as `--kind totals` (one row per
+     * user), side by side; `totalsEstimated`: in input order the distinct users are the sketch's
+     * estimate. Absent for --kind users.
+     */
+    byKind?: { events: number | null; totals: number | null; totalsEstimated: boolean };
   };
+  /** --kind totals: occurrences per user and the first/last times that are clamped (summary.json `totals`) */
+  perUserTotals?: TotalsStats;
+  /** --kind (events when absent: a report written before it existed) */
+  kind?: Kind;
   warnings: Warning[];
   /** the canary's part, users and rows (absent in reports written before it existed) */
   canary?: ReportCanary;

@@ -1,6 +1,8 @@
 // The shape of summary.json, written by every transform. Types only. A change that a reader of
 // schemaVersion 1 would misread bumps the version.
 
+import type { ColumnSpec, Kind } from './kinds.js';
+
 export interface InputFacts {
   name: string;
   bytes: number;
@@ -42,6 +44,23 @@ export interface CanarySummary {
   note: string | null;
 }
 
+/** --kind totals: the rows per user, and the first/last times that are clamped times (imported at T − A). */
+export interface TotalsStats {
+  /** distinct event names: 4 columns each */
+  eventNames: number;
+  /** rows written: one per user */
+  users: number;
+  /** (user, event) pairs written: the non-empty groups of 4 cells */
+  cells: number;
+  /** occurrences per user: min, max, mean and a histogram (`upTo` inclusive; null: above the last bound) */
+  occurrencesPerUser: { min: number; max: number; mean: number; buckets: { upTo: number | null; users: number }[] };
+  /** firstTime / lastTime cells holding a clamped time (the event happened before the cutoff; old dates can flag users in Leanplum) */
+  clampedFirstTimes: number;
+  clampedLastTimes: number;
+  /** users with at least one clamped occurrence */
+  usersWithClampedTimes: number;
+}
+
 export interface TransformSummary {
   schemaVersion: 1;
   tool: { name: string; version: string };
@@ -79,7 +98,14 @@ export interface TransformSummary {
     sortMemoryBytes: number;
     /** --encoding (utf-8 unless given); an input whose byte-order mark decided says so in inputs[].encoding */
     encoding: string;
+    /** --kind: events (track rows), users or totals (one setUserAttributes row per user); absent in older summaries: events */
+    kind: Kind;
   };
+  /**
+   * The clean CSV's columns with their types (model/kinds.ts), for the kinds that are not events:
+   * the API sink rebuilds typed JSON values from them. null for events (the header is the mapping's).
+   */
+  columns: ColumnSpec[] | null;
   counts: {
     read: number;
     kept: number;
@@ -128,9 +154,18 @@ export interface TransformSummary {
     inputOrderCountedBeforeDedupe: boolean;
     /** distinct users written (exact with --order user; null in input order) */
     distinctUsers: number | null;
+    /**
+     * An event export's billable lookups as each kind that can be made of it, side by side (the user
+     * chooses): `events` one row per occurrence (kind events: as written; kind totals: the same
+     * occurrences sorted by user, parts split by size); `totals` one row per user, so its lookups
+     * are the distinct users (null when not known: --order input). Absent for kind users.
+     */
+    byKind?: { events: number | null; totals: number | null };
   };
   /** the canary: its part, users and rows, or why there is none */
   canary: CanarySummary;
+  /** --kind totals: what the per-user rows hold (the report's "totals" section) */
+  totals?: TotalsStats;
   /** the external sort (--order user), else null */
   sort: { memoryBytes: number; runs: number; bytesSpilled: number; extraMergePasses: number } | null;
   /** JSON and Parquet inputs: how records became rows (absent for CSV) */

@@ -2,7 +2,7 @@ import type { KeptRow } from '../events/row.js';
 import type { DropReason, RejectReason } from '../events/reasons.js';
 import type { RowObserver } from '../transform/row-observer.js';
 import { DAY, type TimeRule } from '../time/clamp.js';
-import { DecimalSum } from './decimal.js';
+import { DecimalSum } from '../events/decimal.js';
 import { DistinctCounter } from './hll.js';
 import { EXAMPLE_FIELD_CHARS, EXAMPLE_FIELDS } from '../model/report.js';
 

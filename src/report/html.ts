@@ -1,6 +1,7 @@
 import { esc } from './escape.js';
 import type { Report } from './model.js';
-import { groupThousands } from './decimal.js';
+import type { TotalsStats } from '../model/summary.js';
+import { groupThousands } from '../events/decimal.js';
 import { newerNote, olderNote } from './histogram.js';
 import { histogramSvg } from './svg.js';
 
@@ -85,6 +86,28 @@ function canarySection(c: NonNullable<Report['canary']>): string {
 }
 
 /** One self-contained page: no script, no external resource, every input value escaped. */
+/** --kind totals: occurrences per user, and the first/last times that are clamped times. */
+function totalsSection(t: TotalsStats): string {
+  const o = t.occurrencesPerUser;
+  return `<h3>Totals: one row per user</h3>
+      <p class="muted">${n(t.users)} users, ${n(t.eventNames)} event names (${n(t.cells)} user × event groups). A clamped first or last time is imported as the clamp target, not the real date; old dates can also flag a user in Leanplum.</p>${table(
+        ['', ''],
+        [
+          ['occurrences per user: min / mean / max', `${n(o.min)} / ${o.mean.toFixed(1)} / ${n(o.max)}`],
+          ...o.buckets.map((b, i): [string, string] => {
+            const from = i === 0 ? 1 : o.buckets[i - 1]!.upTo! + 1;
+            const range = b.upTo === null ? `more than ${n(from - 1)}` : from === b.upTo ? n(from) : `${n(from)}–${n(b.upTo)}`;
+            return [`users with ${range} occurrence(s)`, n(b.users)];
+          }),
+          ['firstTime cells holding a clamped time', n(t.clampedFirstTimes)],
+          ['lastTime cells holding a clamped time', n(t.clampedLastTimes)],
+          ['users with a clamped occurrence', n(t.usersWithClampedTimes)],
+        ],
+        new Set(),
+        'totals-table',
+      )}`;
+}
+
 export function renderReportHtml(r: Report): string {
   const t = r.totals;
   const run = r.run;
@@ -205,10 +228,19 @@ export function renderReportHtml(r: Report): string {
           ['through the API instead (send / --sink api: calls of ≤ 50 users, 500 rows)', n(r.cost.apiBillableLookups)],
           r.cost.distinctUsers === null ? ['distinct users (≈)', n(r.cost.distinctUsersEstimate)] : ['distinct users', n(r.cost.distinctUsers)],
           ['users split across parts (larger than a part)', n(r.cost.usersSplitAcrossParts)],
+          ...(r.cost.byKind === undefined
+            ? []
+            : [
+                ['as --kind events (one row per occurrence)', r.cost.byKind.events === null ? '—' : n(r.cost.byKind.events)],
+                [
+                  `as --kind totals (one row per user: counts, first/last times, value sums; no parameters)${r.cost.byKind.totalsEstimated ? ' (≈)' : ''}`,
+                  r.cost.byKind.totals === null ? '—' : n(r.cost.byKind.totals),
+                ],
+              ]),
         ],
         new Set(),
         'cost-table',
-      )}
+      )}${r.perUserTotals === undefined ? '' : totalsSection(r.perUserTotals)}
       ${
         r.cost.byPart.length > 1
           ? table(

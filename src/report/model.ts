@@ -203,7 +203,18 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
       distinctUsersEstimate: distinctUsers,
       lowerBoundIfGroupedByUser: Math.max(cost.distinctUsers ?? distinctUsers, Math.ceil(k.written / cost.batchSize)),
       usersSplitAcrossParts: split.count,
+      ...(cost.byKind === undefined
+        ? {}
+        : {
+            byKind: {
+              events: cost.byKind.events,
+              totals: cost.byKind.totals ?? distinctUsers,
+              totalsEstimated: cost.byKind.totals === null,
+            },
+          }),
     },
+    kind: summary.config.kind,
+    ...(summary.totals === undefined ? {} : { perUserTotals: summary.totals }),
     warnings,
     canary: { part: summary.canary.part, users: summary.canary.users, rows: summary.canary.rows, note: summary.canary.note },
   };

@@ -297,7 +297,7 @@ export function mayWait(m: Manifest | undefined, dir: string, apiUrl: string): R
 
 /** The options that differ between a finished transform and the one asked for now, by flag name. */
 /** Options added later, with the value a run recorded before them had in effect: such a run still resumes. */
-const RECORDED_BEFORE: Readonly<Record<string, unknown>> = { encoding: 'utf-8' };
+const RECORDED_BEFORE: Readonly<Record<string, unknown>> = { encoding: 'utf-8', kind: 'events' };
 
 export function changedOptions(then: Record<string, unknown>, now: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(then), ...Object.keys(now)]);
@@ -345,12 +345,16 @@ export function mayResume(m: Manifest, dir: string, inputIds: readonly string[] 
   const changed = changedOptions(thenOptions, asked);
   if (changed.length > 0) {
     const show = (o: Record<string, unknown>, k: string) => JSON.stringify(o[k] ?? null);
+    const kindThen = String(thenOptions['kind'] ?? RECORDED_BEFORE['kind']);
     return {
       gate: 'options-changed',
       message: `${dir} was transformed with other options; these differ: ${changed.map((k) => `--${k} (then ${show(thenOptions, k)}, now ${show(asked, k)})`).join(', ')}`,
-      fix: anyUploaded(m)
-        ? 'This run is already uploaded: repeat the options it was made with, or start a new --out directory.'
-        : `Nothing was uploaded yet: transform again into ${dir} with the new options (lp-backfill transform …), or repeat the old ones.`,
+      // a run directory keeps its kind: its clean CSV is the rows of that kind (and its sink's action)
+      fix: changed.includes('kind')
+        ? `A run directory keeps its kind: resume it with --kind ${kindThen} (the kind it was made as), or give --kind ${String(asked['kind'])} a new --out directory.`
+        : anyUploaded(m)
+          ? 'This run is already uploaded: repeat the options it was made with, or start a new --out directory.'
+          : `Nothing was uploaded yet: transform again into ${dir} with the new options (lp-backfill transform …), or repeat the old ones.`,
     };
   }
   return undefined;

@@ -22,6 +22,12 @@ export class Tally {
   occurrences = 0;
   written = 0;
   lineIndexEntries = 0;
+  /**
+   * Kinds users and totals (one row per user): `users` the merge started, and `folded` the records
+   * the fold put into the rows it wrote (totals: Σ count cells). Then written = clean.lines = users
+   * and folded = occurrences of kept rows.
+   */
+  perUser: { users: number; folded: number } | undefined;
   clamped = 0;
   clampedRows = 0;
   nudged = 0;
@@ -68,6 +74,20 @@ export class Tally {
   conservation(): { ok: boolean; rows: string; occurrences: string } {
     const decided = this.decided;
     const rowsOk = this.read === decided;
+    const rowsLine = `read ${this.read} = kept ${this.kept} + rejected ${this.rejected} + dropped ${this.dropped}${rowsOk ? '' : `  MISMATCH: read ${this.read} (reader) ≠ ${decided} decided (row step)`}`;
+    if (this.perUser !== undefined) {
+      const { users, folded } = this.perUser;
+      const mismatch = [
+        ...(this.written === users ? [] : [`written ${this.written} (clean CSV) ≠ users ${users} (merge)`]),
+        ...(this.lineIndexEntries === users ? [] : [`clean.lines ${this.lineIndexEntries} (line index) ≠ users ${users} (merge)`]),
+        ...(folded === this.occurrences ? [] : [`folded ${folded} (per-user rows) ≠ occurrences ${this.occurrences} (row step)`]),
+      ];
+      return {
+        ok: rowsOk && mismatch.length === 0,
+        rows: rowsLine,
+        occurrences: `written ${this.written} = clean.lines ${this.lineIndexEntries} = users ${users}; folded into rows ${folded} = occurrences of kept rows ${this.occurrences}${mismatch.length === 0 ? '' : `  MISMATCH: ${mismatch.join(', ')}`}`,
+      };
+    }
     const writtenOk = this.written === this.occurrences;
     const linesOk = this.lineIndexEntries === this.occurrences;
     const occMismatch = [
@@ -76,7 +96,7 @@ export class Tally {
     ];
     return {
       ok: rowsOk && writtenOk && linesOk,
-      rows: `read ${this.read} = kept ${this.kept} + rejected ${this.rejected} + dropped ${this.dropped}${rowsOk ? '' : `  MISMATCH: read ${this.read} (reader) ≠ ${decided} decided (row step)`}`,
+      rows: rowsLine,
       occurrences: `written ${this.written} = clean.lines ${this.lineIndexEntries} = occurrences of kept rows ${this.occurrences}${occMismatch.length === 0 ? '' : `  MISMATCH: ${occMismatch.join(', ')}`}`,
     };
   }

@@ -9,6 +9,7 @@ import { ENCODINGS, parseEncoding, type Encoding } from '../input/encoding.js';
 import { parseShard, type Shard } from '../events/shard.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../input/format.js';
 import { PRESET_NAMES } from '../presets/index.js';
+import { isKind, KINDS, type Kind } from '../model/kinds.js';
 
 export interface TransformConfig {
   inputs: string[];
@@ -51,6 +52,8 @@ export interface TransformConfig {
   encoding: Encoding;
   /** --canary N: users imported first and alone (0: none; undefined: 100 when more than 2,000 users, with --order user) */
   canary: number | undefined;
+  /** --kind: events (track rows), users or totals (one setUserAttributes row per user; model/kinds.ts) */
+  kind: Kind;
 }
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -192,6 +195,13 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     problems.push(
       `canary: --canary ${canary} needs the rows grouped by user (--order user); with --order input there is no canary: give --order user, or leave out --canary (or --canary 0)`,
     );
+  const kind = raw.kind ?? DEFAULTS.kind;
+  if (!isKind(kind)) problems.push(`kind: expected one of ${KINDS.join(', ')}, found ${JSON.stringify(kind)}`);
+  // one row per user is folded from the user-ordered stream, one user at a time (bounded memory)
+  else if (kind !== 'events' && order === 'input')
+    problems.push(
+      `kind: --kind ${kind} writes one row per user, folded from the rows sorted by user; --order input keeps the rows as read, so a user's rows are not together: leave out --order input (--order user is the default)`,
+    );
 
   const clock = Math.floor(now.getTime() / 1000);
   const rule: TimeRule = { importAt, maxDelay, clampAge, window: PLATFORM_WINDOW, futureTolerance, minTime, mode: mode as ClampMode, clock };
@@ -241,5 +251,6 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     scanRecords,
     encoding: encoding ?? 'utf-8',
     canary,
+    kind: isKind(kind) ? kind : 'events',
   };
 }

@@ -23,6 +23,7 @@ const NOT_OPTIONS = new Set([
   'sample',
   'maxPartBytes',
   'order',
+  'kind',
   'sortMemory',
   'shard',
 ]);
@@ -57,6 +58,8 @@ export function effectiveOptions(cfg: TransformConfig): Record<string, unknown> 
     sample: cfg.sample ?? null,
     'max-part-bytes': cfg.maxPartBytes,
     order: cfg.order,
+    // a run directory keeps its kind: resuming it as another is OPTIONS_CHANGED (run/run-machine.ts)
+    kind: cfg.kind,
     // a retried task resumes its own shard; another shard is another run (--sort-memory changes nothing written)
     shard: cfg.shard === undefined ? null : formatShard(cfg.shard),
   };

@@ -17,6 +17,8 @@ import { isoSeconds as iso } from '../time/iso.js';
 import { EXAMPLE_FIELD_CHARS, EXAMPLE_FIELDS } from '../model/report.js';
 import { CANARY_DEFAULT_USERS, CANARY_HASH, CANARY_MIN_USERS, CanaryPicker, chooseCanary } from '../events/canary.js';
 import type { CanarySummary } from '../model/summary.js';
+import type { ColumnSpec } from '../model/kinds.js';
+import type { UserFold } from './user-fold.js';
 
 export type PartWriterFactory = (dir: string, header: string, maxBytes: number, options: PartWriterOptions) => PartWriter;
 
@@ -40,6 +42,16 @@ export interface OutputResult {
   sort: { runs: number; bytesSpilled: number; extraMergePasses: number } | null;
   /** the canary (issue 20): its part, users and rows, or why there is none */
   canary: CanarySummary;
+  /** kinds users and totals: the clean CSV's columns with their types; null for events */
+  columns: ColumnSpec[] | null;
+  /** kinds users and totals: records the fold put into the rows it wrote (its own count); null for events */
+  folded: number | null;
+  /**
+   * An events-based fold (totals): the billable lookups the same occurrences would cost as the
+   * events kind, sorted by user (counted at the merge, split into parts by size as the events
+   * file would be, without moving users between parts or a canary); null otherwise
+   */
+  eventsLookupsByUser: number | null;
 }
 
 /**
@@ -109,6 +121,12 @@ function formatOccurrence(q: Tails, i: number, time: number, original: number | 
 /** An occurrence's `original` for formatOccurrence: undefined without --original-time-param. */
 const originalOf = (o: Occurrence, origParam: boolean): number | undefined => (origParam ? (o.change === 'clamped' ? o.original : NaN) : undefined);
 
+/**
+ * The sort payload of an events-based fold's occurrence: the event line's byte length (for the
+ * events figure counted at the merge), a tab, then the fold's own payload.
+ */
+const foldPayload = (fold: UserFold, row: KeptRow, i: number, eventBytes: number): string => `${eventBytes}\t${fold.occurrencePayload!(row, i)}`;
+
 function unpackOccurrences(packed: PackedOccurrences): Occurrence[] {
   const out: Occurrence[] = [];
   for (const [time, original, change, n] of packed) {
@@ -142,7 +160,8 @@ export class TransformOutput {
   private readonly lines: LineIndexWriter;
   /** --order user: the users with the smallest hashes, for the canary */
   private readonly picker: CanaryPicker | undefined;
-  private readonly header: string;
+  /** the clean CSV's header; a per-user fold's is known only after the read (its columns) */
+  private header: string;
   private readonly origParam: boolean;
   private readonly shard: ShardFilter | undefined;
   /** --order input --dedupe: keys seen so far (memory grows with distinct rows) */
@@ -157,6 +176,9 @@ export class TransformOutput {
   private distinctUsers = 0;
   /** kept rows seen, in input order: the source position the sorts fall back on */
   private position = 0;
+  /** an events-based fold (totals): the events file's lookups in user order, fed at the merge */
+  private readonly eventsByUser: LookupsInOrder | undefined;
+  private columns: ColumnSpec[] | null = null;
 
   constructor(
     private readonly cfg: TransformConfig,
@@ -165,10 +187,14 @@ export class TransformOutput {
     private readonly observer: RowObserver | undefined,
     private readonly names: readonly string[],
     private readonly newPartWriter: PartWriterFactory = (d, h, m, o) => new PartWriter(d, h, m, o),
+    /** kinds users and totals (model/kinds.ts): one row per user, folded from the sorted stream (needs --order user) */
+    private readonly fold?: UserFold,
   ) {
     const header = csvLine(mapping.outputHeader);
     this.header = header;
     const sorted = cfg.order === 'user';
+    if (fold !== undefined && !sorted) throw new Error('a per-user fold needs --order user (transform-config refuses --order input for it)');
+    if (fold?.occurrencePayload !== undefined) this.eventsByUser = new LookupsInOrder(Buffer.byteLength(header), cfg.maxPartBytes);
     if (!sorted) this.clean = newPartWriter(cfg.outDir, header, cfg.maxPartBytes, { groups: false });
     // enough users kept to know whether there are more than CANARY_MIN_USERS
     if (sorted && cfg.canary !== 0) this.picker = new CanaryPicker(Math.max(cfg.canary ?? CANARY_DEFAULT_USERS, CANARY_MIN_USERS + 1));
@@ -193,6 +219,7 @@ export class TransformOutput {
       this.observer?.dropped?.(fields, line, 'other_shard', file);
       return undefined;
     }
+    this.fold?.seeRow?.(row);
     const position = this.position++;
     if (this.byKey !== undefined) {
       // decided in the merge of the dedupe sort; until then the row is neither kept nor dropped
@@ -274,16 +301,22 @@ export class TransformOutput {
     const q = this.quoted(row, this.tally.quoting);
     const occ = row.occurrences;
     const origParam = this.origParam;
+    const fold = this.fold;
     for (let i = 0; i < occ.length; i++) {
       const o = occ[i]!;
       const text = formatOccurrence(q, i, o.time, originalOf(o, origParam));
       const bytes = Buffer.byteLength(text);
       if (inputOrder) this.inputOrder!.row(row.userId, bytes);
       this.picker?.row(row.userId, bytes);
-      if (sorter.add(row.userId, o.time, position, fileIndex, line, text, bytes)) {
+      // an events-based fold sorts its own payload, with the event line's size for the events figure
+      const added =
+        fold === undefined
+          ? sorter.add(row.userId, o.time, position, fileIndex, line, text, bytes)
+          : sorter.add(row.userId, o.time, position, fileIndex, line, foldPayload(fold, row, i, bytes));
+      if (added) {
         return i + 1 === occ.length
           ? sorter.spill()
-          : this.sortRest(compact(occ, i + 1, origParam), row.userId, position, q, i + 1, fileIndex, line, inputOrder);
+          : this.sortRest(compact(occ, i + 1, origParam), row.userId, position, q, i + 1, fileIndex, line, inputOrder, fold === undefined ? undefined : row);
       }
     }
     return undefined;
@@ -298,17 +331,38 @@ export class TransformOutput {
     fileIndex: number,
     line: number,
     inputOrder: boolean,
+    /** an events-based fold reads the row's occurrences (its payload); events need only the compact times */
+    row?: KeptRow,
   ): Promise<void> {
     const sorter = this.byUser!;
     await sorter.spill();
     const { times, originals } = rest;
+    const fold = this.fold;
     for (let i = 0; i < times.length; i++) {
       const text = formatOccurrence(q, offset + i, times[i]!, originals?.[i]);
       const bytes = Buffer.byteLength(text);
       if (inputOrder) this.inputOrder!.row(user, bytes);
       this.picker?.row(user, bytes);
-      if (sorter.add(user, times[i]!, position, fileIndex, line, text, bytes)) await sorter.spill();
+      const added =
+        fold === undefined || row === undefined
+          ? sorter.add(user, times[i]!, position, fileIndex, line, text, bytes)
+          : sorter.add(user, times[i]!, position, fileIndex, line, foldPayload(fold, row, offset + i, bytes));
+      if (added) await sorter.spill();
     }
+  }
+
+  /**
+   * A kind with its own row step (users): one record of `userId` it kept (and counted in the
+   * tally), into the sort by (userId, time, position); the fold reads `payload` at the merge.
+   * A promise: await it before the next record (the sort's memory is full).
+   */
+  addRecord(userId: string, time: number, payload: string, fileIndex: number, line: number): Promise<void> | undefined {
+    if (this.fold === undefined || this.byUser === undefined) throw new Error('addRecord is for the kinds folded per user');
+    const position = this.position++;
+    const text = this.fold.occurrencePayload === undefined ? payload : `0\t${payload}`;
+    const bytes = Buffer.byteLength(text);
+    this.picker?.row(userId, bytes);
+    return this.byUser.add(userId, time, position, fileIndex, line, text, bytes) ? this.byUser.spill() : undefined;
   }
 
   /** With the dedupe sort, the input-order comparison counts the rows as they come, before dedupe. */
@@ -356,6 +410,12 @@ export class TransformOutput {
       let canary: Canary | undefined;
       let canarySummary: CanarySummary;
       if (this.byUser !== undefined) {
+        // before anything is written: a per-user fold may refuse what was read (exit 2)
+        this.fold?.endOfRead?.();
+        if (this.fold !== undefined) {
+          this.columns = this.fold.columns();
+          this.header = csvLine(this.columns.map((c) => c.name));
+        }
         const c = await this.chooseCanary();
         canary = c.canary;
         canarySummary = c.summary;
@@ -367,25 +427,31 @@ export class TransformOutput {
         const other = canary?.restLines ?? lines;
         const users = canary?.users;
         const flush = canary === undefined ? this.flushRows : () => this.flushAll(canary!);
-        let previous: string | undefined;
-        let inCanary = false;
-        let merged = 0;
-        await this.byUser.drain((r) => {
-          const user = r.key;
-          if (user !== previous) {
-            this.distinctUsers++;
-            previous = user;
-            inCanary = users?.has(user) === true;
-          }
-          if (onWritten !== undefined && (++merged & 0x3fff) === 0) onWritten(merged);
-          // a canary user's rows go to part 1 only, the others' to part 2 on: never both
+        /** one clean row of `user`, from source (a, b): to part 1 for a canary user, else part 2 on — never both */
+        const emit = (text: string, user: string, inCanary: boolean, a: number, b: number): boolean => {
           if (inCanary) {
-            const full = canary!.writer.add(payloadText(r), user);
-            return lines.add(r.a, r.b) || full;
+            const full = canary!.writer.add(text, user);
+            return lines.add(a, b) || full;
           }
-          const cleanFull = clean.add(payloadText(r), user);
-          return other.add(r.a, r.b) || cleanFull;
-        }, flush);
+          const cleanFull = clean.add(text, user);
+          return other.add(a, b) || cleanFull;
+        };
+        if (this.fold !== undefined) await this.foldUsers(this.fold, emit, users, flush, onWritten);
+        else {
+          let previous: string | undefined;
+          let inCanary = false;
+          let merged = 0;
+          await this.byUser.drain((r) => {
+            const user = r.key;
+            if (user !== previous) {
+              this.distinctUsers++;
+              previous = user;
+              inCanary = users?.has(user) === true;
+            }
+            if (onWritten !== undefined && (++merged & 0x3fff) === 0) onWritten(merged);
+            return emit(payloadText(r), user, inCanary, r.a, r.b);
+          }, flush);
+        }
         account(this.byUser);
       } else {
         canarySummary = {
@@ -426,6 +492,9 @@ export class TransformOutput {
         rowsMovedToKeepUsersTogether: sum((w) => w.rowsMoved),
         sort: this.byUser === undefined ? null : { runs, bytesSpilled, extraMergePasses },
         canary: canarySummary,
+        columns: this.columns,
+        folded: this.fold === undefined ? null : this.fold.folded,
+        eventsLookupsByUser: this.eventsByUser === undefined ? null : this.eventsByUser.end().total,
       };
     } finally {
       await this.dispose();
@@ -442,7 +511,8 @@ export class TransformOutput {
     const picked = picker?.smallest() ?? [];
     const room = cfg.maxPartBytes - Buffer.byteLength(this.header);
     const choice = chooseCanary(picked, picker?.size ?? 0, cfg.canary, room);
-    const rows = choice.users.reduce((s, u) => s + u.rows, 0);
+    // a per-user fold writes one row per user (the picker counted the user's records)
+    const rows = this.fold === undefined ? choice.users.reduce((s, u) => s + u.rows, 0) : choice.users.length;
     const on = choice.users.length > 0;
     const summary: CanarySummary = {
       part: on ? 'clean-part-001.csv' : null,
@@ -464,6 +534,48 @@ export class TransformOutput {
       },
       summary,
     };
+  }
+
+  /**
+   * Kinds users and totals: the sorted records go to the fold one user at a time; each user ends
+   * in ONE row, whose clean.lines entry is the user's first record.
+   */
+  private async foldUsers(
+    fold: UserFold,
+    emit: (text: string, user: string, inCanary: boolean, a: number, b: number) => boolean,
+    canaryUsers: ReadonlySet<string> | undefined,
+    flush: () => Promise<void>,
+    onWritten: ((rows: number) => void) | undefined,
+  ): Promise<void> {
+    const eventsByUser = this.eventsByUser;
+    let user: string | undefined;
+    let fileIndex = 0;
+    let line = 0;
+    /** the user ended: its row and its clean.lines entry; true when a writer asks to wait */
+    const endUser = (): boolean => {
+      if (onWritten !== undefined && (this.distinctUsers & 0x3fff) === 0) onWritten(this.distinctUsers);
+      return emit(fold.end(user!), user!, canaryUsers?.has(user!) === true, fileIndex, line);
+    };
+    await this.byUser!.drain((r) => {
+      let wait = false;
+      if (r.key !== user) {
+        if (user !== undefined) wait = endUser();
+        user = r.key;
+        fileIndex = r.a;
+        line = r.b;
+        this.distinctUsers++;
+      }
+      let text = payloadText(r);
+      if (eventsByUser !== undefined) {
+        const tab = text.indexOf('\t');
+        const bytes = Number(text.slice(0, tab));
+        if (bytes > 0) eventsByUser.row(user, bytes);
+        text = text.slice(tab + 1);
+      }
+      fold.add(user, r.num, text);
+      return wait;
+    }, flush);
+    if (user !== undefined && endUser()) await flush();
   }
 
   private async flushAll(c: Canary): Promise<void> {

@@ -21,6 +21,9 @@ import { TOOL } from '../version.js';
 import type { InputFacts, TransformSummary } from '../model/summary.js';
 import type { RowObserver } from './row-observer.js';
 import { isoSeconds as iso } from '../time/iso.js';
+import type { UserFold } from './user-fold.js';
+import { TotalsFold } from './totals-fold.js';
+import type { RowResult } from '../events/row.js';
 
 export type { RowObserver } from './row-observer.js';
 export type { InputFacts, TransformSummary } from '../model/summary.js';
@@ -79,6 +82,27 @@ function refuseRepeatedContent(facts: readonly InputFacts[]): void {
   }
 }
 
+/**
+ * The per-user fold of the kind (user-fold.ts), or undefined for events. The users kind plugs its
+ * fold (and its own row step) in here.
+ */
+function foldOf(cfg: TransformConfig): UserFold | undefined {
+  if (cfg.kind === 'totals') return new TotalsFold();
+  if (cfg.kind === 'users')
+    throw new BackfillError('CONFIG_INVALID', '--kind users is not available in this build yet', 'Use --kind events or --kind totals. Nothing was written.');
+  return undefined;
+}
+
+/**
+ * --kind totals: an event name with a dot would nest one level deeper in its columns
+ * (events.<a>.<b>.count): such rows are rejected, named, rather than renamed silently.
+ */
+const dottedEventName = (event: string): RowResult => ({
+  kind: 'rejected',
+  reason: 'dot_in_event_name',
+  message: `event name ${JSON.stringify(event)} has a ".": in --kind totals its columns events.${event}.count… would nest at the dot (Leanplum's CSV reads a dot as a level); rename the event in the export (e.g. ${JSON.stringify(event.replaceAll('.', '_'))}), or import it with --kind events`,
+});
+
 export interface TransformResult {
   summary: TransformSummary;
   tally: Tally;
@@ -117,7 +141,9 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
       shard: cfg.shard === undefined ? null : formatShard(cfg.shard),
       sortMemoryBytes: cfg.sortMemory,
       encoding: cfg.encoding,
+      kind: cfg.kind,
     },
+    columns: out.columns,
     counts: {
       read: t.read,
       kept: t.kept,
@@ -153,10 +179,18 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
       apiBillableLookups: out.apiBillableLookups,
       inputOrderCountedBeforeDedupe: cfg.order === 'user' && cfg.dedupe,
       distinctUsers: out.distinctUsers,
+      ...(cfg.kind === 'users' ? {} : { byKind: byKind(cfg, out) }),
     },
     canary: out.canary,
     sort: out.sort === null ? null : { memoryBytes: cfg.sortMemory, ...out.sort },
   };
+}
+
+/** An event export's lookups as events and as totals, side by side (summary.json cost.byKind). */
+function byKind(cfg: TransformConfig, out: OutputResult): { events: number | null; totals: number | null } {
+  if (cfg.kind === 'totals') return { events: out.eventsLookupsByUser, totals: out.billableLookups };
+  // one row per user: every batch of 50 rows holds 50 users, whatever the parts
+  return { events: out.billableLookups, totals: out.distinctUsers };
 }
 
 /** Where zip and Parquet inputs that are not plain local files are copied, inside the output (staging) directory; removed at the end. */
@@ -223,7 +257,8 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   const mapping: ResolvedMapping = input.mapping;
   const header = input.header;
   observer?.start?.(header, mapping, names);
-  const output = new TransformOutput(cfg, mapping, tally, observer, names, newPartWriter);
+  const fold = foldOf(cfg);
+  const output = new TransformOutput(cfg, mapping, tally, observer, names, newPartWriter, fold);
   const rejects = new RejectsWriter(join(cfg.outDir, 'rejects.csv'), header, input.several);
   const layout = mapping.layout;
 
@@ -233,7 +268,8 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
    */
   const step = (fields: string[], shown: string[], pre: PreDecision | undefined, unit: number, line: number): Promise<void> | undefined => {
     const file = names[unit]!;
-    const r = pre ?? processRow(fields, layout, opts);
+    let r = pre ?? processRow(fields, layout, opts);
+    if (r.kind === 'kept' && cfg.kind === 'totals' && r.event.includes('.')) r = dottedEventName(r.event);
     // shard, dedupe, counting and writing (or sorting) of kept rows: transform-output.ts
     if (r.kind === 'kept') return output.kept(r, shown, unit, line);
     if (r.kind === 'rejected') {
@@ -285,8 +321,10 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   tally.read = input.read;
   tally.written = out.written;
   tally.lineIndexEntries = out.lineIndexEntries;
+  if (out.folded !== null) tally.perUser = { users: out.distinctUsers ?? 0, folded: out.folded };
 
   const summary = buildSummary(cfg, tally, mapping, facts, out);
+  if (fold instanceof TotalsFold) summary.totals = fold.stats;
   if (notes !== undefined) summary.json = jsonNotes(cfg, notes);
   await writeJsonAtomic(join(cfg.outDir, 'summary.json'), summary);
   if (!summary.conservation.ok) {

@@ -111,6 +111,7 @@ const TRANSFORM_FLAGS: Flag[] = [
   { flag: 'scan-records', values: ['5', '50'] },
   { flag: 'dedupe-key', values: ['$insert_id', 'uuid'], base: ['--dedupe'] },
   { flag: 'encoding', values: ['latin1', 'utf-16le'] },
+  { flag: 'kind', values: ['totals', 'users'] },
   { flag: 'log-format', values: ['json', 'text'] },
 ];
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DecimalSum, formatDecimal, groupThousands, MAX_SCALE, parseDecimal } from '../../src/report/decimal.js';
+import { DecimalSum, formatDecimal, groupThousands, MAX_SCALE, parseDecimal } from '../../src/events/decimal.js';
 
 /** A decimal as the row step accepts it, with the exact value it stands for (units × 10^-scale). */
 const decimalArb = fc

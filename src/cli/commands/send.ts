@@ -16,6 +16,7 @@ import type { ObjectRef } from '../../gcs/storage.js';
 import { parseShard } from '../../events/shard.js';
 import type { Manifest } from '../../model/manifest.js';
 import type { LedgerMirror } from '../../sinks/api/ledger-mirror.js';
+import { actionOf, isKind, type Kind, KINDS, kindOfOptions } from '../../model/kinds.js';
 
 /** The shard a transform was made for (its state lives in shard-<i>-of-<N>/). */
 function shardOf(m: Manifest | undefined): { index: number; count: number } | undefined {
@@ -60,6 +61,8 @@ export interface SendCommandOptions extends SendFlags {
   dir: string;
   /** --state-to: the manifest and the send ledger also in GCS */
   stateTo: Target | undefined;
+  /** --kind: must be the kind the run was transformed as (undefined: the recorded one) */
+  kind: Kind | undefined;
   quiet: boolean;
   logFormat: 'text' | 'json';
 }
@@ -96,8 +99,28 @@ export function sendCommandOptions(a: Args): SendCommandOptions {
   } catch (e) {
     r.problem((e as Error).message.replace(/^to:/, 'state-to:'));
   }
+  const kindText = r.string('kind');
+  if (kindText !== undefined && !isKind(kindText)) r.problem(`kind: expected one of ${KINDS.join(', ')}, found ${JSON.stringify(kindText)}`);
   r.check();
-  return { ...f, stateTo, dir: String(a['dir'] ?? ''), quiet: r.bool('quiet'), logFormat: logFormat === 'json' ? 'json' : 'text' };
+  return {
+    ...f,
+    stateTo,
+    kind: isKind(kindText) ? kindText : undefined,
+    dir: String(a['dir'] ?? ''),
+    quiet: r.bool('quiet'),
+    logFormat: logFormat === 'json' ? 'json' : 'text',
+  };
+}
+
+/** `send --kind`: a run directory keeps its kind; sending it as another is refused before anything is sent. */
+function enforceKind(dir: string, m: Manifest, asked: Kind | undefined, f: Pick<SendFlags, 'appId' | 'apiUrl'>): void {
+  const recorded = kindOfOptions(m.transform?.options);
+  if (asked === undefined || asked === recorded) return;
+  throw new BackfillError(
+    'OPTIONS_CHANGED',
+    `${dir} was transformed as --kind ${recorded} (${actionOf(recorded)} actions), not --kind ${asked}: a run directory keeps its kind`,
+    `Send it as it was made: \`${adviceCommand('send', dir, f, recorded === 'events' ? '' : ` --kind ${recorded}`)}\` — or transform the input with --kind ${asked} into a new --out directory and send that.`,
+  );
 }
 
 /** The Production key: LEANPLUM_PROD_KEY or --client-key-file. LEANPLUM_DEV_KEY is never read here. */
@@ -137,7 +160,7 @@ export function sendAdvice(dir: string, f: Pick<SendFlags, 'appId' | 'apiUrl'>):
 export async function sendDir(
   dir: string,
   f: SendFlags,
-  o: { quiet: boolean; logFormat: 'text' | 'json'; stateTo?: Target | undefined },
+  o: { quiet: boolean; logFormat: 'text' | 'json'; stateTo?: Target | undefined; kind?: Kind | undefined },
   env: NodeJS.ProcessEnv,
 ): Promise<ApiSendSummary> {
   const log = logger(o);
@@ -176,6 +199,7 @@ export async function sendDir(
           'Run `lp-backfill transform <input> --out <dir>` first (or `run … --sink api`).',
         );
       }
+      enforceKind(dir, m, o.kind, { appId, apiUrl: f.apiUrl });
       return sendStage(
         lock,
         m,

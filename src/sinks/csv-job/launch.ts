@@ -9,6 +9,7 @@ import { saveManifest } from '../../run/manifest.js';
 import { adviceCommand, shellWord } from '../../run/advice.js';
 import { type LaunchPlan, unknownLaunch } from '../../run/run-machine.js';
 import { advance } from '../../run/part-stage.js';
+import { actionOf, kindOfOptions } from '../../model/kinds.js';
 
 export interface LaunchOptions {
   /** launch again the parts whose job ended FAILED */
@@ -178,7 +179,7 @@ export async function launchStage(
     man.leanplum ??= { appId: o.appId, apiUrl: o.apiUrl };
     await saveManifest(lock, man, o.now());
     try {
-      const r = await client.launch({ bucket: part.bucket!, file: part.object! });
+      const r = await client.launch({ bucket: part.bucket!, file: part.object!, defaultAction: actionOf(kindOfOptions(man.transform?.options)) });
       advance(part, 'launched');
       part.launch = { ...part.launch, status: 'launched', jobId: r.jobId, launchedAt: o.now().toISOString() };
       await saveLaunched(lock, man, part, log, o.now);
