@@ -112,6 +112,7 @@ const TRANSFORM_FLAGS: Flag[] = [
   { flag: 'dedupe-key', values: ['$insert_id', 'uuid'], base: ['--dedupe'] },
   { flag: 'encoding', values: ['latin1', 'utf-16le'] },
   { flag: 'kind', values: ['totals', 'users'] },
+  { flag: 'canary', values: ['5', '50'] },
   { flag: 'log-format', values: ['json', 'text'] },
 ];
 
