@@ -53,6 +53,8 @@ describe('cost: billable lookups of the file as written', () => {
       distinctUsers: 20,
       // the API sink: one JSON multi call holds these 200 rows of 20 users
       apiBillableLookups: 20,
+      // the same export as --kind totals: one row per player (docs/kinds.md)
+      byKind: { events: 20, totals: 20 },
     });
 
     const inOrder = await tempDir();
