@@ -1,4 +1,5 @@
 import { BackfillError } from '../../errors.js';
+import type { Kind } from '../../model/kinds.js';
 
 /**
  * From a clean CSV row to a JSON `multi` track action. Pure.
@@ -348,7 +349,7 @@ export interface RowActions {
  * The kind's action for a clean header: `track` per occurrence (events), `setUserAttributes` per
  * user (users, totals: typed by `columns`, summary.json's record of the clean CSV's column types).
  */
-export function rowActions(kind: string, header: readonly string[], columns: readonly { name: string; type: string }[] | null): RowActions {
+export function rowActions(kind: Kind, header: readonly string[], columns: readonly { name: string; type: string }[] | null): RowActions {
   if (kind === 'events') {
     const l = cleanLayout(header);
     return { action: 'track', userId: l.userId, json: (f, r, u) => trackActionJson(l, f, r, u) };

@@ -7,6 +7,7 @@ import { BackfillError } from '../../errors.js';
 import { CLOCK_SKEW_WARNING, PAST_EVENT_WARNING, TIME_SKEW_WARNING } from '../../leanplum/contract.js';
 import type { MultiClient, MultiOutcome } from '../../leanplum/multi-client.js';
 import type { Manifest } from '../../model/manifest.js';
+import { kindOfOptions } from '../../model/kinds.js';
 import type { RunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
 import { saveManifest } from '../../run/manifest.js';
@@ -194,7 +195,7 @@ async function pump(
   const pacer = new Pacer(o.maxRps, sleep);
   const concurrency = Math.max(1, o.concurrency);
   // events: a track action per row; users and totals: a setUserAttributes action per row (= user)
-  const kind = kindOfRun(m);
+  const kind = kindOfOptions(m.transform?.options);
   const columns = kind === 'events' ? null : await summaryColumns(dir);
   let layout: RowActions | undefined;
   // rows read and not yet in a batch: pending[head…] (the consumed front is dropped once in a while, not per batch)
@@ -384,12 +385,6 @@ async function pump(
   while (running.size > 0) await Promise.race(running);
   for (const x of ready.splice(0)) if (x.covered !== undefined) await unsent(x);
   return stop;
-}
-
-/** The kind a run was transformed as (manifest transform.options.kind; runs from before --kind: events). */
-function kindOfRun(m: Manifest): string {
-  const k = m.transform?.options['kind'];
-  return typeof k === 'string' ? k : 'events';
 }
 
 /** summary.json `columns` of the transform: the clean CSV's column types (kinds users and totals). */
