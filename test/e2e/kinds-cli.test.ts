@@ -126,6 +126,22 @@ describe('--kind totals (exact clean.csv)', () => {
     expect(r.stdout).toMatch(/as --kind totals: 20 billable lookups/);
   });
 
+  it('with a canary: the rows of the canary users alone in part 1, one row per user, clean.lines following the parts', async () => {
+    const input = join(await tempDir(), 'small.csv');
+    await writeFile(input, SMALL);
+    const { r, out, summary } = await transform(input, ...SMALL_MAP, '--kind', 'totals', '--canary', '1');
+    expect(r.code, r.stderr).toBe(0);
+    expect(summary.canary).toMatchObject({ part: 'clean-part-001.csv', users: 1, rows: 1 });
+    const part1 = (await readFile(join(out, 'clean-part-001.csv'), 'utf8')).trimEnd().split('\n');
+    const part2 = (await readFile(join(out, 'clean-part-002.csv'), 'utf8')).trimEnd().split('\n');
+    expect(part1[0]).toBe(header('buy', 'open'));
+    expect(part2[0]).toBe(header('buy', 'open'));
+    expect(part1.length - 1 + part2.length - 1).toBe(4);
+    expect(part1).toHaveLength(2);
+    expect(summary.conservation.ok).toBe(true);
+    expect((await readFile(join(out, 'clean.lines'))).length).toBe(4 * 8);
+  });
+
   it('more than 500 event names: exit 2 naming the count, nothing written', async () => {
     const dir = await tempDir();
     const input = join(dir, 'many.csv');
@@ -203,6 +219,18 @@ describe('--kind against the stand-ins', () => {
     expect(dflt.code).toBe(2);
     expect(dflt.stderr).toContain('--kind (then "totals", now "events")');
     expect([...s.sim.jobs.values()].filter((j) => j.file === m.parts[0].object)).toHaveLength(1);
+  });
+
+  it('run --kind totals --sink api: one setUserAttributes action per user with the events aggregates', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'events.csv');
+    const [a, b] = [daysAgo(3), daysAgo(1)];
+    await writeFile(input, csv('userId,event,time,value', `s1,buy,${iso(a)},1.25`, `s1,buy,${iso(b)},2`, `s2,open,${iso(b)},`));
+    const out = join(dir, 'run');
+    const r = await runCli(['run', input, '--out', out, '--kind', 'totals', '--sink', 'api', '--app-id', APP.id, '--api-url', s.sim.apiUrl], { env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(s.sim.users.get('s1')?.events['buy']).toMatchObject({ count: 2, firstTime: a, lastTime: b, value: 3.25 });
+    expect(s.sim.users.get('s2')?.events['open']).toMatchObject({ count: 1, firstTime: b, lastTime: b });
   });
 
   it('send --kind other than the recorded kind is refused before anything is sent; the printed command runs', async () => {
