@@ -2,7 +2,7 @@
 // csv-parse → csv-stringify pass-through of the same file, measured in the same run, plus peak RSS:
 // the streaming transform (--order input; also with LP_BACKFILL_EXACT=1, the reader's fast path off) and the sorted one (--order user, the default, with the
 // default --sort-memory and with --sort-memory 32MB); then the memory bounds of two hostile
-// inputs: large counts, and a quote that is never closed.
+// inputs: large counts, and a quote that is never closed; then --kind totals at --sort-memory 32MB.
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -226,6 +226,12 @@ console.log(
     `; unclosed quote exits 2 naming line 2, RSS ≤ 150 MB: ${met(quote.namesLine2 && quote.peakRssMB <= 150)}`,
 );
 if (!args.includes('--keep')) await rm(out, { recursive: true, force: true });
+
+// --kind totals (issue 19): the 1M-row export folded to one row per user at --sort-memory 32MB; see bench-totals.ts.
+if (!args.includes('--no-totals')) {
+  const { benchTotals } = await import('./bench-totals.js');
+  await benchTotals(join(dir, `bench-${sizes[0]}.csv`), IMPORT_AT, SORT_SMALL);
+}
 
 // NDJSON (issue 12): the Mixpanel preset against a readline + JSON.parse pass-through; see bench-ndjson.ts.
 if (!args.includes('--no-ndjson')) {
