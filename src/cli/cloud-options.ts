@@ -44,7 +44,13 @@ export const withLaunch = <T>(y: Argv<T>) =>
       default: false,
       describe: 'Make the object publicly readable from just before the launch until the job ends',
     })
-    .group(['yes', 'relaunch', 'relaunch-unknown', 'adopt-job', 'public-while-importing'], 'Leanplum:');
+    .option('canary-max-failures', {
+      type: 'string',
+      defaultDescription: '0',
+      describe:
+        'The canary (part 1, launched alone first) may come back with at most this many failed rows and "Past event detected" warnings; more stops the run (exit 5) before anything else is launched',
+    })
+    .group(['yes', 'relaunch', 'relaunch-unknown', 'adopt-job', 'public-while-importing', 'canary-max-failures'], 'Leanplum:');
 
 export const withWait = <T>(y: Argv<T>) =>
   withLeanplum(y)

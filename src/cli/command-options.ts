@@ -149,7 +149,13 @@ function launch(r: FlagReader): LaunchFlags {
     relaunchUnknown: r.list('relaunch-unknown'),
     adoptJobs,
     publicWhileImporting: r.bool('public-while-importing'),
+    canaryMaxFailures: canaryMaxFailures(r),
   };
+}
+
+/** --canary-max-failures: failed rows + "Past event detected" warnings the canary may come back with (0: none). */
+export function canaryMaxFailures(r: FlagReader): number {
+  return r.int('canary-max-failures', 0) ?? 0;
 }
 
 function wait(r: FlagReader): WaitFlags {
@@ -221,11 +227,12 @@ export function runCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Date, co
   const tgt = target(r, sink === 'csv-job');
   if (sink === 'api' && tgt !== undefined)
     r.problem("to: --sink api sends through Leanplum's JSON API, with no bucket: leave out --to/--bucket, or use --sink csv-job");
-  const send = { ...sendPace(r), resendUnknown: [], skipUnknown: [] };
+  const send = { ...sendPace(r), resendUnknown: [], skipUnknown: [], canaryMaxFailures: 0 };
   const stateToText = r.string('state-to');
   const stateTo = stateToText === undefined ? undefined : gsFlag(r, 'state-to', stateToText);
   const lp = leanplum(r);
   const l = launch(r);
+  send.canaryMaxFailures = l.canaryMaxFailures;
   const w = wait(r);
   const g = gcs(r);
   if (sink === 'csv-job' && !l.yes && !context.tty) r.problem('yes: no terminal to confirm the launch on; read the preview report, then run with --yes');

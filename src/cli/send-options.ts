@@ -21,8 +21,16 @@ export const withSend = <T>(y: Argv<T>) =>
       choices: KINDS,
       describe: 'The kind the run directory was transformed as (events, users or totals); default: the recorded one. Another kind is refused (exit 2)',
     })
-    .group(['app-id', 'api-url', 'client-key-file', 'concurrency', 'max-rps', 'resend-unknown', 'skip-unknown', 'kind'], 'Leanplum API (--sink api):');
-
+    .option('canary-max-failures', {
+      type: 'string',
+      defaultDescription: '0',
+      describe:
+        'The canary\'s batches (sent first, answered before any other) may come back with at most this many failed rows and "Past event detected" warnings; more stops the send (exit 5)',
+    })
+    .group(
+      ['app-id', 'api-url', 'client-key-file', 'concurrency', 'max-rps', 'resend-unknown', 'skip-unknown', 'kind', 'canary-max-failures'],
+      'Leanplum API (--sink api):',
+    );
 /** `run`: the sink, and the API sink's pace (the app, the URL and the key file are the Leanplum options). */
 export const withSink = <T>(y: Argv<T>) =>
   y

@@ -19,6 +19,8 @@ import { attachResults } from '../sinks/csv-job/attach-results.js';
 import { adoptJob, launchStage } from '../sinks/csv-job/launch.js';
 import { uploadStage } from '../sinks/csv-job/upload.js';
 import { judgeResults, waitStage, type WaitOutcome } from '../sinks/csv-job/wait.js';
+import { canaryFacts, canaryStopped, readServerRejects, recordCanary } from '../sinks/canary.js';
+import { canaryGate, type JudgedCanary } from '../run/canary-gate.js';
 import { effectiveOptions } from '../transform/transform-options.js';
 import { ensureOutputs } from './transform-stage.js';
 import { type TransformDeps, type TransformRunOptions, transformLocked } from './transform-run.js';
@@ -40,6 +42,8 @@ export interface LaunchFlags {
   relaunchUnknown: string[];
   adoptJobs: { part: string; jobId: string }[];
   publicWhileImporting: boolean;
+  /** failed rows + "Past event detected" warnings the canary may come back with (issue 20) */
+  canaryMaxFailures: number;
 }
 
 export interface WaitFlags {
@@ -54,6 +58,8 @@ export interface SendFlags {
   maxRps: number | undefined;
   resendUnknown: string[];
   skipUnknown: string[];
+  /** failed rows + "Past event detected" warnings the canary's batches may come back with (issue 20) */
+  canaryMaxFailures: number;
 }
 
 export type { Sink } from '../run/run-machine.js';
@@ -159,9 +165,29 @@ async function upload(lock: RunLock, m: Manifest | undefined, target: Target, de
 async function launchIfNeeded(lock: RunLock, m: Manifest | undefined, l: LaunchFlags, c: Connected, deps: PipelineDeps): Promise<string[]> {
   const app = { appId: c.appId, apiUrl: c.apiUrl };
   for (const { part, jobId } of l.adoptJobs) await adoptJob(lock, m, part, jobId, app, deps.now(), deps.log);
-  const plan = mayLaunch(m, lock.dir, { now: deps.now(), relaunch: l.relaunch, relaunchUnknown: l.relaunchUnknown, apiUrl: app.apiUrl, appId: app.appId });
+  let plan = mayLaunch(m, lock.dir, { now: deps.now(), relaunch: l.relaunch, relaunchUnknown: l.relaunchUnknown, apiUrl: app.apiUrl, appId: app.appId });
   if (isRefusal(plan)) throw refusalError(plan);
   const man = m!;
+  const gate = canaryGate(man, l.canaryMaxFailures);
+  if (gate.state === 'stopped' || gate.state === 'passed') {
+    const judged = {
+      part: gate.part.file,
+      verdict: gate.state,
+      failedRows: gate.failedRows,
+      pastEventWarnings: gate.pastEventWarnings,
+      maxFailures: gate.maxFailures,
+    };
+    await recordCanary(lock, man, judged, deps.now, deps.log);
+    if (gate.state === 'stopped') throw await csvCanaryStop(lock.dir, gate, app);
+  } else if (gate.state === 'pending') {
+    // the canary alone: the rest is launched only once its job FINISHED and it passed
+    const only = gate.part;
+    plan = { launch: plan.launch.filter((x) => x.part === only), failedWithoutRelaunch: plan.failedWithoutRelaunch.filter((p) => p === only) };
+    if (plan.launch.length > 0)
+      deps.log('canary', { part: only.file }, `canary     launching ${only.file} alone (${only.rows} rows); the other parts follow once it passes`);
+    else if (plan.failedWithoutRelaunch.length === 0)
+      deps.log('canary', { part: only.file }, `canary     ${only.file} is launched; the other parts wait for its verdict`);
+  }
   if (plan.launch.length === 0) {
     if (man.parts.length === 0) deps.log('empty', {}, 'nothing    no rows to import (every row rejected, dropped or in another shard): no job launched');
     else if (plan.failedWithoutRelaunch.length === 0) deps.log('resume', {}, 'resume     jobs already launched: following them');
@@ -174,11 +200,58 @@ async function launchIfNeeded(lock: RunLock, m: Manifest | undefined, l: LaunchF
 }
 
 async function confirmLaunch(dir: string, m: Manifest, deps: PipelineDeps): Promise<void> {
-  const summary = `About to launch ${m.parts.length} Leanplum import job(s) for ${m.parts.reduce((s, p) => s + p.rows, 0)} rows from ${m.transform!.inputs.map((i) => i.name).join(', ')}.\nThe report: ${dir}/report.html. Imported events fire campaigns like live ones.`;
+  const canary = m.parts.find((p) => p.canary === true);
+  const first = canary === undefined ? '' : ` The canary (${canary.file}, ${canary.rows} rows) goes first, alone; the rest only if it passes.`;
+  const summary = `About to launch ${m.parts.length} Leanplum import job(s) for ${m.parts.reduce((s, p) => s + p.rows, 0)} rows from ${m.transform!.inputs.map((i) => i.name).join(', ')}.${first}\nThe report: ${dir}/report.html. Imported events fire campaigns like live ones.`;
   const answer = await deps.confirm(summary);
   if (answer === 'no-terminal')
     throw new BackfillError('LAUNCH_REFUSED', 'not launching without confirmation: no terminal to ask on', 'Read the report, then run again with --yes.');
   if (answer === 'no') throw new BackfillError('LAUNCH_REFUSED', 'launch cancelled', 'Nothing was sent to Leanplum. Run again when ready.');
+}
+
+/** The CSV job's canary stopped the run: its failures joined to source lines, and the commands that go on. */
+async function csvCanaryStop(dir: string, gate: JudgedCanary, app: App): Promise<BackfillError> {
+  const { rows, total } = await readServerRejects(dir, gate.part.file, 10);
+  const shown = rows.map((r) => ({ where: `${r.part} row ${r.row}`, sourceFile: r.sourceFile, sourceLine: r.sourceLine, message: `${r.kind}: ${r.message}` }));
+  const need = gate.failedRows + gate.pastEventWarnings;
+  const goOn = `\`${adviceCommand('launch', dir, app, ` --canary-max-failures ${need} --yes`)}\`, then \`${adviceCommand('wait', dir, app)}\``;
+  const judged = {
+    part: gate.part.file,
+    verdict: gate.state,
+    failedRows: gate.failedRows,
+    pastEventWarnings: gate.pastEventWarnings,
+    maxFailures: gate.maxFailures,
+  };
+  return canaryStopped(dir, { ...judged, ...(await canaryFacts(dir)) }, { shown, total }, goOn, 'csv-job');
+}
+
+/**
+ * The canary's job, followed alone to its end (its results into the report). A job that FAILED or
+ * is still running at --timeout stops here, as any job would; its verdict is the next launch's.
+ */
+async function followCanary(lock: RunLock, m: Manifest, w: WaitFlags, c: Connected, deps: PipelineDeps, part: string): Promise<void> {
+  const app = { appId: c.appId, apiUrl: c.apiUrl };
+  enforce(mayWait(m, lock.dir, app.apiUrl));
+  const out = await waitStage(
+    lock,
+    m,
+    c.client,
+    deps.storage(),
+    { timeoutMs: w.timeoutMs, pollMs: w.pollMs, sleep: deps.sleep, deleteAfter: w.deleteAfter, apiUrl: app.apiUrl, now: deps.now, only: part },
+    deps.log,
+  );
+  if (out.results.length > 0 && out.pending.length === 0) await attachResults(lock, out.results, out.manifest);
+  if (out.pending.length > 0) {
+    throw new BackfillError(
+      'LEANPLUM_FAILED',
+      `the canary's job (${part}) did not finish within --timeout ${w.timeoutText}; nothing else was launched`,
+      `It goes on inside Leanplum. Run the same command again later: the canary is not launched again, and the rest follows once it passes.`,
+    );
+  }
+  const unknown = out.manifest.parts.find((p) => p.launch?.status === 'launching');
+  if (unknown !== undefined) enforce(unknownLaunch(lock.dir, unknown, out.manifest));
+  const failed = out.results.filter((r) => r.state === 'FAILED');
+  if (failed.length > 0) throw judgeResults(failed)!;
 }
 
 /** `launch` alone must not end quietly on a part whose job FAILED and that it left alone. */
@@ -218,6 +291,13 @@ async function follow(lock: RunLock, m: Manifest | undefined, w: WaitFlags, c: C
   deps.show({ stage: 'results', dir });
   const verdict = judgeResults(out.results);
   if (verdict) throw verdict;
+  const waiting = out.manifest.parts.filter((p) => p.launch === undefined);
+  if (waiting.length > 0)
+    deps.log(
+      'canary',
+      { waiting: waiting.map((p) => p.file) },
+      `canary     ${waiting.map((p) => p.file).join(', ')} not launched yet: they wait for the canary's verdict; \`${adviceCommand('launch', dir, app)}\` launches them once it passed`,
+    );
   return out;
 }
 
@@ -326,6 +406,12 @@ async function stages(o: RunOptions, lock: RunLock, loaded: Manifest | undefined
   if ('multi' in sink) result.sent = await send(lock, m, sink.multi, o.send, sink.app, deps);
   else {
     m = await upload(lock, m, o.target!, deps);
+    const gate = canaryGate(m, o.launch.canaryMaxFailures);
+    if (gate.state === 'pending') {
+      // the canary alone, followed to its end; the next launch judges it (and stops the run, exit 5)
+      await launchIfNeeded(lock, m, o.launch, sink.csv, deps);
+      await followCanary(lock, m, o.wait, sink.csv, deps, gate.part.file);
+    }
     await launchIfNeeded(lock, m, o.launch, sink.csv, deps);
     result.wait = await follow(lock, m, o.wait, sink.csv, deps);
   }

@@ -286,9 +286,12 @@ export function mayWait(m: Manifest | undefined, dir: string, apiUrl: string): R
   const url = apiUrlGate(m, apiUrl);
   if (url !== undefined) return url;
   // a part whose launch had no answer has no job to follow; the wait follows the others and says so
+  const followed = (p: PartState) => ['launched', 'finished', 'failed', 'launching'].includes(partStage(p));
+  const canary = m.parts.find((p) => p.canary === true);
   for (const part of m.parts) {
-    const stage = partStage(part);
-    if (stage !== 'launched' && stage !== 'finished' && stage !== 'failed' && stage !== 'launching') {
+    // the others wait for the canary's verdict: only the canary's job is followed then
+    if (canary !== undefined && part !== canary && followed(canary)) continue;
+    if (!followed(part)) {
       return { gate: 'not-launched', message: `${part.file} has no launched job to follow`, fix: 'Run `lp-backfill launch <dir>` first (or `run`).' };
     }
   }

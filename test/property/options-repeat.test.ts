@@ -127,6 +127,7 @@ const CLOUD_FLAGS: Flag[] = [
   { flag: 'timeout', values: ['1h', '2h'] },
   { flag: 'poll-interval', values: ['5s', '30s'] },
   { flag: 'state-to', values: ['gs://state-one/a', 'gs://state-two/b'] },
+  { flag: 'canary-max-failures', values: ['1', '2'] },
 ];
 
 const COMMANDS: { name: string; base: string[]; flags: Flag[] }[] = [
@@ -148,7 +149,7 @@ const COMMANDS: { name: string; base: string[]; flags: Flag[] }[] = [
     base: ['upload', 'd', '--to', 'gs://bucket-x/p'],
     flags: CLOUD_FLAGS.filter((f) => ['to', 'bucket', 'prefix', 'chunk-size'].includes(f.flag)),
   },
-  { name: 'launch', base: ['launch', 'd'], flags: CLOUD_FLAGS.filter((f) => ['app-id', 'api-url', 'client-key-file'].includes(f.flag)) },
+  { name: 'launch', base: ['launch', 'd'], flags: CLOUD_FLAGS.filter((f) => ['app-id', 'api-url', 'client-key-file', 'canary-max-failures'].includes(f.flag)) },
   {
     name: 'wait',
     base: ['wait', 'd'],

@@ -239,6 +239,8 @@ export class JsonMulti {
   readonly usersInFlight = new Set<string>();
   /** each 429 lock conflict: the call and the users it shared with running calls */
   readonly conflicts: { call: number; users: string[] }[] = [];
+  /** each answered call: its users and when it arrived and was answered (performance.now()); a canary test orders calls by it */
+  readonly callLog: { call: number; users: string[]; arrivedAt: number; answeredAt: number }[] = [];
   /** uuid → the reqIds applied under it */
   private seen = new Map<string, Set<string>>();
   /** an action failing this predicate gets `{success:false,error:{message}}` (a canary's "bad row") */
@@ -262,6 +264,7 @@ export class JsonMulti {
     this.users.clear();
     this.usersInFlight.clear();
     this.conflicts.length = 0;
+    this.callLog.length = 0;
     this.seen.clear();
   }
 
@@ -337,6 +340,7 @@ export class JsonMulti {
         return;
       }
       if (this.reorderAnswers) out.reverse();
+      if (this.record !== 'counts') this.callLog.push({ call: callNo, users: [...users], arrivedAt: c.arrivedAt, answeredAt: performance.now() });
       const text = JSON.stringify({ response: out });
       c.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
       c.res.end(text);

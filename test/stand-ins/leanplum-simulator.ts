@@ -76,6 +76,8 @@ export interface SimJob {
   failures?: number;
   files?: string[];
   statusRequests: number;
+  /** Date.now() when the job reached FINISHED or FAILED (a canary test orders launches by it) */
+  endedAt?: number;
 }
 
 /** the fault-queue key of a JSON multi call is "POST /api multi json" */
@@ -89,7 +91,7 @@ export interface MultiConfig {
   /** answers in reverse request order (matched by the echoed reqId only) */
   reorderAnswers?: boolean;
   record?: RecordMode;
-  /** actions with these event names fail with "Event rejected: <name>" (a bad row for a canary); [] clears */
+  /** actions with these event names fail with "Event rejected: <name>" (a bad row for a canary), in JSON multi and in CSV jobs; [] clears */
   failEvents?: string[];
   throttle?: { times: number; retryAfterSeconds?: number };
   unavailable?: number;
@@ -417,7 +419,13 @@ export class LeanplumSimulator extends LoopbackService {
     setTimeout(() => {
       if (job.state !== 'PENDING' || this.stuckPending) return;
       job.state = 'RUNNING';
-      setTimeout(() => void this.process(job), step);
+      setTimeout(
+        () =>
+          void this.process(job).then(() => {
+            if (job.state === 'FINISHED' || job.state === 'FAILED') job.endedAt ??= Date.now();
+          }),
+        step,
+      );
     }, step);
   }
 
@@ -477,6 +485,9 @@ export class LeanplumSimulator extends LoopbackService {
           else a[h] = row[i]!;
         });
         r = this.checkAction(a, params, now);
+        // the same rule as JSON multi's (configureMulti failEvents): a row the tool cannot know is bad
+        const rule = r['success'] === true ? this.multi.failWhen?.({ ...a, params }) : undefined;
+        if (rule !== undefined) r = { success: false, error: { message: rule } };
       }
       if (r['success'] === true) successes++;
       else failures++;

@@ -8,7 +8,7 @@ import { withRunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
 import { loadManifest } from '../../run/manifest.js';
 import { judgeSend, sendStage, type ApiSendSummary } from '../../sinks/api/send-stage.js';
-import { sendPace } from '../command-options.js';
+import { canaryMaxFailures, sendPace } from '../command-options.js';
 import { type Args, FlagReader } from '../flags.js';
 import { renderShown } from '../render.js';
 import { parseGsUrl, parseStateObjectUrl, type Target } from '../../gcs/url.js';
@@ -55,6 +55,8 @@ export interface SendFlags {
   maxRps: number | undefined;
   resendUnknown: string[];
   skipUnknown: string[];
+  /** failed rows + "Past event detected" warnings the canary's batches may come back with */
+  canaryMaxFailures: number;
 }
 
 export interface SendCommandOptions extends SendFlags {
@@ -84,6 +86,7 @@ export function sendFlags(r: FlagReader): SendFlags {
     maxRps,
     resendUnknown,
     skipUnknown,
+    canaryMaxFailures: canaryMaxFailures(r),
   };
 }
 
@@ -212,6 +215,7 @@ export async function sendDir(
           now: () => new Date(),
           resendUnknown: f.resendUnknown,
           skipUnknown: f.skipUnknown,
+          canaryMaxFailures: f.canaryMaxFailures,
           command: sendAdvice(dir, { appId, apiUrl: f.apiUrl }),
           mirror,
         },

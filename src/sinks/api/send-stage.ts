@@ -16,6 +16,8 @@ import { type RowActions, rowActions } from './actions.js';
 import { BatchPacker, batchUuidOf, mayStart, reqIdOf, type Batch } from './batch-packer.js';
 import { type CleanRow, cleanRows } from './clean-rows.js';
 import { maySend } from './send-gates.js';
+import { canaryFacts, canaryStopped, readServerRejects, recordCanary } from '../canary.js';
+import { canaryVerdict } from '../../run/canary-gate.js';
 import { type LedgerMirror, syncMirror } from './ledger-mirror.js';
 import { type Flagged, LEDGER_FILE, type LedgerEntry, type LedgerView, LedgerWriter, readLedger, replay, unknownBatches, unknownToken } from './send-ledger.js';
 
@@ -36,6 +38,8 @@ export interface SendOptions {
   command: string;
   /** --state-to: the ledger mirrored to GCS (ledger-mirror.ts); each POST waits for its `send` line there */
   mirror?: LedgerMirror | undefined;
+  /** failed rows + "Past event detected" warnings the canary's batches may come back with (issue 20; default 0) */
+  canaryMaxFailures?: number;
 }
 
 /** results/summary.json of the API sink. */
@@ -134,7 +138,7 @@ export async function sendStage(lock: RunLock, m: Manifest, client: MultiClient,
         { batches: unknown, action: o.resendUnknown.length > 0 ? 'resend' : 'skip' },
         `unknown    ${unknown.length} batch(es) ${o.resendUnknown.length > 0 ? 'sent again with the same actions' : 'recorded as unknown and left'}`,
       );
-    const stopped = await pump(dir, m, client, o, log, view, writer);
+    const stopped = await pump(dir, m, client, o, log, view, writer, canaryJudge(lock, m, o, log));
     await writer.close();
     const finalView = replay(await readLedger(dir));
     if (stopped !== undefined) {
@@ -149,6 +153,50 @@ export async function sendStage(lock: RunLock, m: Manifest, client: MultiClient,
   } finally {
     await writer.close().catch(() => undefined);
   }
+}
+
+/**
+ * The canary's gate (issue 20): once every batch of the canary's part (part 1) is answered, and
+ * before any other batch is sent, its failed rows and "Past event detected" warnings (this run's
+ * and earlier runs' answers, from the ledger) are judged against --canary-max-failures. Returns the
+ * stop (exit 5), or undefined to go on. undefined: the run has no canary.
+ */
+function canaryJudge(lock: RunLock, m: Manifest, o: SendOptions, log: Log): CanaryJudge | undefined {
+  const part = m.parts[0];
+  if (part?.canary !== true) return undefined;
+  const max = o.canaryMaxFailures ?? 0;
+  return {
+    rows: part.rows,
+    judge: async (view) => {
+      let failedRows = 0;
+      let pastEventWarnings = 0;
+      for (const b of view.batches.values()) {
+        if (b.send.first >= part.rows || b.state !== 'answered') continue;
+        failedRows += b.answer!.failed;
+        pastEventWarnings += b.answer!.flagged.filter((f) => f[1] === 'w' && PAST_EVENT_WARNING.test(f[2])).length;
+      }
+      const judged = { part: part.file, verdict: canaryVerdict({ failedRows, pastEventWarnings }, max), failedRows, pastEventWarnings, maxFailures: max };
+      await recordCanary(lock, m, judged, o.now, log);
+      if (judged.verdict === 'passed') return undefined;
+      // the canary's answers, each failed or warned row with its source line, into server-rejects.csv
+      await writeResults(lock.dir, m, view);
+      const { rows, total } = await readServerRejects(lock.dir, part.file, 10);
+      const shown = rows.map((r) => ({
+        where: `${r.part} row ${r.row}`,
+        sourceFile: r.sourceFile,
+        sourceLine: r.sourceLine,
+        message: `${r.kind}: ${r.message}`,
+      }));
+      const goOn = `\`${o.command} --canary-max-failures ${failedRows + pastEventWarnings}\``;
+      return canaryStopped(lock.dir, { ...judged, ...(await canaryFacts(lock.dir)) }, { shown, total }, goOn, 'api');
+    },
+  };
+}
+
+interface CanaryJudge {
+  /** the canary part's rows: the first `rows` clean rows */
+  rows: number;
+  judge: (view: LedgerView) => Promise<BackfillError | undefined>;
 }
 
 function unknownError(view: LedgerView, ns: number[], token: string, command: string, cause?: Error): BackfillError {
@@ -188,6 +236,7 @@ async function pump(
   log: Log,
   view: LedgerView,
   writer: LedgerWriter,
+  canary: CanaryJudge | undefined,
 ): Promise<BackfillError | undefined> {
   const runId = m.runId;
   const t = m.transform!;
@@ -366,6 +415,16 @@ async function pump(
       (h) => (layout = rowActions(kind, h, columns)),
     )) {
       for (const r of chunk) {
+        if (canary !== undefined && r.index === canary.rows) {
+          // the canary's last batch closes here (no call mixes canary users and others); every
+          // canary batch is answered, and judged, before any other batch is built
+          packer.end();
+          while (closed.length > 0) await take(closed.shift()!);
+          while (stop === undefined && ready.length > 0) await waitOne();
+          while (running.size > 0) await Promise.race(running);
+          if (stop === undefined) stop = await canary.judge(replay(await readLedger(dir)));
+          if (stop !== undefined) break;
+        }
         pending.push(r);
         packer.rows(r.fields[layout!.userId]!);
         while (closed.length > 0) await take(closed.shift()!);

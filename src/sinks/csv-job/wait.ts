@@ -28,6 +28,8 @@ export interface WaitOptions {
   /** the API the key goes to: must be the one the run was launched through */
   apiUrl: string;
   now: () => Date;
+  /** follow only this part (the canary, followed alone before the rest is launched) */
+  only?: string;
 }
 
 const ENDED = new Set(['FINISHED', 'FAILED']);
@@ -168,6 +170,9 @@ export async function waitStage(
   const unknown: WaitOutcome['unknown'] = [];
   const started = o.now().getTime();
   for (const part of m.parts) {
+    if (o.only !== undefined && part.file !== o.only) continue;
+    // not launched: a part waiting for the canary's verdict (mayWait allowed nothing else)
+    if (part.launch === undefined || part.launch.status === 'refused') continue;
     if (part.launch?.status === 'launching') {
       unknown.push({ file: part.file, startedAt: part.launch.startedAt });
       continue;
