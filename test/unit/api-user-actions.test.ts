@@ -199,3 +199,29 @@ describe('jsonNumber: a decimal text as a JSON number token, digit for digit', (
     );
   });
 });
+
+describe('--clear-empty: the clearUserAttributes column', () => {
+  const header = ['userId', 'userAttributes.plan', 'userAttributes.tier', 'clearUserAttributes'];
+  const columns = [
+    { name: 'userAttributes.plan', type: 'string' },
+    { name: 'userAttributes.tier', type: 'number' },
+    { name: 'clearUserAttributes', type: 'list' },
+  ];
+  const l = userLayout(header, columns);
+
+  it('sends each attribute it names as null, beside the values set; an empty cell clears nothing', () => {
+    expect(parse(setUserAttributesJson(l, ['u', 'gold', '', '[tier, old name]'], 'r', 'b'))['userAttributes']).toEqual({
+      plan: 'gold',
+      tier: null,
+      'old name': null,
+    });
+    expect(parse(setUserAttributesJson(l, ['u', 'gold', '2', ''], 'r', 'b'))['userAttributes']).toEqual({ plan: 'gold', tier: 2 });
+    expect(parse(setUserAttributesJson(l, ['u', '', '', '[plan]'], 'r', 'b'))['userAttributes']).toEqual({ plan: null });
+  });
+
+  it('refuses a clear of an attribute the same row sets', () => {
+    expect(() => setUserAttributesJson(l, ['u', 'gold', '', '[plan]'], 'r', 'b')).toThrow(
+      /under clearUserAttributes, not a list of attribute names whose own cells are empty \("plan"\)/,
+    );
+  });
+});

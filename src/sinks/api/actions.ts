@@ -162,7 +162,12 @@ export interface UserLayout {
   attributes: (Cell & { key: string })[];
   /** events.<name>.<field>, grouped by event in header order */
   events: { key: string; fields: (Cell & { key: string })[] }[];
+  /** --clear-empty: the column listing, per user, the attributes to clear (sent as null) */
+  clear: Cell | undefined;
 }
+
+/** --kind users --clear-empty: the column naming the attributes to clear, `[a, b]` (its users' own cells for them are empty). */
+export const CLEAR_COLUMN = 'clearUserAttributes';
 
 const malformedHeader = (header: readonly string[], why: string) =>
   new BackfillError(
@@ -181,7 +186,7 @@ const malformedHeader = (header: readonly string[], why: string) =>
 export function userLayout(header: readonly string[], columns: readonly { name: string; type: string }[]): UserLayout {
   if (header[0] !== 'userId') throw malformedHeader(header, 'userId is not the first column');
   const typeOf = new Map(columns.map((c) => [c.name, c.type]));
-  const l: UserLayout = { width: header.length, fields: [], attributes: [], events: [] };
+  const l: UserLayout = { width: header.length, fields: [], attributes: [], events: [], clear: undefined };
   const seen = new Set<string>();
   const events = new Map<string, UserLayout['events'][number]>();
   header.forEach((h, index) => {
@@ -190,6 +195,7 @@ export function userLayout(header: readonly string[], columns: readonly { name: 
     if (index === 0) return;
     if (USER_NUMBER_FIELDS.has(h)) l.fields.push({ index, kind: 'number', column: h, key: JSON.stringify(h) });
     else if (USER_TEXT_FIELDS.has(h)) l.fields.push({ index, kind: 'text', column: h, key: JSON.stringify(h) });
+    else if (h === CLEAR_COLUMN) l.clear = { index, kind: 'list', items: 'text', column: h };
     else if (h.startsWith('userAttributes.')) {
       const name = h.slice('userAttributes.'.length);
       const type = typeOf.get(h);
@@ -300,7 +306,8 @@ const badCell = (c: Cell, text: string, want: string) =>
  * `userId`; the fields given (created and lastActive as numbers, the rest as text);
  * `userAttributes` with each non-empty cell as its column's type (numbers digit for digit, lists
  * as JSON arrays); `events` name → {count, firstTime, lastTime, value} as numbers; `reqId`, `uuid`.
- * An empty cell sends nothing (it never clears a value). Pure.
+ * An empty cell sends nothing (it never clears a value); only the attributes named in the
+ * `clearUserAttributes` cell (--clear-empty) are sent as null. Pure.
  */
 export function setUserAttributesJson(l: UserLayout, fields: readonly string[], reqId: string, uuid: string): string {
   if (fields.length !== l.width) {
@@ -321,6 +328,18 @@ export function setUserAttributesJson(l: UserLayout, fields: readonly string[], 
     if (v === '') continue;
     s += `${first ? ',"userAttributes":{' : ','}${a.key}:${cellJson(a, v)}`;
     first = false;
+  }
+  if (l.clear !== undefined && fields[l.clear.index] !== '') {
+    // the attributes to clear: each as null (Leanplum's SDKs clear with null; through REST not documented)
+    const names = JSON.parse(cellJson(l.clear, fields[l.clear.index]!)) as string[];
+    for (const name of names) {
+      const key = JSON.stringify(name);
+      const a = l.attributes.find((x) => x.key === key);
+      if (name === '' || (a !== undefined && fields[a.index] !== ''))
+        throw badCell(l.clear, fields[l.clear.index]!, `a list of attribute names whose own cells are empty (${key})`);
+      s += `${first ? ',"userAttributes":{' : ','}${key}:null`;
+      first = false;
+    }
   }
   if (!first) s += '}';
   first = true;
