@@ -80,6 +80,12 @@ export interface RawTransformOptions {
   canary?: number | string | undefined;
   /** events | users | totals (model/kinds.ts) */
   kind?: string | undefined;
+  /** --kind users: --attr <col>[=<name>] (only these are attributes), --drop-attr <col>, --rename-attr <col>=<name> */
+  attr?: readonly string[] | undefined;
+  dropAttr?: readonly string[] | undefined;
+  renameAttr?: readonly string[] | undefined;
+  /** --kind users: an empty value clears the attribute (API sink only) */
+  clearEmpty?: boolean | undefined;
 }
 
 /**

@@ -27,7 +27,7 @@ export const SAME_ONLY: ReadonlySet<string> = new Set([
 const MAY_BE_EMPTY: ReadonlySet<string> = new Set(['prefix']);
 
 /** Flags that may be given many times, each value kept (read with `list`). */
-export const REPEATABLE: ReadonlySet<string> = new Set(['map', 'param', 'params-from', 'relaunch-unknown', 'adopt-job']);
+export const REPEATABLE: ReadonlySet<string> = new Set(['map', 'param', 'params-from', 'relaunch-unknown', 'adopt-job', 'attr', 'drop-attr', 'rename-attr']);
 
 export type Args = Record<string, unknown>;
 

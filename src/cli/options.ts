@@ -14,7 +14,7 @@ export function withTransformOptions<T>(y: Argv<T>) {
     .option('map', {
       type: 'string',
       describe:
-        'Source column (JSON: dotted path) for a Leanplum field: userId=<col>, event=<col>, time=<col>, value=<col>, currencyCode=<col> (repeatable; wins over --preset)',
+        'Source column (JSON: dotted path) for a Leanplum field: userId=<col>, event=<col>, time=<col>, value=<col>, currencyCode=<col>; --kind users: userId, time (latest wins), created, lastActive, locale, country, region, city, timezone (repeatable; wins over --preset)',
     })
     .option('param', {
       type: 'string',
@@ -25,6 +25,22 @@ export function withTransformOptions<T>(y: Argv<T>) {
       choices: FORMAT_CHOICES,
       defaultDescription: DEFAULTS.format,
       describe: 'Input format; auto decides by the first bytes: PK zip, PAR1 Parquet, { NDJSON, [ JSON array, else CSV (gzip is always decoded)',
+    })
+    .option('attr', {
+      type: 'string',
+      describe:
+        '--kind users: carry only the columns (JSON: dotted paths; with --preset: attribute names) named, as userAttributes.<name>: <col> or <col>=<name> (repeatable). Without it every column not mapped to a field is an attribute',
+    })
+    .option('drop-attr', { type: 'string', describe: '--kind users: this column (JSON: path or attribute name) is no attribute (repeatable)' })
+    .option('rename-attr', {
+      type: 'string',
+      describe: '--kind users: <col>=<name>: the attribute of that column (JSON: path or attribute name) is called <name>; the others keep theirs (repeatable)',
+    })
+    .option('clear-empty', {
+      type: 'boolean',
+      default: false,
+      describe:
+        '--kind users: an empty value clears the attribute (sent as null by the API sink; the CSV job cannot express it and refuses such a run). Default: an empty value is not sent',
     })
     .option('preset', { choices: PRESET_NAMES, describe: 'A vendor export (JSON/Parquet): the mapping of its fields; --map and --param win over it' })
     .option('params-from', {
@@ -166,6 +182,10 @@ export function withTransformOptions<T>(y: Argv<T>) {
         'value-is-total',
         'max-count',
         'original-time-param',
+        'attr',
+        'drop-attr',
+        'rename-attr',
+        'clear-empty',
       ],
       'Mapping:',
     )
@@ -218,6 +238,10 @@ export function rawTransformOptions(r: FlagReader, input: readonly string[], env
     encoding: r.string('encoding'),
     canary: r.string('canary'),
     kind: r.string('kind'),
+    attr: r.list('attr'),
+    dropAttr: r.list('drop-attr'),
+    renameAttr: r.list('rename-attr'),
+    clearEmpty: r.bool('clear-empty'),
   };
 }
 

@@ -18,5 +18,15 @@ export const REJECT_REASONS = [
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
-export const DROP_REASONS = ['blank_line', 'zero_count', 'duplicate', 'not_track', 'other_shard'] as const;
+export const DROP_REASONS = [
+  'blank_line',
+  'zero_count',
+  'duplicate',
+  'not_track',
+  'other_shard',
+  // --kind users (model/user-record.ts USER_DROP_REASONS): a record that sets nothing, no people record, a deleted person
+  'nothing_to_set',
+  'not_profile',
+  'deleted',
+] as const;
 export type DropReason = (typeof DROP_REASONS)[number];

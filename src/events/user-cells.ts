@@ -105,19 +105,24 @@ export function decideColumnType(counts: Partial<Record<UserColumnType, number>>
 
 /** Per column, how many values of each type were written. */
 export class ColumnTypes {
-  private readonly counts = new Map<string, Partial<Record<UserColumnType, number>>>();
+  private readonly byColumn = new Map<string, Partial<Record<UserColumnType, number>>>();
 
   add(column: string, v: UserValue): void {
-    let c = this.counts.get(column);
-    if (c === undefined) this.counts.set(column, (c = {}));
+    let c = this.byColumn.get(column);
+    if (c === undefined) this.byColumn.set(column, (c = {}));
     const t = valueType(v);
     c[t] = (c[t] ?? 0) + 1;
+  }
+
+  /** How many values of each type a column had. */
+  counts(column: string): Partial<Record<UserColumnType, number>> {
+    return { ...(this.byColumn.get(column) ?? {}) };
   }
 
   /** Every column of the header, decided. */
   decide(header: readonly string[]): Record<string, DecidedColumn> {
     const out: Record<string, DecidedColumn> = {};
-    for (const h of header) out[h] = h === 'userId' ? { type: 'string' } : decideColumnType(this.counts.get(h) ?? {});
+    for (const h of header) out[h] = h === 'userId' ? { type: 'string' } : decideColumnType(this.byColumn.get(h) ?? {});
     return out;
   }
 }

@@ -125,7 +125,22 @@ export function settleUserRecord(raw: RawUserRecord, opts: UserRecordOptions, le
   }
   if (!sets) return { kind: 'dropped', reason: 'nothing_to_set' };
   const record: UserRecord = { userId, time: ms, fields: outFields, attributes: outAttrs };
-  if (raw.attributeTimes !== undefined) record.attributeTimes = raw.attributeTimes;
+  if (raw.attributeTimes !== undefined) {
+    const times: Record<string, number> = {};
+    for (const name in raw.attributeTimes) {
+      const v = raw.attributeTimes[name]!;
+      if (!Object.hasOwn(outAttrs, name) || isEmptyValue(v)) continue;
+      // a number is epoch milliseconds already (the presets convert their vendor's unit)
+      if (typeof v === 'number') {
+        times[name] = v;
+        continue;
+      }
+      const t = readUserTime(v, `time of ${name}`, opts);
+      if (!t.ok) return { kind: 'rejected', reason: 'bad_time', message: t.message };
+      times[name] = t.seconds * 1000;
+    }
+    record.attributeTimes = times;
+  }
   if (raw.version !== undefined) record.version = raw.version;
   return { kind: 'kept', record };
 }

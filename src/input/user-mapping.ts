@@ -25,6 +25,8 @@ export interface UserMappingOptions {
   dropAttrs: readonly string[];
   /** --rename-attr <column>=<name>: the attribute of that column gets this name (the others stay) */
   renames: readonly { column: string; name: string }[];
+  /** JSON: --anonymous <path>, the user id of records without one (Segment's anonymousId) */
+  anonymous?: string | undefined;
 }
 
 export interface UsersCsvLayout {

@@ -38,11 +38,13 @@ export const kindOfOptions = (options: Readonly<Record<string, unknown>> | undef
  * - decimal: an exact decimal text (`value`: sent as a JSON number with these digits);
  * - epoch: whole seconds since 1970-01-01 UTC (`created`, `lastActive`, `firstTime`, `lastTime`);
  * - boolean: `true` or `false`;
- * - list: `[a, b, c]` (see formatList), sent as a JSON array of strings.
+ * - list: `[a, b, c]` (see formatList), sent as a JSON array of strings;
+ * - string[], number[], boolean[]: the same bracket form, the items sent as strings, numbers or
+ *   booleans (--kind users: a list keeps its items' type; model/user-record.ts UserColumnType).
  * An empty cell is never a value: nothing is sent for that column and user (the API sink leaves
  * the key out; the CSV job gets the empty cell).
  */
-export type ColumnType = 'string' | 'number' | 'boolean' | 'list' | 'integer' | 'decimal' | 'epoch';
+export type ColumnType = 'string' | 'number' | 'boolean' | 'list' | 'integer' | 'decimal' | 'epoch' | 'string[]' | 'number[]' | 'boolean[]';
 export interface ColumnSpec {
   name: string;
   type: ColumnType;

@@ -2,6 +2,7 @@
 // schemaVersion 1 would misread bumps the version.
 
 import type { ColumnSpec, Kind } from './kinds.js';
+import type { UsersStats } from './user-record.js';
 
 export interface InputFacts {
   name: string;
@@ -99,6 +100,8 @@ export interface TransformSummary {
     /** --encoding (utf-8 unless given); an input whose byte-order mark decided says so in inputs[].encoding */
     encoding: string;
     /** --kind: events (track rows), users or totals (one setUserAttributes row per user); absent in older summaries: events */
+    /** --kind users --clear-empty: empty values clear (the clean CSV's clearUserAttributes column; the CSV job refuses such a run) */
+    clearEmpty?: boolean;
     kind: Kind;
   };
   /**
@@ -164,6 +167,8 @@ export interface TransformSummary {
   };
   /** the canary: its part, users and rows, or why there is none */
   canary: CanarySummary;
+  /** --kind users: per attribute its type, fill rate, conflicts and samples; values left out (the report's "users" section) */
+  users?: UsersStats;
   /** --kind totals: what the per-user rows hold (the report's "totals" section) */
   totals?: TotalsStats;
   /** the external sort (--order user), else null */

@@ -109,11 +109,44 @@ export interface RawUserRecord {
   attributes: Record<string, UserValue>;
   /** values the projection could not carry at all (a list of objects, raw bytes), by attribute name */
   refused?: { name: string; problem: UserValueProblem; value: UserValue }[];
-  /** as UserRecord.attributeTimes (epoch ms), passed through */
-  attributeTimes?: Record<string, number> | undefined;
+  /** as UserRecord.attributeTimes: a number is epoch milliseconds; a string is read by the time parser (ISO text, epoch digits) */
+  attributeTimes?: Record<string, UserValue> | undefined;
   /** as UserRecord.version, passed through */
   version?: readonly number[] | undefined;
 }
 
 /** What a projection makes of one input record: a raw user record, or a decision with its reason. */
 export type RawUserResult = RawUserRecord | { kind: 'rejected'; reason: UserRejectReason; message: string } | { kind: 'dropped'; reason: UserDropReason };
+
+/** One attribute column of a users run, for summary.json `users` and the report. */
+export interface UserAttributeStats {
+  /** the attribute name (the column is `userAttributes.<name>`) */
+  name: string;
+  /** the type decided for the column (UserColumnType; lists go to the clean CSV's `columns` as `list`) */
+  type: UserColumnType;
+  /** rows (users) with a value in this column, and that share of all rows */
+  filled: number;
+  fillRate: number;
+  /** --clear-empty: users for whom it is cleared */
+  cleared: number;
+  /** values of each type read from kept records (before the merge): several types = a conflict */
+  types: Partial<Record<UserColumnType, number>>;
+  conflict: boolean;
+  /** up to 3 distinct cells as written, cut at 60 characters */
+  samples: string[];
+}
+
+/** What a users run wrote, for summary.json `users` and the report's "users" section. */
+export interface UsersStats {
+  /** rows written (one per user) and the kept records merged into them */
+  users: number;
+  records: number;
+  /** users with more than one record */
+  usersWithSeveralRecords: number;
+  clearEmpty: boolean;
+  /** each field present: rows with a value */
+  fields: { name: UserField; filled: number; fillRate: number }[];
+  attributes: UserAttributeStats[];
+  /** values left out of records (the rest of the record kept), by attribute and reason, with the fix where there is one */
+  valuesLeftOut: { name: string; problem: UserValueProblem; values: number; message: string; fix: string | null; sample: string }[];
+}

@@ -38,6 +38,9 @@ const DROP_MESSAGE: Readonly<Record<DropReason, string>> = {
   duplicate: 'repeats an earlier row (same dedupe key)',
   not_track: 'not a track call',
   other_shard: "belongs to another shard's users (--shard)",
+  nothing_to_set: 'sets nothing (every value empty; --kind users)',
+  not_profile: 'not a people record (--kind users)',
+  deleted: 'the person is marked deleted (--kind users)',
 };
 
 const clip = (s: string) => (s.length > EXAMPLE_FIELD_CHARS ? s.slice(0, EXAMPLE_FIELD_CHARS) + '…' : s);

@@ -3,13 +3,15 @@ import { BackfillError } from '../errors.js';
 import { DAY, PLATFORM_WINDOW, ruleProblems, type ClampMode, type TimeRule } from '../time/clamp.js';
 import { parseDuration } from '../time/duration.js';
 import { isValidZone, parseTime, parseTimeFormat, timePatternProblem, type TimeFormat } from '../time/parse.js';
-import { TARGET_FIELDS, type MappingOptions, type TargetField } from '../input/mapping.js';
+import { TARGET_FIELDS, type MappingOptions } from '../input/mapping.js';
 import { DELIMITERS } from '../input/csv/sniff.js';
 import { ENCODINGS, parseEncoding, type Encoding } from '../input/encoding.js';
 import { parseShard, type Shard } from '../events/shard.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../input/format.js';
 import { PRESET_NAMES } from '../presets/index.js';
 import { isKind, KINDS, type Kind } from '../model/kinds.js';
+import { USER_TARGETS, type UserMappingOptions } from '../input/user-mapping.js';
+import { attributeNameProblem, attributeRename } from '../events/user-names.js';
 
 export interface TransformConfig {
   inputs: string[];
@@ -50,10 +52,17 @@ export interface TransformConfig {
   scanRecords: number;
   /** --encoding: how text inputs are decoded (utf-8: checked, never replaced) */
   encoding: Encoding;
+  /** --kind users: the mapping of fields and attributes, and --clear-empty; undefined for the other kinds */
+  users: UsersConfig | undefined;
   /** --canary N: users imported first and alone (0: none; undefined: 100 when more than 2,000 users, with --order user) */
   canary: number | undefined;
   /** --kind: events (track rows), users or totals (one setUserAttributes row per user; model/kinds.ts) */
   kind: Kind;
+}
+
+/** --kind users: which column (path) is which field, which are attributes, and --clear-empty. */
+export interface UsersConfig extends UserMappingOptions {
+  clearEmpty: boolean;
 }
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -102,16 +111,23 @@ function size(v: number | string, path: string, min: number, problems: string[])
   return n ?? NaN;
 }
 
-/** "a=b" pairs; `--map` keys must be Leanplum fields. */
-function parseMap(items: readonly string[], problems: string[]): Partial<Record<TargetField, string>> {
-  const out: Partial<Record<TargetField, string>> = {};
+/** "a=b" pairs; `--map` keys must be Leanplum fields (of the kind: events, or users). */
+function parseMap<F extends string>(
+  items: readonly string[],
+  problems: string[],
+  fields: readonly F[] = TARGET_FIELDS as unknown as readonly F[],
+  others = 'other columns go with --param',
+): Partial<Record<F, string>> {
+  const out: Partial<Record<F, string>> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
-    const key = item.slice(0, eq) as TargetField;
+    const key = item.slice(0, eq) as F;
     if (eq <= 0 || eq === item.length - 1) {
       problems.push(`map: expected <field>=<column> (e.g. --map userId=user_id), found "${item}"`);
-    } else if (!TARGET_FIELDS.includes(key)) {
-      problems.push(`map: "${key}" is not a Leanplum field; use one of ${TARGET_FIELDS.join(', ')} (other columns go with --param)`);
+    } else if (!fields.includes(key)) {
+      problems.push(
+        `map: "${key}" is not a Leanplum field${fields === (TARGET_FIELDS as unknown) ? '' : ' of --kind users'}; use one of ${fields.join(', ')} (${others})`,
+      );
     } else if (out[key] !== undefined && out[key] !== item.slice(eq + 1)) {
       // which column is the user id (or the time…) must never depend on which copy wins
       problems.push(`map: ${key} is mapped twice, to "${out[key]}" and to "${item.slice(eq + 1)}"; give --map ${key}=<column> once`);
@@ -120,6 +136,60 @@ function parseMap(items: readonly string[], problems: string[]): Partial<Record<
     }
   }
   return out;
+}
+
+/** --kind users: the attribute flags, and the event flags that have no meaning for users (refused, not ignored). */
+function usersConfig(raw: RawTransformOptions, users: boolean, problems: string[]): UsersConfig | undefined {
+  const given = (flag: string, v: unknown) => v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0) && flag;
+  if (!users) {
+    const flags = [
+      given('--attr', raw.attr),
+      given('--drop-attr', raw.dropAttr),
+      given('--rename-attr', raw.renameAttr),
+      given('--clear-empty', raw.clearEmpty),
+    ].filter(Boolean);
+    if (flags.length > 0) problems.push(`${flags.join(', ')}: only with --kind users (attributes of users); add --kind users, or leave them out`);
+    return undefined;
+  }
+  const eventOnly = [
+    given('--param', raw.param),
+    given('--params-from', raw.paramsFrom),
+    given('--count-column', raw.countColumn),
+    given('--first-column', raw.firstColumn),
+    given('--last-column', raw.lastColumn),
+    given('--value-is-total', raw.valueIsTotal),
+    given('--max-count', raw.maxCount),
+    given('--original-time-param', raw.originalTimeParam),
+    given('--dedupe', raw.dedupe),
+    given('--dedupe-key', raw.dedupeKey),
+  ].filter(Boolean);
+  if (eventOnly.length > 0)
+    problems.push(
+      `${eventOnly.join(', ')}: options of events, not of --kind users (a users row merges every record of a user; attributes are named with --attr, --drop-attr, --rename-attr); leave them out`,
+    );
+  const renames: { column: string; name: string }[] = [];
+  for (const item of raw.renameAttr ?? []) {
+    const eq = item.lastIndexOf('=');
+    if (eq <= 0 || eq === item.length - 1)
+      problems.push(`rename-attr: expected <column>=<name> (e.g. --rename-attr address.city=address_city), found "${item}"`);
+    else renames.push({ column: item.slice(0, eq), name: item.slice(eq + 1) });
+  }
+  const attrs = parseParams(raw.attr ?? []);
+  for (const a of [...attrs, ...renames]) {
+    const why = attributeNameProblem(a.name);
+    if (why !== undefined && (a.name !== a.column || renames.includes(a))) {
+      const better = attributeRename(a.name);
+      problems.push(`attr: the name "${a.name}" ${why}: Leanplum refuses it${better !== undefined ? `; e.g. ${a.column}=${better}` : ''}`);
+    }
+  }
+  return {
+    map: parseMap(raw.map ?? [], problems, USER_TARGETS, 'other columns are attributes'),
+    attrs,
+    dropAttrs: [...(raw.dropAttr ?? [])],
+    renames,
+    clearEmpty: raw.clearEmpty ?? false,
+    anonymous: raw.anonymous,
+  };
 }
 
 function parseParams(items: readonly string[]): { column: string; name: string }[] {
@@ -162,7 +232,8 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
   const inputs = typeof raw.input === 'string' ? [raw.input] : [...raw.input];
   if (inputs.length === 0) problems.push('input: name at least one export file (or - for standard input)');
   if (inputs.length > 1 && inputs.includes('-')) problems.push('input: - (standard input) cannot be combined with files');
-  const map = parseMap(raw.map ?? [], problems);
+  const users = usersConfig(raw, raw.kind === 'users', problems);
+  const map = users === undefined ? parseMap(raw.map ?? [], problems) : {};
   const order = raw.order ?? DEFAULTS.order;
   if (order !== 'user' && order !== 'input') problems.push(`order: expected user or input, found "${order}"`);
   const sortMemory = size(raw.sortMemory ?? DEFAULTS.sortMemory, 'sort-memory', 1024, problems);
@@ -250,6 +321,7 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
     sourceTz: raw.sourceTz,
     scanRecords,
     encoding: encoding ?? 'utf-8',
+    users,
     canary,
     kind: isKind(kind) ? kind : 'events',
   };

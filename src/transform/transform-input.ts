@@ -14,6 +14,11 @@ import type { InputFacts } from '../model/summary.js';
 import { PRESETS } from '../presets/index.js';
 import { JsonProjection, type ProjectionNotes } from '../presets/projection.js';
 import { Sources, type Unit } from '../input/sources.js';
+import { resolveUsersMapping, type UserMappingOptions, type UsersCsvLayout } from '../input/user-mapping.js';
+import { UsersJsonProjection, type UsersProjection } from '../input/json/user-projection.js';
+import { UsersPresetProjection } from '../presets/user-projection.js';
+import { USER_PRESETS } from '../presets/users/index.js';
+import type { RawUserResult } from '../model/user-record.js';
 
 /** Input bytes handed to a reader at a time: a batch's records then die young (see transform.ts). */
 const SLICE = 1 << 16;
@@ -40,6 +45,8 @@ export interface RecordBatch {
   lines: number[];
   shown: string[][] | undefined;
   pre: (PreDecision | undefined)[] | undefined;
+  /** --kind users, JSON: each record as a raw user record (or a decision), in place of `fields` */
+  users?: (RawUserResult | undefined)[] | undefined;
 }
 
 export interface InputConfig {
@@ -61,6 +68,8 @@ export interface InputConfig {
   spoolDir: string;
   /** CSV: split quote-free lines on the delimiter byte (RecordReader's fast path) */
   fastPath?: boolean | undefined;
+  /** --kind users: fields and attributes (CSV columns, JSON paths, or a preset's names) */
+  users?: UserMappingOptions | undefined;
 }
 
 export interface InputIO {
@@ -103,6 +112,10 @@ export class TransformInput {
   private csvFirst: CsvUnit | undefined;
   /** CSV: the unit being read */
   private csvUnit: CsvUnit | undefined;
+  /** --kind users, CSV: where the user id, time, fields and attributes sit */
+  usersLayout: UsersCsvLayout | undefined;
+  /** --kind users, JSON: records → raw user records */
+  private usersProjection: UsersProjection | undefined;
 
   constructor(
     private readonly cfg: InputConfig,
@@ -187,7 +200,27 @@ export class TransformInput {
           'Check that the export finished writing.',
         );
       this.header = header;
+      if (this.cfg.users !== undefined) {
+        this.usersLayout = resolveUsersMapping(header, this.cfg.users);
+        this.mapping = usersMapping(this.usersLayout.width, this.usersLayout.userId, this.usersLayout.columns, this.usersLayout.leftOut);
+        return;
+      }
       this.mapping = resolveMapping(header, this.cfg.mapping);
+      return;
+    }
+    if (this.cfg.users !== undefined) {
+      const preset = this.cfg.preset === undefined ? undefined : USER_PRESETS[this.cfg.preset];
+      if (this.cfg.preset !== undefined && preset === undefined)
+        throw new BackfillError(
+          'CONFIG_INVALID',
+          `--preset ${this.cfg.preset} has no people form for --kind users; these have one: ${Object.keys(USER_PRESETS).join(', ')}`,
+          'Leave out --preset and name the fields with --map and the attributes with --attr. Nothing was written.',
+        );
+      this.usersProjection = preset === undefined ? new UsersJsonProjection(this.cfg.users) : new UsersPresetProjection(preset, this.cfg.users);
+      this.jsonIt = this.jsonRecords(first)[Symbol.asyncIterator]();
+      const columns = Object.fromEntries(Object.entries(this.cfg.users.map).map(([k, v]) => [k, v!]));
+      this.mapping = usersMapping(1, 0, columns, []);
+      this.header = ['record'];
       return;
     }
     const preset = this.cfg.preset === undefined ? undefined : PRESETS[this.cfg.preset];
@@ -329,7 +362,7 @@ export class TransformInput {
   }
 
   private async *jsonBatches(): AsyncGenerator<RecordBatch> {
-    const projection = this.projection!;
+    const projection = this.projection;
     const it = this.jsonIt!;
     for (;;) {
       if (this.remaining <= 0) return;
@@ -348,6 +381,8 @@ export class TransformInput {
         shown: new Array(recs.length),
         pre: new Array(recs.length),
       };
+      const users = this.usersProjection;
+      if (users !== undefined) b.users = new Array(recs.length);
       for (let i = 0; i < recs.length; i++) {
         const r = recs[i]!;
         b.lines[i] = r.line;
@@ -355,8 +390,9 @@ export class TransformInput {
         b.fields[i] = EMPTY;
         if (r.error !== undefined) b.pre![i] = r.error;
         else if (!isJsonObject(r.value)) b.pre![i] = { kind: 'rejected', reason: 'bad_json', message: `expected a JSON object, found ${jsonKind(r.value)}` };
+        else if (users !== undefined) b.users![i] = users.project(r.value);
         else {
-          const f = projection.project(r.value);
+          const f = projection!.project(r.value);
           if (f === 'not_track') b.pre![i] = { kind: 'dropped', reason: 'not_track' };
           else if (Array.isArray(f)) b.fields[i] = f;
           else b.pre![i] = f; // a user id that is not a string or an integer
@@ -369,6 +405,19 @@ export class TransformInput {
 }
 
 const EMPTY: string[] = [];
+
+/**
+ * --kind users: the events' mapping shape, for what reads it besides the row step (summary.json
+ * `config.mapping` and `leftOutColumns`, the report's start): no event, time or parameter columns.
+ */
+function usersMapping(width: number, userId: number, columns: Record<string, string>, leftOut: string[]): ResolvedMapping {
+  return {
+    layout: { width, userId, event: -1, time: -1, value: -1, currencyCode: -1, count: -1, first: -1, last: -1, dedupe: -1, params: [] },
+    outputHeader: [],
+    columns,
+    leftOut,
+  };
+}
 
 /** One CSV unit: RecordReader fed in slices; the first record is the unit's header. */
 class CsvUnit {

@@ -23,6 +23,9 @@ import type { RowObserver } from './row-observer.js';
 import { isoSeconds as iso } from '../time/iso.js';
 import type { UserFold } from './user-fold.js';
 import { TotalsFold } from './totals-fold.js';
+import { UsersFold } from './users-fold.js';
+import { makeUsersStep, type UserDecision } from './users-step.js';
+import type { RawUserResult } from '../model/user-record.js';
 import type { RowResult } from '../events/row.js';
 
 export type { RowObserver } from './row-observer.js';
@@ -88,8 +91,7 @@ function refuseRepeatedContent(facts: readonly InputFacts[]): void {
  */
 function foldOf(cfg: TransformConfig): UserFold | undefined {
   if (cfg.kind === 'totals') return new TotalsFold();
-  if (cfg.kind === 'users')
-    throw new BackfillError('CONFIG_INVALID', '--kind users is not available in this build yet', 'Use --kind events or --kind totals. Nothing was written.');
+  if (cfg.kind === 'users') return new UsersFold(cfg.users?.clearEmpty ?? false);
   return undefined;
 }
 
@@ -235,6 +237,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
       sample: cfg.sample,
       spoolDir: join(cfg.outDir, SPOOL_DIR),
       fastPath: io.fastPath !== false,
+      users: cfg.users,
     },
     { source: io.source, storage: io.storage },
   );
@@ -266,9 +269,19 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
    * The row step for one record: decides, counts, and writes; a promise when a writer must drain
    * first. `shown` is what rejects.csv and the report show: the fields, or a JSON record's text.
    */
-  const step = (fields: string[], shown: string[], pre: PreDecision | undefined, unit: number, line: number): Promise<void> | undefined => {
+  const usersStep = fold instanceof UsersFold ? makeUsersStep(cfg, input, output, fold, tally) : undefined;
+  const step = (
+    fields: string[],
+    shown: string[],
+    pre: PreDecision | undefined,
+    unit: number,
+    line: number,
+    user: RawUserResult | undefined,
+  ): Promise<void> | undefined => {
     const file = names[unit]!;
-    let r = pre ?? processRow(fields, layout, opts);
+    // --kind users: its own row step (users-step.ts); its decisions are counted below like a row's
+    let r: RowResult | UserDecision = pre ?? (usersStep !== undefined ? usersStep(fields, user, unit, line) : processRow(fields, layout, opts));
+    if (r.kind === 'sorted') return r.wait;
     if (r.kind === 'kept' && cfg.kind === 'totals' && r.event.includes('.')) r = dottedEventName(r.event);
     // shard, dedupe, counting and writing (or sorting) of kept rows: transform-output.ts
     if (r.kind === 'kept') return output.kept(r, shown, unit, line);
@@ -286,12 +299,12 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   const progress = () =>
     io.onProgress?.({ phase: 'read', bytesRead: input.bytesRead, bytesTotal: input.bytesTotal, rowsRead: input.read, rowsWritten: 0, rowsToWrite: 0 });
   for await (const b of input.batches()) {
-    const { fields, lines, shown, pre } = b;
+    const { fields, lines, shown, pre, users } = b;
     for (let i = 0; i < b.count; i++) {
       const f = fields[i]!;
       const line = lines[i]!;
       if (passRecord !== undefined && !passRecord(f, line)) continue;
-      const wait = step(f, shown === undefined ? f : shown[i]!, pre?.[i], b.unit, line);
+      const wait = step(f, shown === undefined ? f : shown[i]!, pre?.[i], b.unit, line, users?.[i]);
       if (wait !== undefined) await wait;
     }
     if (io.onProgress !== undefined && Date.now() - lastProgress > 200) {
@@ -325,6 +338,10 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
 
   const summary = buildSummary(cfg, tally, mapping, facts, out);
   if (fold instanceof TotalsFold) summary.totals = fold.stats;
+  if (fold instanceof UsersFold) {
+    summary.users = fold.stats;
+    summary.config.clearEmpty = cfg.users?.clearEmpty ?? false;
+  }
   if (notes !== undefined) summary.json = jsonNotes(cfg, notes);
   await writeJsonAtomic(join(cfg.outDir, 'summary.json'), summary);
   if (!summary.conservation.ok) {

@@ -241,3 +241,40 @@ describe('JSON records for --kind users', () => {
     expect(userValueOf(new Uint8Array([1]))).toEqual({ problem: 'unsupported_value' });
   });
 });
+
+describe("a preset's people record for --kind users", () => {
+  it('--map wins over the preset; --attr keeps only names the preset gives; attribute times follow a rename', async () => {
+    const { UsersPresetProjection } = await import('../../src/presets/user-projection.js');
+    const preset = {
+      name: 'fake',
+      sources: { userId: '', time: '', fields: '', attributes: '', dropped: '', merge: '' },
+      read: (r: JsonObject) => ({
+        userId: r['id'],
+        time: '2025-01-01T00:00:00Z',
+        fields: { country: 'NO' },
+        attributes: { email: 'a@x', plan: 'pro', prefs: { theme: 'dark' } },
+        attributeTimes: { plan: 1700000000000 },
+      }),
+    };
+    const p = new UsersPresetProjection(preset, {
+      ...none,
+      map: { country: 'geo.cc' },
+      attrs: [
+        { column: 'plan', name: 'tier' },
+        { column: 'prefs_theme', name: 'prefs_theme' },
+      ],
+    });
+    expect(p.project({ id: 'u1', geo: { cc: 'SE' } })).toEqual({
+      userId: 'u1',
+      time: '2025-01-01T00:00:00Z',
+      fields: { country: 'SE' },
+      attributes: { tier: 'pro', prefs_theme: 'dark' },
+      refused: [],
+      attributeTimes: { tier: 1700000000000 },
+    });
+    expect(new UsersPresetProjection({ ...preset, read: () => ({ kind: 'dropped', reason: 'deleted' }) }, none).project({})).toEqual({
+      kind: 'dropped',
+      reason: 'deleted',
+    });
+  });
+});

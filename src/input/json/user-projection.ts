@@ -1,6 +1,7 @@
-// `--kind users` (issue 19) from JSON records (NDJSON lines, JSON array elements, Parquet rows)
-// without a preset: dotted paths for the user id, the record's time and the known fields; every
-// other key an attribute (objects flattened with `_`) unless --attr names the only ones.
+// `--kind users` (issue 19) from JSON records (NDJSON lines, JSON array elements, Parquet rows):
+// - without a preset: dotted paths for the user id, the record's time and the known fields; every
+//   other key an attribute (objects flattened with `_`) unless --attr names the only ones;
+// - with a preset: presets/user-projection.ts, on the same parts.
 import { USER_FIELDS, type RawUserRecord, type RawUserResult, type UserField, type UserValue } from '../../model/user-record.js';
 import type { UserMappingOptions } from '../user-mapping.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json-text.js';
@@ -9,68 +10,32 @@ import { isRefused, userValueOf } from './user-values.js';
 
 type Reader = (r: unknown) => JsonValue | undefined;
 
+/** One JSON record → a raw user record (or a decision); the transform's users row step reads it. */
+export interface UsersProjection {
+  project(rec: JsonObject): RawUserResult;
+}
+
 /**
- * JSON records → raw user records. Paths are dotted (`properties.email`), as everywhere; a key
- * that holds dots is found too (paths.ts). Without --attr, the attributes are every key of the
- * record except the paths mapped to the user id, the time and the fields, and except --drop-attr
- * (a path, a top-level key, or an attribute name as flattened); with --attr, only the paths named.
- * --rename-attr <name>=<new> renames an attribute by its flattened name (or its path).
+ * The attribute part, shared by both projections: a value under a name (and its dotted source
+ * path), objects flattened with `_`; --drop-attr (a path, a top-level key, or a flattened name)
+ * leaves it out, --rename-attr (flattened name or path) renames it. Without a name list (`only`)
+ * every value passes; with one (--attr on a preset's names), only those names, renamed as given.
  */
-export class UsersJsonProjection {
-  private readonly userId: Reader;
-  private readonly time: Reader | undefined;
-  private readonly fields: { field: UserField; read: Reader }[];
-  private readonly attrs: { name: string; read: Reader }[];
-  /** dotted paths not carried as attributes (mapped ones and --drop-attr) */
-  private readonly skipPaths: Set<string>;
+export class Attributes {
+  private readonly skip: Set<string>;
   private readonly renames: Map<string, string>;
 
-  constructor(opts: UserMappingOptions) {
-    const m = opts.map;
-    this.userId = compilePath(m.userId ?? 'userId');
-    this.time = m.time === undefined ? undefined : compilePath(m.time);
-    this.fields = USER_FIELDS.map((f) => ({ field: f, read: compilePath(m[f] ?? f) }));
-    this.attrs = opts.attrs.map((a) => ({ name: a.name, read: compilePath(a.column) }));
-    this.skipPaths = new Set([m.userId ?? 'userId', ...(m.time === undefined ? [] : [m.time]), ...USER_FIELDS.map((f) => m[f] ?? f), ...opts.dropAttrs]);
+  constructor(
+    opts: UserMappingOptions,
+    skip: Iterable<string>,
+    private readonly only: Map<string, string> | undefined,
+  ) {
+    this.skip = new Set([...skip, ...opts.dropAttrs]);
     this.renames = new Map(opts.renames.map((r) => [r.column, r.name]));
   }
 
-  project(rec: JsonObject): RawUserResult {
-    const fields: Partial<Record<UserField, UserValue>> = {};
-    const id = userValueOf(this.userId(rec));
-    if (Array.isArray(id) || isRefused(id))
-      return { kind: 'rejected', reason: 'bad_user_id', message: 'userId is a list or an object: expected a string or a whole number' };
-    const out: RawUserRecord = { userId: id, time: undefined, fields, attributes: Object.create(null) as Record<string, UserValue>, refused: [] };
-    if (this.time !== undefined) {
-      const t = userValueOf(this.time(rec));
-      out.time = isRefused(t) ? undefined : t;
-    }
-    for (const f of this.fields) {
-      const v = f.read(rec);
-      if (v === undefined) continue;
-      if (isJsonObject(v)) {
-        out.refused!.push({ name: f.field, problem: 'unsupported_value', value: null });
-        continue;
-      }
-      const u = userValueOf(v);
-      if (isRefused(u)) out.refused!.push({ name: f.field, problem: u.problem, value: null });
-      else fields[f.field] = u;
-    }
-    const put = (name: string, path: string, v: JsonValue | undefined) => this.put(out, name, path, v);
-    if (this.attrs.length > 0) {
-      for (const a of this.attrs) {
-        const v = a.read(rec);
-        if (v !== undefined) put(a.name, a.name, v);
-      }
-    } else {
-      for (const key in rec) put(key, key, rec[key]);
-    }
-    return out;
-  }
-
-  /** One value under `name` (its dotted source `path`): objects are flattened with `_`. */
-  private put(out: RawUserRecord, name: string, path: string, v: JsonValue | undefined): void {
-    if (this.skipPaths.has(path) || this.skipPaths.has(name)) return;
+  put(out: RawUserRecord, name: string, path: string, v: JsonValue | undefined): void {
+    if (v === undefined || this.skip.has(path) || this.skip.has(name)) return;
     if (isJsonObject(v)) {
       let any = false;
       for (const k in v) {
@@ -83,8 +48,17 @@ export class UsersJsonProjection {
     this.set(out, name, path, v);
   }
 
-  private set(out: RawUserRecord, flat: string, path: string, v: JsonValue | undefined): void {
-    const name = this.renames.get(flat) ?? this.renames.get(path) ?? flat;
+  /** The name a value under `flat` (from `path`) is carried as; undefined: not carried (--attr names others). */
+  nameOf(flat: string, path: string): string | undefined {
+    const renamed = this.renames.get(flat) ?? this.renames.get(path);
+    if (this.only === undefined) return renamed ?? flat;
+    const to = this.only.get(flat);
+    return to === undefined ? undefined : (renamed ?? to);
+  }
+
+  private set(out: RawUserRecord, flat: string, path: string, v: JsonValue | null): void {
+    const name = this.nameOf(flat, path);
+    if (name === undefined) return;
     const u = userValueOf(v);
     if (Object.hasOwn(out.attributes, name) || out.refused!.some((r) => r.name === name)) {
       out.refused!.push({ name, problem: 'duplicate_name', value: isRefused(u) ? null : u });
@@ -92,5 +66,81 @@ export class UsersJsonProjection {
     }
     if (isRefused(u)) out.refused!.push({ name, problem: u.problem, value: null });
     else out.attributes[name] = u;
+  }
+}
+
+export const newRecord = (userId: UserValue): RawUserRecord => ({
+  userId,
+  time: undefined,
+  fields: {},
+  attributes: Object.create(null) as Record<string, UserValue>,
+  refused: [],
+});
+
+/** A field's value: a scalar; an object or a list is left out (unsupported_value), named. */
+export function putField(out: RawUserRecord, f: UserField, v: JsonValue | undefined): void {
+  if (v === undefined) return;
+  const u = isJsonObject(v) ? { problem: 'unsupported_value' as const } : userValueOf(v);
+  if (isRefused(u)) out.refused!.push({ name: f, problem: u.problem, value: null });
+  else out.fields[f] = u;
+}
+
+const absent = (v: JsonValue | undefined) => v === undefined || v === null || v === '';
+
+/** The user id as found (else --anonymous's): a list or an object is refused. */
+export function userIdOf(found: JsonValue | undefined, anonymous: Reader | undefined, rec: JsonObject): UserValue | RawUserResult {
+  const v = absent(found) && anonymous !== undefined ? anonymous(rec) : found;
+  const id = userValueOf(v);
+  if (Array.isArray(id) || isRefused(id) || isJsonObject(v))
+    return { kind: 'rejected', reason: 'bad_user_id', message: 'userId is a list or an object: expected a string or a whole number' };
+  return id;
+}
+export const isDecision = (x: UserValue | RawUserResult): x is RawUserResult => typeof x === 'object' && x !== null && !Array.isArray(x) && 'kind' in x;
+
+/**
+ * Records without a preset. Paths are dotted (`properties.email`), as everywhere; a key that
+ * holds dots is found too (paths.ts). Without --attr, the attributes are every key of the record
+ * except the paths mapped to the user id, the time and the fields (a field's default path is its
+ * own name), and except --drop-attr; with --attr, only the paths named, under the names given.
+ */
+export class UsersJsonProjection implements UsersProjection {
+  private readonly userId: Reader;
+  private readonly time: Reader | undefined;
+  private readonly fields: { field: UserField; read: Reader }[];
+  private readonly attrs: { name: string; read: Reader }[];
+  private readonly attributes: Attributes;
+  private readonly anonymous: Reader | undefined;
+
+  constructor(opts: UserMappingOptions) {
+    const m = opts.map;
+    this.anonymous = opts.anonymous === undefined ? undefined : compilePath(opts.anonymous);
+    this.userId = compilePath(m.userId ?? 'userId');
+    this.time = m.time === undefined ? undefined : compilePath(m.time);
+    this.fields = USER_FIELDS.map((f) => ({ field: f, read: compilePath(m[f] ?? f) }));
+    this.attrs = opts.attrs.map((a) => ({ name: a.name, read: compilePath(a.column) }));
+    const mapped = [
+      m.userId ?? 'userId',
+      ...(opts.anonymous === undefined ? [] : [opts.anonymous]),
+      ...(m.time === undefined ? [] : [m.time]),
+      ...USER_FIELDS.map((f) => m[f] ?? f),
+    ];
+    this.attributes = new Attributes(opts, mapped, undefined);
+  }
+
+  project(rec: JsonObject): RawUserResult {
+    const id = userIdOf(this.userId(rec), this.anonymous, rec);
+    if (isDecision(id)) return id;
+    const out = newRecord(id);
+    if (this.time !== undefined) {
+      const t = userValueOf(this.time(rec));
+      out.time = isRefused(t) ? undefined : t;
+    }
+    for (const f of this.fields) putField(out, f.field, f.read(rec));
+    if (this.attrs.length > 0) {
+      for (const a of this.attrs) this.attributes.put(out, a.name, a.name, a.read(rec));
+    } else {
+      for (const key in rec) this.attributes.put(out, key, key, rec[key]);
+    }
+    return out;
   }
 }

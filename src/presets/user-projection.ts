@@ -1,0 +1,65 @@
+// `--kind users` (issue 19) from a vendor's people export: the preset (presets/users/) reads the
+// vendor's record; --map, --attr, --drop-attr and --rename-attr then apply as for generic JSON.
+import { Attributes, isDecision, newRecord, putField, userIdOf, type UsersProjection } from '../input/json/user-projection.js';
+import { compilePath } from '../input/json/paths.js';
+import type { JsonObject, JsonValue } from '../input/json/json-text.js';
+import { isRefused, userValueOf } from '../input/json/user-values.js';
+import type { UserMappingOptions } from '../input/user-mapping.js';
+import { USER_FIELDS, type RawUserResult, type UserField, type UserValue } from '../model/user-record.js';
+import type { UserPreset } from './users/types.js';
+
+type Reader = (r: unknown) => JsonValue | undefined;
+
+/**
+ * Records read by a vendor preset (presets/users/): the preset gives the user id, the time, the
+ * fields and the attributes under their Leanplum names; --attr <name>[=<new>] keeps only those
+ * names, --drop-attr and --rename-attr act on the names (flattened with `_`). --map of a field or
+ * of userId/time wins over the preset (a dotted path in the vendor's record).
+ */
+export class UsersPresetProjection implements UsersProjection {
+  private readonly attributes: Attributes;
+  private readonly mapped: { target: 'userId' | 'time' | UserField; read: Reader }[];
+  private readonly anonymous: Reader | undefined;
+
+  constructor(
+    private readonly preset: UserPreset,
+    opts: UserMappingOptions,
+  ) {
+    this.anonymous = opts.anonymous === undefined ? undefined : compilePath(opts.anonymous);
+    const only = opts.attrs.length === 0 ? undefined : new Map(opts.attrs.map((a) => [a.column, a.name]));
+    this.attributes = new Attributes(opts, [], only);
+    this.mapped = Object.entries(opts.map).map(([target, path]) => ({ target: target as 'userId' | 'time' | UserField, read: compilePath(path!) }));
+  }
+
+  project(rec: JsonObject): RawUserResult {
+    const v = this.preset.read(rec);
+    if ('kind' in v) return v;
+    let idValue = v.userId;
+    let time: JsonValue | undefined = v.time;
+    const fields = { ...v.fields };
+    for (const m of this.mapped) {
+      const x = m.read(rec);
+      if (m.target === 'userId') idValue = x;
+      else if (m.target === 'time') time = x;
+      else if (x !== undefined) fields[m.target] = x;
+      else delete fields[m.target];
+    }
+    const id = userIdOf(idValue, this.anonymous, rec);
+    if (isDecision(id)) return id;
+    const out = newRecord(id);
+    const t = userValueOf(time);
+    out.time = isRefused(t) || t === null ? undefined : t;
+    for (const f of USER_FIELDS) putField(out, f, fields[f]);
+    for (const key in v.attributes) this.attributes.put(out, key, key, v.attributes[key]);
+    if (v.version !== undefined) out.version = v.version;
+    if (v.attributeTimes !== undefined) {
+      const times: Record<string, UserValue> = {};
+      for (const k in v.attributeTimes) {
+        const name = this.attributes.nameOf(k, k);
+        if (name !== undefined) times[name] = v.attributeTimes[k]!;
+      }
+      out.attributeTimes = times;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,155 @@
+// --kind users through the built CLI (issue 19), each with its exact clean CSV written by hand from
+// docs/kinds.md "users": the header order, the merge (latest wins, empties never clear), the cell
+// forms, the counts.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { sample, tempDir } from '../helpers/run.js';
+
+async function transform(input: string, ...args: string[]) {
+  const out = await tempDir();
+  const r = await runCli(['transform', input, '--out', out, '--kind', 'users', '--max-reject-rate', '1', ...args]);
+  const text = (name: string) => readFile(join(out, name), 'utf8');
+  return {
+    r,
+    out,
+    clean: await text('clean.csv').catch(() => ''),
+    rejects: await text('rejects.csv').catch(() => ''),
+    summary: JSON.parse(await text('summary.json').catch(() => '{}')),
+    report: JSON.parse(await text('report.json').catch(() => '{}')),
+  };
+}
+
+const csv = (...rows: string[]) => rows.join('\n') + '\n';
+const USERS_CSV = ['--map', 'userId=user_id', '--map', 'created=signup_at', '--map', 'time=updated_at'];
+
+describe('--kind users (exact clean CSV)', () => {
+  it('a generic CSV: fields by name and --map, every other column an attribute, two rows of u-001 merged (latest wins, empty never clears)', async () => {
+    const { r, clean, summary } = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean).toBe(
+      csv(
+        'userId,created,locale,country,userAttributes.address_city,userAttributes.email,userAttributes.name,userAttributes.plan,userAttributes.score',
+        'u-001,1709283600,nb_NO,NO,Oslo,ana@example.com,Ana Lima,team,43',
+        'u-002,1715956200,de_DE,DE,Berlin,ben@example.com,Ben Okafor,free,7',
+        'u-003,1718000000,en_SG,SG,,wei@example.com,"Chen, Wei",free,',
+      ),
+    );
+    expect(summary.config.kind).toBe('users');
+    expect(summary.counts).toMatchObject({ read: 4, kept: 4, rejected: 0, dropped: 0, written: 3 });
+    expect(summary.conservation.ok).toBe(true);
+    expect(summary.columns).toEqual([
+      { name: 'userId', type: 'string' },
+      { name: 'created', type: 'epoch' },
+      { name: 'locale', type: 'string' },
+      { name: 'country', type: 'string' },
+      ...['address_city', 'email', 'name', 'plan', 'score'].map((n) => ({ name: `userAttributes.${n}`, type: 'string' })),
+    ]);
+    expect(summary.users).toMatchObject({ users: 3, records: 4, usersWithSeveralRecords: 1, clearEmpty: false, valuesLeftOut: [] });
+    expect(summary.users.attributes.find((a: { name: string }) => a.name === 'score')).toEqual({
+      name: 'score',
+      type: 'string',
+      filled: 2,
+      fillRate: 0.6667,
+      cleared: 0,
+      types: { string: 3 },
+      conflict: false,
+      samples: ['43', '7'],
+    });
+  });
+
+  it('a name with a dot is refused before any output, and the printed fix runs as printed', async () => {
+    const first = await transform(sample('users.csv'), ...USERS_CSV);
+    expect(first.r.code).toBe(2);
+    expect(first.r.stderr).toMatch(/attribute "address\.city" \(column "address\.city"\) contains "\."/);
+    const fix = /Add to the command: (.*?) \(a "\."/.exec(first.r.stderr)?.[1];
+    expect(fix).toBe('--rename-attr address.city=address_city');
+    const again = await transform(sample('users.csv'), ...USERS_CSV, ...fix!.split(' '));
+    expect(again.r.code, again.r.stderr).toBe(0);
+    expect(again.clean.split('\n')[0]).toContain('userAttributes.address_city');
+  });
+
+  it('--attr names the only attributes; --drop-attr leaves one out', async () => {
+    const only = await transform(sample('users.csv'), ...USERS_CSV, '--attr', 'plan=tier', '--attr', 'email');
+    expect(only.r.code, only.r.stderr).toBe(0);
+    expect(only.clean).toBe(
+      csv(
+        'userId,created,locale,country,userAttributes.email,userAttributes.tier',
+        'u-001,1709283600,nb_NO,NO,ana@example.com,team',
+        'u-002,1715956200,de_DE,DE,ben@example.com,free',
+        'u-003,1718000000,en_SG,SG,wei@example.com,free',
+      ),
+    );
+    expect(only.summary.config.leftOutColumns).toEqual(['name', 'score', 'address.city']);
+    const dropped = await transform(sample('users.csv'), ...USERS_CSV, '--drop-attr', 'address.city', '--drop-attr', 'name', '--drop-attr', 'score');
+    expect(dropped.clean.split('\n')[0]).toBe('userId,created,locale,country,userAttributes.email,userAttributes.plan');
+  });
+
+  it('an NDJSON people file: paths, types kept, objects flattened with _, lists in brackets, long numbers exact, rejects and drops counted', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'people.ndjson');
+    await writeFile(
+      input,
+      [
+        '{"id":"u-9","updated_at":"2025-01-01T00:00:00Z","signed_up":"2024-01-01 10:00","profile":{"email":"a@x.io","address":{"city":"Oslo"}},"tags":["gold","beta"],"visits":12,"vip":true,"locale":"nb_NO","big":12345678901234567890}',
+        '{"id":"u-9","updated_at":"2024-06-01T00:00:00Z","profile":{"email":"old@x.io"},"tags":[],"visits":3,"nickname":"nine"}',
+        '{"id":"u-1","updated_at":"2025-02-01T00:00:00Z","tags":["a, b"],"visits":"many","vip":null}',
+        '{"id":"u-2","profile":{"email":""}}',
+        'not json',
+        '{"updated_at":"2025-01-01T00:00:00Z","visits":1}',
+        '',
+      ].join('\n'),
+    );
+    const { r, clean, rejects, summary } = await transform(
+      input,
+      '--map',
+      'userId=id',
+      '--map',
+      'time=updated_at',
+      '--map',
+      'created=signed_up',
+      '--tz',
+      'Europe/Oslo',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean).toBe(
+      csv(
+        'userId,created,locale,userAttributes.big,userAttributes.nickname,userAttributes.profile_address_city,userAttributes.profile_email,userAttributes.tags,userAttributes.vip,userAttributes.visits',
+        'u-1,,,,,,,,,many',
+        'u-9,1704099600,nb_NO,12345678901234567890,nine,Oslo,a@x.io,"[gold, beta]",true,12',
+      ),
+    );
+    expect(rejects.split('\n').slice(1, 3)).toEqual([expect.stringMatching(/^5,bad_json,/), expect.stringMatching(/^6,missing_user_id,userId is empty,/)]);
+    expect(summary.counts).toMatchObject({ read: 6, kept: 3, rejected: 2, dropped: 1, written: 2 });
+    expect(summary.counts.droppedByReason.nothing_to_set).toBe(1);
+    expect(summary.conservation.ok).toBe(true);
+    const types = Object.fromEntries(summary.columns.map((c: { name: string; type: string }) => [c.name, c.type]));
+    expect(types).toMatchObject({
+      created: 'epoch',
+      'userAttributes.big': 'string',
+      'userAttributes.tags': 'string[]',
+      'userAttributes.vip': 'boolean',
+      'userAttributes.visits': 'string',
+    });
+    const visits = summary.users.attributes.find((a: { name: string }) => a.name === 'visits');
+    expect(visits).toMatchObject({ type: 'string', conflict: true, types: { number: 2, string: 1 }, filled: 2 });
+    expect(summary.users.valuesLeftOut).toEqual([
+      expect.objectContaining({ name: 'tags', problem: 'ambiguous_list_item', values: 1, sample: '["a, b"]', fix: null }),
+    ]);
+  });
+
+  it('--clear-empty writes the clears into clearUserAttributes; without --kind users the flag is refused', async () => {
+    const { r, clean, summary } = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city', '--clear-empty');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean.split('\n').slice(0, 2)).toEqual([
+      'userId,created,locale,country,userAttributes.address_city,userAttributes.email,userAttributes.name,userAttributes.plan,userAttributes.score,clearUserAttributes',
+      // u-001's later row has empty name, email and address.city: cleared (its plan and score are newer values)
+      'u-001,1709283600,nb_NO,NO,,,,team,43,"[address_city, email, name]"',
+    ]);
+    expect(summary.users.clearEmpty).toBe(true);
+    const refused = await runCli(['transform', sample('users.csv'), '--out', await tempDir(), '--clear-empty', '--attr', 'x']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--attr, --clear-empty: only with --kind users/);
+  });
+});
