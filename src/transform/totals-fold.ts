@@ -37,6 +37,8 @@ export class TotalsFold implements UserFold {
   private occurrencesOfUser = 0;
   private userHasClamped = false;
   folded = 0;
+  /** user ids that needed quotes (the other cells are numbers) */
+  quoted = 0;
   readonly stats: TotalsStats = {
     eventNames: 0,
     users: 0,
@@ -117,7 +119,9 @@ export class TotalsFold implements UserFold {
 
   end(userId: string): string {
     const touched = this.touched.sort((a, b) => a - b);
-    let line = csvField(userId);
+    const cell = csvField(userId);
+    if (cell !== userId) this.quoted++;
+    let line = cell;
     let next = 0;
     for (const k of touched) {
       if (k > next) line += ',,,,'.repeat(k - next);

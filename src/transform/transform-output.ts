@@ -298,7 +298,8 @@ export class TransformOutput {
    */
   private sortKept(row: KeptRow, position: number, fileIndex: number, line: number, inputOrder: boolean): Promise<void> | undefined {
     const sorter = this.byUser!;
-    const q = this.quoted(row, this.tally.quoting);
+    // a per-user fold writes no event lines: their quoting is not counted (the fold counts its own)
+    const q = this.quoted(row, this.fold === undefined ? this.tally.quoting : this.scratchQuoting);
     const occ = row.occurrences;
     const origParam = this.origParam;
     const fold = this.fold;

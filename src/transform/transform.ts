@@ -334,7 +334,10 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   tally.read = input.read;
   tally.written = out.written;
   tally.lineIndexEntries = out.lineIndexEntries;
-  if (out.folded !== null) tally.perUser = { users: out.distinctUsers ?? 0, folded: out.folded };
+  if (out.folded !== null && fold !== undefined) {
+    tally.perUser = { users: out.distinctUsers ?? 0, folded: out.folded };
+    tally.quoting.quoted += fold.quoted ?? 0;
+  }
 
   const summary = buildSummary(cfg, tally, mapping, facts, out);
   if (fold instanceof TotalsFold) summary.totals = fold.stats;

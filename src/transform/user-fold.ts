@@ -43,4 +43,6 @@ export interface UserFold {
    * the count cells). The conservation check compares it with the records kept by the row step.
    */
   readonly folded: number;
+  /** cells of the written rows that needed RFC 4180 quotes (summary.json counts.valuesNeedingQuotes) */
+  readonly quoted?: number;
 }
