@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'SAMPLED_OUTPUT'
   | 'OPTIONS_CHANGED'
   | 'STAGE_REFUSED'
-  | 'STATE_CONFLICT';
+  | 'STATE_CONFLICT'
+  | 'ALREADY_IMPORTED';
 
 export const EXIT: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 1,
@@ -39,6 +40,7 @@ export const EXIT: Readonly<Record<ErrorCode, number>> = {
   OPTIONS_CHANGED: 2,
   STAGE_REFUSED: 2,
   STATE_CONFLICT: 2, // another task changed the run's state in GCS first: rerun to re-read and re-decide
+  ALREADY_IMPORTED: 2, // the import ledger holds these inputs and options from another run: nothing uploaded or sent
   REJECT_RATE: 3,
   GCS_FAILED: 4,
   LEANPLUM_FAILED: 4,

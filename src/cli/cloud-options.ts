@@ -50,7 +50,13 @@ export const withLaunch = <T>(y: Argv<T>) =>
       describe:
         'The canary (part 1, launched alone first) may come back with at most this many failed rows and "Past event detected" warnings; more stops the run (exit 5) before anything else is launched',
     })
-    .group(['yes', 'relaunch', 'relaunch-unknown', 'adopt-job', 'public-while-importing', 'canary-max-failures'], 'Leanplum:');
+    .option('reimport', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'Import again on purpose: the import ledger in the bucket records these inputs and options as imported by another run (every event then reaches Leanplum twice)',
+    })
+    .group(['yes', 'relaunch', 'relaunch-unknown', 'adopt-job', 'public-while-importing', 'canary-max-failures', 'reimport'], 'Leanplum:');
 
 export const withWait = <T>(y: Argv<T>) =>
   withLeanplum(y)

@@ -150,6 +150,7 @@ function launch(r: FlagReader): LaunchFlags {
     adoptJobs,
     publicWhileImporting: r.bool('public-while-importing'),
     canaryMaxFailures: canaryMaxFailures(r),
+    reimport: r.bool('reimport'),
   };
 }
 
@@ -227,12 +228,13 @@ export function runCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Date, co
   const tgt = target(r, sink === 'csv-job');
   if (sink === 'api' && tgt !== undefined)
     r.problem("to: --sink api sends through Leanplum's JSON API, with no bucket: leave out --to/--bucket, or use --sink csv-job");
-  const send = { ...sendPace(r), resendUnknown: [], skipUnknown: [], canaryMaxFailures: 0 };
+  const send = { ...sendPace(r), resendUnknown: [], skipUnknown: [], canaryMaxFailures: 0, reimport: false };
   const stateToText = r.string('state-to');
   const stateTo = stateToText === undefined ? undefined : gsFlag(r, 'state-to', stateToText);
   const lp = leanplum(r);
   const l = launch(r);
   send.canaryMaxFailures = l.canaryMaxFailures;
+  send.reimport = l.reimport;
   const w = wait(r);
   const g = gcs(r);
   if (sink === 'csv-job' && !l.yes && !context.tty) r.problem('yes: no terminal to confirm the launch on; read the preview report, then run with --yes');

@@ -27,8 +27,14 @@ export const withSend = <T>(y: Argv<T>) =>
       describe:
         'The canary\'s batches (sent first, answered before any other) may come back with at most this many failed rows and "Past event detected" warnings; more stops the send (exit 5)',
     })
+    .option('reimport', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'Send again on purpose: the import ledger (beside --state-to) records this run as imported by another run (every event then reaches Leanplum twice)',
+    })
     .group(
-      ['app-id', 'api-url', 'client-key-file', 'concurrency', 'max-rps', 'resend-unknown', 'skip-unknown', 'kind', 'canary-max-failures'],
+      ['app-id', 'api-url', 'client-key-file', 'concurrency', 'max-rps', 'resend-unknown', 'skip-unknown', 'kind', 'canary-max-failures', 'reimport'],
       'Leanplum API (--sink api):',
     );
 /** `run`: the sink, and the API sink's pace (the app, the URL and the key file are the Leanplum options). */

@@ -90,6 +90,8 @@ export interface Manifest {
   transform?: TransformRecord;
   target?: { bucket: string; prefix: string; token: string };
   leanplum?: { appId: string; apiUrl: string };
+  /** the import ledger this run recorded itself in (before its first launch or send): saves keep its entry current */
+  importLedger?: { url: string; identity: string };
   /** where the rows go: the GCS CSV import job (absent in older manifests) or the JSON multi API (send-ledger.ndjson holds its state) */
   sink?: 'csv-job' | 'api';
   /** the API sink's send: started, and completed once every batch has an outcome */

@@ -7,14 +7,18 @@ import type { LeanplumClient } from '../leanplum/client.js';
 import type { MultiClient } from '../leanplum/multi-client.js';
 import type { Manifest } from '../model/manifest.js';
 import { sha256Stream } from '../files/file-hash.js';
-import { adviceCommand } from '../run/advice.js';
+import { hostname } from 'node:os';
+import { adviceCommand, shellWord } from '../run/advice.js';
+import { identityParts, type ImportEntry, unfinished, type WaysOn } from '../run/import-ledger.js';
+import { ImportLedger, type LedgerPlace, type WaysOnFor } from '../run/import-ledger-gcs.js';
 import { type RunLock, withRunLock } from '../run/lock.js';
 import type { Log } from '../run/log.js';
 import { loadManifest, saveManifest } from '../run/manifest.js';
-import { RemoteState, claimLayout, parseStateObjectUrl, stateObject } from '../run/remote-state.js';
+import { RemoteState, claimLayout, parseStateObjectUrl, stateObject, statePrefixOf } from '../run/remote-state.js';
 import { enforce, isRefusal, mayLaunch, mayResume, mayUpload, mayWait, refusalError, type Sink, sinkGate, unknownLaunch } from '../run/run-machine.js';
 import { judgeSend, sendStage, type ApiSendSummary } from '../sinks/api/send-stage.js';
 import { sendMirrorFor } from '../sinks/api/send-state.js';
+import { maySend } from '../sinks/api/send-gates.js';
 import { attachResults } from '../sinks/csv-job/attach-results.js';
 import { adoptJob, launchStage } from '../sinks/csv-job/launch.js';
 import { uploadStage } from '../sinks/csv-job/upload.js';
@@ -44,6 +48,8 @@ export interface LaunchFlags {
   publicWhileImporting: boolean;
   /** failed rows + "Past event detected" warnings the canary may come back with (issue 20) */
   canaryMaxFailures: number;
+  /** --reimport: import again although the import ledger names another run of the same identity */
+  reimport: boolean;
 }
 
 export interface WaitFlags {
@@ -60,6 +66,8 @@ export interface SendFlags {
   skipUnknown: string[];
   /** failed rows + "Past event detected" warnings the canary's batches may come back with (issue 20) */
   canaryMaxFailures: number;
+  /** --reimport: send again although the import ledger names another run of the same identity */
+  reimport: boolean;
 }
 
 export type { Sink } from '../run/run-machine.js';
@@ -79,6 +87,8 @@ export interface PipelineDeps extends TransformDeps {
   confirm: (summary: string) => Promise<'yes' | 'no' | 'no-terminal'>;
   /** how printed advice names the send command (e.g. `lp-backfill send <dir> --app-id …`) */
   sendCommand: (dir: string, app: { appId: string; apiUrl: string }) => string;
+  /** this very command as typed, with `extra` flags added, ready to copy (the --reimport advice) */
+  again?: (extra: readonly string[]) => string;
 }
 
 export interface RunOptions extends TransformRunOptions {
@@ -189,11 +199,20 @@ async function launchIfNeeded(lock: RunLock, m: Manifest | undefined, l: LaunchF
       deps.log('canary', { part: only.file }, `canary     ${only.file} is launched; the other parts wait for its verdict`);
   }
   if (plan.launch.length === 0) {
+    await reattachLedger(lock, man, app, deps);
     if (man.parts.length === 0) deps.log('empty', {}, 'nothing    no rows to import (every row rejected, dropped or in another shard): no job launched');
     else if (plan.failedWithoutRelaunch.length === 0) deps.log('resume', {}, 'resume     jobs already launched: following them');
     return plan.failedWithoutRelaunch.map((p) => p.file);
   }
   if (!l.yes) await confirmLaunch(lock.dir, man, deps);
+  // recorded before the first POST: a second run of the same inputs and options stops here at the latest
+  await claimLedger(
+    lock,
+    man,
+    ledgerOf(man, 'csv-job', app, ledgerPlace(man, 'csv-job', undefined, undefined), deps),
+    { reimport: l.reimport, app, sink: 'csv-job' },
+    deps,
+  );
   const storage = l.publicWhileImporting ? deps.storage() : undefined;
   const o = { ...l, now: deps.now, ...app };
   return (await launchStage(lock, man, plan, c.client, storage, o, deps.log)).failedWithoutRelaunch;
@@ -268,6 +287,7 @@ async function follow(lock: RunLock, m: Manifest | undefined, w: WaitFlags, c: C
   const dir = lock.dir;
   const app = { appId: c.appId, apiUrl: c.apiUrl };
   enforce(mayWait(m, dir, app.apiUrl));
+  await reattachLedger(lock, m, app, deps);
   const out = await waitStage(
     lock,
     m!,
@@ -301,6 +321,9 @@ async function follow(lock: RunLock, m: Manifest | undefined, w: WaitFlags, c: C
   return out;
 }
 
+const NO_LEDGER =
+  'ledger     none: the API sink keeps its import ledger beside --state-to; without it, only this run directory protects against sending the same inputs twice (keep it until the send is complete)';
+
 /** The API sink's send, on the manifest loaded by the caller; its verdict (exit 4 or 5) after the results are shown. */
 async function send(lock: RunLock, m: Manifest | undefined, client: MultiClient, s: SendFlags, app: App, deps: PipelineDeps): Promise<ApiSendSummary> {
   if (m === undefined) {
@@ -310,6 +333,12 @@ async function send(lock: RunLock, m: Manifest | undefined, client: MultiClient,
       'Run `lp-backfill transform <input> --out <dir>` first (or `run … --sink api`).',
     );
   }
+  // the import ledger beside --state-to (the API sink has no bucket of its own): recorded before the first call
+  const refused = maySend(m, lock.dir, app);
+  if (refused !== undefined) throw refused;
+  const place = ledgerPlace(m, 'api', undefined, undefined);
+  if (place === undefined) deps.log('ledger', {}, NO_LEDGER);
+  await claimLedger(lock, m, ledgerOf(m, 'api', app, place, deps), { reimport: s.reimport, app, sink: 'api' }, deps);
   // with --state-to the send ledger is mirrored beside the manifest (a retried task never resends an answered call)
   const mirror = lock.mirror === undefined ? undefined : sendMirrorFor(lock, deps.storage());
   const summary = await sendStage(
@@ -323,6 +352,85 @@ async function send(lock: RunLock, m: Manifest | undefined, client: MultiClient,
   const verdict = judgeSend(summary);
   if (verdict !== undefined) throw verdict;
   return summary;
+}
+
+/**
+ * Where a run's import ledger lives (docs/run-states-and-recovery.md, "The import ledger"): the
+ * CSV job's bucket and prefix (the one its upload recorded, else --to); for the API sink, which
+ * has no bucket, its --state-to prefix; else nowhere.
+ */
+function ledgerPlace(m: Manifest, sink: Sink, to: Target | undefined, stateTo: Target | undefined): LedgerPlace | undefined {
+  if (sink === 'csv-job') {
+    const t = m.target ?? to;
+    return t === undefined ? undefined : { bucket: t.bucket, prefix: t.prefix };
+  }
+  if (stateTo !== undefined) return { bucket: stateTo.bucket, prefix: stateTo.prefix };
+  return m.stateUrl === undefined ? undefined : statePrefixOf(parseStateObjectUrl(m.stateUrl));
+}
+
+/** The run's ledger record (by its identity), or undefined when the run has no place for one (or is a sampled preview, never imported). */
+function ledgerOf(m: Manifest, sink: Sink, app: App, place: LedgerPlace | undefined, deps: PipelineDeps): ImportLedger | undefined {
+  if (place === undefined || m.transform === undefined || m.transform.sampled != null) return undefined;
+  const parts = { ...identityParts(m, app.appId, sink), inputNames: m.transform.inputs.map((i) => i.name) };
+  return ImportLedger.at(deps.storage(), place, parts, deps.log);
+}
+
+/** What a refusal offers: finish the earlier run (when its directory is here and it has work left), or this command with --reimport. */
+function waysOn(app: App, sink: Sink, deps: PipelineDeps): WaysOnFor {
+  return async (e: ImportEntry): Promise<WaysOn> => {
+    let dirHere = false;
+    if (e.host === hostname()) {
+      try {
+        dirHere = (await loadManifest(e.dir))?.runId === e.runId;
+      } catch {
+        dirHere = false;
+      }
+    }
+    const theirs = { appId: app.appId, apiUrl: e.apiUrl };
+    const ways: WaysOn = { dirHere, reimport: deps.again?.(['--reimport']) ?? 'the same command with --reimport' };
+    if (dirHere) ways.status = `lp-backfill status ${shellWord(e.dir)}`;
+    else if (e.stateUrl !== undefined) {
+      const at = statePrefixOf(parseStateObjectUrl(e.stateUrl));
+      ways.status = `lp-backfill status ${shellWord(`gs://${at.bucket}/${at.prefix}`)}`;
+    }
+    if (dirHere && unfinished(e)) {
+      const allLaunched = e.parts.every((p) => p.jobId !== undefined || p.stage === 'finished' || p.stage === 'failed');
+      ways.finish = sink === 'api' ? deps.sendCommand(e.dir, theirs) : adviceCommand(allLaunched ? 'wait' : 'launch', e.dir, theirs);
+    }
+    return ways;
+  };
+}
+
+/**
+ * Records the run in its ledger before its first launch or send (refused, ALREADY_IMPORTED, when
+ * another run recorded the same identity and --reimport is not given); a run that recorded itself
+ * earlier attaches again, so that its entry follows the jobs to their end.
+ */
+async function claimLedger(
+  lock: RunLock,
+  m: Manifest,
+  ledger: ImportLedger | undefined,
+  o: { reimport: boolean; app: App; sink: Sink },
+  deps: PipelineDeps,
+): Promise<void> {
+  if (ledger === undefined || lock.ledger !== undefined) return;
+  await ledger.claim(lock, m, { reimport: o.reimport, apiUrl: o.app.apiUrl, now: deps.now() }, waysOn(o.app, o.sink, deps));
+  if (m.importLedger?.url !== ledger.url) {
+    m.importLedger = { url: ledger.url, identity: ledger.identity };
+    await saveManifest(lock, m, deps.now());
+  }
+}
+
+/** A run that recorded itself follows its entry when resumed (wait by hand, run again): no new record is made. */
+async function reattachLedger(lock: RunLock, m: Manifest | undefined, app: App, deps: PipelineDeps): Promise<void> {
+  if (m?.importLedger === undefined || lock.ledger !== undefined || m.sink === 'api') return;
+  await claimLedger(
+    lock,
+    m,
+    ledgerOf(m, 'csv-job', app, ledgerPlace(m, 'csv-job', undefined, undefined), deps),
+    { reimport: false, app, sink: 'csv-job' },
+    deps,
+  );
 }
 
 export async function uploadRun(o: { dir: string; target: Target }, deps: PipelineDeps): Promise<Manifest> {
@@ -372,6 +480,12 @@ export async function runBackfill(o: RunOptions, deps: PipelineDeps): Promise<Ru
   );
 }
 
+/** The gates that come before the ledger: a refused run is refused for its own reason, not as imported. */
+function gatesAllow(m: Manifest, o: RunOptions, app: App, dir: string, deps: PipelineDeps): boolean {
+  if (o.sink === 'api') return maySend(m, dir, app) === undefined;
+  return mayUpload(m, dir, o.target!, deps.now()) === undefined;
+}
+
 type SinkClient = { csv: Connected } | { multi: MultiClient; app: App };
 
 async function stages(o: RunOptions, lock: RunLock, loaded: Manifest | undefined, sink: SinkClient, deps: PipelineDeps): Promise<RunResult> {
@@ -401,6 +515,12 @@ async function stages(o: RunOptions, lock: RunLock, loaded: Manifest | undefined
   if (m.sink === undefined && m.transform?.rejectRateExceeded === false) {
     m.sink = o.sink;
     await saveManifest(lock, m, deps.now());
+  }
+  // the import ledger, read only: a second run of the same inputs and options stops before any upload or call
+  const app = 'multi' in sink ? sink.app : { appId: sink.csv.appId, apiUrl: sink.csv.apiUrl };
+  if (gatesAllow(m, o, app, dir, deps)) {
+    const ledger = ledgerOf(m, o.sink, app, ledgerPlace(m, o.sink, o.target, o.stateTo), deps);
+    await ledger?.check(m.runId, o.launch.reimport, waysOn(app, o.sink, deps));
   }
   const result: RunResult = { dir, stateUrl: undefined, manifest: m };
   if ('multi' in sink) result.sent = await send(lock, m, sink.multi, o.send, sink.app, deps);

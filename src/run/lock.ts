@@ -31,6 +31,8 @@ export interface RunLock {
   readonly holder: LockHolder;
   /** set when the run's state also lives in GCS: every manifest save goes there too, compare-and-swap */
   mirror?: ManifestMirror;
+  /** set once the run recorded itself in an import ledger: saves that change its parts update the entry there */
+  ledger?: { save(m: Manifest, now: Date): Promise<void> };
   release(): Promise<void>;
 }
 

@@ -78,6 +78,8 @@ export async function saveManifest(lock: RunLock, m: Manifest, now: Date): Promi
   await writeJsonAtomic(manifestPath(lock.dir), m);
   // with --state-to the GCS copy is the truth: a save that loses the compare-and-swap stops here
   await lock.mirror?.save(m);
+  // the import ledger follows what reached Leanplum (a write only when a part's stage or job changed)
+  await lock.ledger?.save(m, now);
 }
 
 export function emptyManifest(now: Date): Manifest {

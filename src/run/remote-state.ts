@@ -115,4 +115,9 @@ export function stateObject(bucket: string, prefix: string, shard: { index: numb
   return { bucket, name: `${folder ? folder + '/' : ''}manifest.json` };
 }
 
+/** The --state-to prefix a state object lives under (a shard's folder taken off). */
+export function statePrefixOf(ref: ObjectRef): { bucket: string; prefix: string } {
+  return { bucket: ref.bucket, prefix: ref.name.replace(/(^|\/)(shard-\d+-of-\d+\/)?manifest\.json$/, '') };
+}
+
 export { parseStateObjectUrl } from '../gcs/url.js';

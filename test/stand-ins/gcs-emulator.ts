@@ -263,7 +263,22 @@ export class GcsEmulator extends LoopbackService {
     return existing !== undefined && existing.generation === ifGenerationMatch;
   }
 
-  private async commit(bucket: string, name: string, contentType: string, source: string | Buffer): Promise<ObjectMeta> {
+  /** Writes to one object, one after the other: the precondition is checked in turn, as GCS does (two creators with ifGenerationMatch=0: one wins). */
+  private readonly writing = new Map<string, Promise<unknown>>();
+
+  /** Stores the object if `ifGen` still holds (undefined: it no longer does, 412). */
+  private commit(bucket: string, name: string, contentType: string, source: string | Buffer, ifGen: string | undefined): Promise<ObjectMeta | undefined> {
+    const key = this.key(bucket, name);
+    const now = () => (this.precondition(bucket, name, ifGen) ? this.store(bucket, name, contentType, source) : Promise.resolve(undefined));
+    const mine = (this.writing.get(key) ?? Promise.resolve()).then(now, now);
+    this.writing.set(
+      key,
+      mine.catch(() => undefined),
+    );
+    return mine;
+  }
+
+  private async store(bucket: string, name: string, contentType: string, source: string | Buffer): Promise<ObjectMeta> {
     const data = typeof source === 'string' ? await readFile(source) : source;
     const crc = new CRC32C();
     crc.update(data);
@@ -300,7 +315,9 @@ export class GcsEmulator extends LoopbackService {
       const body = await readBody(req);
       if (!this.precondition(bucket, name, ifGen))
         return gcsError(res, 412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
-      return sendJson(res, 200, await this.commit(bucket, name, String(req.headers['content-type'] ?? 'application/octet-stream'), body));
+      const meta = await this.commit(bucket, name, String(req.headers['content-type'] ?? 'application/octet-stream'), body, ifGen);
+      if (meta === undefined) return gcsError(res, 412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
+      return sendJson(res, 200, meta);
     }
     if (type === 'multipart' && method === 'POST') {
       const boundary = /boundary="?([^";]+)"?/.exec(String(req.headers['content-type']))?.[1];
@@ -312,7 +329,9 @@ export class GcsEmulator extends LoopbackService {
       const name = meta.name ?? url.searchParams.get('name') ?? '';
       if (!this.precondition(bucket, name, ifGen))
         return gcsError(res, 412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
-      return sendJson(res, 200, await this.commit(bucket, name, meta.contentType ?? parts[1]!.contentType ?? 'application/octet-stream', parts[1]!.body));
+      const stored = await this.commit(bucket, name, meta.contentType ?? parts[1]!.contentType ?? 'application/octet-stream', parts[1]!.body, ifGen);
+      if (stored === undefined) return gcsError(res, 412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
+      return sendJson(res, 200, stored);
     }
     if (type === 'resumable' && method === 'POST') {
       const body = await readBody(req);
@@ -393,8 +412,12 @@ export class GcsEmulator extends LoopbackService {
       await this.persist();
       return gcsError(res, 412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
     }
-    const meta = await this.commit(s.bucket, s.name, s.contentType, s.file);
+    const meta = await this.commit(s.bucket, s.name, s.contentType, s.file, s.ifGenerationMatch);
     await rm(s.file, { force: true });
+    if (meta === undefined) {
+      await this.persist();
+      return gcsError(res, 412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
+    }
     return sendJson(res, 200, meta);
   }
 }

@@ -19,6 +19,7 @@ import type {
 } from '../command-options.js';
 import { logEvent, progressFor, stdinSource } from '../context.js';
 import { renderShown } from '../render.js';
+import { shellWord } from '../../run/advice.js';
 import { fastPathFromEnv, inputStorage } from './transform.js';
 import { prodKey, sendAdvice } from './send.js';
 
@@ -121,8 +122,14 @@ function pipelineDeps(o: CommonOptions & { inputs?: string[] }, gcs: GcsFlags, k
       return (await confirmOnTty('Launch now?')) ? 'yes' : 'no';
     },
     sendCommand: sendAdvice,
+    again: againCommand,
     show: (x) => renderShown(x, o, (text) => process.stdout.write(text), log),
   };
+}
+
+/** This very command as typed (each word quoted for a POSIX shell), with `extra` flags added: advice that runs as printed. */
+export function againCommand(extra: readonly string[], argv: readonly string[] = process.argv.slice(2)): string {
+  return ['lp-backfill', ...argv, ...extra.filter((x) => !argv.includes(x))].map((w, i) => (i === 0 ? w : shellWord(w))).join(' ');
 }
 
 /** Every command that talks to Leanplum: the key is read once, before any work, and scrubbed from any error. */

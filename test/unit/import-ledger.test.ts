@@ -1,0 +1,201 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RawTransformOptions } from '../../src/config.js';
+import { BackfillError } from '../../src/errors.js';
+import { makeStorage } from '../../src/gcs/storage.js';
+import type { Manifest } from '../../src/model/manifest.js';
+import { ImportLedger } from '../../src/run/import-ledger-gcs.js';
+import { decide, type IdentityParts, identityParts, type ImportEntry, importIdentity, type LedgerRecord, withEntry } from '../../src/run/import-ledger.js';
+import type { RunLock } from '../../src/run/lock.js';
+import { emptyManifest } from '../../src/run/manifest.js';
+import { buildTransformConfig } from '../../src/transform/transform-config.js';
+import { effectiveOptions } from '../../src/transform/transform-options.js';
+import { GcsEmulator } from '../stand-ins/gcs-emulator.js';
+import { tempDir } from '../helpers/run.js';
+import { BUCKET } from '../helpers/servers.js';
+
+const NOW = new Date('2026-11-20T12:00:00Z');
+const SHA_A = 'a'.repeat(64);
+const SHA_B = 'b'.repeat(64);
+
+/** The run's manifest as a transform with these flags would record it. */
+function manifestFor(raw: Partial<RawTransformOptions>, inputs: { sha256: string; name?: string }[] = [{ sha256: SHA_A }]): Manifest {
+  const cfg = buildTransformConfig({ input: 'events.csv', out: 'runs/x', ...raw }, NOW);
+  const m = emptyManifest(NOW);
+  m.transform = {
+    at: NOW.toISOString(),
+    inputs: inputs.map((i, k) => ({ name: i.name ?? `in-${k}.csv`, bytes: 1, sha256: i.sha256 })),
+    importAt: NOW.toISOString(),
+    importAtGiven: cfg.importAtGiven,
+    staleAfter: NOW.toISOString(),
+    sampled: null,
+    rejectRate: 0,
+    maxRejectRate: cfg.maxRejectRate,
+    rejectRateExceeded: false,
+    conservationOk: true,
+    options: effectiveOptions(cfg),
+    optionsHash: '',
+  };
+  m.parts = [{ file: 'clean.csv', rows: 3, bytes: 10, sha256: SHA_A, stage: 'uploaded' }];
+  return m;
+}
+
+const id = (raw: Partial<RawTransformOptions>, inputs?: { sha256: string; name?: string }[], app = 'app-1', sink: 'csv-job' | 'api' = 'csv-job') =>
+  importIdentity(identityParts(manifestFor(raw, inputs), app, sink));
+
+describe('import identity', () => {
+  const base: Partial<RawTransformOptions> = { importAt: '2026-11-20T00:00:00Z' };
+
+  it('changes with every covered option', () => {
+    const variants: Partial<RawTransformOptions>[] = [
+      { map: ['userId=uid'] },
+      { param: ['level'] },
+      { countColumn: 'count' },
+      { originalTimeParam: 'orig' },
+      { maxDelay: '1d' },
+      { clampAge: '300d' },
+      { clampMode: 'monotone' },
+      { futureTolerance: '2h' },
+      { minTime: '2001-01-01T00:00:00Z' },
+      { tz: 'Europe/Berlin' },
+      { timeFormat: 'unix-ms' },
+      { maxCount: 10 },
+      { valueIsTotal: true },
+      { dedupe: true },
+      { maxRejectRate: 0.5 },
+      { delimiter: ';' },
+      { maxPartBytes: '1MB' },
+      { order: 'input' },
+      { shard: '0/2' },
+      { shard: '1/2' },
+      { format: 'ndjson' },
+      { preset: 'mixpanel' },
+      { paramsFrom: ['properties'] },
+      { anonymous: 'device_id' },
+      { sourceTz: 'Europe/Berlin' },
+      { scanRecords: 10 },
+      { encoding: 'latin1' },
+      { maxRecordBytes: '2MB' },
+    ];
+    const seen = new Map<string, string>([[id(base), 'base']]);
+    for (const v of variants) {
+      const x = id({ ...base, ...v });
+      expect(seen.get(x), JSON.stringify(v)).toBeUndefined();
+      seen.set(x, JSON.stringify(v));
+    }
+  });
+
+  it('changes with the inputs, the app, the sink and the kind', () => {
+    const b = id(base);
+    expect(id(base, [{ sha256: SHA_B }])).not.toBe(b);
+    expect(id(base, [{ sha256: SHA_A }, { sha256: SHA_B }])).not.toBe(b);
+    expect(id(base, undefined, 'app-2')).not.toBe(b);
+    expect(id(base, undefined, 'app-1', 'api')).not.toBe(b);
+    const parts = identityParts(manifestFor(base), 'app-1', 'csv-job');
+    expect(importIdentity({ ...parts, kind: 'users' } satisfies IdentityParts)).not.toBe(b);
+  });
+
+  it('does not change with the import time, the output directory, the input names or their order', () => {
+    const b = id(base);
+    expect(id({ importAt: '2026-11-21T08:30:00Z' })).toBe(b);
+    expect(id({})).toBe(b); // a default import time ("now")
+    expect(importIdentity(identityParts({ ...manifestFor({ ...base, out: 'elsewhere/run' }) }, 'app-1', 'csv-job'))).toBe(b);
+    expect(id(base, [{ sha256: SHA_A, name: '/home/me/export.csv' }])).toBe(b);
+    expect(id(base, [{ sha256: SHA_A }, { sha256: SHA_B }])).toBe(id(base, [{ sha256: SHA_B }, { sha256: SHA_A }]));
+  });
+});
+
+const entry = (runId: string, reimport = false): ImportEntry => ({
+  runId,
+  recordedAt: NOW.toISOString(),
+  updatedAt: NOW.toISOString(),
+  reimport,
+  host: 'h',
+  dir: '/d',
+  apiUrl: 'u',
+  tool: 't',
+  parts: [],
+});
+
+describe('ledger decisions', () => {
+  const rec = (...runs: string[]): LedgerRecord => ({
+    schemaVersion: 1,
+    identity: 'x',
+    covers: { ...identityParts(manifestFor({}), 'a', 'csv-job'), inputNames: [] },
+    imports: runs.map((r) => entry(r)),
+  });
+  it('creates when nothing is recorded, resumes its own run, refuses another, appends with --reimport', () => {
+    expect(decide(undefined, 'r1', false)).toEqual({ kind: 'create' });
+    expect(decide(rec('r1'), 'r1', false)).toEqual({ kind: 'resume' });
+    expect(decide(rec('r1', 'r2'), 'r1', true)).toEqual({ kind: 'resume' });
+    expect(decide(rec('r1', 'r2'), 'r3', false)).toMatchObject({ kind: 'refuse', count: 2, earlier: { runId: 'r2' } });
+    expect(decide(rec('r1'), 'r3', true)).toEqual({ kind: 'reimport' });
+  });
+  it('an entry put in again replaces its own, keeping when and why it was recorded', () => {
+    const r = withEntry(rec('r1', 'r2'), rec(), { ...entry('r1'), recordedAt: 'later', parts: [{ file: 'clean.csv', rows: 1, stage: 'finished' }] });
+    expect(r.imports.map((e) => e.runId)).toEqual(['r1', 'r2']);
+    expect(r.imports[0]!.recordedAt).toBe(NOW.toISOString());
+    expect(r.imports[0]!.parts).toHaveLength(1);
+  });
+});
+
+describe('the ledger record in GCS: compare-and-swap', () => {
+  let gcs: GcsEmulator;
+  beforeAll(async () => {
+    gcs = new GcsEmulator({ dataDir: join(await tempDir(), 'data'), buckets: { [BUCKET]: {} } });
+    await gcs.start();
+  });
+  afterAll(() => gcs.stop());
+
+  const storage = () => makeStorage({ apiEndpoint: gcs.url, projectId: 'test' });
+  const lockAt = (dir: string): RunLock => ({ dir, holder: { pid: 1, host: 'h', startedAt: '', command: 'run' }, release: async () => undefined });
+  const ways = async () => ({ dirHere: false, reimport: 'lp-backfill run … --reimport' });
+  const ledger = (prefix: string, m: Manifest) =>
+    ImportLedger.at(storage(), { bucket: BUCKET, prefix }, { ...identityParts(m, 'app-1', 'csv-job'), inputNames: [] }, () => undefined);
+  const claim = (prefix: string, m: Manifest, dir: string, reimport = false) =>
+    ledger(prefix, m).claim(lockAt(dir), m, { reimport, apiUrl: 'http://127.0.0.1:9/api', now: NOW }, ways);
+
+  it('two runs racing to record the same identity: exactly one wins, the other is refused and names it', async () => {
+    for (let round = 0; round < 5; round++) {
+      const prefix = `race-${round}`;
+      const a = manifestFor({});
+      const b = { ...manifestFor({}), runId: `${a.runId}-b` };
+      const got = await Promise.allSettled([claim(prefix, a, '/runs/a'), claim(prefix, b, '/runs/b')]);
+      const won = got.filter((g) => g.status === 'fulfilled');
+      const lost = got.filter((g): g is PromiseRejectedResult => g.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expect(lost[0]!.reason).toBeInstanceOf(BackfillError);
+      expect((lost[0]!.reason as BackfillError).code).toBe('ALREADY_IMPORTED');
+      const winner = got[0]!.status === 'fulfilled' ? a : b;
+      expect((lost[0]!.reason as Error).message).toContain(winner.runId);
+      const l = ledger(prefix, a);
+      const stored = JSON.parse((await gcs.read(BUCKET, l.ref.name))!.data.toString('utf8')) as LedgerRecord;
+      expect(stored.imports.map((e) => e.runId)).toEqual([winner.runId]);
+    }
+  });
+
+  it('two tasks of the same run racing: both go on (the run resumes), one entry', async () => {
+    const a = manifestFor({});
+    const got = await Promise.allSettled([claim('same', a, '/runs/a'), claim('same', a, '/runs/a2')]);
+    expect(got.map((g) => g.status)).toEqual(['fulfilled', 'fulfilled']);
+    const stored = JSON.parse((await gcs.read(BUCKET, ledger('same', a).ref.name))!.data.toString('utf8')) as LedgerRecord;
+    expect(stored.imports.map((e) => e.runId)).toEqual([a.runId]);
+  });
+
+  it('--reimport racing with a progress update of the first run: both entries survive', async () => {
+    const a = manifestFor({});
+    const lock = lockAt('/runs/a');
+    await ledger('upd', a).claim(lock, a, { reimport: false, apiUrl: 'u', now: NOW }, ways);
+    const b = { ...manifestFor({}), runId: `${a.runId}-b` };
+    a.parts[0]!.stage = 'launched';
+    a.parts[0]!.launch = { status: 'launched', startedAt: NOW.toISOString(), jobId: 'J1', attempts: 1 };
+    await Promise.all([lock.ledger!.save(a, NOW), claim('upd', b, '/runs/b', true)]);
+    const stored = JSON.parse((await gcs.read(BUCKET, ledger('upd', a).ref.name))!.data.toString('utf8')) as LedgerRecord;
+    expect(stored.imports.map((e) => [e.runId, e.reimport])).toEqual([
+      [a.runId, false],
+      [b.runId, true],
+    ]);
+    expect(stored.imports[0]!.parts[0]).toMatchObject({ stage: 'launched', jobId: 'J1' });
+  });
+});
