@@ -13,7 +13,13 @@ let s: Awaited<ReturnType<typeof startServers>>;
 let reference: Buffer;
 
 const env = () => ({ STORAGE_EMULATOR_HOST: s.gcs.url, LEANPLUM_DEV_KEY: APP.devKey });
-const args = (out: string, extra: string[] = []) => gameRunArgs({ out, to: `gs://${BUCKET}/crash`, apiUrl: s.sim.apiUrl, importAt: IMPORT, extra });
+// each test its own --to prefix: the import ledger there refuses a second run of the same inputs (issue 20)
+let toPrefix = 'crash-0';
+let tests = 0;
+beforeEach(() => {
+  toPrefix = `crash-${++tests}`;
+});
+const args = (out: string, extra: string[] = []) => gameRunArgs({ out, to: `gs://${BUCKET}/${toPrefix}`, apiUrl: s.sim.apiUrl, importAt: IMPORT, extra });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function manifest(out: string) {

@@ -29,7 +29,13 @@ beforeEach(() => {
 });
 
 const env = (srv = s) => ({ STORAGE_EMULATOR_HOST: srv.gcs.url, LEANPLUM_DEV_KEY: APP.devKey });
-const cloud = (srv = s) => ['--to', `gs://${BUCKET}/review`, '--app-id', APP.id, '--api-url', srv.sim.apiUrl, '--poll-interval', '1s', '--timeout', '30s'];
+// each test its own --to prefix: the import ledger there refuses a second run of the same inputs (issue 20)
+let toPrefix = 'review-0';
+let tests = 0;
+beforeEach(() => {
+  toPrefix = `review-${++tests}`;
+});
+const cloud = (srv = s) => ['--to', `gs://${BUCKET}/${toPrefix}`, '--app-id', APP.id, '--api-url', srv.sim.apiUrl, '--poll-interval', '1s', '--timeout', '30s'];
 const game = [sample('mobile-game.csv'), '--count-column', 'count'];
 const manifest = async (out: string) => JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
 const jobsFor = (srv: typeof s, object: string) => [...srv.sim.jobs.values()].filter((j) => j.file === object);

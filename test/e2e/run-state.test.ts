@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, beforeEach } from 'vitest';
 import { runCli, startCli } from '../helpers/cli.js';
 import { sample, tempDir } from '../helpers/run.js';
 import { APP, BUCKET, startServers } from '../helpers/servers.js';
@@ -21,10 +21,16 @@ afterAll(async () => {
   await closed.stop();
 });
 
+// each test its own --to prefix: the import ledger there refuses a second run of the same inputs (issue 20)
+let toPrefix = 'state-0';
+let tests = 0;
+beforeEach(() => {
+  toPrefix = `state-${++tests}`;
+});
 const env = (srv = s) => ({ STORAGE_EMULATOR_HOST: srv.gcs.url, LEANPLUM_DEV_KEY: APP.devKey });
 const cloud = (srv = s, o: { apiUrl?: string; appId?: string } = {}) => [
   '--to',
-  `gs://${BUCKET}/state`,
+  `gs://${BUCKET}/${toPrefix}`,
   '--app-id',
   o.appId ?? APP.id,
   '--api-url',

@@ -27,7 +27,8 @@ const env = () => ({ STORAGE_EMULATOR_HOST: s.gcs.url, LEANPLUM_DEV_KEY: APP.dev
 let n = 0;
 const newState = () => `gs://${BUCKET}/states/t${++n}-${Date.now()}`;
 const args = (out: string, state: string) =>
-  gameRunArgs({ out, to: `gs://${BUCKET}/state-runs`, apiUrl: s.sim.apiUrl, importAt: IMPORT, extra: ['--state-to', state] });
+  // each state its own --to: the import ledger there refuses another run of the same inputs (issue 20)
+  gameRunArgs({ out, to: state.replace('/states/', '/state-runs/'), apiUrl: s.sim.apiUrl, importAt: IMPORT, extra: ['--state-to', state] });
 const stateOf = async (state: string) => {
   const got = await s.gcs.read(BUCKET, `${state.replace(`gs://${BUCKET}/`, '')}/manifest.json`);
   try {
