@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { CLI, runCli } from '../helpers/cli.js';
 import { sample, tempDir } from '../helpers/run.js';
@@ -19,9 +19,15 @@ afterAll(async () => {
 });
 
 const env = (srv = s) => ({ STORAGE_EMULATOR_HOST: srv.gcs.url, LEANPLUM_DEV_KEY: APP.devKey });
+// each test its own --to prefix: the import ledger there refuses a second run of the same inputs (issue 20)
+let toPrefix = 'backfills-0';
+let tests = 0;
+beforeEach(() => {
+  toPrefix = `backfills-${++tests}`;
+});
 const cloudArgs = (srv = s) => [
   '--to',
-  `gs://${BUCKET}/backfills`,
+  `gs://${BUCKET}/${toPrefix}`,
   '--app-id',
   APP.id,
   '--api-url',
@@ -53,7 +59,7 @@ describe('lp-backfill run against the stand-ins', () => {
     expect(m.parts).toHaveLength(1);
     const part = m.parts[0];
     expect(part).toMatchObject({ launch: { status: 'launched' }, job: { state: 'FINISHED', successes: 84, failures: 0 } });
-    expect(part.object).toMatch(new RegExp(`^backfills/${m.runId}-[0-9a-f]{16}/clean\\.csv$`));
+    expect(part.object).toMatch(new RegExp(`^${toPrefix}/${m.runId}-[0-9a-f]{16}/clean\\.csv$`));
     const stored = await s.gcs.read(BUCKET, part.object);
     expect(stored!.data.equals(await readFile(join(out, 'clean.csv')))).toBe(true);
     expect([...s.sim.jobs.values()].filter((j) => j.file === part.object)).toHaveLength(1);
@@ -148,9 +154,22 @@ describe('lp-backfill run against the stand-ins', () => {
     expect(failed.stderr).toContain('FAILED');
     expect(failed.stderr).toMatch(/bucket must grant Leanplum's account read access, or use --public-while-importing/);
 
+    // a new run directory for the same export: the import ledger names the FAILED run, --reimport goes on
     const out = join(dir, 'b');
     const ok = await runCli(
-      ['run', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--yes', '--public-while-importing', '--delete-after', ...cloudArgs(open)],
+      [
+        'run',
+        sample('mobile-game.csv'),
+        '--out',
+        out,
+        '--count-column',
+        'count',
+        '--yes',
+        '--public-while-importing',
+        '--delete-after',
+        '--reimport',
+        ...cloudArgs(open),
+      ],
       { env: env(open) },
     );
     expect(ok.code).toBe(0);
