@@ -243,6 +243,12 @@ export function runCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Date, co
       'adopt-job: --out holds no run yet, so it has no launch to give a job id to; --adopt-job is for a run whose launch answer was lost (the LAUNCH_UNKNOWN message names it)',
     );
   const t = transformConfig(r, a, env, now);
+  if (sink === 'csv-job' && t.config.users?.clearEmpty === true)
+    throw new BackfillError(
+      'CONFIG_INVALID',
+      "clear-empty: --kind users --clear-empty sends clears, which only the API sink can (as null); Leanplum's CSV import job documents no meaning for an empty cell, so it cannot clear an attribute",
+      'Add --sink api (and leave out --to), or leave out --clear-empty for the CSV job. Nothing was done.',
+    );
   return { ...c, ...t, report: true, sink, target: tgt, stateTo, leanplum: lp, launch: l, wait: w, gcs: g, send };
 }
 

@@ -83,6 +83,13 @@ export function sinkOf(m: Manifest): Sink | undefined {
 
 /** One sink per run: the other would import the same rows a second time. */
 export function sinkGate(m: Manifest, dir: string, sink: Sink): Refusal | undefined {
+  // --kind users --clear-empty: a clear has no form in Leanplum's CSV (it documents no meaning for an empty cell)
+  if (sink === 'csv-job' && clearsEmpty(m))
+    return {
+      gate: 'other-sink',
+      message: `${dir} was transformed with --kind users --clear-empty: its clears (the clearUserAttributes column) can only be sent by the API sink; Leanplum's CSV import job has no way to clear an attribute, and nothing was uploaded`,
+      fix: `Send it with \`lp-backfill send ${shellWord(dir)} --app-id …\` (the Production key), or transform again without --clear-empty for the CSV job.`,
+    };
   const bound = sinkOf(m);
   if (bound === undefined || bound === sink) return undefined;
   return bound === 'api'
@@ -96,6 +103,12 @@ export function sinkGate(m: Manifest, dir: string, sink: Sink): Refusal | undefi
         message: `${dir} is bound to the CSV import job (--sink csv-job: uploaded to GCS or launched): sending it through the API as well would import its rows twice`,
         fix: 'Finish it with `lp-backfill wait`/`launch` (or `run` with --sink csv-job), or transform into a new --out directory for --sink api.',
       };
+}
+
+/** The run was transformed with --kind users --clear-empty (its recorded options say so). */
+export function clearsEmpty(m: Manifest): boolean {
+  const users = m.transform?.options?.['users'];
+  return typeof users === 'object' && users !== null && (users as { clearEmpty?: unknown }).clearEmpty === true;
 }
 
 const anyUploaded = (m: Manifest) => m.parts.some((p) => p.upload !== undefined || p.launch !== undefined);

@@ -140,7 +140,7 @@ describe('--kind users (exact clean CSV)', () => {
   });
 
   it('--clear-empty writes the clears into clearUserAttributes; without --kind users the flag is refused', async () => {
-    const { r, clean, summary } = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city', '--clear-empty');
+    const { r, out, clean, summary } = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city', '--clear-empty');
     expect(r.code, r.stderr).toBe(0);
     expect(clean.split('\n').slice(0, 2)).toEqual([
       'userId,created,locale,country,userAttributes.address_city,userAttributes.email,userAttributes.name,userAttributes.plan,userAttributes.score,clearUserAttributes',
@@ -148,6 +148,27 @@ describe('--kind users (exact clean CSV)', () => {
       'u-001,1709283600,nb_NO,NO,,,,team,43,"[address_city, email, name]"',
     ]);
     expect(summary.users.clearEmpty).toBe(true);
+    // the CSV job cannot clear: upload of such a run is refused before anything leaves the machine
+    const upload = await runCli(['upload', out, '--to', 'gs://bucket-x/pre']);
+    expect(upload.code).toBe(2);
+    expect(upload.stderr).toMatch(/transformed with --kind users --clear-empty: .* only be sent by the API sink/);
+    const run = await runCli([
+      'run',
+      sample('users.csv'),
+      '--out',
+      join(await tempDir(), 'r'),
+      '--kind',
+      'users',
+      ...USERS_CSV,
+      '--clear-empty',
+      '--to',
+      'gs://bucket-x/pre',
+      '--app-id',
+      'a',
+      '--yes',
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/clear-empty: .*only the API sink can.*\n.*Add --sink api/);
     const refused = await runCli(['transform', sample('users.csv'), '--out', await tempDir(), '--clear-empty', '--attr', 'x']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--attr, --clear-empty: only with --kind users/);
