@@ -126,7 +126,7 @@ describe('--kind totals (exact clean.csv)', () => {
   });
 
   it('the events kind of an event export shows what totals would cost beside its own figure', async () => {
-    const { r, summary, report } = await transform(sample('game-sessions.csv'), '--map', 'userId=player_id', '--map', 'time=timestamp');
+    const { r, out, summary, report } = await transform(sample('game-sessions.csv'), '--map', 'userId=player_id', '--map', 'time=timestamp');
     expect(r.code, r.stderr).toBe(0);
     expect(summary.config.kind).toBe('events');
     expect(summary.columns).toBeNull();
@@ -134,6 +134,36 @@ describe('--kind totals (exact clean.csv)', () => {
     expect(summary.cost.byKind).toEqual({ events: 20, totals: 20 });
     expect(report.cost.byKind).toEqual({ events: 20, totals: 20, totalsEstimated: false });
     expect(r.stdout).toMatch(/as --kind totals: 20 billable lookups/);
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/as --kind events \(one row per occurrence\)<\/td><td>20</);
+    expect(html).toMatch(/as --kind totals \(one row per user[^<]*<\/td><td>20</);
+
+    // --order input: the distinct users are not counted exactly; the preview report gives the estimate, marked
+    const p = await tempDir();
+    const pr = await runCli(['preview', sample('game-sessions.csv'), '--out', p, '--map', 'userId=player_id', '--map', 'time=timestamp', '--order', 'input']);
+    expect(pr.code, pr.stderr).toBe(0);
+    const ps = JSON.parse(await readFile(join(p, 'summary.json'), 'utf8'));
+    const pj = JSON.parse(await readFile(join(p, 'report.json'), 'utf8'));
+    expect(ps.cost.byKind).toEqual({ events: 80, totals: null });
+    expect(pj.cost.byKind).toMatchObject({ events: 80, totalsEstimated: true });
+    expect(pj.cost.byKind.totals).toBeGreaterThanOrEqual(19);
+    expect(pj.cost.byKind.totals).toBeLessThanOrEqual(21);
+    expect(pr.stdout).toContain('as --kind totals: not counted with --order input');
+  });
+
+  it('the report of a totals run: occurrences per user and clamped first/last times', async () => {
+    const input = join(await tempDir(), 'small.csv');
+    await writeFile(input, SMALL);
+    const { r, out } = await transform(input, ...SMALL_MAP, '--kind', 'totals');
+    expect(r.code, r.stderr).toBe(0);
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('Totals: one row per user');
+    expect(html).toMatch(/occurrences per user: min \/ mean \/ max<\/td><td>1 \/ 2\.0 \/ 3</);
+    expect(html).toMatch(/users with 2–10 occurrence\(s\)<\/td><td>3</);
+    expect(html).toMatch(/firstTime cells holding a clamped time<\/td><td>1</);
+    expect(r.stdout).toContain(
+      'written    4 rows, one per user (--kind totals): 8 occurrences of 2 event name(s); 1 firstTime and 1 lastTime cells hold a clamped time',
+    );
   });
 
   it('with a canary: the rows of the canary users alone in part 1, one row per user, clean.lines following the parts', async () => {
