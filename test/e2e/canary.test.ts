@@ -35,7 +35,7 @@ function hash(id: string): number {
 }
 
 /** 3,000 users, two rows each (the last hour); `bad`: this user's second row is an event the simulator fails. */
-async function export3000(bad?: string): Promise<{ file: string; out: string; badLine: number }> {
+async function export3000(bad?: string, old?: string): Promise<{ file: string; out: string; badLine: number }> {
   const dir = await tempDir();
   const t = Math.floor(Date.now() / 1000) - 3600;
   let csv = 'user_id,event_name,ts\n';
@@ -45,9 +45,11 @@ async function export3000(bad?: string): Promise<{ file: string; out: string; ba
     for (let u = 0; u < 3000; u++) {
       const user = `player-${u}`;
       const event = user === bad && i === 1 ? 'rejected_by_leanplum' : 'open';
-      csv += `${user},${event},${t + i * 60 + (u % 50)}\n`;
+      // `old`: this user's second row is two years old (the clamp moves it to import time − 360 days)
+      const time = user === old && i === 1 ? t - 730 * 86400 : t + i * 60 + (u % 50);
+      csv += `${user},${event},${time}\n`;
       line++;
-      if (event !== 'open') badLine = line;
+      if (event !== 'open' || time < t) badLine = line;
     }
   const file = join(dir, 'events.csv');
   await writeFile(file, csv);
@@ -158,6 +160,23 @@ describe('canary, CSV import job', () => {
     const again = await runCli(['run', file, '--out', out, ...mapping, ...cloud()], { env: env() });
     expect(again.code).toBe(0);
     expect(jobsOf(await manifest(out))).toHaveLength(2);
+  }, 120_000);
+
+  it('a "Past event detected" warning in the canary stops the run too (exit 5, one launch, its source line)', async () => {
+    const { file, out, badLine } = await export3000(undefined, users[3]);
+    // Leanplum processes the canary 8 days after the import time the clamp assumed
+    await fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ clockOffsetSeconds: 8 * 86400 }) });
+    try {
+      const r = await runCli(['run', file, '--out', out, ...mapping, ...cloud()], { env: env() });
+      expect(r.stderr).toContain('came back with 0 failed row(s) and 1 "Past event detected" warning(s)');
+      expect(r.stderr).toMatch(new RegExp(`line ${badLine}: warning: Past event detected \\(368 days ago\\)`));
+      expect(r.code).toBe(5);
+      const m = await manifest(out);
+      expect(jobsOf(m)).toHaveLength(1);
+      expect(m.canary).toMatchObject({ verdict: 'stopped', failedRows: 0, pastEventWarnings: 1 });
+    } finally {
+      await fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ clockOffsetSeconds: 0 }) });
+    }
   }, 120_000);
 
   it('--canary 0 turns it off: one part, one launch', async () => {

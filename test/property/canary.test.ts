@@ -172,6 +172,19 @@ describe('the canary part (transform)', () => {
     );
   });
 
+  it('with --shard, each shard picks its own canary among its own users', async () => {
+    const dir = await tempDir();
+    const rows = Array.from({ length: 80 }, (_, i) => [`u${i % 40}`, 'open', T - 100 - i, '1'] as const);
+    const input = await writeInput(dir, rows, 1);
+    for (const shard of ['0/2', '1/2']) {
+      const out = await run(dir, `shard-${shard.replace('/', '-')}`, input, { canary: 3, shard });
+      const mine = bySmallestHash(out.rows.map((r) => r.userId)).map((x) => x.u);
+      expect(mine.length).toBeGreaterThan(3);
+      expect(mine.length).toBeLessThan(40);
+      expect(new Set(out.rows.filter((r) => r.part === 'clean-part-001.csv').map((r) => r.userId))).toEqual(new Set(mine.slice(0, 3)));
+    }
+  });
+
   it('--order input has no canary: --canary N is refused (exit 2), the default says why', async () => {
     const dir = await tempDir();
     const input = await writeInput(dir, [['u1', 'open', T - 10, '1']], 1);
