@@ -2,6 +2,7 @@
 // that a reader of the previous schemaVersion would misread bumps the version. Besides the types,
 // only the limits of an example row (the transform keeps no more of a row waiting in the dedupe sort).
 // 2: valueByCurrency holds exact decimal strings (was rounded numbers); histogram.older/newer.
+import type { UsersStats } from './user-record.js';
 import type { ResultsSummary } from './results.js';
 import type { Kind } from './kinds.js';
 import type { TotalsStats } from './summary.js';
@@ -170,6 +171,8 @@ export interface Report {
   };
   /** --kind totals: occurrences per user and the first/last times that are clamped (summary.json `totals`) */
   perUserTotals?: TotalsStats;
+  /** --kind users: per attribute its type, fill rate, type conflicts and samples; values left out (summary.json `users`) */
+  users?: UsersStats;
   /** --kind (events when absent: a report written before it existed) */
   kind?: Kind;
   warnings: Warning[];

@@ -1,6 +1,7 @@
 import { esc } from './escape.js';
 import type { Report } from './model.js';
 import type { TotalsStats } from '../model/summary.js';
+import type { UsersStats } from '../model/user-record.js';
 import { groupThousands } from '../events/decimal.js';
 import { newerNote, olderNote } from './histogram.js';
 import { histogramSvg } from './svg.js';
@@ -83,6 +84,69 @@ function canarySection(c: NonNullable<Report['canary']>): string {
     new Set([1, 2]),
     'canary-table',
   )}${c.note ? `<p class="muted">${esc(c.note)}</p>` : ''}${verdict}</section>`;
+}
+
+const PROBLEM_WORDS: Readonly<Record<UsersStats['valuesLeftOut'][number]['problem'], string>> = {
+  bad_name: 'name Leanplum refuses',
+  duplicate_name: 'name already in the record',
+  ambiguous_list_item: 'list item without a bracket form',
+  nested_list: 'list of lists or objects',
+  unsupported_value: 'no attribute value (bytes, or a list for a field)',
+};
+
+/** --kind users: the attributes with fill rate, type conflicts and samples; the fields; values left out. */
+function usersSection(u: UsersStats): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const conflicts = u.attributes.filter((a) => a.conflict);
+  const types = (t: Partial<Record<string, number>>) =>
+    Object.entries(t)
+      .map(([k, v]) => `${k} ${n(v ?? 0)}`)
+      .join(', ');
+  return `<section id="users"><h2>Users</h2>
+      <p>${n(u.users)} users written, one row each, merged from ${n(u.records)} records (${n(u.usersWithSeveralRecords)} users had more than one: per attribute the latest value wins; an empty value ${u.clearEmpty ? 'clears the attribute (--clear-empty: the API sink sends it as null)' : 'is not sent and clears nothing'}).</p>
+      ${
+        u.fields.length > 0
+          ? table(
+              ['field', 'users with a value', 'fill rate'],
+              u.fields.map((f) => [f.name, f.filled, pct(f.fillRate)]),
+              new Set([1, 2]),
+              'users-fields',
+            )
+          : ''
+      }
+      ${table(
+        ['attribute (userAttributes.…)', 'type', 'users with a value', 'fill rate', ...(u.clearEmpty ? ['cleared'] : []), 'samples'],
+        u.attributes.map((a) => [
+          a.name,
+          a.conflict ? `${a.type} (conflict)` : a.type,
+          a.filled,
+          pct(a.fillRate),
+          ...(u.clearEmpty ? [a.cleared] : []),
+          a.samples.join(' · '),
+        ]),
+        new Set(u.clearEmpty ? [2, 3, 4] : [2, 3]),
+        'users-attributes',
+      )}
+      ${
+        conflicts.length === 0
+          ? ''
+          : `<h3>Type conflicts</h3><p class="muted">Values of several types in one column: the column is text; every cell is sent as written, as a string.</p>${table(
+              ['attribute', 'values read, by type', 'column type'],
+              conflicts.map((a) => [a.name, types(a.types), a.type]),
+              new Set(),
+              'users-conflicts',
+            )}`
+      }
+      ${
+        u.valuesLeftOut.length === 0
+          ? ''
+          : `<h3>Values left out</h3><p class="bad">These values are not sent (the rest of each record is).</p>${table(
+              ['attribute', 'why', 'values', 'first one', 'fix'],
+              u.valuesLeftOut.map((v) => [v.name, `${PROBLEM_WORDS[v.problem]}: ${v.message}`, v.values, v.sample, v.fix ?? '—']),
+              new Set([2]),
+              'users-left-out',
+            )}`
+      }</section>`;
 }
 
 /** One self-contained page: no script, no external resource, every input value escaped. */
@@ -252,6 +316,13 @@ export function renderReportHtml(r: Report): string {
           : ''
       }</section>`,
   ];
+  if (r.users !== undefined) {
+    // --kind users: no event times, events or clamps; the users section follows the totals
+    const eventOnly = ['<section id="histogram-section">', '<section id="events">', '<section id="clamped">'];
+    const kept = sections.filter((x) => !eventOnly.some((id) => x.startsWith(id)));
+    kept.splice(kept.findIndex((x) => x.startsWith('<section id="totals">')) + 1, 0, usersSection(r.users));
+    sections.splice(0, sections.length, ...kept);
+  }
   if (r.results) sections.splice(1, 0, resultsSection(r.results));
   // a canary comes right after the results (its verdict is what to read first); no canary: at the end
   if (r.canary?.part) sections.splice(r.results ? 2 : 1, 0, canarySection(r.canary));

@@ -215,6 +215,7 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
     },
     kind: summary.config.kind,
     ...(summary.totals === undefined ? {} : { perUserTotals: summary.totals }),
+    ...(summary.users === undefined ? {} : { users: summary.users }),
     warnings,
     canary: { part: summary.canary.part, users: summary.canary.users, rows: summary.canary.rows, note: summary.canary.note },
   };

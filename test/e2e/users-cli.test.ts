@@ -101,7 +101,7 @@ describe('--kind users (exact clean CSV)', () => {
         '',
       ].join('\n'),
     );
-    const { r, clean, rejects, summary } = await transform(
+    const { r, out, clean, rejects, summary, report } = await transform(
       input,
       '--map',
       'userId=id',
@@ -137,6 +137,13 @@ describe('--kind users (exact clean CSV)', () => {
     expect(summary.users.valuesLeftOut).toEqual([
       expect.objectContaining({ name: 'tags', problem: 'ambiguous_list_item', values: 1, sample: '["a, b"]', fix: null }),
     ]);
+    // the report: attributes with fill rate, the conflict, the value left out; no event sections
+    expect(report.users).toEqual(summary.users);
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/<td>visits<\/td><td>string \(conflict\)<\/td><td class="num">2<\/td><td class="num">100\.0%<\/td>/);
+    expect(html).toMatch(/id="users-conflicts".*<td>visits<\/td><td>number 2, string 1<\/td>/s);
+    expect(html).toMatch(/id="users-left-out".*<td>tags<\/td><td>list item without a bracket form/s);
+    expect(html).not.toContain('id="histogram-section"');
   });
 
   it('--clear-empty writes the clears into clearUserAttributes; without --kind users the flag is refused', async () => {
