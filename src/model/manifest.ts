@@ -98,9 +98,19 @@ export interface Manifest {
   send?: { startedAt: string; completedAt?: string; batches?: number; billableLookups?: number };
   parts: PartState[];
   /**
-   * The canary's verdict, once its part was imported (or sent) and judged: a resumed run whose
-   * canary passed does not wait for it again; one that stopped launches nothing else until the
-   * allowance (--canary-max-failures) covers what it found.
+   * The canary (issue 20): its part, users and rows (from the transform), and its verdict once
+   * its part was imported (or sent) and judged. The gate itself is judged again from the part's
+   * job (or the send ledger) with each command's --canary-max-failures: a canary that passed is
+   * not imported again; one that stopped lets nothing else go until the allowance covers it.
    */
-  canary?: { part: string; verdict: 'passed' | 'stopped'; failedRows: number; pastEventWarnings: number; maxFailures: number; at: string };
+  canary?: {
+    part: string;
+    users?: number;
+    rows?: number;
+    verdict?: 'passed' | 'stopped';
+    failedRows?: number;
+    pastEventWarnings?: number;
+    maxFailures?: number;
+    at?: string;
+  };
 }

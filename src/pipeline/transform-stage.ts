@@ -114,7 +114,9 @@ export async function transformStage(
     ...(result.report !== undefined ? { billableLookups: result.report.cost.billableLookupsAsWritten } : {}),
   };
   m.parts = parts;
-  delete m.canary;
+  // the canary's part, users and rows; a verdict belongs to the parts it judged, not to these
+  if (s.canary?.part) m.canary = { part: s.canary.part, users: s.canary.users, rows: s.canary.rows };
+  else delete m.canary;
   delete m.committing;
   await saveManifest(lock, m, now());
   await rm(staging, { recursive: true, force: true });

@@ -33,7 +33,15 @@ export async function recordCanary(lock: RunLock, m: Manifest, j: CanaryJudged, 
     m.canary.failedRows === j.failedRows &&
     m.canary.pastEventWarnings === j.pastEventWarnings;
   if (!same) {
-    m.canary = { part: j.part, verdict: j.verdict, failedRows: j.failedRows, pastEventWarnings: j.pastEventWarnings, maxFailures: j.maxFailures, at };
+    m.canary = {
+      ...m.canary,
+      part: j.part,
+      verdict: j.verdict,
+      failedRows: j.failedRows,
+      pastEventWarnings: j.pastEventWarnings,
+      maxFailures: j.maxFailures,
+      at,
+    };
     await saveManifest(lock, m, now());
   }
   const report = await readJson<Report>(join(lock.dir, 'report.json'));
@@ -43,7 +51,7 @@ export async function recordCanary(lock: RunLock, m: Manifest, j: CanaryJudged, 
       failedRows: j.failedRows,
       pastEventWarnings: j.pastEventWarnings,
       maxFailures: j.maxFailures,
-      at: m.canary!.at,
+      at: m.canary!.at ?? at,
     };
     report.canary.outcome = outcome;
     await writeJsonAtomic(join(lock.dir, 'report.json'), report);

@@ -153,7 +153,7 @@ describe('canary, CSV import job', () => {
     expect(canaryUsers).toEqual(new Set(users.slice(0, 100)));
     const part2 = await readFile(join(out, 'clean-part-002.csv'), 'utf8');
     expect(part2.split('\n').some((l) => canaryUsers.has(l.split(',')[0]!))).toBe(false);
-    expect(m.canary).toMatchObject({ verdict: 'passed', failedRows: 0 });
+    expect(m.canary).toMatchObject({ part: 'clean-part-001.csv', users: 100, rows: 200, verdict: 'passed', failedRows: 0 });
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
     expect(report.canary.outcome).toMatchObject({ verdict: 'passed' });
 
