@@ -527,12 +527,15 @@ async function stages(o: RunOptions, lock: RunLock, loaded: Manifest | undefined
   else {
     m = await upload(lock, m, o.target!, deps);
     const gate = canaryGate(m, o.launch.canaryMaxFailures);
+    let rest = o.launch;
     if (gate.state === 'pending') {
       // the canary alone, followed to its end; the next launch judges it (and stops the run, exit 5)
       await launchIfNeeded(lock, m, o.launch, sink.csv, deps);
       await followCanary(lock, m, o.wait, sink.csv, deps, gate.part.file);
+      // one question per run: the confirmation said the canary goes first and the rest follows if it passes
+      rest = { ...o.launch, yes: true };
     }
-    await launchIfNeeded(lock, m, o.launch, sink.csv, deps);
+    await launchIfNeeded(lock, m, rest, sink.csv, deps);
     result.wait = await follow(lock, m, o.wait, sink.csv, deps);
   }
   result.stateUrl = lock.mirror?.url;

@@ -179,6 +179,27 @@ describe('canary, CSV import job', () => {
     }
   }, 120_000);
 
+  it('on a terminal the run asks once: the canary goes first, the rest follows without a second question', async () => {
+    const { file, out } = await export3000();
+    const args = cloud().filter((x) => x !== '--yes');
+    const cmd = [process.execPath, CLI, 'run', file, '--out', out, ...mapping, ...args].map((x) => `'${x}'`).join(' ');
+    // `script` gives the CLI a real pseudo-terminal, as a person at a shell has
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: repoRoot, env: { ...process.env, ...env() } });
+    let screen = '';
+    let asked = 0;
+    child.stdout.on('data', (d) => {
+      screen += d;
+      const n = screen.split('Launch now? [y/N]').length - 1;
+      // the first question is answered yes; a second one (which must not come) no
+      while (asked < n) child.stdin.write(asked++ === 0 ? 'y\n' : 'n\n');
+    });
+    const exit = await new Promise((r) => child.on('close', r));
+    expect(screen).toMatch(/About to launch 2 Leanplum import job\(s\) for 6000 rows .*The canary \(clean-part-001\.csv, 200 rows\) goes first, alone/);
+    expect(asked).toBe(1);
+    expect(exit).toBe(0);
+    expect(jobsOf(await manifest(out))).toHaveLength(2);
+  }, 120_000);
+
   it('--canary 0 turns it off: one part, one launch', async () => {
     const { file, out } = await export3000();
     const r = await runCli(['run', file, '--out', out, ...mapping, ...cloud(), '--canary', '0'], { env: env() });
