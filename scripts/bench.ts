@@ -2,7 +2,8 @@
 // csv-parse → csv-stringify pass-through of the same file, measured in the same run, plus peak RSS:
 // the streaming transform (--order input; also with LP_BACKFILL_EXACT=1, the reader's fast path off) and the sorted one (--order user, the default, with the
 // default --sort-memory and with --sort-memory 32MB); then the memory bounds of two hostile
-// inputs: large counts, and a quote that is never closed; then --kind totals at --sort-memory 32MB.
+// inputs: large counts, and a quote that is never closed; then --kind totals at --sort-memory 32MB
+// and --kind users on 1M one-row users.
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -231,6 +232,12 @@ if (!args.includes('--keep')) await rm(out, { recursive: true, force: true });
 if (!args.includes('--no-totals')) {
   const { benchTotals } = await import('./bench-totals.js');
   await benchTotals(join(dir, `bench-${sizes[0]}.csv`), IMPORT_AT, SORT_SMALL);
+}
+
+// --kind users (issue 19): 1M one-row users merged one user at a time; see bench-users.ts.
+if (!args.includes('--no-users')) {
+  const { benchUsers } = await import('./bench-users.js');
+  await benchUsers(flag('--users-rows', 1_000_000));
 }
 
 // NDJSON (issue 12): the Mixpanel preset against a readline + JSON.parse pass-through; see bench-ndjson.ts.

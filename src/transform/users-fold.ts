@@ -33,8 +33,12 @@ const SAMPLES = 3;
 const SAMPLE_CHARS = 60;
 const MAX_LEFT_OUT_NAMES = 200;
 
-/** The sort payload of one record: [position, fields, attributes, attributeTimes?, version?]. */
-type Payload = [number, UserRecord['fields'], Record<string, UserValue>, Record<string, number>?, (readonly number[])?];
+/**
+ * The sort payload of one record, compact (a million records sit in the sort's memory): [position,
+ * [field index, value, …], [attribute number, value, …], attributeTimes?, version?]. Attribute
+ * numbers are given in the order names are first seen (see()), fields by USER_FIELDS order.
+ */
+type Payload = [number, (number | UserValue)[], (number | UserValue)[], Record<string, number>?, (readonly number[] | null)?];
 
 const clean = (type: UserColumnType): ColumnType => type;
 
@@ -42,7 +46,9 @@ export class UsersFold implements UserFold {
   private readonly merge: Merge;
   private readonly fieldsSeen = new Set<UserField>();
   private readonly types = new ColumnTypes();
-  private readonly names = new Set<string>();
+  /** attribute name → its number in payloads (first seen first) */
+  private readonly names = new Map<string, number>();
+  private nameList: string[] = [];
   private cols: ColumnSpec[] | undefined;
   /** attribute columns in header order, and per column its counts */
   private attrCols: { name: string; filled: number; cleared: number; samples: string[] }[] = [];
@@ -70,7 +76,8 @@ export class UsersFold implements UserFold {
             `more than ${MAX_ATTRIBUTES} distinct attribute names (the ${MAX_ATTRIBUTES + 1}th is "${name.slice(0, 60)}"): a users run carries at most ${MAX_ATTRIBUTES}`,
             'Name the attributes to carry with --attr <column or path>[=<name>], or leave some out with --drop-attr. Nothing was written.',
           );
-        this.names.add(name);
+        this.names.set(name, this.names.size);
+        this.nameList.push(name);
       }
       if (!isEmptyValue(v)) this.types.add(PREFIX + name, v);
     }
@@ -94,15 +101,19 @@ export class UsersFold implements UserFold {
 
   /** The sort payload of a kept record (the fold reads it back at the merge). */
   payload(record: UserRecord, position: number): string {
-    const p: Payload = [position, record.fields, record.attributes];
+    const f: (number | UserValue)[] = [];
+    for (const k in record.fields) f.push(USER_FIELDS.indexOf(k as UserField), record.fields[k as UserField]!);
+    const a: (number | UserValue)[] = [];
+    for (const k in record.attributes) a.push(this.names.get(k)!, record.attributes[k]!);
+    const p: Payload = [position, f, a];
     if (record.attributeTimes !== undefined || record.version !== undefined) p.push(record.attributeTimes ?? {}, record.version);
     return JSON.stringify(p);
   }
 
   columns(): ColumnSpec[] {
-    const decided = this.types.decide([...this.names].map((n) => PREFIX + n));
+    const decided = this.types.decide(this.nameList.map((n) => PREFIX + n));
     const fields = USER_FIELDS.filter((f) => this.fieldsSeen.has(f));
-    const names = [...this.names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const names = [...this.nameList].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     this.attrCols = names.map((name) => ({ name, filled: 0, cleared: 0, samples: [] }));
     this.cols = [
       { name: 'userId', type: 'string' },
@@ -115,7 +126,11 @@ export class UsersFold implements UserFold {
   }
 
   add(userId: string, time: number, payload: string): void {
-    const [position, fields, attributes, attributeTimes, version] = JSON.parse(payload) as Payload;
+    const [position, f, a, attributeTimes, version] = JSON.parse(payload) as Payload;
+    const fields: UserRecord['fields'] = {};
+    for (let i = 0; i < f.length; i += 2) fields[USER_FIELDS[f[i] as number]!] = f[i + 1] as UserValue;
+    const attributes = Object.create(null) as Record<string, UserValue>;
+    for (let i = 0; i < a.length; i += 2) attributes[this.nameList[a[i] as number]!] = a[i + 1] as UserValue;
     const record: UserRecord = { userId, time: Number.isFinite(time) ? time : undefined, fields, attributes };
     if (attributeTimes !== undefined) record.attributeTimes = attributeTimes;
     if (version !== undefined && version !== null) record.version = version;

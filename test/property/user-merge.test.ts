@@ -2,6 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mergeUserRecords, olderFirst, UserFold, type PlacedRecord } from '../../src/events/user-merge.js';
 import type { UserRecord, UserValue } from '../../src/model/user-record.js';
+import { cellText } from '../../src/events/user-cells.js';
+import { csvLine } from '../../src/transform/csv-line.js';
+import { UsersFold } from '../../src/transform/users-fold.js';
 
 // The merge rule of --kind users (docs/kinds.md "users"), written from the words with an oracle:
 // for every user and attribute, the value sent is that of the record with the greatest
@@ -127,5 +130,42 @@ describe("merge of one user's records (--kind users)", () => {
     expect(() => fold.add({ userId: 'b', time: undefined, fields: {}, attributes: {} }, 1)).toThrow(/while folding a/);
     expect(fold.finish()).toEqual({ userId: 'a', fields: {}, attributes: { x: 1 }, records: 1 });
     expect(fold.current).toBeUndefined();
+  });
+
+  it("the transform's fold (sort payload, one user at a time) writes the rows of mergeUserRecords", () => {
+    fc.assert(
+      fc.property(fc.array(recordArb(fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }), true), { maxLength: 25 }), fc.boolean(), (rs, clear) => {
+        const fold = new UsersFold(clear);
+        for (const r of rs) fold.see(r);
+        const payloads = rs.map((r, i) => ({ r, p: fold.payload(r, i), i }));
+        const header = fold.columns().map((c) => c.name);
+        // the sort's order: userId, time (none first), position
+        payloads.sort((a, b) =>
+          a.r.userId !== b.r.userId ? (a.r.userId < b.r.userId ? -1 : 1) : (a.r.time ?? -Infinity) - (b.r.time ?? -Infinity) || a.i - b.i,
+        );
+        const lines: string[] = [];
+        for (let k = 0; k < payloads.length; k++) {
+          const { r, p } = payloads[k]!;
+          fold.add(r.userId, r.time ?? Number.NEGATIVE_INFINITY, p);
+          if (k + 1 === payloads.length || payloads[k + 1]!.r.userId !== r.userId) lines.push(fold.end(r.userId));
+        }
+        const want = mergeUserRecords(place(rs), clear).map((u) => {
+          const cells = header.map((h) => {
+            if (h === 'userId') return u.userId;
+            if (h === 'clearUserAttributes') {
+              const cleared = Object.keys(u.attributes)
+                .filter((k) => u.attributes[k] === null)
+                .sort();
+              return cleared.length === 0 ? '' : `[${cleared.join(', ')}]`;
+            }
+            const v = h.startsWith('userAttributes.') ? u.attributes[h.slice('userAttributes.'.length)] : u.fields[h as 'locale'];
+            return cellText(v);
+          });
+          return csvLine(cells);
+        });
+        expect(lines).toEqual(want);
+        expect(fold.folded).toBe(rs.length);
+      }),
+    );
   });
 });
