@@ -226,8 +226,8 @@ export function runCommandOptions(a: Args, env: NodeJS.ProcessEnv, now: Date, co
   const c = common(r);
   const sink = sinkFlag(r);
   const tgt = target(r, sink === 'csv-job');
-  if (sink === 'api' && tgt !== undefined)
-    r.problem("to: --sink api sends through Leanplum's JSON API, with no bucket: leave out --to/--bucket, or use --sink csv-job");
+  // with --sink api nothing is uploaded: --to only says where the import ledger is kept (issue 20)
+  if (sink === 'api' && tgt !== undefined && r.given('chunk-size')) r.problem('chunk-size: --sink api uploads nothing (its --to only keeps the import ledger)');
   const send = { ...sendPace(r), resendUnknown: [], skipUnknown: [], canaryMaxFailures: 0, reimport: false };
   const stateToText = r.string('state-to');
   const stateTo = stateToText === undefined ? undefined : gsFlag(r, 'state-to', stateToText);

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import type { InputSource } from '../input/open-input.js';
+import { shellWord } from '../run/advice.js';
 import { progressReporter, type LogFormat } from './progress.js';
 
 export type Args = Record<string, unknown>;
@@ -33,4 +34,9 @@ export function logEvent(o: { quiet: boolean; logFormat: LogFormat }, event: str
   if (o.quiet) return;
   if (o.logFormat === 'json') process.stderr.write(JSON.stringify({ event, ...fields }) + '\n');
   else process.stderr.write(text + '\n');
+}
+
+/** This very command as typed (each word quoted for a POSIX shell), with `extra` flags added: advice that runs as printed. */
+export function againCommand(extra: readonly string[], argv: readonly string[] = process.argv.slice(2)): string {
+  return ['lp-backfill', ...argv, ...extra.filter((x) => !argv.includes(x))].map((w, i) => (i === 0 ? w : shellWord(w))).join(' ');
 }

@@ -27,6 +27,10 @@ export const withSend = <T>(y: Argv<T>) =>
       describe:
         'The canary\'s batches (sent first, answered before any other) may come back with at most this many failed rows and "Past event detected" warnings; more stops the send (exit 5)',
     })
+    .option('to', {
+      type: 'string',
+      describe: 'gs://<bucket>/<prefix> where the import ledger is kept (nothing is uploaded): a second send of the same inputs and options is refused',
+    })
     .option('reimport', {
       type: 'boolean',
       default: false,
@@ -34,7 +38,7 @@ export const withSend = <T>(y: Argv<T>) =>
         'Send again on purpose: the import ledger (beside --state-to) records this run as imported by another run (every event then reaches Leanplum twice)',
     })
     .group(
-      ['app-id', 'api-url', 'client-key-file', 'concurrency', 'max-rps', 'resend-unknown', 'skip-unknown', 'kind', 'canary-max-failures', 'reimport'],
+      ['app-id', 'api-url', 'client-key-file', 'concurrency', 'max-rps', 'resend-unknown', 'skip-unknown', 'kind', 'canary-max-failures', 'to', 'reimport'],
       'Leanplum API (--sink api):',
     );
 /** `run`: the sink, and the API sink's pace (the app, the URL and the key file are the Leanplum options). */

@@ -9,7 +9,7 @@ import type { Manifest } from '../model/manifest.js';
 import { sha256Stream } from '../files/file-hash.js';
 import { hostname } from 'node:os';
 import { adviceCommand, shellWord } from '../run/advice.js';
-import { identityParts, type ImportEntry, unfinished, type WaysOn } from '../run/import-ledger.js';
+import { identityParts, type ImportEntry, NO_LEDGER, placeOfLedgerUrl, unfinished, type WaysOn } from '../run/import-ledger.js';
 import { ImportLedger, type LedgerPlace, type WaysOnFor } from '../run/import-ledger-gcs.js';
 import { type RunLock, withRunLock } from '../run/lock.js';
 import type { Log } from '../run/log.js';
@@ -321,11 +321,34 @@ async function follow(lock: RunLock, m: Manifest | undefined, w: WaitFlags, c: C
   return out;
 }
 
-const NO_LEDGER =
-  'ledger     none: the API sink keeps its import ledger beside --state-to; without it, only this run directory protects against sending the same inputs twice (keep it until the send is complete)';
+/**
+ * The API sink's import ledger, recorded before the first call (ALREADY_IMPORTED when another run
+ * recorded the same identity): kept under --to, else --state-to, else where the run recorded it;
+ * without any, said once: only the run directory protects against a second send.
+ */
+export async function recordSend(
+  lock: RunLock,
+  m: Manifest,
+  o: { to: Target | undefined; stateTo: Target | undefined; reimport: boolean; app: App },
+  deps: LedgerDeps,
+): Promise<void> {
+  const refused = maySend(m, lock.dir, o.app);
+  if (refused !== undefined) throw refused;
+  const place = ledgerPlace(m, 'api', o.to, o.stateTo);
+  if (place === undefined) deps.log('ledger', {}, NO_LEDGER);
+  await claimLedger(lock, m, ledgerOf(m, 'api', o.app, place, deps), { reimport: o.reimport, app: o.app, sink: 'api' }, deps);
+}
 
 /** The API sink's send, on the manifest loaded by the caller; its verdict (exit 4 or 5) after the results are shown. */
-async function send(lock: RunLock, m: Manifest | undefined, client: MultiClient, s: SendFlags, app: App, deps: PipelineDeps): Promise<ApiSendSummary> {
+async function send(
+  lock: RunLock,
+  m: Manifest | undefined,
+  client: MultiClient,
+  s: SendFlags,
+  app: App,
+  where: { to: Target | undefined; stateTo: Target | undefined },
+  deps: PipelineDeps,
+): Promise<ApiSendSummary> {
   if (m === undefined) {
     throw new BackfillError(
       'STAGE_REFUSED',
@@ -333,12 +356,7 @@ async function send(lock: RunLock, m: Manifest | undefined, client: MultiClient,
       'Run `lp-backfill transform <input> --out <dir>` first (or `run … --sink api`).',
     );
   }
-  // the import ledger beside --state-to (the API sink has no bucket of its own): recorded before the first call
-  const refused = maySend(m, lock.dir, app);
-  if (refused !== undefined) throw refused;
-  const place = ledgerPlace(m, 'api', undefined, undefined);
-  if (place === undefined) deps.log('ledger', {}, NO_LEDGER);
-  await claimLedger(lock, m, ledgerOf(m, 'api', app, place, deps), { reimport: s.reimport, app, sink: 'api' }, deps);
+  await recordSend(lock, m, { ...where, reimport: s.reimport, app }, deps);
   // with --state-to the send ledger is mirrored beside the manifest (a retried task never resends an answered call)
   const mirror = lock.mirror === undefined ? undefined : sendMirrorFor(lock, deps.storage());
   const summary = await sendStage(
@@ -364,19 +382,25 @@ function ledgerPlace(m: Manifest, sink: Sink, to: Target | undefined, stateTo: T
     const t = m.target ?? to;
     return t === undefined ? undefined : { bucket: t.bucket, prefix: t.prefix };
   }
-  if (stateTo !== undefined) return { bucket: stateTo.bucket, prefix: stateTo.prefix };
+  const given = to ?? stateTo;
+  if (given !== undefined) return { bucket: given.bucket, prefix: given.prefix };
+  const recorded = m.importLedger === undefined ? undefined : placeOfLedgerUrl(m.importLedger.url);
+  if (recorded !== undefined) return recorded;
   return m.stateUrl === undefined ? undefined : statePrefixOf(parseStateObjectUrl(m.stateUrl));
 }
 
+/** What the import ledger needs from the outside world (`send` by hand gives just these). */
+export type LedgerDeps = Pick<PipelineDeps, 'storage' | 'log' | 'now' | 'sendCommand' | 'again'>;
+
 /** The run's ledger record (by its identity), or undefined when the run has no place for one (or is a sampled preview, never imported). */
-function ledgerOf(m: Manifest, sink: Sink, app: App, place: LedgerPlace | undefined, deps: PipelineDeps): ImportLedger | undefined {
+function ledgerOf(m: Manifest, sink: Sink, app: App, place: LedgerPlace | undefined, deps: LedgerDeps): ImportLedger | undefined {
   if (place === undefined || m.transform === undefined || m.transform.sampled != null) return undefined;
   const parts = { ...identityParts(m, app.appId, sink), inputNames: m.transform.inputs.map((i) => i.name) };
   return ImportLedger.at(deps.storage(), place, parts, deps.log);
 }
 
 /** What a refusal offers: finish the earlier run (when its directory is here and it has work left), or this command with --reimport. */
-function waysOn(app: App, sink: Sink, deps: PipelineDeps): WaysOnFor {
+function waysOn(app: App, sink: Sink, deps: LedgerDeps): WaysOnFor {
   return async (e: ImportEntry): Promise<WaysOn> => {
     let dirHere = false;
     if (e.host === hostname()) {
@@ -411,7 +435,7 @@ async function claimLedger(
   m: Manifest,
   ledger: ImportLedger | undefined,
   o: { reimport: boolean; app: App; sink: Sink },
-  deps: PipelineDeps,
+  deps: LedgerDeps,
 ): Promise<void> {
   if (ledger === undefined || lock.ledger !== undefined) return;
   await ledger.claim(lock, m, { reimport: o.reimport, apiUrl: o.app.apiUrl, now: deps.now() }, waysOn(o.app, o.sink, deps));
@@ -523,7 +547,7 @@ async function stages(o: RunOptions, lock: RunLock, loaded: Manifest | undefined
     await ledger?.check(m.runId, o.launch.reimport, waysOn(app, o.sink, deps));
   }
   const result: RunResult = { dir, stateUrl: undefined, manifest: m };
-  if ('multi' in sink) result.sent = await send(lock, m, sink.multi, o.send, sink.app, deps);
+  if ('multi' in sink) result.sent = await send(lock, m, sink.multi, o.send, sink.app, { to: o.target, stateTo: o.stateTo }, deps);
   else {
     m = await upload(lock, m, o.target!, deps);
     const gate = canaryGate(m, o.launch.canaryMaxFailures);

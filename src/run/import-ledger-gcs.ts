@@ -89,9 +89,14 @@ export class ImportLedger {
       const { record, generation } = await readRecord(this.storage, this.ref);
       const d = decide(record, m.runId, o.reimport);
       if (d.kind === 'refuse') throw alreadyImported(this.parts.appId, d.earlier, d.count, this.url, await ways(d.earlier));
-      const next = withEntry(record, this.base(), this.entryOf(m, o.now, { reimport: d.kind === 'reimport', apiUrl: o.apiUrl, dir: lock.dir }));
+      const mine = record?.imports.find((e) => e.runId === m.runId);
+      const same = mine !== undefined && canonicalJson({ parts: mine.parts, send: mine.send }) === canonicalJson({ send: undefined, ...progressOf(m) });
+      // a resume whose entry already says what the manifest says writes nothing
+      const next = same
+        ? record!
+        : withEntry(record, this.base(), this.entryOf(m, o.now, { reimport: d.kind === 'reimport', apiUrl: o.apiUrl, dir: lock.dir }));
       try {
-        this.generation = await writeJsonObjectIfGeneration(this.storage, this.ref, next, generation);
+        this.generation = same ? generation : await writeJsonObjectIfGeneration(this.storage, this.ref, next, generation);
       } catch (e) {
         if (!(e instanceof BackfillError && e.code === 'STATE_CONFLICT') || attempt >= ATTEMPTS) throw e;
         continue;

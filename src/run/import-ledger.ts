@@ -67,6 +67,16 @@ export function ledgerObjectName(prefix: string, identity: string): string {
   return `${prefix ? prefix + '/' : ''}.lp-backfill/imports/${identity}.json`;
 }
 
+/** Said by an API-sink send that has no place for a ledger. */
+export const NO_LEDGER =
+  'ledger     none: the API sink keeps its import ledger under --to or --state-to (gs://<bucket>/<prefix>); without either, only this run directory protects against sending the same inputs twice';
+
+/** The bucket and prefix of a ledger object's URL (gs://<bucket>/<prefix>/.lp-backfill/imports/<identity>.json). */
+export function placeOfLedgerUrl(url: string): { bucket: string; prefix: string } | undefined {
+  const m = /^gs:\/\/([^/]+)\/(?:(.*)\/)?\.lp-backfill\/imports\/[0-9a-f]{64}\.json$/.exec(url);
+  return m === null ? undefined : { bucket: m[1]!, prefix: m[2] ?? '' };
+}
+
 /** A part as the ledger shows it: enough to tell what reached Leanplum. */
 export interface LedgerPart {
   file: string;
@@ -214,7 +224,7 @@ export function alreadyImported(appId: string, earlier: ImportEntry, count: numb
   const more = count > 1 ? ` (the last of ${count} imports recorded)` : '';
   const dir = ways.dirHere ? 'it is still on this machine' : 'not found on this machine';
   const message =
-    `these inputs with these options were already imported into app ${appId}: run ${earlier.runId} recorded itself ${earlier.recordedAt}${earlier.reimport ? ' (a --reimport)' : ''}${more}, ` +
+    `these inputs with these options were imported into app ${appId} already (or are being imported): run ${earlier.runId} recorded itself ${earlier.recordedAt}${earlier.reimport ? ' (a --reimport)' : ''}${more}, ` +
     `run directory ${place} (${dir}); ${describeProgress(earlier)}. Recorded in ${where}`;
   const finish =
     ways.finish !== undefined

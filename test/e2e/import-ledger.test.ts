@@ -2,9 +2,10 @@
 // a FINISHED run (a new laptop, a cleaned CI workspace) must not import every event a second time;
 // --reimport does so on purpose. Everything on the stand-ins; printed advice is run through a shell.
 import { spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { apiExport } from '../helpers/api-run.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { gameRunArgs, hourAgo } from '../helpers/game-run.js';
 import { repoRoot, tempDir } from '../helpers/run.js';
@@ -24,7 +25,10 @@ const IMPORT = hourAgo();
 const env = () => ({ STORAGE_EMULATOR_HOST: s.gcs.url, LEANPLUM_DEV_KEY: APP.devKey });
 let n = 0;
 const unique = (what: string) => `${what}-${++n}-${Date.now()}`;
+/** every write to the bucket (clean parts, states, ledger records) */
 const uploads = () => s.gcs.log.filter((l) => l.path.startsWith('/upload')).length;
+/** the clean parts in the bucket */
+const parts = () => s.gcs.listObjects(BUCKET).filter((o) => /\/clean(-part-\d+)?\.csv$/.test(o.name)).length;
 /** the CSV import job's launch POSTs */
 const launches = () => s.sim.requests.filter((r) => r.action === 'multi').length;
 const manifestOf = async (dir: string) => JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
@@ -109,5 +113,110 @@ describe('the import ledger: a lost run directory does not import twice', () => 
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
     expect(s.sim.jobs.size).toBe(jobs0);
+  });
+
+  it('sharded --state-to run: with its local directories gone, shard 0 run again elsewhere is refused; its retried task (same --state-to) resumes and sends nothing', async () => {
+    const to = `gs://${BUCKET}/${unique('shards')}`;
+    const state = `gs://${BUCKET}/${unique('shard-states')}`;
+    const shard = (out: string, i: number, extra: string[] = []) =>
+      gameRunArgs({ out, to, apiUrl: s.sim.apiUrl, importAt: IMPORT, extra: ['--shard', `${i}/2`, ...extra] });
+    const work = await tempDir();
+    const outs = [join(work, 's0'), join(work, 's1')];
+    const firsts = await Promise.all(outs.map((out, i) => runCli(shard(out, i, ['--state-to', state]), { env: env() })));
+    for (const r of firsts) {
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+    const [m0, m1] = await Promise.all(outs.map(manifestOf));
+    // each shard is its own import: two records
+    expect(m0.importLedger.identity).not.toBe(m1.importLedger.identity);
+    expect(m0.stateUrl).toBe(`${state}/shard-0-of-2/manifest.json`);
+    for (const o of outs) await rm(o, { recursive: true, force: true });
+
+    const [up0, l0, jobs0, parts0] = [uploads(), launches(), s.sim.jobs.size, parts()];
+    // shard 0 again, without the state (another machine, another --state-to forgotten): refused, the earlier run named
+    const again = await runCli(shard(join(work, 'again'), 0), { env: env() });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('ALREADY_IMPORTED');
+    expect(again.stderr).toContain(m0.runId);
+    expect(again.stderr).toContain(m0.stateUrl);
+    expect(adviceIn(again.stderr).some((a) => a.includes('--reimport'))).toBe(true);
+    expect([uploads(), launches(), s.sim.jobs.size]).toEqual([up0, l0, jobs0]);
+
+    // the retried task of shard 0 (same --state-to, an empty --out): that run resuming, finished: exit 0, nothing sent
+    const retried = await runCli(shard(join(work, 'retried'), 0, ['--state-to', state]), { env: env() });
+    expect(retried.stderr).toBe('');
+    expect(retried.code).toBe(0);
+    expect([parts(), launches(), s.sim.jobs.size]).toEqual([parts0, l0, jobs0]);
+    expect((await ledgerOf(m0.importLedger.url)).imports.map((e: { runId: string }) => e.runId)).toEqual([m0.runId]);
+  });
+});
+
+describe('the import ledger with the API sink', () => {
+  const apiEnv = () => ({ STORAGE_EMULATOR_HOST: s.gcs.url, LEANPLUM_PROD_KEY: APP.prodKey, LEANPLUM_DEV_KEY: '' });
+  const mapping = ['--map', 'userId=user_id', '--map', 'event=event_name', '--map', 'time=ts', '--param', 'level', '--max-reject-rate', '1'];
+  async function exportFile(): Promise<string> {
+    const file = join(await tempDir(), 'events.csv');
+    await writeFile(file, apiExport({ users: 30, maxRows: 3 }).csv);
+    return file;
+  }
+  const runApi = (file: string, out: string, extra: string[]) =>
+    runCli(['run', file, '--out', out, ...mapping, '--sink', 'api', '--app-id', APP.id, '--api-url', s.sim.apiUrl, ...extra], { env: apiEnv() });
+
+  it('run --sink api --to: run directory lost → the same command is refused, no call sent; --reimport sends again', async () => {
+    const file = await exportFile();
+    const out = join(await tempDir(), 'api');
+    const to = ['--to', `gs://${BUCKET}/${unique('api-ledger')}`];
+    const first = await runApi(file, out, to);
+    expect(first.code).toBe(0);
+    const m = await manifestOf(out);
+    expect(m.target).toBeUndefined(); // nothing uploaded: --to only keeps the ledger
+    expect((await ledgerOf(m.importLedger.url)).imports[0]).toMatchObject({ runId: m.runId, send: { completedAt: m.send.completedAt } });
+
+    await rm(out, { recursive: true, force: true });
+    const calls = s.sim.multi.stats.calls;
+    const again = await runApi(file, out, to);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('ALREADY_IMPORTED');
+    expect(again.stderr).toContain(m.runId);
+    expect(again.stderr).toContain('its send completed');
+    expect(s.sim.multi.stats.calls).toBe(calls);
+
+    const reimport = adviceIn(again.stderr).find((a) => a.includes('--reimport'));
+    const r = await runAdvice(reimport!, apiEnv());
+    expect(r.code).toBe(0);
+    expect(s.sim.multi.stats.calls).toBeGreaterThan(calls);
+  });
+
+  it('run --sink api --state-to: the ledger lives beside the state; send by hand into a new directory with the same --to is refused', async () => {
+    const file = await exportFile();
+    const work = await tempDir();
+    const state = `gs://${BUCKET}/${unique('api-state')}`;
+    const first = await runApi(file, join(work, 'a'), ['--state-to', state]);
+    expect(first.code).toBe(0);
+    const m = await manifestOf(join(work, 'a'));
+    expect(m.importLedger.url.startsWith(`${state}/.lp-backfill/imports/`)).toBe(true);
+    await rm(join(work, 'a'), { recursive: true, force: true });
+    const calls = s.sim.multi.stats.calls;
+    // the retried task (same --state-to, empty --out): the same run, complete: exit 0, nothing sent
+    const retried = await runApi(file, join(work, 'b'), ['--state-to', state]);
+    expect(retried.stderr).not.toContain('error');
+    expect(retried.code).toBe(0);
+    expect(s.sim.multi.stats.calls).toBe(calls);
+    // transform + send by hand, the ledger named by --to (the --state-to prefix): another run, refused
+    const c = join(work, 'c');
+    expect((await runCli(['transform', file, '--out', c, ...mapping], { env: apiEnv() })).code).toBe(0);
+    const byHand = await runCli(['send', c, '--app-id', APP.id, '--api-url', s.sim.apiUrl, '--to', state], { env: apiEnv() });
+    expect(byHand.code).toBe(2);
+    expect(byHand.stderr).toContain('ALREADY_IMPORTED');
+    expect(byHand.stderr).toContain(m.stateUrl);
+    expect(s.sim.multi.stats.calls).toBe(calls);
+  });
+
+  it('run --sink api without --to or --state-to says that only the run directory protects it', async () => {
+    const file = await exportFile();
+    const r = await runApi(file, join(await tempDir(), 'plain'), []);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('only this run directory protects against sending the same inputs twice');
   });
 });

@@ -17,9 +17,8 @@ import type {
   UploadCommandOptions,
   WaitCommandOptions,
 } from '../command-options.js';
-import { logEvent, progressFor, stdinSource } from '../context.js';
+import { againCommand, logEvent, progressFor, stdinSource } from '../context.js';
 import { renderShown } from '../render.js';
-import { shellWord } from '../../run/advice.js';
 import { fastPathFromEnv, inputStorage } from './transform.js';
 import { prodKey, sendAdvice } from './send.js';
 
@@ -125,11 +124,6 @@ function pipelineDeps(o: CommonOptions & { inputs?: string[] }, gcs: GcsFlags, k
     again: againCommand,
     show: (x) => renderShown(x, o, (text) => process.stdout.write(text), log),
   };
-}
-
-/** This very command as typed (each word quoted for a POSIX shell), with `extra` flags added: advice that runs as printed. */
-export function againCommand(extra: readonly string[], argv: readonly string[] = process.argv.slice(2)): string {
-  return ['lp-backfill', ...argv, ...extra.filter((x) => !argv.includes(x))].map((w, i) => (i === 0 ? w : shellWord(w))).join(' ');
 }
 
 /** Every command that talks to Leanplum: the key is read once, before any work, and scrubbed from any error. */

@@ -4,6 +4,7 @@ import { DEFAULT_API_URL } from '../../leanplum/contract.js';
 import { MultiClient } from '../../leanplum/multi-client.js';
 import { scrubError } from '../../leanplum/redact.js';
 import { adviceCommand } from '../../run/advice.js';
+import { NO_LEDGER } from '../../run/import-ledger.js';
 import { withRunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
 import { loadManifest } from '../../run/manifest.js';
@@ -11,6 +12,7 @@ import { judgeSend, sendStage, type ApiSendSummary } from '../../sinks/api/send-
 import { canaryMaxFailures, sendPace } from '../command-options.js';
 import { type Args, FlagReader } from '../flags.js';
 import { renderShown } from '../render.js';
+import { againCommand } from '../context.js';
 import { parseGsUrl, parseStateObjectUrl, type Target } from '../../gcs/url.js';
 import type { ObjectRef } from '../../gcs/storage.js';
 import { parseShard } from '../../events/shard.js';
@@ -57,10 +59,14 @@ export interface SendFlags {
   skipUnknown: string[];
   /** failed rows + "Past event detected" warnings the canary's batches may come back with */
   canaryMaxFailures: number;
+  /** --reimport: send although the import ledger names another run of the same inputs and options */
+  reimport: boolean;
 }
 
 export interface SendCommandOptions extends SendFlags {
   dir: string;
+  /** --to: where the import ledger is kept (nothing is uploaded there) */
+  to: Target | undefined;
   /** --state-to: the manifest and the send ledger also in GCS */
   stateTo: Target | undefined;
   /** --kind: must be the kind the run was transformed as (undefined: the recorded one) */
@@ -87,6 +93,7 @@ export function sendFlags(r: FlagReader): SendFlags {
     resendUnknown,
     skipUnknown,
     canaryMaxFailures: canaryMaxFailures(r),
+    reimport: r.bool('reimport'),
   };
 }
 
@@ -102,12 +109,20 @@ export function sendCommandOptions(a: Args): SendCommandOptions {
   } catch (e) {
     r.problem((e as Error).message.replace(/^to:/, 'state-to:'));
   }
+  const toText = r.string('to');
+  let to: Target | undefined;
+  try {
+    to = toText === undefined ? undefined : parseGsUrl(toText);
+  } catch (e) {
+    r.problem((e as Error).message);
+  }
   const kindText = r.string('kind');
   if (kindText !== undefined && !isKind(kindText)) r.problem(`kind: expected one of ${KINDS.join(', ')}, found ${JSON.stringify(kindText)}`);
   r.check();
   return {
     ...f,
     stateTo,
+    to,
     kind: isKind(kindText) ? kindText : undefined,
     dir: String(a['dir'] ?? ''),
     quiet: r.bool('quiet'),
@@ -163,7 +178,7 @@ export function sendAdvice(dir: string, f: Pick<SendFlags, 'appId' | 'apiUrl'>):
 export async function sendDir(
   dir: string,
   f: SendFlags,
-  o: { quiet: boolean; logFormat: 'text' | 'json'; stateTo?: Target | undefined; kind?: Kind | undefined },
+  o: { quiet: boolean; logFormat: 'text' | 'json'; stateTo?: Target | undefined; to?: Target | undefined; kind?: Kind | undefined },
   env: NodeJS.ProcessEnv,
 ): Promise<ApiSendSummary> {
   const log = logger(o);
@@ -203,6 +218,18 @@ export async function sendDir(
         );
       }
       enforceKind(dir, m, o.kind, { appId, apiUrl: f.apiUrl });
+      // the import ledger (issue 20), recorded before the first call: under --to, else --state-to, else where the run recorded it
+      if (o.to === undefined && o.stateTo === undefined && m.importLedger === undefined && m.stateUrl === undefined) log('ledger', {}, NO_LEDGER);
+      else {
+        const [{ makeStorage }, { recordSend }] = await Promise.all([import('../../gcs/storage.js'), import('../../pipeline/run.js')]);
+        const storage = makeStorage({ apiEndpoint: env['STORAGE_EMULATOR_HOST'] || undefined, projectId: env['GOOGLE_CLOUD_PROJECT'] || undefined });
+        await recordSend(
+          lock,
+          m,
+          { to: o.to, stateTo: o.stateTo, reimport: f.reimport, app: { appId, apiUrl: f.apiUrl } },
+          { storage: () => storage, log, now: () => new Date(), sendCommand: sendAdvice, again: againCommand },
+        );
+      }
       return sendStage(
         lock,
         m,
