@@ -79,6 +79,28 @@ const main = join(root, 'dist/src/cli/main.js');
 let apiCode = await run([main, 'transform', join(root, 'samples/mobile-game.csv'), '--out', apiOut, ...sample]);
 console.log('');
 if (apiCode === 0) apiCode = await run([main, 'send', apiOut, '--app-id', app.id, '--api-url', sim.apiUrl]);
+// --kind users: a people CSV through the CSV job (defaultAction=setUserAttributes), one row per user
+// (its two rows of u-001 merged: the latest value wins); the column address.city is renamed (a dot would nest).
+const usersOut = `${out}-users`;
+console.log('');
+const usersCode = await run([
+  main,
+  'run',
+  join(root, 'samples/users.csv'),
+  '--out',
+  usersOut,
+  '--kind',
+  'users',
+  '--map',
+  'userId=user_id',
+  '--map',
+  'created=signup_at',
+  '--map',
+  'time=updated_at',
+  '--rename-attr',
+  'address.city=address_city',
+  ...common,
+]);
 await sim.stop();
 await gcs.stop();
 console.log(`
@@ -91,5 +113,6 @@ lp-backfill exited with ${code}.
 The preset run (Amplitude export): ${presetOut}  — lp-backfill exited with ${presetCode}.
 The API sink run (transform, then send through JSON multi): ${apiOut}
   results/summary.json  sent, ok, failed, billable lookups;  send-ledger.ndjson  every call and its answer
-  lp-backfill exited with ${apiCode}.`);
-process.exitCode = [code, presetCode, apiCode].find((c) => c !== 0) ?? 0;
+  lp-backfill exited with ${apiCode}.
+The users run (--kind users, one setUserAttributes row per user): ${usersOut}  — lp-backfill exited with ${usersCode}.`);
+process.exitCode = [code, presetCode, apiCode, usersCode].find((c) => c !== 0) ?? 0;

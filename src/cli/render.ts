@@ -1,3 +1,4 @@
+import type { UsersStats } from '../model/user-record.js';
 import type { Shown } from '../pipeline/transform-run.js';
 import type { Log } from '../run/log.js';
 import type { TransformSummary } from '../transform/transform.js';
@@ -22,9 +23,11 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
     `rows       read ${n(c.read)}, kept ${n(c.kept)}, rejected ${n(c.rejected)}, dropped ${n(c.dropped)}`,
     `rejected   ${reasons(c.rejectedByReason)}`,
     `dropped    ${reasons(c.droppedByReason)}`,
-    s.totals === undefined
-      ? `written    ${n(c.written)} rows (${n(c.expandedRows)} rows expanded), ${n(c.clamped)} clamped, ${n(c.nudgedToImportTime)} nudged to import time`
-      : `written    ${n(c.written)} rows, one per user (--kind totals): ${n(c.occurrences)} occurrences of ${n(s.totals.eventNames)} event name(s); ${n(s.totals.clampedFirstTimes)} firstTime and ${n(s.totals.clampedLastTimes)} lastTime cells hold a clamped time`,
+    s.users !== undefined
+      ? `written    ${n(c.written)} rows, one per user (--kind users), merged from ${n(s.users.records)} records (latest value wins); ${n(s.users.attributes.length)} attribute(s)${usersNotes(s.users)}`
+      : s.totals === undefined
+        ? `written    ${n(c.written)} rows (${n(c.expandedRows)} rows expanded), ${n(c.clamped)} clamped, ${n(c.nudgedToImportTime)} nudged to import time`
+        : `written    ${n(c.written)} rows, one per user (--kind totals): ${n(c.occurrences)} occurrences of ${n(s.totals.eventNames)} event name(s); ${n(s.totals.clampedFirstTimes)} firstTime and ${n(s.totals.clampedLastTimes)} lastTime cells hold a clamped time`,
     `check      ${s.conservation.rows}; ${s.conservation.occurrences}`,
     `cost       ${n(s.cost.billableLookups)} billable lookups as written (${s.cost.order === 'user' ? 'grouped by user' : 'input order'}); ${n(s.cost.billableLookupsInInputOrder)} in input order${s.cost.inputOrderCountedBeforeDedupe ? ' (before dedupe)' : ''}; ${n(s.cost.apiBillableLookups)} through the API (--sink api)${s.config.shard === null ? '' : `; shard ${s.config.shard}`}`,
     ...(s.cost.byKind === undefined
@@ -139,4 +142,11 @@ export function renderShown(x: Shown, o: { repeats: readonly Repeat[] }, out: (t
       return;
     }
   }
+}
+
+/** --kind users: type conflicts and values left out, for the printed summary (the report lists them). */
+function usersNotes(u: UsersStats): string {
+  const conflicts = u.attributes.filter((a) => a.conflict).map((a) => a.name);
+  const left = u.valuesLeftOut.reduce((k, v) => k + v.values, 0);
+  return `${conflicts.length > 0 ? `; type conflict in ${conflicts.slice(0, 5).join(', ')}${conflicts.length > 5 ? ', …' : ''} (written as text)` : ''}${left > 0 ? `; ${left} value(s) left out (${[...new Set(u.valuesLeftOut.map((v) => v.problem))].join(', ')}: see the report)` : ''}${u.clearEmpty ? '; --clear-empty: clears in clearUserAttributes (API sink only)' : ''}`;
 }

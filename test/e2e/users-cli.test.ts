@@ -137,6 +137,9 @@ describe('--kind users (exact clean CSV)', () => {
     expect(summary.users.valuesLeftOut).toEqual([
       expect.objectContaining({ name: 'tags', problem: 'ambiguous_list_item', values: 1, sample: '["a, b"]', fix: null }),
     ]);
+    expect(r.stdout + r.stderr).toMatch(
+      /written +2 rows, one per user \(--kind users\), merged from 3 records \(latest value wins\); 7 attribute\(s\); type conflict in visits \(written as text\); 1 value\(s\) left out \(ambiguous_list_item: see the report\)/,
+    );
     // the report: attributes with fill rate, the conflict, the value left out; no event sections
     expect(report.users).toEqual(summary.users);
     const html = await readFile(join(out, 'report.html'), 'utf8');
