@@ -28,9 +28,9 @@ const T = Math.floor(Date.now() / 1000 / 3600) * 3600;
 const iso = (t: number) => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
 const state = () => Object.fromEntries(s.sim.users) as Record<string, UserState>;
 
-async function run(kind: string, csv: string, sink: string[], extra: string[] = []) {
+async function run(kind: string, csv: string, sink: string[], extra: string[] = [], name = 'input.csv') {
   const dir = await tempDir();
-  const input = join(dir, 'input.csv');
+  const input = join(dir, name);
   await writeFile(input, csv);
   const out = join(dir, 'run');
   const r = await runCli(['run', input, '--out', out, '--kind', kind, '--import-at', iso(T), '--max-reject-rate', '1', ...sink, ...extra], { env: env() });
@@ -107,5 +107,81 @@ describe('--kind totals through both sinks', () => {
     } finally {
       s.sim.multi.failWhen = undefined;
     }
+  });
+});
+
+// NDJSON keeps the values' types (a CSV cell is always text); the second a1 record is later and wins
+// for plan; b2 has no time (older than any timed record); a null sets nothing; an object is flattened with _
+const USERS_INPUT = [
+  {
+    userId: 'a1',
+    created: '2024-03-01T09:00:00Z',
+    country: 'NO',
+    plan: 'team',
+    age: 31,
+    vip: true,
+    tags: ['x', 'y'],
+    scores: [1, 2.5],
+    zip: '02139',
+    updated: '2024-05-01T00:00:00Z',
+  },
+  { userId: 'b2', plan: 'free', age: null, address: { city: 'Oslo' } },
+  { userId: 'a1', plan: 'pro', vip: null, updated: '2024-06-01T00:00:00Z' },
+]
+  .map((r) => JSON.stringify(r))
+  .join('\n');
+const USERS_MAP = ['--map', 'time=updated'];
+const USERS_STATE: Record<string, UserState> = {
+  a1: {
+    attributes: { plan: 'pro', age: 31, vip: true, tags: ['x', 'y'], scores: [1, 2.5], zip: '02139' },
+    fields: { created: 1709283600, country: 'NO' },
+    events: {},
+  },
+  b2: { attributes: { plan: 'free', address_city: 'Oslo' }, fields: {}, events: {} },
+};
+const sorted = (st: Record<string, UserState>) =>
+  Object.fromEntries(Object.entries(st).map(([u, v]) => [u, { ...v, attributes: Object.fromEntries(Object.entries(v.attributes).sort()) }]));
+
+describe('--kind users through both sinks', () => {
+  it('the CSV import job: each user’s fields and attributes as Leanplum holds them', async () => {
+    const { r, out, clean } = await run('users', USERS_INPUT, csvJob(), USERS_MAP, 'people.ndjson');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean.split('\n')[0]).toBe(
+      'userId,created,country,userAttributes.address_city,userAttributes.age,userAttributes.plan,userAttributes.scores,userAttributes.tags,userAttributes.vip,userAttributes.zip',
+    );
+    const m = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+    const job = [...s.sim.jobs.values()].find((j) => j.file === m.parts[0].object)!;
+    expect(job).toMatchObject({ defaultAction: 'setUserAttributes', state: 'FINISHED', successes: 2, failures: 0, billableLookups: 2 });
+    expect(sorted(state())).toEqual(sorted(USERS_STATE));
+  });
+
+  it('the API sink: one typed setUserAttributes action per user; the same state', async () => {
+    const { r } = await run('users', USERS_INPUT, apiSink(), USERS_MAP, 'people.ndjson');
+    expect(r.code, r.stderr).toBe(0);
+    const applied = s.sim.multi.appliedActions();
+    expect(applied.map((a) => a.userId)).toEqual(['a1', 'b2']);
+    const { reqId, uuid, ...a1 } = applied[0]!.data;
+    expect(typeof reqId === 'string' && typeof uuid === 'string').toBe(true);
+    expect(a1).toEqual({
+      action: 'setUserAttributes',
+      userId: 'a1',
+      created: 1709283600,
+      country: 'NO',
+      userAttributes: { age: 31, plan: 'pro', scores: [1, 2.5], tags: ['x', 'y'], vip: true, zip: '02139' },
+    });
+    expect(s.sim.multi.stats).toMatchObject({ calls: 1, applied: 2, failed: 0, billableLookups: 2 });
+    expect(sorted(state())).toEqual(sorted(USERS_STATE));
+  });
+
+  it('--clear-empty through the API sink: an attribute the latest record empties is sent as null and cleared; the others stay', async () => {
+    expect((await run('users', USERS_INPUT, apiSink(), USERS_MAP, 'people.ndjson')).r.code).toBe(0);
+    const later = JSON.stringify({ userId: 'a1', plan: null, tags: [], age: 32, updated: '2024-07-01T00:00:00Z' });
+    const { r, clean } = await run('users', later, apiSink(), [...USERS_MAP, '--clear-empty'], 'later.ndjson');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean).toBe('userId,userAttributes.age,userAttributes.plan,userAttributes.tags,clearUserAttributes\na1,32,,,"[plan, tags]"\n');
+    expect(s.sim.multi.appliedActions().at(-1)!.data['userAttributes']).toEqual({ age: 32, plan: null, tags: null });
+    expect(sorted(state())).toEqual(
+      sorted({ ...USERS_STATE, a1: { ...USERS_STATE['a1']!, attributes: { age: 32, vip: true, scores: [1, 2.5], zip: '02139' } } }),
+    );
   });
 });
