@@ -15,7 +15,7 @@ import { PRESETS } from '../presets/index.js';
 import { JsonProjection, type ProjectionNotes } from '../presets/projection.js';
 import { Sources, type Unit } from '../input/sources.js';
 import { resolveUsersMapping, type UserMappingOptions, type UsersCsvLayout } from '../input/user-mapping.js';
-import { UsersJsonProjection, type UsersProjection } from '../input/json/user-projection.js';
+import { UsersJsonProjection, UsersPathCheck, type UsersProjection } from '../input/json/user-projection.js';
 import { UsersPresetProjection } from '../presets/user-projection.js';
 import { USER_PRESETS } from '../presets/users/index.js';
 import type { RawUserResult } from '../model/user-record.js';
@@ -218,6 +218,21 @@ export class TransformInput {
         );
       this.usersProjection = preset === undefined ? new UsersJsonProjection(this.cfg.users) : new UsersPresetProjection(preset, this.cfg.users);
       this.jsonIt = this.jsonRecords(first)[Symbol.asyncIterator]();
+      // read ahead: every path named must be in one of the first records (else exit 2, nothing written)
+      const check = new UsersPathCheck(this.cfg.users, preset !== undefined);
+      let records = 0;
+      let bytes = 0;
+      while (records < this.cfg.scanRecords && bytes < SCAN_BYTES) {
+        const n = await this.jsonIt.next();
+        if (n.done === true) break;
+        this.ahead.push(n.value);
+        for (const r of n.value.recs) {
+          records++;
+          bytes += r.text?.length ?? 256;
+          if (isJsonObject(r.value)) check.scan(r.value);
+        }
+      }
+      check.check();
       const columns = Object.fromEntries(Object.entries(this.cfg.users.map).map(([k, v]) => [k, v!]));
       this.mapping = usersMapping(1, 0, columns, []);
       this.header = ['record'];

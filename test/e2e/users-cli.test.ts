@@ -149,6 +149,56 @@ describe('--kind users (exact clean CSV)', () => {
     expect(html).not.toContain('id="histogram-section"');
   });
 
+  it('JSON: a path no record read ahead has stops before output with the closest path, and the fix runs as printed', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'people.ndjson');
+    await writeFile(input, '{"user_id":"a","profile":{"email":"a@x.io"}}\n{"user_id":"b","plan":"pro"}\n');
+    const first = await transform(input, '--attr', 'profile.emial=email');
+    expect(first.r.code).toBe(2);
+    expect(first.r.stderr).toMatch(
+      /userId: no record of the first 2 has "userId"\. Fields seen: user_id, profile, profile\.email, plan\. Did you mean --map userId=user_id\?/,
+    );
+    expect(first.r.stderr).toMatch(/attr: no record of the first 2 has "profile\.emial"\. .* Did you mean --attr profile\.email=email\?/);
+    const fixes = [...first.r.stderr.matchAll(/Did you mean (--\S+) (\S+)\?/g)].flatMap((m) => [m[1]!, m[2]!]);
+    const fixed = await transform(input, ...fixes);
+    expect(fixed.r.code, fixed.r.stderr).toBe(0);
+    expect(fixed.clean).toBe(csv('userId,userAttributes.email', 'a,a@x.io'));
+    expect(fixed.summary.counts.droppedByReason.nothing_to_set).toBe(1);
+  });
+
+  it('Parquet, a JSON array and TSV go through the same readers', async () => {
+    const { parquetWriteBuffer } = await import('hyparquet-writer');
+    const dir = await tempDir();
+    const pq = join(dir, 'people.parquet');
+    const buf = parquetWriteBuffer({
+      columnData: [
+        { name: 'id', data: ['p1', 'p2'], type: 'STRING' },
+        { name: 'credits', data: [9007199254740993n, 5n], type: 'INT64' },
+        { name: 'vip', data: [true, false], type: 'BOOLEAN' },
+        { name: 'created', data: ['2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z'], type: 'STRING' },
+      ],
+    });
+    await writeFile(pq, Buffer.from(buf));
+    const p = await transform(pq, '--map', 'userId=id');
+    expect(p.r.code, p.r.stderr).toBe(0);
+    // a 64-bit integer past 2^53 keeps its digits as text: the column holds a number and a string, so it is text
+    expect(p.clean).toBe(csv('userId,created,userAttributes.credits,userAttributes.vip', 'p1,1704067200,9007199254740993,true', 'p2,1704153600,5,false'));
+    expect(p.summary.users.attributes[0]).toMatchObject({ name: 'credits', type: 'string', conflict: true, types: { string: 1, number: 1 } });
+
+    const arr = join(dir, 'people.json');
+    await writeFile(arr, '[{"userId":"j1","tags":[1,2],"city":"Oslo"},{"userId":"j2","tags":[3]}]');
+    const j = await transform(arr);
+    expect(j.r.code, j.r.stderr).toBe(0);
+    expect(j.clean).toBe(csv('userId,city,userAttributes.tags', 'j1,Oslo,"[1, 2]"', 'j2,,[3]'));
+    expect(j.summary.columns.at(-1)).toEqual({ name: 'userAttributes.tags', type: 'number[]' });
+
+    const tsv = join(dir, 'people.tsv');
+    await writeFile(tsv, 'user_id\tplan\tnote\nt1\tpro\ta, b\n');
+    const t = await transform(tsv, '--map', 'userId=user_id');
+    expect(t.r.code, t.r.stderr).toBe(0);
+    expect(t.clean).toBe(csv('userId,userAttributes.note,userAttributes.plan', 't1,"a, b",pro'));
+  });
+
   it('--clear-empty writes the clears into clearUserAttributes; without --kind users the flag is refused', async () => {
     const { r, out, clean, summary } = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city', '--clear-empty');
     expect(r.code, r.stderr).toBe(0);

@@ -5,7 +5,11 @@
 import { USER_FIELDS, type RawUserRecord, type RawUserResult, type UserField, type UserValue } from '../../model/user-record.js';
 import type { UserMappingOptions } from '../user-mapping.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json-text.js';
-import { compilePath } from './paths.js';
+import { compilePath, walkPaths } from './paths.js';
+import { BackfillError } from '../../errors.js';
+import { safeSuggestion } from '../header-names.js';
+import { closestName, suggestColumn } from '../mapping.js';
+import { shown } from '../shown.js';
 import { isRefused, userValueOf } from './user-values.js';
 
 type Reader = (r: unknown) => JsonValue | undefined;
@@ -142,5 +146,67 @@ export class UsersJsonProjection implements UsersProjection {
       for (const key in rec) this.attributes.put(out, key, key, rec[key]);
     }
     return out;
+  }
+}
+
+/** A path the user named (or the user id's default), and whether a record read ahead has it. */
+interface CheckedPath {
+  /** the flag up to the path (`--map userId=`, `--attr `), and what follows it (`=email`) */
+  flag: string;
+  path: string;
+  suffix: string;
+  read: Reader;
+  matched: boolean;
+}
+
+const MAX_PATHS_SEEN = 500;
+
+/**
+ * The read-ahead check of --kind users on JSON: every path the user named (--map, --attr; and the
+ * user id's path without a preset) must be in at least one of the first records, else the run
+ * stops before any output (exit 2) with the paths seen and the closest one — instead of rejecting
+ * every record as missing_user_id, or carrying nothing for an --attr that names no path.
+ */
+export class UsersPathCheck {
+  private readonly paths: CheckedPath[] = [];
+  private readonly seen = new Set<string>();
+  private scanned = 0;
+
+  constructor(opts: UserMappingOptions, preset: boolean) {
+    const add = (flag: string, path: string, suffix = '') => this.paths.push({ flag, path, suffix, read: compilePath(path), matched: false });
+    for (const [target, path] of Object.entries(opts.map)) if (path !== undefined) add(`--map ${target}=`, path);
+    if (!preset && opts.map.userId === undefined && opts.anonymous === undefined) add('--map userId=', 'userId');
+    if (!preset) for (const a of opts.attrs) add('--attr ', a.column, a.name === a.column ? '' : `=${a.name}`);
+  }
+
+  scan(rec: JsonObject): void {
+    this.scanned++;
+    for (const p of this.paths) p.matched ||= p.read(rec) !== undefined;
+    if (this.seen.size < MAX_PATHS_SEEN) walkPaths(rec, '', (name) => (this.seen.add(name), this.seen.size < MAX_PATHS_SEEN));
+  }
+
+  /** Throws MISSING_COLUMN naming every path no record read ahead has. */
+  check(): void {
+    if (this.scanned === 0) return;
+    const seen = [...this.seen];
+    const seenList = `Fields seen: ${seen
+      .slice(0, 40)
+      .map((p) => shown(p, 60))
+      .join(', ')}${seen.length > 40 ? ', …' : ''}.`;
+    const problems = this.paths
+      .filter((p) => !p.matched)
+      .map((p) => {
+        const near = closestName(p.path, seen) ?? (p.flag === '--map userId=' ? suggestColumn('userId', seen, p.path) : undefined);
+        const hint = safeSuggestion(near);
+        return `${p.flag.trim().replace(/=$/, '')}: no record of the first ${this.scanned} has "${shown(p.path)}". ${seenList}${
+          hint !== undefined ? ` Did you mean ${p.flag}${hint}${p.suffix}?` : ' Check the path, or read further ahead with --scan-records.'
+        }`;
+      });
+    if (problems.length > 0)
+      throw new BackfillError(
+        'MISSING_COLUMN',
+        problems.join('\n'),
+        `Paths are dotted (profile.email) and step into JSON strings that hold objects. The fields above are those of the first ${this.scanned} records read (--scan-records). Nothing was written.`,
+      );
   }
 }
