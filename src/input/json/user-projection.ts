@@ -182,7 +182,11 @@ export class UsersPathCheck {
   scan(rec: JsonObject): void {
     this.scanned++;
     for (const p of this.paths) p.matched ||= p.read(rec) !== undefined;
-    if (this.seen.size < MAX_PATHS_SEEN) walkPaths(rec, '', (name) => (this.seen.add(name), this.seen.size < MAX_PATHS_SEEN));
+    if (this.seen.size < MAX_PATHS_SEEN)
+      walkPaths(rec, '', (name) => {
+        this.seen.add(name);
+        return this.seen.size < MAX_PATHS_SEEN;
+      });
   }
 
   /** Throws MISSING_COLUMN naming every path no record read ahead has. */
