@@ -125,7 +125,8 @@ export function resolveUsersMapping(rawHeader: readonly string[], opts: UserMapp
     return i;
   };
   const userId = target('userId', true);
-  const time = target('time', false);
+  // the record's time only when named: a column that happens to be called "time" is an attribute
+  const time = opts.map.time === undefined ? -1 : target('time', false);
   const fields: { index: number; field: UserField }[] = [];
   for (const f of USER_FIELDS) {
     const i = target(f, false);

@@ -278,3 +278,10 @@ describe("a preset's people record for --kind users", () => {
     });
   });
 });
+
+describe('CSV header for --kind users: the record time', () => {
+  it('is only a column named with --map time=; a column called "time" is an attribute', () => {
+    expect(resolveUsersMapping(['userId', 'time'], none)).toMatchObject({ time: -1, attributes: [{ index: 1, name: 'time' }] });
+    expect(resolveUsersMapping(['userId', 'time'], { ...none, map: { time: 'time' } })).toMatchObject({ time: 1, attributes: [] });
+  });
+});
