@@ -1,0 +1,115 @@
+// --kind users with each vendor preset through the built CLI (issue 19), on the samples, each
+// with its exact clean CSV written by hand from docs/inputs-and-presets.md "Users presets":
+// which source field becomes which column, what is dropped and why, and the merge per vendor.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { sample, tempDir } from '../helpers/run.js';
+
+async function transform(input: string, ...args: string[]) {
+  const out = await tempDir();
+  const r = await runCli(['transform', '--kind', 'users', input, '--out', out, '--max-reject-rate', '1', ...args]);
+  const text = (name: string) => readFile(join(out, name), 'utf8');
+  return {
+    r,
+    clean: await text('clean.csv').catch(() => ''),
+    rejects: await text('rejects.csv').catch(() => ''),
+    summary: JSON.parse(await text('summary.json').catch(() => '{}')),
+  };
+}
+
+const csv = (...rows: string[]) => rows.join('\n') + '\n';
+describe('--kind users --preset (exact clean CSV)', () => {
+  it('mixpanel people: $email → email, $created → created, $city/$region/$country_code/$timezone → fields, $last_seen orders two exports of one profile', async () => {
+    const { r, clean, rejects, summary } = await transform(sample('mixpanel-people.ndjson'), '--preset', 'mixpanel');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean).toBe(
+      csv(
+        'userId,created,country,region,city,timezone,userAttributes.browser_version,userAttributes.campaigns,userAttributes.credits,userAttributes.email,userAttributes.first_name,userAttributes.last_name,userAttributes.phone,userAttributes.plan,userAttributes.prefs_lang,userAttributes.prefs_theme,userAttributes.vip',
+        // two lines: the one with the later $last_seen (2026-09-15) wins plan and credits; vip and prefs only in the older
+        '1234567890123456789,,,,,,,,40,long.id@example.com,,,,pro,de,dark,false',
+        '13b20239a29335,1493813411,NL,North Holland,Amsterdam,Europe/Amsterdam,9,"[1875892, 1714688]",,,,,,pro,,,',
+        '4,1229080847,,,,,,,,example@mixpanel.com,Example,Name,,,,,',
+        // $ios_devices and $transactions are left out; "" and null set nothing
+        'u-300,,,,,,,,,,,,+15555550100,,,,',
+      ),
+    );
+    expect(summary.counts).toMatchObject({ read: 7, kept: 5, rejected: 2, dropped: 0, written: 4 });
+    expect(summary.counts.rejectedByReason).toMatchObject({ bad_json: 1, missing_user_id: 1 });
+    expect(rejects).toContain('6,bad_json,');
+    expect(rejects).toContain('7,missing_user_id,');
+  });
+
+  it('segment identify: per trait the latest timestamp wins whatever the line order, address/company flattened with _, other calls dropped as not_profile, the anonymous call rejected', async () => {
+    const { r, clean, summary } = await transform(sample('segment-identify.ndjson'), '--preset', 'segment');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean).toBe(
+      csv(
+        'userId,created,userAttributes.address_city,userAttributes.address_country,userAttributes.age,userAttributes.company_employees,userAttributes.company_name,userAttributes.email,userAttributes.name,userAttributes.plan',
+        '1234567890123456789,,,,41,50,Acme,,,',
+        // plan: free (10-01 09:00), then trial (10-01 08:00, a later line but an earlier call), then pro (10-02 07:00)
+        'seg-1,1790769600,Oslo,NO,,,,seg1@example.com,Ada Lovelace,pro',
+      ),
+    );
+    expect(summary.counts).toMatchObject({ read: 8, kept: 4, rejected: 2, dropped: 2, written: 2 });
+    expect(summary.counts.droppedByReason).toMatchObject({ not_profile: 2 });
+    expect(summary.counts.rejectedByReason).toMatchObject({ missing_user_id: 1, bad_json: 1 });
+  });
+
+  it('segment with --anonymous anonymousId: the anonymous identify call is kept under its anonymousId; a list in the bracket form', async () => {
+    const { r, clean, summary } = await transform(sample('segment-identify.ndjson'), '--preset', 'segment', '--anonymous', 'anonymousId');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean.split('\n')[0]).toBe(
+      'userId,created,userAttributes.address_city,userAttributes.address_country,userAttributes.age,userAttributes.company_employees,userAttributes.company_name,userAttributes.email,userAttributes.name,userAttributes.plan,userAttributes.tags',
+    );
+    expect(clean.split('\n')[2]).toBe('anon-7,,,,,,,,,free,"[new, mobile]"');
+    expect(summary.counts).toMatchObject({ read: 8, kept: 5, rejected: 1, written: 3 });
+  });
+
+  it('posthog persons: one user per distinct id, person_version decides, deleted persons dropped, properties as a JSON string, $geoip_* → fields', async () => {
+    const { r, clean, summary } = await transform(sample('posthog-persons.jsonl'), '--preset', 'posthog');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean).toBe(
+      csv(
+        'userId,created,country,region,city,timezone,userAttributes.beta,userAttributes.email,userAttributes.initial_browser,userAttributes.plan,userAttributes.score,userAttributes.seats',
+        '0190a1b2-anon-1,1788256800,DE,Land Berlin,Berlin,Europe/Berlin,,ph1@example.com,Firefox,pro,,',
+        // the later line has person_version 2: its plan (free) loses to version 3's; its seats is the only one
+        'ph-1,1788256800,DE,Land Berlin,Berlin,Europe/Berlin,,ph1@example.com,Firefox,pro,,1',
+        'ph-3,1788220800,,,,,true,ph3@example.com,,,12345678901234567890,',
+      ),
+    );
+    expect(summary.counts).toMatchObject({ read: 6, kept: 4, rejected: 1, dropped: 1, written: 3 });
+    expect(summary.counts.droppedByReason).toMatchObject({ deleted: 1 });
+  });
+
+  it('amplitude (the event export): the latest event_time per property, $identify applies $set only, events with nothing to set dropped', async () => {
+    const { r, clean, summary } = await transform(sample('amplitude-export.zip'), '--preset', 'amplitude');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean).toBe(
+      csv(
+        'userId,created,userAttributes.cohorts,userAttributes.favorite_genre,userAttributes.guild_name,userAttributes.guild_rank,userAttributes.level,userAttributes.plan',
+        '1234567890123456789,,,,Owls,2,7,',
+        // plan: free on 09:00:05 and 09:10:00, then $set pro on 09:10:01 ($setOnce and $add not applied)
+        'amp-1,1790791200,"[beta, eu]",strategy,,,,pro',
+      ),
+    );
+    expect(summary.counts).toMatchObject({ read: 8, kept: 4, rejected: 2, dropped: 2, written: 2 });
+    expect(summary.counts.droppedByReason).toMatchObject({ nothing_to_set: 2 });
+    expect(summary.counts.rejectedByReason).toMatchObject({ bad_json: 1, missing_user_id: 1 });
+  });
+
+  it('ga4 (the event export) with --anonymous user_pseudo_id: user_properties by their set time, INT64 exact, user_first_touch_timestamp → created', async () => {
+    const { r, clean, summary } = await transform(sample('ga4-export.ndjson'), '--preset', 'ga4', '--anonymous', 'user_pseudo_id');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean).toBe(
+      csv(
+        'userId,created,userAttributes.first_open_time,userAttributes.high_score,userAttributes.lifetime_spend,userAttributes.signed_in',
+        '1234567890123456789,1790960000,,9007199254740993,,',
+        '1712345.678,1790841600,1790841600000,,,no',
+        'ga-1,1790841600,1790841600000,,19.99,yes',
+      ),
+    );
+    expect(summary.counts).toMatchObject({ read: 4, kept: 3, rejected: 1, dropped: 0, written: 3 });
+  });
+});
