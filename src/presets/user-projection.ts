@@ -2,7 +2,7 @@
 // vendor's record; --map, --attr, --drop-attr and --rename-attr then apply as for generic JSON.
 import { Attributes, isDecision, newRecord, putField, userIdOf, type UsersProjection } from '../input/json/user-projection.js';
 import { compilePath } from '../input/json/paths.js';
-import type { JsonObject, JsonValue } from '../input/json/json-text.js';
+import { jsonText, type JsonObject, type JsonValue } from '../input/json/json-text.js';
 import { isRefused, userValueOf } from '../input/json/user-values.js';
 import type { UserMappingOptions } from '../input/user-mapping.js';
 import { USER_FIELDS, type RawUserResult, type UserField, type UserValue } from '../model/user-record.js';
@@ -20,12 +20,15 @@ export class UsersPresetProjection implements UsersProjection {
   private readonly attributes: Attributes;
   private readonly mapped: { target: 'userId' | 'time' | UserField; read: Reader }[];
   private readonly anonymous: Reader | undefined;
+  /** the preset's anonymous id, for the hint when --anonymous is not given */
+  private readonly anonymousPath: Reader | undefined;
 
   constructor(
     private readonly preset: UserPreset,
     opts: UserMappingOptions,
   ) {
     this.anonymous = opts.anonymous === undefined ? undefined : compilePath(opts.anonymous);
+    this.anonymousPath = preset.anonymousId === undefined ? undefined : compilePath(preset.anonymousId);
     const only = opts.attrs.length === 0 ? undefined : new Map(opts.attrs.map((a) => [a.column, a.name]));
     this.attributes = new Attributes(opts, [], only);
     this.mapped = Object.entries(opts.map).map(([target, path]) => ({ target: target as 'userId' | 'time' | UserField, read: compilePath(path!) }));
@@ -46,6 +49,10 @@ export class UsersPresetProjection implements UsersProjection {
     }
     const id = userIdOf(idValue, this.anonymous, rec);
     if (isDecision(id)) return id;
+    if (id === null || (typeof id === 'string' && id.trim() === '')) {
+      const hint = this.anonymousHint(rec);
+      if (hint !== undefined) return { kind: 'rejected', reason: 'missing_user_id', message: hint };
+    }
     const out = newRecord(id);
     const t = userValueOf(time);
     out.time = isRefused(t) || t === null ? undefined : t;
@@ -61,5 +68,18 @@ export class UsersPresetProjection implements UsersProjection {
       out.attributeTimes = times;
     }
     return out;
+  }
+
+  /**
+   * A record without a user id that has the vendor's anonymous id (Segment's anonymousId, GA4's
+   * user_pseudo_id, Amplitude's device_id), read without --anonymous: the rejection names the flag
+   * that imports it (as the events' presets suggest it).
+   */
+  private anonymousHint(rec: JsonObject): string | undefined {
+    const path = this.preset.anonymousId;
+    if (path === undefined || this.anonymous !== undefined || this.mapped.some((m) => m.target === 'userId')) return undefined;
+    const anon = this.anonymousPath?.(rec);
+    if (anon === undefined || anon === null || anon === '' || typeof anon === 'object') return undefined;
+    return `userId is empty; the record has ${path} ${JSON.stringify(jsonText(anon)).slice(0, 80)}: add --anonymous ${path} to import such records under it (--preset ${this.preset.name})`;
   }
 }

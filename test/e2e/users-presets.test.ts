@@ -42,7 +42,7 @@ describe('--kind users --preset (exact clean CSV)', () => {
   });
 
   it('segment identify: per trait the latest timestamp wins whatever the line order, address/company flattened with _, other calls dropped as not_profile, the anonymous call rejected', async () => {
-    const { r, clean, summary } = await transform(sample('segment-identify.ndjson'), '--preset', 'segment');
+    const { r, clean, rejects, summary } = await transform(sample('segment-identify.ndjson'), '--preset', 'segment');
     expect(r.code, r.stderr).toBe(0);
     expect(clean).toBe(
       csv(
@@ -54,6 +54,10 @@ describe('--kind users --preset (exact clean CSV)', () => {
     );
     expect(summary.counts).toMatchObject({ read: 8, kept: 4, rejected: 2, dropped: 2, written: 2 });
     expect(summary.counts.droppedByReason).toMatchObject({ not_profile: 2 });
+    // the anonymous call's rejection names the flag that imports it
+    expect(rejects).toContain(
+      '4,missing_user_id,"userId is empty; the record has anonymousId ""anon-7"": add --anonymous anonymousId to import such records under it (--preset segment)"',
+    );
     expect(summary.counts.rejectedByReason).toMatchObject({ missing_user_id: 1, bad_json: 1 });
   });
 

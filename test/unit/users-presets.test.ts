@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseJson, type JsonObject } from '../../src/input/json/json-text.js';
 import { USER_PRESETS } from '../../src/presets/users/index.js';
 import { ga4PropertyValue } from '../../src/presets/users/ga4.js';
+import { UsersPresetProjection } from '../../src/presets/user-projection.js';
 import { int64Value, microsToMillis, renameVendorKeys } from '../../src/presets/users/values.js';
 
 const rec = (text: string): JsonObject => {
@@ -225,6 +226,25 @@ describe('ga4 user_properties', () => {
       attributeTimes: { plan: 1704000000000 },
     });
     expect(USER_PRESETS['firebase']).toBe(USER_PRESETS['ga4']);
+  });
+});
+
+describe("a record with only the vendor's anonymous id", () => {
+  const project = (preset: string, text: string, anonymous?: string) =>
+    new UsersPresetProjection(USER_PRESETS[preset]!, { map: {}, attrs: [], dropAttrs: [], renames: [], anonymous }).project(rec(text));
+
+  it("is rejected as missing_user_id naming --anonymous <the preset's anonymous id>; with it, kept under that id", () => {
+    const call = '{"type":"identify","userId":null,"anonymousId":"anon-7","timestamp":"2026-10-01T10:00:00Z","traits":{"plan":"free"}}';
+    expect(project('segment', call)).toEqual({
+      kind: 'rejected',
+      reason: 'missing_user_id',
+      message: 'userId is empty; the record has anonymousId "anon-7": add --anonymous anonymousId to import such records under it (--preset segment)',
+    });
+    expect(project('segment', call, 'anonymousId')).toMatchObject({ userId: 'anon-7', attributes: { plan: 'free' } });
+    const row = '{"user_id":null,"user_pseudo_id":"1712345.678","event_timestamp":"1790845200123456","user_properties":[]}';
+    expect(project('ga4', row)).toMatchObject({ kind: 'rejected', message: expect.stringContaining('add --anonymous user_pseudo_id') });
+    // no anonymous id either: the rules' own message (missing_user_id, "userId is empty")
+    expect(project('segment', '{"type":"identify","traits":{"plan":"free"}}')).toMatchObject({ userId: null });
   });
 });
 
