@@ -63,8 +63,28 @@ export function cellText(v: UserValue | undefined): string {
   return scalarText(v);
 }
 
-/** The type of one non-empty value. A list's type is its items' type; items of several types make string[]. */
-export function valueType(v: UserValue): UserColumnType {
+/**
+ * The type a CSV cell's text reads as: `number` when it is a number written the way the number
+ * itself prints (`7`, `-3`, `1.5`; not `007`, `1.50`, `+5`, `1e3`, nor 16+ digits a double would
+ * change), `boolean` for `true`/`false`, else `string`. The text is never changed: this only
+ * decides how the API sink sends the column, as Leanplum's CSV importer is assumed to read it (U).
+ */
+export function textType(text: string): 'string' | 'number' | 'boolean' {
+  if (text === 'true' || text === 'false') return 'boolean';
+  const c = text.charCodeAt(0);
+  if ((c >= 48 && c <= 57) || c === 45) {
+    const n = Number(text);
+    if (Number.isFinite(n) && String(n) === text) return 'number';
+  }
+  return 'string';
+}
+
+/**
+ * The type of one non-empty value. A list's type is its items' type; items of several types make
+ * string[]. `text`: the value is a CSV cell (a string read by textType).
+ */
+export function valueType(v: UserValue, text = false): UserColumnType {
+  if (text && typeof v === 'string') return textType(v);
   if (Array.isArray(v)) {
     let t: string | undefined;
     for (const i of v) {
@@ -107,10 +127,10 @@ export function decideColumnType(counts: Partial<Record<UserColumnType, number>>
 export class ColumnTypes {
   private readonly byColumn = new Map<string, Partial<Record<UserColumnType, number>>>();
 
-  add(column: string, v: UserValue): void {
+  add(column: string, v: UserValue, text = false): void {
     let c = this.byColumn.get(column);
     if (c === undefined) this.byColumn.set(column, (c = {}));
-    const t = valueType(v);
+    const t = valueType(v, text);
     c[t] = (c[t] ?? 0) + 1;
   }
 

@@ -11,7 +11,8 @@
  *   (`String(n)` gives back the digits); a number with more digits than a double holds (a 19-digit
  *   id, INT64 beyond 2^53, `0.1000000000000000055`) is kept as its exact decimal text, a **string**:
  *   a double would lose digits, here and, as far as we know, in Leanplum (U).
- * - A CSV cell is text: it stays a string (no guessing that `00123` is a number).
+ * - A CSV cell is text: it stays a string, written as read (its column may still be typed number or
+ *   boolean when every cell reads so: events/user-cells.ts textType).
  */
 export type UserValue = string | number | boolean | null | UserValue[];
 

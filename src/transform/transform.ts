@@ -89,9 +89,10 @@ function refuseRepeatedContent(facts: readonly InputFacts[]): void {
  * The per-user fold of the kind (user-fold.ts), or undefined for events. The users kind plugs its
  * fold (and its own row step) in here.
  */
-function foldOf(cfg: TransformConfig): UserFold | undefined {
+function foldOf(cfg: TransformConfig, csv: boolean): UserFold | undefined {
   if (cfg.kind === 'totals') return new TotalsFold();
-  if (cfg.kind === 'users') return new UsersFold(cfg.users?.clearEmpty ?? false);
+  // a CSV's cells are text: the users fold types a column by how its cells read (users-fold.ts)
+  if (cfg.kind === 'users') return new UsersFold(cfg.users?.clearEmpty ?? false, csv);
   return undefined;
 }
 
@@ -260,7 +261,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
   const mapping: ResolvedMapping = input.mapping;
   const header = input.header;
   observer?.start?.(header, mapping, names);
-  const fold = foldOf(cfg);
+  const fold = foldOf(cfg, input.kind === 'csv');
   const output = new TransformOutput(cfg, mapping, tally, observer, names, newPartWriter, fold);
   const rejects = new RejectsWriter(join(cfg.outDir, 'rejects.csv'), header, input.several);
   const layout = mapping.layout;

@@ -60,7 +60,15 @@ export class UsersFold implements UserFold {
   private records = 0;
   folded = 0;
 
-  constructor(private readonly clearEmpty: boolean) {
+  /**
+   * `textCells`: the input is CSV/TSV, whose cells are text; a column whose every value reads as a
+   * number (or a boolean) by textType is typed so (cells unchanged). JSON and Parquet values keep
+   * their own type.
+   */
+  constructor(
+    private readonly clearEmpty: boolean,
+    private readonly textCells = false,
+  ) {
     this.merge = new Merge(clearEmpty);
   }
 
@@ -79,7 +87,7 @@ export class UsersFold implements UserFold {
         this.names.set(name, this.names.size);
         this.nameList.push(name);
       }
-      if (!isEmptyValue(v)) this.types.add(PREFIX + name, v);
+      if (!isEmptyValue(v)) this.types.add(PREFIX + name, v, this.textCells);
     }
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellText, ColumnTypes, decideColumnType, usersHeader, valueProblem } from '../../src/events/user-cells.js';
+import { cellText, ColumnTypes, decideColumnType, textType, usersHeader, valueProblem } from '../../src/events/user-cells.js';
 import { attributeNameProblem, attributeRename } from '../../src/events/user-names.js';
 import { settleUserRecord, type LeftOutValue, type UserRecordOptions } from '../../src/events/user-rules.js';
 import { UsersJsonProjection } from '../../src/input/json/user-projection.js';
@@ -41,6 +41,18 @@ describe('cells of the users clean CSV', () => {
       'userAttributes.b',
       'userAttributes.é',
     ]);
+  });
+
+  it("reads a CSV cell's type from its text, only when the number prints back as written", () => {
+    for (const t of ['7', '-3', '1.5', '0.1', '0']) expect(textType(t), t).toBe('number');
+    for (const t of ['007', '1.50', '+5', '1e3', ' 7', '12345678901234567890', 'NaN', 'Infinity', '-', '', '0x10']) expect(textType(t), t).toBe('string');
+    expect(textType('true')).toBe('boolean');
+    expect(textType('True')).toBe('string');
+    const t = new ColumnTypes();
+    for (const v of ['24', '31']) t.add('a', v, true);
+    for (const v of ['24', '0150']) t.add('b', v, true);
+    t.add('c', '24');
+    expect(t.decide(['a', 'b', 'c'])).toEqual({ a: { type: 'number' }, b: { type: 'string', conflict: { number: 1, string: 1 } }, c: { type: 'string' } });
   });
 
   it('decides a column type: the one type seen; several types make string (or string[] for lists) and are reported', () => {
