@@ -226,14 +226,13 @@ export function alreadyImported(appId: string, earlier: ImportEntry, count: numb
   const message =
     `these inputs with these options were imported into app ${appId} already (or are being imported): run ${earlier.runId} recorded itself ${earlier.recordedAt}${earlier.reimport ? ' (a --reimport)' : ''}${more}, ` +
     `run directory ${place} (${dir}); ${describeProgress(earlier)}. Recorded in ${where}`;
-  const finish =
+  const state =
     ways.finish !== undefined
-      ? `If that run is unfinished, finish it: \`${ways.finish}\`.`
+      ? `That run is unfinished: finish it with \`${ways.finish}\`.`
       : unfinished(earlier)
-        ? `That run is unfinished; finish it from its run directory or its --state-to task${ways.status !== undefined ? ` (see \`${ways.status}\`)` : ''}.`
-        : ways.status !== undefined
-          ? `That run is done; see it with \`${ways.status}\`.`
-          : 'That run is done.';
+        ? 'That run is unfinished: finish it from its run directory, or run its --state-to task again.'
+        : 'That run is done.';
+  const finish = `${state}${ways.status !== undefined ? ` See it with \`${ways.status}\`.` : ''}`;
   const hint =
     `Nothing was uploaded or sent. ${finish} ` +
     `${mayHaveImported(earlier) ? 'To import the same events again on purpose (Leanplum will hold every event twice)' : 'None of its parts reached Leanplum; to import anyway'}: \`${ways.reimport}\`.`;

@@ -115,6 +115,36 @@ describe('the import ledger: a lost run directory does not import twice', () => 
     expect(s.sim.jobs.size).toBe(jobs0);
   });
 
+  it('an unfinished earlier run whose directory is still here: the refusal prints the command that finishes it, and it runs as printed', async () => {
+    const work = await tempDir();
+    const to = `gs://${BUCKET}/${unique('unfinished')}`;
+    const args = (out: string, extra: string[] = []) => gameRunArgs({ out, to, apiUrl: s.sim.apiUrl, importAt: IMPORT, extra });
+    await fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ stuckPending: true }) });
+    let first;
+    try {
+      first = await runCli(args(join(work, 'first'), ['--timeout', '1s']), { env: env() });
+    } finally {
+      await fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ stuckPending: false }) });
+    }
+    expect(first.code).toBe(4); // the job goes on inside Leanplum
+    const jobs0 = s.sim.jobs.size;
+    const other = await runCli(args(join(work, 'second')), { env: env() });
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('it is still on this machine');
+    const advice = adviceIn(other.stderr);
+    const finish = advice.find((a) => a.startsWith('lp-backfill wait '));
+    expect(finish).toContain(join(work, 'first'));
+    const done = await runAdvice(finish!, env());
+    expect(done.stderr).not.toContain('error');
+    expect(done.code).toBe(0);
+    const status = advice.find((a) => a.startsWith('lp-backfill status '));
+    expect((await runAdvice(status!, env())).code).toBe(0);
+    expect(s.sim.jobs.size).toBe(jobs0);
+    // the entry followed the job to its end (wait by hand attached the run's ledger again)
+    const m = await manifestOf(join(work, 'first'));
+    expect((await ledgerOf(m.importLedger.url)).imports[0].parts[0]).toMatchObject({ stage: 'finished', jobState: 'FINISHED' });
+  });
+
   it('sharded --state-to run: with its local directories gone, shard 0 run again elsewhere is refused; its retried task (same --state-to) resumes and sends nothing', async () => {
     const to = `gs://${BUCKET}/${unique('shards')}`;
     const state = `gs://${BUCKET}/${unique('shard-states')}`;
@@ -141,6 +171,11 @@ describe('the import ledger: a lost run directory does not import twice', () => 
     expect(again.stderr).toContain(m0.runId);
     expect(again.stderr).toContain(m0.stateUrl);
     expect(adviceIn(again.stderr).some((a) => a.includes('--reimport'))).toBe(true);
+    // the earlier run's state, as printed: status of the --state-to prefix (both shards)
+    const status = adviceIn(again.stderr).find((a) => a.startsWith('lp-backfill status gs://'));
+    const st = await runAdvice(status!, env());
+    expect(st.code).toBe(0);
+    expect(st.stdout).toContain(m0.runId);
     expect([uploads(), launches(), s.sim.jobs.size]).toEqual([up0, l0, jobs0]);
 
     // the retried task of shard 0 (same --state-to, an empty --out): that run resuming, finished: exit 0, nothing sent

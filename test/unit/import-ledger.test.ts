@@ -5,7 +5,20 @@ import { BackfillError } from '../../src/errors.js';
 import { makeStorage } from '../../src/gcs/storage.js';
 import type { Manifest } from '../../src/model/manifest.js';
 import { ImportLedger } from '../../src/run/import-ledger-gcs.js';
-import { decide, type IdentityParts, identityParts, type ImportEntry, importIdentity, type LedgerRecord, withEntry } from '../../src/run/import-ledger.js';
+import {
+  alreadyImported,
+  decide,
+  type IdentityParts,
+  identityParts,
+  type ImportEntry,
+  importIdentity,
+  type LedgerRecord,
+  ledgerObjectName,
+  placeOfLedgerUrl,
+  withEntry,
+} from '../../src/run/import-ledger.js';
+import { statePrefixOf } from '../../src/run/remote-state.js';
+import { againCommand } from '../../src/cli/context.js';
 import type { RunLock } from '../../src/run/lock.js';
 import { emptyManifest } from '../../src/run/manifest.js';
 import { buildTransformConfig } from '../../src/transform/transform-config.js';
@@ -136,6 +149,49 @@ describe('ledger decisions', () => {
     expect(r.imports.map((e) => e.runId)).toEqual(['r1', 'r2']);
     expect(r.imports[0]!.recordedAt).toBe(NOW.toISOString());
     expect(r.imports[0]!.parts).toHaveLength(1);
+  });
+});
+
+describe('where ledgers live, and what a refusal says', () => {
+  it('a ledger URL gives back its bucket and prefix; a state object its --state-to prefix', () => {
+    const id = 'c'.repeat(64);
+    expect(placeOfLedgerUrl(`gs://b/${ledgerObjectName('backfills/2026', id)}`)).toEqual({ bucket: 'b', prefix: 'backfills/2026' });
+    expect(placeOfLedgerUrl(`gs://b/${ledgerObjectName('', id)}`)).toEqual({ bucket: 'b', prefix: '' });
+    expect(placeOfLedgerUrl('gs://b/p/manifest.json')).toBeUndefined();
+    expect(statePrefixOf({ bucket: 'b', name: 'p/q/shard-1-of-4/manifest.json' })).toEqual({ bucket: 'b', prefix: 'p/q' });
+    expect(statePrefixOf({ bucket: 'b', name: 'p/manifest.json' })).toEqual({ bucket: 'b', prefix: 'p' });
+    expect(statePrefixOf({ bucket: 'b', name: 'manifest.json' })).toEqual({ bucket: 'b', prefix: '' });
+  });
+
+  it('the --reimport advice is the command as typed, each word quoted for the shell', () => {
+    expect(againCommand(['--reimport'], ['run', 'my export.csv', '--out', 'runs/a', '--map', "event=it's"])).toBe(
+      `lp-backfill run 'my export.csv' --out runs/a --map 'event=it'\\''s' --reimport`,
+    );
+    expect(againCommand(['--reimport'], ['run', 'x.csv', '--reimport'])).toBe('lp-backfill run x.csv --reimport');
+  });
+
+  it('the refusal names the earlier run, where it ran, its jobs, and both ways on', () => {
+    const e: ImportEntry = {
+      ...entry('20261120-120000-abcdef'),
+      host: 'laptop',
+      dir: '/home/me/runs/may',
+      parts: [
+        { file: 'clean-part-001.csv', rows: 5, stage: 'finished', jobId: 'J1', jobState: 'FINISHED' },
+        { file: 'clean-part-002.csv', rows: 5, stage: 'launching' },
+      ],
+    };
+    const err = alreadyImported('app-1', e, 2, 'gs://b/p/.lp-backfill/imports/x.json', {
+      dirHere: false,
+      reimport: 'lp-backfill run x.csv --reimport',
+    });
+    expect(err.code).toBe('ALREADY_IMPORTED');
+    expect(err.message).toContain('run 20261120-120000-abcdef');
+    expect(err.message).toContain('laptop:/home/me/runs/may (not found on this machine)');
+    expect(err.message).toContain('clean-part-001.csv job J1 FINISHED, clean-part-002.csv launching (outcome unknown)');
+    expect(err.message).toContain('the last of 2 imports recorded');
+    expect(err.hint).toContain('That run is unfinished');
+    expect(err.hint).toContain('`lp-backfill run x.csv --reimport`');
+    expect(err.hint).toContain('every event twice');
   });
 });
 
