@@ -17,7 +17,7 @@ import { Sources, type Unit } from '../input/sources.js';
 import { resolveUsersMapping, type UserMappingOptions, type UsersCsvLayout } from '../input/user-mapping.js';
 import { UsersJsonProjection, UsersPathCheck, type UsersProjection } from '../input/json/user-projection.js';
 import { UsersPresetProjection } from '../presets/user-projection.js';
-import { USER_PRESETS } from '../presets/users/index.js';
+import { USER_PRESETS, userPresetMapping } from '../presets/users/index.js';
 import type { RawUserResult } from '../model/user-record.js';
 
 /** Input bytes handed to a reader at a time: a batch's records then die young (see transform.ts). */
@@ -233,7 +233,10 @@ export class TransformInput {
         }
       }
       check.check();
-      const columns = Object.fromEntries(Object.entries(this.cfg.users.map).map(([k, v]) => [k, v!]));
+      // where each part comes from: the preset's rules, then --map and --anonymous (they win)
+      const columns: Record<string, string> = preset === undefined ? {} : userPresetMapping(preset);
+      for (const [k, v] of Object.entries(this.cfg.users.map)) columns[k] = v!;
+      if (this.cfg.users.anonymous !== undefined) columns['anonymous'] = this.cfg.users.anonymous;
       this.mapping = usersMapping(1, 0, columns, []);
       this.header = ['record'];
       return;

@@ -115,5 +115,12 @@ describe('--kind users --preset (exact clean CSV)', () => {
       ),
     );
     expect(summary.counts).toMatchObject({ read: 4, kept: 3, rejected: 1, dropped: 0, written: 3 });
+    // summary.json (and the report) name where each part came from, as for the event presets
+    expect(summary.config.mapping).toMatchObject({
+      userId: expect.stringMatching(/^user_id .*\(--preset ga4\)$/),
+      fields: expect.stringContaining('created ← user_first_touch_timestamp'),
+      merge: expect.stringContaining('set_timestamp_micros'),
+      anonymous: 'user_pseudo_id',
+    });
   });
 });

@@ -15,4 +15,14 @@ export const USER_PRESETS: Readonly<Record<string, UserPreset>> = {
   posthog: posthogPersons,
 };
 
+/**
+ * Where a users preset takes each part, for summary.json `config.mapping` and the report (as the
+ * event presets name their sources): `<rule> (--preset <name>)` per part.
+ */
+export function userPresetMapping(preset: UserPreset): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [part, rule] of Object.entries(preset.sources)) out[part] = `${rule} (--preset ${preset.name})`;
+  return out;
+}
+
 export type { UserPreset, UserPresetSkip, VendorUser } from './types.js';
