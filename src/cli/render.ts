@@ -148,5 +148,7 @@ export function renderShown(x: Shown, o: { repeats: readonly Repeat[] }, out: (t
 function usersNotes(u: UsersStats): string {
   const conflicts = u.attributes.filter((a) => a.conflict).map((a) => a.name);
   const left = u.valuesLeftOut.reduce((k, v) => k + v.values, 0);
-  return `${conflicts.length > 0 ? `; type conflict in ${conflicts.slice(0, 5).join(', ')}${conflicts.length > 5 ? ', …' : ''} (written as text)` : ''}${left > 0 ? `; ${left} value(s) left out (${[...new Set(u.valuesLeftOut.map((v) => v.problem))].join(', ')}: see the report)` : ''}${u.clearEmpty ? '; --clear-empty: clears in clearUserAttributes (API sink only)' : ''}`;
+  const fixes = u.valuesLeftOut.flatMap((v) => (v.fix === null ? [] : [v.fix]));
+  const carry = fixes.length === 0 ? '' : `; to carry the names Leanplum refuses, add ${fixes.slice(0, 5).join(' ')}${fixes.length > 5 ? ' …' : ''}`;
+  return `${conflicts.length > 0 ? `; type conflict in ${conflicts.slice(0, 5).join(', ')}${conflicts.length > 5 ? ', …' : ''} (written as text)` : ''}${left > 0 ? `; ${left} value(s) left out (${[...new Set(u.valuesLeftOut.map((v) => v.problem))].join(', ')}: see the report)${carry}` : ''}${u.clearEmpty ? '; --clear-empty: clears in clearUserAttributes (API sink only)' : ''}`;
 }

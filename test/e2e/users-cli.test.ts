@@ -4,7 +4,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, runCli } from '../helpers/cli.js';
 import { sample, tempDir } from '../helpers/run.js';
 
 async function transform(input: string, ...args: string[]) {
@@ -199,6 +200,30 @@ describe('--kind users (exact clean CSV)', () => {
     const t = await transform(tsv, '--map', 'userId=user_id');
     expect(t.r.code, t.r.stderr).toBe(0);
     expect(t.clean).toBe(csv('userId,userAttributes.note,userAttributes.plan', 't1,"a, b",pro'));
+  });
+
+  it('JSON: a key that breaks the name rules is left out, counted, with a --rename-attr that runs as printed through a shell', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'people.ndjson');
+    await writeFile(input, '{"userId":"a","$feature.beta":true,"plan":"pro"}\n');
+    const first = await transform(input);
+    expect(first.r.code, first.r.stderr).toBe(0);
+    expect(first.clean).toBe(csv('userId,userAttributes.plan', 'a,pro'));
+    expect(first.r.stdout + first.r.stderr).toContain(
+      "1 value(s) left out (bad_name: see the report); to carry the names Leanplum refuses, add --rename-attr '$feature.beta=$feature_beta'",
+    );
+    const [left] = first.summary.users.valuesLeftOut;
+    expect(left).toMatchObject({ name: '$feature.beta', problem: 'bad_name', values: 1, fix: "--rename-attr '$feature.beta=$feature_beta'" });
+    const out = join(dir, 'o2');
+    const shell = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn('bash', ['-c', `"${process.execPath}" "${CLI}" transform "${input}" --out "${out}" --kind users --no-report ${left.fix}`]);
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(shell.code, shell.stderr).toBe(0);
+    expect(await readFile(join(out, 'clean.csv'), 'utf8')).toBe(csv('userId,userAttributes.$feature_beta,userAttributes.plan', 'a,true,pro'));
   });
 
   it('--clear-empty writes the clears into clearUserAttributes; without --kind users the flag is refused', async () => {
