@@ -121,7 +121,7 @@ describe('posthog persons batch export', () => {
   it('one row per distinct id: properties (object or JSON string), created_at → created, $geoip_* → fields, person_version orders', () => {
     const object = read(
       'posthog',
-      '{"team_id":1,"distinct_id":"ph-user-1","person_id":"0190a1b2-aaaa","properties":{"email":"p@example.com","plan":"pro","$geoip_city_name":"Berlin","$geoip_country_code":"DE","$geoip_subdivision_1_name":"Land Berlin","$geoip_time_zone":"Europe/Berlin","$initial_browser":"Firefox"},"person_distinct_id_version":0,"person_version":3,"created_at":"2024-05-01T10:00:00Z","_inserted_at":"2024-05-02T00:00:00Z","is_deleted":false}',
+      '{"team_id":1,"distinct_id":"ph-user-1","person_id":"0190a1b2-aaaa","properties":{"email":"p@example.com","plan":"pro","$geoip_city_name":"Berlin","$geoip_country_code":"DE","$geoip_subdivision_1_name":"Land Berlin","$geoip_time_zone":"Europe/Berlin","$initial_browser":"Firefox","$creator_event_uuid":"0190a1b2-e001"},"person_distinct_id_version":0,"person_version":3,"created_at":"2024-05-01T10:00:00Z","_inserted_at":"2024-05-02T00:00:00Z","is_deleted":false}',
     );
     expect(object).toEqual({
       userId: 'ph-user-1',
@@ -209,6 +209,25 @@ describe('ga4 user_properties', () => {
       fields: {},
       attributes: { big: 9007199254740993n, lit: -5164663614086310235n, ltv: 12.5, tier: 'gold', unset: null },
       attributeTimes: { big: 1790845100000 },
+    });
+  });
+
+  it('a Parquet row (INT64 as bigint): the same values, times in ms', () => {
+    const row = {
+      user_id: 'pq-1',
+      event_timestamp: 1790845800000000n,
+      user_first_touch_timestamp: 1790841600000000n,
+      user_properties: [
+        { key: 'visits', value: { string_value: null, int_value: 12n, float_value: null, double_value: null, set_timestamp_micros: 1790845700123456n } },
+        { key: 'big', value: { string_value: null, int_value: 9007199254740993n, float_value: null, double_value: null, set_timestamp_micros: null } },
+      ],
+    } as unknown as JsonObject;
+    expect(USER_PRESETS['ga4']!.read(row)).toEqual({
+      userId: 'pq-1',
+      time: '1790845800000000',
+      fields: { created: '1790841600000000' },
+      attributes: { visits: 12n, big: 9007199254740993n },
+      attributeTimes: { visits: 1790845700123 },
     });
   });
 

@@ -14,7 +14,9 @@ export const POSTHOG_PERSON_FIELDS = {
   $geoip_country_code: 'country',
   $geoip_time_zone: 'timezone',
 } as const;
-const SKIPPED = new Set<string>(Object.keys(POSTHOG_PERSON_FIELDS));
+/** PostHog's bookkeeping, no user attribute: the id of the event that created the person. */
+export const POSTHOG_PERSON_SKIPPED = ['$creator_event_uuid'] as const;
+const SKIPPED = new Set<string>([...Object.keys(POSTHOG_PERSON_FIELDS), ...POSTHOG_PERSON_SKIPPED]);
 
 /**
  * PostHog persons batch export (JSON Lines or Parquet): one row per (person, distinct id), so a
@@ -29,7 +31,7 @@ export const posthogPersons: UserPreset = {
       'created ← created_at (ISO-8601, no offset: UTC; or epoch seconds); city ← properties.$geoip_city_name, region ← $geoip_subdivision_1_name, country ← $geoip_country_code, timezone ← $geoip_time_zone',
     attributes:
       'properties (an object, or a string holding one): own names as they are, other $-names without the $ (with it when the person also has the bare name)',
-    dropped: 'rows with is_deleted true (deleted); team_id, person_id, _inserted_at are not read',
+    dropped: 'rows with is_deleted true (deleted); properties.$creator_event_uuid (an event id); team_id, person_id, _inserted_at are not read',
     merge:
       'the same distinct id in several rows (repeated or overlapping exports): per property, the row with the higher person_version wins, then the higher person_distinct_id_version, then the later line',
   },
