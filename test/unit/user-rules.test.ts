@@ -297,3 +297,15 @@ describe('CSV header for --kind users: the record time', () => {
     expect(resolveUsersMapping(['userId', 'time'], { ...none, map: { time: 'time' } })).toMatchObject({ time: 1, attributes: [] });
   });
 });
+
+describe("the users fold's bound on attribute names", () => {
+  it('stops with exit 2 naming --attr past 2,000 distinct names (memory of the columns)', async () => {
+    const { UsersFold, MAX_ATTRIBUTES } = await import('../../src/transform/users-fold.js');
+    const fold = new UsersFold(false);
+    const attributes = Object.fromEntries(Array.from({ length: MAX_ATTRIBUTES }, (_, i) => [`a${i}`, 1]));
+    fold.see({ userId: 'u', time: undefined, fields: {}, attributes });
+    expect(() => fold.see({ userId: 'v', time: undefined, fields: {}, attributes: { extra: 1 } })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/more than 2000 distinct attribute names \(the 2001th is "extra"\)/) }),
+    );
+  });
+});
