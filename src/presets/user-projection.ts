@@ -70,6 +70,30 @@ export class UsersPresetProjection implements UsersProjection {
     return out;
   }
 
+  /** records read ahead: those the preset reads as people records, and of them those without a user id that have the anonymous id */
+  private scanned = { records: 0, anonymousOnly: 0 };
+
+  /** One of the records read ahead (before any output), for anonymousProblem. */
+  scan(rec: JsonObject): void {
+    const r = this.project(rec);
+    if ('kind' in r && r.kind === 'dropped') return;
+    this.scanned.records++;
+    if ('kind' in r && r.kind === 'rejected' && r.reason === 'missing_user_id') this.scanned.anonymousOnly++;
+  }
+
+  /**
+   * Most records read ahead have no user id but the vendor's anonymous id (GA4 keeps signed-out
+   * visitors under user_pseudo_id), more than --max-reject-rate allows: the run would end above the
+   * rate after writing everything, so it stops before output naming --anonymous (as the events'
+   * presets do). Undefined when that is not so.
+   */
+  anonymousProblem(maxRejectRate: number): string | undefined {
+    const { records, anonymousOnly } = this.scanned;
+    const path = this.preset.anonymousId;
+    if (path === undefined || records === 0 || anonymousOnly * 2 <= records || anonymousOnly / records <= maxRejectRate) return undefined;
+    return `userId: ${anonymousOnly} of the first ${records} records have no ${this.preset.sources.userId.split(' (')[0]} but a ${path} (signed-out visitors), more than --max-reject-rate ${maxRejectRate} allows. Did you mean --anonymous ${path}? (they are then imported under it; to leave them out instead, raise --max-reject-rate)`;
+  }
+
   /**
    * A record without a user id that has the vendor's anonymous id (Segment's anonymousId, GA4's
    * user_pseudo_id, Amplitude's device_id), read without --anonymous: the rejection names the flag

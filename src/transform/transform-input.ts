@@ -229,10 +229,16 @@ export class TransformInput {
         for (const r of n.value.recs) {
           records++;
           bytes += r.text?.length ?? 256;
-          if (isJsonObject(r.value)) check.scan(r.value);
+          if (isJsonObject(r.value)) {
+            check.scan(r.value);
+            if (this.usersProjection instanceof UsersPresetProjection) this.usersProjection.scan(r.value);
+          }
         }
       }
       check.check();
+      const anonymous = this.usersProjection instanceof UsersPresetProjection ? this.usersProjection.anonymousProblem(this.cfg.maxRejectRate ?? 0) : undefined;
+      if (anonymous !== undefined)
+        throw new BackfillError('MISSING_COLUMN', anonymous, `The counts are those of the first records read (--scan-records). Nothing was written.`);
       // where each part comes from: the preset's rules, then --map and --anonymous (they win)
       const columns: Record<string, string> = preset === undefined ? {} : userPresetMapping(preset);
       for (const [k, v] of Object.entries(this.cfg.users.map)) columns[k] = v!;

@@ -1,15 +1,19 @@
 // --kind users with each vendor preset through the built CLI (issue 19), on the samples, each
 // with its exact clean CSV written by hand from docs/inputs-and-presets.md "Users presets":
 // which source field becomes which column, what is dropped and why, and the merge per vendor.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { sample, tempDir } from '../helpers/run.js';
 
 async function transform(input: string, ...args: string[]) {
+  return transformWith(['--max-reject-rate', '1'], input, ...args);
+}
+
+async function transformWith(options: string[], input: string, ...args: string[]) {
   const out = await tempDir();
-  const r = await runCli(['transform', '--kind', 'users', input, '--out', out, '--max-reject-rate', '1', ...args]);
+  const r = await runCli(['transform', '--kind', 'users', input, '--out', out, ...options, ...args]);
   const text = (name: string) => readFile(join(out, name), 'utf8');
   return {
     r,
@@ -122,5 +126,27 @@ describe('--kind users --preset (exact clean CSV)', () => {
       merge: expect.stringContaining('set_timestamp_micros'),
       anonymous: 'user_pseudo_id',
     });
+  });
+
+  it('ga4 with mostly signed-out visitors and no --anonymous: stops before output naming --anonymous user_pseudo_id, and the flag as printed runs', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'web.ndjson');
+    const row = (user: string | null, pseudo: string) =>
+      JSON.stringify({
+        event_timestamp: '1790845200000000',
+        user_id: user,
+        user_pseudo_id: pseudo,
+        user_properties: [{ key: 'plan', value: { string_value: 'free', set_timestamp_micros: '1790845100000000' } }],
+      });
+    await writeFile(input, [row(null, '745846450.1644156613'), row(null, '99.1'), row('ga-1', '1.2')].join('\n') + '\n');
+    const first = await transformWith([], input, '--preset', 'ga4');
+    expect(first.r.code).toBe(2);
+    expect(first.r.stderr).toContain('userId: 2 of the first 3 records have no user_id but a user_pseudo_id');
+    expect(first.clean).toBe('');
+    const flag = /Did you mean (--anonymous \S+)\?/.exec(first.r.stderr)?.[1];
+    expect(flag).toBe('--anonymous user_pseudo_id');
+    const again = await transformWith([], input, '--preset', 'ga4', ...flag!.split(' '));
+    expect(again.r.code, again.r.stderr).toBe(0);
+    expect(again.clean).toBe(csv('userId,userAttributes.plan', '745846450.1644156613,free', '99.1,free', 'ga-1,free'));
   });
 });
