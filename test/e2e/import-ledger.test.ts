@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiExport } from '../helpers/api-run.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { gameRunArgs, hourAgo } from '../helpers/game-run.js';
-import { repoRoot, tempDir } from '../helpers/run.js';
+import { repoRoot, sample, tempDir } from '../helpers/run.js';
 import { APP, BUCKET, startServers } from '../helpers/servers.js';
 
 let s: Awaited<ReturnType<typeof startServers>>;
@@ -143,6 +143,25 @@ describe('the import ledger: a lost run directory does not import twice', () => 
     // the entry followed the job to its end (wait by hand attached the run's ledger again)
     const m = await manifestOf(join(work, 'first'));
     expect((await ledgerOf(m.importLedger.url)).imports[0].parts[0]).toMatchObject({ stage: 'finished', jobState: 'FINISHED' });
+  });
+
+  it('by hand: transform and upload into a new directory go ahead, launch is refused (the app is known only there); --reimport as printed launches', async () => {
+    const work = await tempDir();
+    const to = `gs://${BUCKET}/${unique('by-hand')}`;
+    expect((await runCli(gameRunArgs({ out: join(work, 'first'), to, apiUrl: s.sim.apiUrl, importAt: IMPORT }), { env: env() })).code).toBe(0);
+    const out = join(work, 'second');
+    const transform = ['transform', sample('mobile-game.csv'), '--out', out, '--count-column', 'count', '--import-at', IMPORT];
+    expect((await runCli(transform, { env: env() })).code).toBe(0);
+    expect((await runCli(['upload', out, '--to', to], { env: env() })).code).toBe(0);
+    const [l0, jobs0] = [launches(), s.sim.jobs.size];
+    const launch = await runCli(['launch', out, '--app-id', APP.id, '--api-url', s.sim.apiUrl, '--yes'], { env: env() });
+    expect(launch.code).toBe(2);
+    expect(launch.stderr).toContain('ALREADY_IMPORTED');
+    expect([launches(), s.sim.jobs.size]).toEqual([l0, jobs0]);
+    const reimport = adviceIn(launch.stderr).find((a) => a.includes('--reimport'));
+    expect(reimport).toMatch(/^lp-backfill launch /);
+    expect((await runAdvice(reimport!, env())).code).toBe(0);
+    expect(s.sim.jobs.size).toBe(jobs0 + 1);
   });
 
   it('sharded --state-to run: with its local directories gone, shard 0 run again elsewhere is refused; its retried task (same --state-to) resumes and sends nothing', async () => {
