@@ -445,16 +445,29 @@ async function claimLedger(
   }
 }
 
-/** A run that recorded itself follows its entry when resumed (wait by hand, run again): no new record is made. */
+/**
+ * A run that recorded itself follows its entry when resumed (wait by hand, run again). Its jobs are
+ * followed whatever the record says: a record edited since (this run's entry gone, another run
+ * there) is said, never a reason to stop following what is already in Leanplum.
+ */
 async function reattachLedger(lock: RunLock, m: Manifest | undefined, app: App, deps: PipelineDeps): Promise<void> {
   if (m?.importLedger === undefined || lock.ledger !== undefined || m.sink === 'api') return;
-  await claimLedger(
-    lock,
-    m,
-    ledgerOf(m, 'csv-job', app, ledgerPlace(m, 'csv-job', undefined, undefined), deps),
-    { reimport: false, app, sink: 'csv-job' },
-    deps,
-  );
+  try {
+    await claimLedger(
+      lock,
+      m,
+      ledgerOf(m, 'csv-job', app, ledgerPlace(m, 'csv-job', undefined, undefined), deps),
+      { reimport: false, app, sink: 'csv-job' },
+      deps,
+    );
+  } catch (e) {
+    if (!(e instanceof BackfillError && (e.code === 'ALREADY_IMPORTED' || e.code === 'GCS_FAILED' || e.code === 'STAGE_REFUSED'))) throw e;
+    deps.log(
+      'ledger-warning',
+      { url: m.importLedger.url, error: e.message },
+      `warning    the import ledger ${m.importLedger.url} was not updated: ${e.message}`,
+    );
+  }
 }
 
 export async function uploadRun(o: { dir: string; target: Target }, deps: PipelineDeps): Promise<Manifest> {
@@ -485,6 +498,8 @@ export async function runBackfill(o: RunOptions, deps: PipelineDeps): Promise<Ru
     async (lock) => {
       for (let attempt = 1; ; attempt++) {
         try {
+          // decided again from what GCS holds now: the ledger is attached again by this attempt's claim
+          delete lock.ledger;
           let m = await loadManifest(dir);
           // the client is made (and a bad --api-url refused) before anything is read or written
           const app = appOf(o.leanplum, m);
