@@ -1,7 +1,7 @@
 // npm run demo — the whole job on a bundled sample, against local stand-ins for GCS and Leanplum.
 // Nothing to configure: both servers start on free loopback ports and stop at the end.
 import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GcsEmulator } from '../test/stand-ins/gcs-emulator.js';
@@ -15,6 +15,9 @@ const app = { id: 'demo-app', devKey: 'demo-dev-key-0000', prodKey: 'demo-prod-k
 const readerToken = 'leanplum-service-account';
 
 await mkdir(join(root, 'runs'), { recursive: true });
+// a fresh GCS stand-in each time: its bucket keeps the import ledger, which (rightly) refuses to
+// import the same samples into the same app twice — a second `npm run demo` would stop there
+await rm(join(root, 'runs', '.gcs-emulator'), { recursive: true, force: true });
 const gcs = new GcsEmulator({ dataDir: join(root, 'runs', '.gcs-emulator'), buckets: { [bucket]: { readers: [readerToken] } } });
 await gcs.start();
 const sim = new LeanplumSimulator({ apps: { [app.id]: { devKey: app.devKey, prodKey: app.prodKey } }, gcsUrl: gcs.url, readerToken, stepMs: 400 });
