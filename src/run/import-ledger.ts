@@ -21,8 +21,14 @@ export interface IdentityParts {
   options: Record<string, unknown>;
 }
 
-/** Options that do not change what is imported: the import time (a default "now" is not recorded at all). */
-const NOT_IDENTITY = new Set(['import-at']);
+/**
+ * Options that do not change which rows reach Leanplum, only how they are cut into files or how the
+ * run behaves: the import time (a default "now" is not recorded at all), the part size, the order of
+ * the rows, the canary's size, the reject-rate stop and the reader's read-ahead and record bound.
+ * A rerun after a lost run directory with a larger --max-part-bytes or --canary 0 sends the same
+ * events again: exactly the second import the ledger is for, so they must not make a new identity.
+ */
+export const NOT_IDENTITY = new Set(['import-at', 'max-part-bytes', 'order', 'canary', 'max-reject-rate', 'scan-records', 'max-record-bytes', 'sample']);
 
 /** JSON with object keys sorted at every depth: the same value always gives the same text. */
 export function canonicalJson(v: unknown): string {
