@@ -120,7 +120,7 @@ describe('the import ledger: a lost run directory does not import twice', () => 
     const to = `gs://${BUCKET}/${unique('unfinished')}`;
     const args = (out: string, extra: string[] = []) => gameRunArgs({ out, to, apiUrl: s.sim.apiUrl, importAt: IMPORT, extra });
     await fetch(`${s.sim.url}/_sim/config`, { method: 'POST', body: JSON.stringify({ stuckPending: true }) });
-    let first;
+    let first: Awaited<ReturnType<typeof runCli>>;
     try {
       first = await runCli(args(join(work, 'first'), ['--timeout', '1s']), { env: env() });
     } finally {
