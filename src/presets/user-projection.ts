@@ -35,6 +35,7 @@ export class UsersPresetProjection implements UsersProjection {
   }
 
   project(rec: JsonObject): RawUserResult {
+    if (this.preset.eventExport?.is(rec) === true) return { kind: 'dropped', reason: 'not_profile' };
     const v = this.preset.read(rec);
     if ('kind' in v) return v;
     let idValue = v.userId;
@@ -71,10 +72,12 @@ export class UsersPresetProjection implements UsersProjection {
   }
 
   /** records read ahead: those the preset reads as people records, and of them those without a user id that have the anonymous id */
-  private scanned = { records: 0, anonymousOnly: 0 };
+  private scanned = { records: 0, anonymousOnly: 0, all: 0, events: 0 };
 
-  /** One of the records read ahead (before any output), for anonymousProblem. */
+  /** One of the records read ahead (before any output), for anonymousProblem and eventExportProblem. */
   scan(rec: JsonObject): void {
+    this.scanned.all++;
+    if (this.preset.eventExport?.is(rec) === true) this.scanned.events++;
     const r = this.project(rec);
     if ('kind' in r && r.kind === 'dropped') return;
     this.scanned.records++;
@@ -92,6 +95,19 @@ export class UsersPresetProjection implements UsersProjection {
     const path = this.preset.anonymousId;
     if (path === undefined || records === 0 || anonymousOnly * 2 <= records || anonymousOnly / records <= maxRejectRate) return undefined;
     return `userId: ${anonymousOnly} of the first ${records} records have no ${this.preset.sources.userId.split(' (')[0]} but a ${path} (signed-out visitors), more than --max-reject-rate ${maxRejectRate} allows. Did you mean --anonymous ${path}? (they are then imported under it; to leave them out instead, raise --max-reject-rate)`;
+  }
+
+  /**
+   * Most records read ahead are the vendor's events (its event export, read with --kind users): the
+   * run would write nothing useful (PostHog's event properties are no person properties), so it
+   * stops before output naming the kinds that read an event export. Undefined when that is not so.
+   */
+  eventExportProblem(): string | undefined {
+    const e = this.preset.eventExport;
+    const { all, events } = this.scanned;
+    if (e === undefined || all === 0 || events * 2 <= all) return undefined;
+    const name = this.preset.name;
+    return `--kind users --preset ${name}: ${events} of the first ${all} records are events, not records of the ${e.people}: this looks like the ${e.events}. For its events per user, use --kind totals (one row per user: counts, first/last times, value sums) or --kind events; for user attributes, read the ${e.people} with --kind users --preset ${name}`;
   }
 
   /**

@@ -235,6 +235,9 @@ export class TransformInput {
           }
         }
       }
+      const events = this.usersProjection instanceof UsersPresetProjection ? this.usersProjection.eventExportProblem() : undefined;
+      if (events !== undefined)
+        throw new BackfillError('CONFIG_INVALID', events, 'The counts are those of the first records read (--scan-records). Nothing was written.');
       check.check();
       const anonymous = this.usersProjection instanceof UsersPresetProjection ? this.usersProjection.anonymousProblem(this.cfg.maxRejectRate ?? 0) : undefined;
       if (anonymous !== undefined)

@@ -149,4 +149,40 @@ describe('--kind users --preset (exact clean CSV)', () => {
     expect(again.r.code, again.r.stderr).toBe(0);
     expect(again.clean).toBe(csv('userId,userAttributes.plan', '745846450.1644156613,free', '99.1,free', 'ga-1,free'));
   });
+  // review of issue 19: PostHog's and Mixpanel's event exports are other files than their people
+  // exports; read with --kind users, PostHog's event properties ($current_url, amount, cart) became
+  // user attributes without a word, and Mixpanel's events were all rejected as "userId is empty".
+  it.each([
+    ['posthog', 'posthog-export.jsonl', 'persons export'],
+    ['mixpanel', 'mixpanel-export.ndjson', 'people export'],
+  ])('%s event export with --kind users: stops before output (exit 2) naming --kind totals, and the advice as printed runs', async (preset, file, people) => {
+    const first = await transformWith([], sample(file), '--preset', preset);
+    expect(first.r.code, first.r.stderr).toBe(2);
+    expect(first.clean).toBe('');
+    expect(first.r.stderr).toContain(`events, not records of the ${people}`);
+    const kind = /use (--kind totals) /.exec(first.r.stderr)?.[1];
+    expect(kind).toBe('--kind totals');
+    const out = await tempDir();
+    const again = await runCli(['transform', sample(file), '--out', out, '--preset', preset, '--max-reject-rate', '1', ...kind!.split(' ')]);
+    expect(again.code, again.stderr).toBe(0);
+  });
+
+  it('posthog persons file with an event line among the persons: the event is dropped as not_profile, its properties are no attributes', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'persons.jsonl');
+    const persons = (await readFile(sample('posthog-persons.jsonl'), 'utf8')).split('\n').slice(0, 3);
+    const event = JSON.stringify({
+      uuid: 'e-1',
+      event: '$pageview',
+      distinct_id: 'ph-1',
+      timestamp: '2026-10-01T09:00:00Z',
+      properties: { $current_url: 'https://x/' },
+    });
+    await writeFile(input, [...persons, event].join('\n') + '\n');
+    const { r, clean, summary } = await transformWith([], input, '--preset', 'posthog');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean).not.toContain('current_url');
+    expect(summary.counts).toMatchObject({ read: 4, kept: 3, rejected: 0, dropped: 1 });
+    expect(summary.counts.droppedByReason).toMatchObject({ not_profile: 1 });
+  });
 });

@@ -48,8 +48,15 @@ export const mixpanelPeople: UserPreset = {
     fields:
       'created ← $created, else $mp_first_event_time ("First Seen"); city ← $city, region ← $region, country ← $country_code, timezone ← $timezone; lastActive: none ($last_seen is not activity)',
     attributes: `$properties: email ← $email (and name, first_name, last_name, phone, avatar from their $-names); other $-names without the $ (with it when the profile also has the bare name); the customer's own names as they are`,
-    dropped: '$ios_devices, $android_devices (push tokens), $transactions (a list of objects); a record without $distinct_id is rejected',
+    dropped:
+      '$ios_devices, $android_devices (push tokens), $transactions (a list of objects); a record without $distinct_id is rejected; event records ({"event", "properties"}: the events export) are not_profile',
     merge: 'one record per profile; the same profile in several exports: per attribute, the later $last_seen wins (without one: the later line)',
+  },
+  eventExport: {
+    events: 'event export',
+    people: 'people export',
+    // an event of the Export API: {"event", "properties": {...}}; a profile has $distinct_id
+    is: (r) => typeof r['event'] === 'string' && objectAt(r, 'properties') !== undefined && !Object.hasOwn(r, '$distinct_id'),
   },
   read(r: JsonObject): VendorUser | UserPresetSkip {
     const nested = objectAt(r, '$properties');

@@ -31,9 +31,16 @@ export const posthogPersons: UserPreset = {
       'created ← created_at (ISO-8601, no offset: UTC; or epoch seconds); city ← properties.$geoip_city_name, region ← $geoip_subdivision_1_name, country ← $geoip_country_code, timezone ← $geoip_time_zone',
     attributes:
       'properties (an object, or a string holding one): own names as they are, other $-names without the $ (with it when the person also has the bare name)',
-    dropped: 'rows with is_deleted true (deleted); properties.$creator_event_uuid (an event id); team_id, person_id, _inserted_at are not read',
+    dropped:
+      'rows with is_deleted true (deleted); event records (uuid/timestamp and event: the events export, not_profile); properties.$creator_event_uuid (an event id); team_id, person_id, _inserted_at are not read',
     merge:
       'the same distinct id in several rows (repeated or overlapping exports): per property, the row with the higher person_version wins, then the higher person_distinct_id_version, then the later line',
+  },
+  eventExport: {
+    events: 'events export',
+    people: 'persons export',
+    // an events export row has the event's name and its uuid or timestamp; a person row has none of them
+    is: (r) => typeof r['event'] === 'string' && (r['uuid'] !== undefined || r['timestamp'] !== undefined) && r['person_version'] === undefined,
   },
   read(r: JsonObject): VendorUser | UserPresetSkip {
     if (isTrueFlag(r['is_deleted'])) return { kind: 'dropped', reason: 'deleted' };

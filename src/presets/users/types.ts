@@ -42,5 +42,12 @@ export interface UserPreset {
   sources: Readonly<Record<'userId' | 'time' | 'fields' | 'attributes' | 'dropped' | 'merge', string>>;
   /** the vendor's id for a visitor who is not signed in, suggested as --anonymous (Segment `anonymousId`) */
   anonymousId?: string | undefined;
+  /**
+   * Where the vendor's event export is another file than its people export (Mixpanel, PostHog):
+   * the names of both and a test that tells an event record apart. Such a record is dropped as
+   * `not_profile` (its event properties are no user attributes); when most records read ahead are
+   * events, the transform stops before output (exit 2) naming --kind totals and --kind events.
+   */
+  eventExport?: { events: string; people: string; is(record: JsonObject): boolean } | undefined;
   read(record: JsonObject): VendorUser | UserPresetSkip;
 }
