@@ -41,3 +41,12 @@ export function safeSuggestion(name: string | undefined): string | undefined {
   if (name === undefined || name === '' || needsEscape(name)) return undefined;
   return /^[\w@%+=:,./-]+$/.test(name) ? name : `'${name.replaceAll("'", `'\\''`)}'`;
 }
+
+/**
+ * A flag and its value (`raw`, written as `shellText`: quoted for the shell where needed) as a
+ * command the user can copy: `--flag=value` when the value starts with "-", which the option parser
+ * would otherwise read as flags of their own (`--rename-attr -x=x`: "Unknown argument: x").
+ */
+export function flagAndValue(flag: string, raw: string, shellText: string): string {
+  return raw.startsWith('-') ? `${flag}=${shellText}` : `${flag} ${shellText}`;
+}

@@ -5,7 +5,7 @@
 import { BackfillError } from '../errors.js';
 import { attributeNameProblem, attributeRename } from '../events/user-names.js';
 import { USER_FIELDS, type RawUserResult, type UserField, type UserValue } from '../model/user-record.js';
-import { ambiguity, safeSuggestion } from './header-names.js';
+import { ambiguity, flagAndValue, safeSuggestion } from './header-names.js';
 import { closestName, suggestColumn } from './mapping.js';
 import { shown, shownList } from './shown.js';
 
@@ -50,7 +50,7 @@ function findColumn(header: readonly string[], name: string): number {
 }
 
 /** `--flag value` as it can be pasted into a shell. */
-const flagWord = (flag: string, value: string): string => `${flag} ${safeSuggestion(value) ?? `'${value.replaceAll("'", `'\\''`)}'`}`;
+const flagWord = (flag: string, value: string): string => flagAndValue(flag, value, safeSuggestion(value) ?? `'${value.replaceAll("'", `'\\''`)}'`);
 
 /**
  * Header + options → the layout. Throws BAD_HEADER / MISSING_COLUMN / CONFIG_INVALID with every

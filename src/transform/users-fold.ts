@@ -18,6 +18,7 @@ import {
   type UserValue,
   type UserValueProblem,
 } from '../model/user-record.js';
+import { flagAndValue } from '../input/header-names.js';
 import { csvField } from './csv-line.js';
 import type { UserFold } from './user-fold.js';
 
@@ -203,7 +204,7 @@ export class UsersFold implements UserFold {
       const better = l.problem === 'bad_name' ? attributeRename(l.name) : undefined;
       return {
         ...l,
-        fix: better === undefined ? null : `--rename-attr '${`${l.name}=${better}`.replaceAll("'", `'\\''`)}'`,
+        fix: better === undefined ? null : flagAndValue('--rename-attr', `${l.name}=${better}`, `'${`${l.name}=${better}`.replaceAll("'", `'\\''`)}'`),
       };
     });
     if (this.leftOutOther > 0)

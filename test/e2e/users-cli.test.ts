@@ -226,6 +226,40 @@ describe('--kind users (exact clean CSV)', () => {
     expect(await readFile(join(out, 'clean.csv'), 'utf8')).toBe(csv('userId,userAttributes.$feature_beta,userAttributes.plan', 'a,true,pro'));
   });
 
+  // review of issue 19: a name starting with "-" (Leanplum refuses it) got the fix `--rename-attr -x=x`,
+  // which the option parser reads as the flags -x: "Unknown argument: x", exit 2.
+  it('a CSV column and a JSON key starting with "-": the printed --rename-attr runs as printed through a shell', async () => {
+    const dir = await tempDir();
+    const bash = (args: string) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const child = spawn('bash', ['-c', `"${process.execPath}" "${CLI}" transform ${args}`]);
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+    const input = join(dir, 'dash.csv');
+    await writeFile(input, 'userId,-x,plan\nu1,b,pro\n');
+    const first = await transform(input);
+    expect(first.r.code).toBe(2);
+    const fix = /Add to the command: (.*?) \(/.exec(first.r.stderr)?.[1];
+    expect(fix).toBeDefined();
+    const out = join(dir, 'o1');
+    const again = await bash(`"${input}" --out "${out}" --kind users --no-report ${fix}`);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await readFile(join(out, 'clean.csv'), 'utf8')).toBe(csv('userId,userAttributes.plan,userAttributes.x', 'u1,pro,b'));
+    const json = join(dir, 'dash.ndjson');
+    await writeFile(json, '{"userId":"a","-y":1,"plan":"pro"}\n');
+    const j = await transform(json);
+    expect(j.r.code, j.r.stderr).toBe(0);
+    const [left] = j.summary.users.valuesLeftOut;
+    expect(left.fix).toBeTruthy();
+    const out2 = join(dir, 'o2');
+    const shell = await bash(`"${json}" --out "${out2}" --kind users --no-report ${left.fix}`);
+    expect(shell.code, shell.stderr).toBe(0);
+    expect(await readFile(join(out2, 'clean.csv'), 'utf8')).toBe(csv('userId,userAttributes.plan,userAttributes.y', 'a,pro,1'));
+  });
+
   it('--clear-empty writes the clears into clearUserAttributes; without --kind users the flag is refused', async () => {
     const { r, out, clean, summary } = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city', '--clear-empty');
     expect(r.code, r.stderr).toBe(0);
