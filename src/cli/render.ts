@@ -49,7 +49,13 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
       `split      ${n(split.count)} user(s) larger than a part (--max-part-bytes) span parts: ${split.sample.map((x) => `${x.user} (${x.firstPart} … ${x.lastPart})`).join(', ')}${split.count > split.sample.length ? ', …' : ''}`,
     );
   }
-  if (s.config.leftOutColumns.length > 0) lines.push(`left out   ${shownList(s.config.leftOutColumns)} (carry them with --param)`);
+  if (s.config.leftOutColumns.length > 0) {
+    // how to carry a column left out depends on the kind: totals rows have no place for it
+    const carry = { events: 'carry them with --param', users: 'carry them with --attr', totals: 'a totals row carries no parameters' }[
+      s.config.kind ?? 'events'
+    ];
+    lines.push(`left out   ${shownList(s.config.leftOutColumns)} (${carry})`);
+  }
   // entries a zip holds but this tool does not read: their rows are in no count, so say so loudly
   for (const i of s.inputs) {
     if (i.skippedEntries?.length)

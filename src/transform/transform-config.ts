@@ -233,6 +233,17 @@ export function buildTransformConfig(raw: RawTransformOptions, now: Date): Trans
   if (inputs.length === 0) problems.push('input: name at least one export file (or - for standard input)');
   if (inputs.length > 1 && inputs.includes('-')) problems.push('input: - (standard input) cannot be combined with files');
   const users = usersConfig(raw, raw.kind === 'users', problems);
+  if (raw.kind === 'totals') {
+    const given = [
+      raw.param?.length ? '--param' : undefined,
+      raw.paramsFrom?.length ? '--params-from' : undefined,
+      raw.originalTimeParam !== undefined ? '--original-time-param' : undefined,
+    ].filter((x) => x !== undefined);
+    if (given.length > 0)
+      problems.push(
+        `${given.join(', ')}: options of events, not of --kind totals (a totals row holds per event only count, firstTime, lastTime and value: no parameters); leave them out, or use --kind events to import the parameters`,
+      );
+  }
   const map = users === undefined ? parseMap(raw.map ?? [], problems) : {};
   const order = raw.order ?? DEFAULTS.order;
   if (order !== 'user' && order !== 'input') problems.push(`order: expected user or input, found "${order}"`);

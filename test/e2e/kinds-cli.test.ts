@@ -195,6 +195,34 @@ describe('--kind totals (exact clean.csv)', () => {
     await expect(readFile(join(out, 'summary.json'))).rejects.toThrow();
   });
 
+  // review of issue 19: a totals row carries no parameters, yet --param was taken and dropped without
+  // a word, and the printed summary advised "carry them with --param" for the columns left out.
+  it('--param, --params-from and --original-time-param are refused with --kind totals (exit 2, nothing written); the summary does not advise --param', async () => {
+    const out = join(await tempDir(), 'out');
+    const r = await runCli([
+      'transform',
+      sample('mobile-game.csv'),
+      '--out',
+      out,
+      '--kind',
+      'totals',
+      '--param',
+      'count',
+      '--original-time-param',
+      'original_time',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--param, --original-time-param: options of events, not of --kind totals');
+    await expect(readFile(join(out, 'clean.csv'))).rejects.toThrow();
+    const plain = await transform(sample('mobile-game.csv'), '--kind', 'totals');
+    expect(plain.r.code, plain.r.stderr).toBe(0);
+    expect(plain.r.stdout).toMatch(/left out +count \(a totals row carries no parameters\)/);
+    expect(plain.r.stdout).not.toContain('carry them with --param');
+    const users = await transform(sample('users.csv'), '--kind', 'users', '--map', 'userId=user_id', '--attr', 'email');
+    expect(users.r.code, users.r.stderr).toBe(0);
+    expect(users.r.stdout).toMatch(/left out +.*plan.* \(carry them with --attr\)/);
+  });
+
   it('--order input is refused for a per-user kind (exit 2, naming why)', async () => {
     const out = join(await tempDir(), 'out');
     const r = await runCli([
