@@ -68,7 +68,8 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
   if (olderThan7d > 0) {
     warnings.push({
       code: 'analytics_7d',
-      message: `${pct(olderThan7d, k.written)}% of the events written are older than 7 days before the import: they reach user profiles and audiences but do not show on Leanplum's Analytics page.`,
+      // of the occurrences: for events the rows written, for totals (one row per user) their counts
+      message: `${pct(olderThan7d, k.occurrences)}% of the events written are older than 7 days before the import: they reach user profiles and audiences but do not show on Leanplum's Analytics page.`,
     });
   }
   if (k.naiveTimeRows > 0) {
@@ -80,7 +81,13 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
   if (summary.config.leftOutColumns.length > 0) {
     warnings.push({
       code: 'columns_left_out',
-      message: `Columns not imported: ${summary.config.leftOutColumns.join(', ')}. Carry them with --param <column> if they matter.`,
+      message: `Columns not imported: ${summary.config.leftOutColumns.join(', ')}. ${
+        {
+          events: 'Carry them with --param <column> if they matter.',
+          users: 'Carry them with --attr <column> if they matter.',
+          totals: 'A totals row carries no parameters.',
+        }[summary.config.kind ?? 'events']
+      }`,
     });
   }
   if (c.rowsWithLargeCount > 0) {

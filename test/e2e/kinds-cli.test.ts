@@ -166,6 +166,22 @@ describe('--kind totals (exact clean.csv)', () => {
     );
   });
 
+  // review of issue 19: the report's shares were taken of the rows written, which for totals are
+  // users: "200.00% of the events written are older than 7 days"; and it advised --param for totals.
+  it('the report of a totals run: the 7-day share is of the occurrences (≤ 100%), the columns left out are not sent to --param', async () => {
+    const input = join(await tempDir(), 'small.csv');
+    await writeFile(input, SMALL);
+    const { r, report } = await transform(input, ...SMALL_MAP, '--kind', 'totals');
+    expect(r.code, r.stderr).toBe(0);
+    const warning = (code: string) => report.warnings.find((w: { code: string }) => w.code === code)?.message as string | undefined;
+    // every kept occurrence is in 2025/2026-09, more than 7 days before 2026-11-20
+    expect(warning('analytics_7d')).toMatch(/^100(\.0+)?% of the events/);
+    const game = await transform(sample('mobile-game.csv'), '--kind', 'totals');
+    const left = game.report.warnings.find((w: { code: string }) => w.code === 'columns_left_out')?.message;
+    expect(left).toContain('count');
+    expect(left).not.toContain('--param');
+  });
+
   it('with a canary: the rows of the canary users alone in part 1, one row per user, clean.lines following the parts', async () => {
     const input = join(await tempDir(), 'small.csv');
     await writeFile(input, SMALL);
