@@ -179,7 +179,13 @@ export function resolveUsersMapping(rawHeader: readonly string[], opts: UserMapp
   const seen = new Map<string, number>();
   for (const a of attributes) {
     const other = seen.get(a.name);
-    if (other !== undefined)
+    if (other !== undefined && header[other] === header[a.index]) {
+      // two columns with the same name: no --rename-attr or --drop-attr can tell them apart
+      ambiguous = true;
+      problems.push(
+        `attribute "${shown(a.name)}" comes from two columns both named "${shown(header[a.index]!)}" (columns ${other + 1} and ${a.index + 1}); no flag can tell them apart`,
+      );
+    } else if (other !== undefined)
       problems.push(
         `attribute "${shown(a.name)}" comes from two columns ("${shown(header[other]!)}" and "${shown(header[a.index]!)}"); rename one with --rename-attr <column>=<name>`,
       );

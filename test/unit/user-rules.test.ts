@@ -204,6 +204,20 @@ describe('CSV header for --kind users', () => {
     expect(() => resolveUsersMapping(['userId', 'email'], { ...none, dropAttrs: ['emai'] })).toThrow(/Did you mean --drop-attr email\?/);
     expect(() => resolveUsersMapping(['userId', 'a', 'b'], { ...none, renames: [{ column: 'a', name: 'b' }] })).toThrow(/comes from two columns/);
   });
+
+  // review of issue 19: two columns named alike got "rename one with --rename-attr <column>=<name>",
+  // which then fails ("cannot tell which one is meant")
+  it('two columns with the same name: the hint is to rename them in the export, not a flag that cannot tell them apart', () => {
+    let err: unknown;
+    try {
+      resolveUsersMapping(['userId', 'email', 'email'], none);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).message).toContain('attribute "email" comes from two columns both named "email" (columns 2 and 3); no flag can tell them apart');
+    expect((err as Error).message).not.toContain('--rename-attr');
+    expect((err as { hint: string }).hint).toContain('Rename the columns in the export');
+  });
 });
 
 describe('JSON records for --kind users', () => {
