@@ -28,6 +28,11 @@ export interface PartWriterOptions {
    * writer is part 1, the other users' writer starts at 2 (issue 20).
    */
   firstPart?: number;
+  /**
+   * The writer must stay ONE part (the canary's: its neighbour's parts are numbered from 2): the
+   * error to throw when a row does not fit in it, instead of opening a second part.
+   */
+  onePart?: (rowsInPart: number) => Error;
 }
 
 export interface PartInfo {
@@ -114,6 +119,7 @@ export class PartWriter {
     this.headerBytes = Buffer.byteLength(header);
     this.grouped = options.groups === true;
     this.base = options.firstPart === undefined ? undefined : options.firstPart - 1;
+    this.onePart = options.onePart;
     const first = this.base === undefined ? 'clean.csv' : partName(this.base + 1);
     this.stream = openWriteStream(join(dir, first), { highWaterMark: STREAM_BUFFER });
     this.parts.push({ file: first, rows: 0, bytes: 0, billableLookups: 0 });
@@ -121,6 +127,8 @@ export class PartWriter {
     this.partBytes = this.headerBytes;
     this.groupStartBytes = this.headerBytes;
   }
+
+  private readonly onePart: ((rowsInPart: number) => Error) | undefined;
 
   private current() {
     return this.parts[this.parts.length - 1]!;
@@ -138,6 +146,7 @@ export class PartWriter {
     const bytes = Buffer.byteLength(line);
     if (this.grouped && user !== this.group) this.startGroup(user);
     if (this.partBytes + bytes > this.maxBytes && this.partRows > 0) {
+      if (this.onePart !== undefined) throw this.onePart(this.partRows);
       this.action = !this.grouped || this.groupRows === 0 ? 'rotate' : this.groupStartRow > 0 ? 'move' : 'split';
       this.queue.push(line, user);
       return true;

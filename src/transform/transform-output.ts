@@ -1,4 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
+import { BackfillError } from '../errors.js';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
@@ -529,7 +530,14 @@ export class TransformOutput {
     return {
       canary: {
         users: new Set(choice.users.map((u) => u.user)),
-        writer: this.newPartWriter(cfg.outDir, this.header, cfg.maxPartBytes, { groups: true, firstPart: 1 }),
+        writer: this.newPartWriter(cfg.outDir, this.header, cfg.maxPartBytes, {
+          groups: true,
+          firstPart: 1,
+          // the rest is numbered from part 2: a second canary part would share its names (and the
+          // gate follows part 1 alone). Only a per-user fold can get here: its rows are measured
+          // after the canary is chosen (the choice counts the records' bytes, not the folded row's)
+          onePart: (fitted) => canaryOverflow(choice.users.length, fitted, cfg.maxPartBytes, this.fold !== undefined),
+        }),
         restPath,
         restLines: new LineIndexWriter(restPath),
       },
@@ -592,4 +600,13 @@ export class TransformOutput {
     await this.byUser?.dispose();
     await rm(join(this.cfg.outDir, SORT_DIR), { recursive: true, force: true });
   }
+}
+
+/** The canary's rows, as written, outgrow one part (exit 2): how many fitted, and the three ways on. */
+export function canaryOverflow(users: number, fitted: number, maxPartBytes: number, folded: boolean): BackfillError {
+  return new BackfillError(
+    'CONFIG_INVALID',
+    `canary: the ${users} canary users' rows${folded ? ' (one row per user, with a cell for every column of the header)' : ''} do not fit in one part of --max-part-bytes ${maxPartBytes} bytes: the ${fitted === 1 ? 'first row' : `first ${fitted} rows`} filled it. The canary is one part, imported alone and first`,
+    `Nothing was sent. Give a smaller --canary (at most about ${Math.max(1, Math.floor(fitted * 0.8))}), a larger --max-part-bytes, or --canary 0 (no canary), and run the same command again.`,
+  );
 }

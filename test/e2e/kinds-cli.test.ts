@@ -198,6 +198,26 @@ describe('--kind totals (exact clean.csv)', () => {
     expect((await readFile(join(out, 'clean.lines'))).length).toBe(4 * 8);
   });
 
+  it('a canary whose folded rows outgrow one part: exit 2 naming the fix, never a second canary part sharing a name with the rest', async () => {
+    // 300 users, each one row of a 40-event header (160 mostly empty cells): the picker's estimate
+    // (the occurrences' bytes) is far below the folded row's size, so 100 canary users need ~4 parts
+    const dir = await tempDir();
+    const input = join(dir, 'wide.csv');
+    await writeFile(input, csv('userId,event,time', ...Array.from({ length: 300 }, (_, i) => `u${i},e${i % 40},2026-09-01T00:00:00Z`)));
+    const out = join(dir, 'out');
+    const args = ['transform', input, '--out', out, '--import-at', IMPORT_AT, '--kind', 'totals', '--canary', '100', '--max-part-bytes', '8KB'];
+    const r = await runCli(args);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('--canary');
+    expect(r.stderr).toContain('--max-part-bytes');
+    // the fix as given: a smaller canary fits in one part
+    const again = await runCli(args.map((a) => (a === '100' ? '10' : a)).map((a) => (a === out ? join(dir, 'out2') : a)));
+    expect(again.code, again.stderr).toBe(0);
+    const m = JSON.parse(await readFile(join(dir, 'out2', 'manifest.json'), 'utf8')) as { parts: { file: string; canary?: boolean }[] };
+    expect(m.parts.filter((p) => p.canary === true).map((p) => p.file)).toEqual(['clean-part-001.csv']);
+    expect(new Set(m.parts.map((p) => p.file)).size).toBe(m.parts.length);
+  });
+
   it('more than 500 event names: exit 2 naming the count, nothing written', async () => {
     const dir = await tempDir();
     const input = join(dir, 'many.csv');
