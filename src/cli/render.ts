@@ -11,6 +11,7 @@ const n = (x: number) => x.toLocaleString('en-US');
 /** The short text summary printed to stdout after a transform. */
 export function renderTransformSummary(s: TransformSummary, outDir: string, now: Date): string {
   const c = s.counts;
+  const perUser = s.config.kind === 'users' || s.config.kind === 'totals';
   const reasons = (rec: Record<string, number>) =>
     Object.entries(rec)
       .filter(([, v]) => v > 0)
@@ -29,7 +30,7 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
         ? `written    ${n(c.written)} rows (${n(c.expandedRows)} rows expanded), ${n(c.clamped)} clamped, ${n(c.nudgedToImportTime)} nudged to import time`
         : `written    ${n(c.written)} rows, one per user (--kind totals): ${n(c.occurrences)} occurrences of ${n(s.totals.eventNames)} event name(s); ${n(s.totals.clampedFirstTimes)} firstTime and ${n(s.totals.clampedLastTimes)} lastTime cells hold a clamped time`,
     `check      ${s.conservation.rows}; ${s.conservation.occurrences}`,
-    `cost       ${n(s.cost.billableLookups)} billable lookups as written (${s.cost.order === 'user' ? 'grouped by user' : 'input order'}); ${n(s.cost.billableLookupsInInputOrder)} in input order${s.cost.inputOrderCountedBeforeDedupe ? ' (before dedupe)' : ''}; ${n(s.cost.apiBillableLookups)} through the API (--sink api)${s.config.shard === null ? '' : `; shard ${s.config.shard}`}`,
+    `cost       ${n(s.cost.billableLookups)} billable lookups as written (${s.cost.order === 'user' ? 'grouped by user' : 'input order'}); ${perUser ? 'one row per user, whatever the input order' : `${n(s.cost.billableLookupsInInputOrder)} in input order${s.cost.inputOrderCountedBeforeDedupe ? ' (before dedupe)' : ''}`}; ${n(s.cost.apiBillableLookups)} through the API (--sink api)${s.config.shard === null ? '' : `; shard ${s.config.shard}`}`,
     ...(s.cost.byKind === undefined
       ? []
       : [

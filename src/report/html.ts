@@ -287,7 +287,9 @@ export function renderReportHtml(r: Report): string {
         [
           ['order of this file', r.cost.order === 'user' ? 'grouped by user (userId, then time)' : 'input order'],
           ['billable lookups, file as written', n(r.cost.billableLookupsAsWritten)],
-          [`the same rows in input order${r.cost.inputOrderCountedBeforeDedupe ? ' (counted before dedupe)' : ''}`, n(r.cost.billableLookupsInInputOrder)],
+          r.kind === 'users' || r.kind === 'totals'
+            ? ['the same rows in input order', 'one row per user, whatever the input order']
+            : [`the same rows in input order${r.cost.inputOrderCountedBeforeDedupe ? ' (counted before dedupe)' : ''}`, n(r.cost.billableLookupsInInputOrder)],
           ['no order costs less than (max of distinct users, rows ÷ 50)', n(r.cost.lowerBoundIfGroupedByUser)],
           ['through the API instead (send / --sink api: calls of ≤ 50 users, 500 rows)', n(r.cost.apiBillableLookups)],
           r.cost.distinctUsers === null ? ['distinct users (≈)', n(r.cost.distinctUsersEstimate)] : ['distinct users', n(r.cost.distinctUsers)],

@@ -260,6 +260,16 @@ describe('--kind users (exact clean CSV)', () => {
     expect(await readFile(join(out2, 'clean.csv'), 'utf8')).toBe(csv('userId,userAttributes.plan,userAttributes.y', 'a,pro,1'));
   });
 
+  // review of issue 19: the summary and the report said "0 in input order" for a users run (never counted)
+  it('the cost line and the report do not show an input-order figure that was never counted for one row per user', async () => {
+    const { r, out } = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('cost       3 billable lookups as written (grouped by user); one row per user, whatever the input order;');
+    expect(r.stdout).not.toContain('0 in input order');
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/the same rows in input order<\/td><td>one row per user, whatever the input order</);
+  });
+
   it('--clear-empty writes the clears into clearUserAttributes; without --kind users the flag is refused', async () => {
     const { r, out, clean, summary } = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city', '--clear-empty');
     expect(r.code, r.stderr).toBe(0);
