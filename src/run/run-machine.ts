@@ -364,7 +364,7 @@ export function mayResume(m: Manifest, dir: string, inputIds: readonly string[] 
     const kindThen = String(thenOptions['kind'] ?? RECORDED_BEFORE['kind']);
     return {
       gate: 'options-changed',
-      message: `${dir} was transformed with other options; these differ: ${changed.map((k) => `--${k} (then ${show(thenOptions, k)}, now ${show(asked, k)})`).join(', ')}`,
+      message: `${dir} was transformed with other options; these differ: ${changed.map((k) => `${k === 'users' ? 'the --kind users flags --map, --attr, --drop-attr, --rename-attr, --clear-empty' : `--${k}`} (then ${show(thenOptions, k)}, now ${show(asked, k)})`).join(', ')}`,
       // a run directory keeps its kind: its clean CSV is the rows of that kind (and its sink's action)
       fix: changed.includes('kind')
         ? `A run directory keeps its kind: resume it with --kind ${kindThen} (the kind it was made as), or give --kind ${String(asked['kind'])} a new --out directory.`

@@ -163,6 +163,15 @@ describe('run state machine (pure gates)', () => {
     expect(changedOptions({ a: 1 }, { a: 1, encoding: 'utf-8' })).toEqual([]);
     expect(changedOptions({ a: 1 }, { a: 1, encoding: 'latin1' })).toEqual(['encoding']);
   });
+
+  // review of issue 19: the users flags are recorded under one key, and the message named a flag "--users"
+  it('resume: changed --kind users flags are named as the flags, not as "--users"', () => {
+    const m = manifest([part()], { options: { users: { attrs: [] } } });
+    const r = mayResume(m, 'dir', ['aa'], { users: { attrs: [{ column: 'a', name: 'a' }] } });
+    expect(r?.gate).toBe('options-changed');
+    expect(r?.message).toContain('the --kind users flags --map, --attr, --drop-attr, --rename-attr, --clear-empty (then {"attrs":[]}');
+    expect(r?.message).not.toContain('--users');
+  });
 });
 
 describe('run lock', () => {
