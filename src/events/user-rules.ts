@@ -81,10 +81,13 @@ export function settleUserRecord(raw: RawUserRecord, opts: UserRecordOptions, le
   const idp = userIdProblem(userId);
   if (idp !== undefined) return { kind: 'rejected', ...idp };
   let ms: number | undefined;
+  // a time read without an offset (in --tz), counted as the events' naive rows are
+  let naive = false;
   if (time !== undefined && !isEmptyValue(time)) {
     const t = readUserTime(time, 'time', opts);
     if (!t.ok) return { kind: 'rejected', reason: 'bad_time', message: t.message };
     ms = t.seconds * 1000;
+    naive ||= t.naive;
   }
   const outFields: Partial<Record<UserField, UserValue>> = {};
   let sets = false;
@@ -96,6 +99,7 @@ export function settleUserRecord(raw: RawUserRecord, opts: UserRecordOptions, le
       const t = readUserTime(v, f, opts);
       if (!t.ok) return { kind: 'rejected', reason: 'bad_time', message: t.message };
       outFields[f] = t.seconds;
+      naive ||= t.naive;
     } else if (Array.isArray(v)) {
       leftOut({ name: f, problem: 'unsupported_value', value: v });
       continue;
@@ -138,9 +142,10 @@ export function settleUserRecord(raw: RawUserRecord, opts: UserRecordOptions, le
       const t = readUserTime(v, `time of ${name}`, opts);
       if (!t.ok) return { kind: 'rejected', reason: 'bad_time', message: t.message };
       times[name] = t.seconds * 1000;
+      naive ||= t.naive;
     }
     record.attributeTimes = times;
   }
   if (raw.version !== undefined) record.version = raw.version;
-  return { kind: 'kept', record };
+  return naive ? { kind: 'kept', record, naive } : { kind: 'kept', record };
 }

@@ -82,7 +82,8 @@ export type UserValueProblem = (typeof USER_VALUE_PROBLEMS)[number];
 
 /** One input record turned into a user record, or refused, or left out, each with its reason. */
 export type UserRecordResult =
-  | { kind: 'kept'; record: UserRecord }
+  /** naive: a time of the record was a date-time without an offset, read in --tz (the report warns, as for events) */
+  | { kind: 'kept'; record: UserRecord; naive?: boolean }
   | { kind: 'rejected'; reason: UserRejectReason; message: string }
   | { kind: 'dropped'; reason: UserDropReason };
 

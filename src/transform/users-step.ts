@@ -45,6 +45,7 @@ export function makeUsersStep(
     const rec = r.record;
     tally.kept++;
     tally.occurrences++;
+    if (r.naive === true) tally.naiveRows++;
     fold.see(rec);
     const wait = output.addRecord(rec.userId, rec.time ?? Number.NEGATIVE_INFINITY, fold.payload(rec, position++), unit, line);
     return wait === undefined ? SORTED : { kind: 'sorted', wait };

@@ -270,6 +270,19 @@ describe('--kind users (exact clean CSV)', () => {
     expect(html).toMatch(/the same rows in input order<\/td><td>one row per user, whatever the input order</);
   });
 
+  // review of issue 19: created "2024-05-17 14:30:00" (no offset) was read in UTC without a word,
+  // where the events kind warns of date-times without an offset
+  it('date-times without an offset are counted and the report warns (naive_times), as for events', async () => {
+    const { r, summary, report } = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city');
+    expect(r.code, r.stderr).toBe(0);
+    // u-002's signup_at 2024-05-17 14:30:00 is the only time without an offset
+    expect(summary.counts.naiveTimeRows).toBe(1);
+    expect(report.warnings.map((w: { code: string }) => w.code)).toContain('naive_times');
+    expect(report.warnings.find((w: { code: string }) => w.code === 'naive_times').message).toContain(
+      '1 row(s) had date-times without an offset and were read in UTC',
+    );
+  });
+
   it('--clear-empty writes the clears into clearUserAttributes; without --kind users the flag is refused', async () => {
     const { r, out, clean, summary } = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city', '--clear-empty');
     expect(r.code, r.stderr).toBe(0);

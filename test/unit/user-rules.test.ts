@@ -108,6 +108,8 @@ describe('one record through the rules', () => {
     expect(r).toEqual({
       kind: 'kept',
       record: { userId: 'u1', time: 1704153600000, fields: { created: 1704099600, lastActive: 1704103200, locale: 'en_US' }, attributes: { a: 'x' } },
+      // created had no offset: read in --tz, and said so (the report's naive_times)
+      naive: true,
     });
   });
 
