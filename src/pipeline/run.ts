@@ -559,7 +559,7 @@ async function stages(o: RunOptions, lock: RunLock, loaded: Manifest | undefined
   const app = 'multi' in sink ? sink.app : { appId: sink.csv.appId, apiUrl: sink.csv.apiUrl };
   if (gatesAllow(m, o, app, dir, deps)) {
     const ledger = ledgerOf(m, o.sink, app, ledgerPlace(m, o.sink, o.target, o.stateTo), deps);
-    await ledger?.check(m.runId, o.launch.reimport, waysOn(app, o.sink, deps));
+    await ledger?.check(m, o.launch.reimport, waysOn(app, o.sink, deps));
   }
   const result: RunResult = { dir, stateUrl: undefined, manifest: m };
   if ('multi' in sink) result.sent = await send(lock, m, sink.multi, o.send, sink.app, { to: o.target, stateTo: o.stateTo }, deps);

@@ -18,6 +18,7 @@ import {
   type LedgerRecord,
   ledgerObjectName,
   progressOf,
+  uploadedParts,
   type WaysOn,
   withEntry,
 } from './import-ledger.js';
@@ -72,10 +73,10 @@ export class ImportLedger {
   }
 
   /** Read only: refuses (ALREADY_IMPORTED) when another run recorded this identity and this one may not import again. */
-  async check(runId: string, reimport: boolean, ways: WaysOnFor): Promise<'create' | 'resume' | 'reimport'> {
+  async check(m: Manifest, reimport: boolean, ways: WaysOnFor): Promise<'create' | 'resume' | 'reimport'> {
     const { record } = await readRecord(this.storage, this.ref);
-    const d = decide(record, runId, reimport);
-    if (d.kind === 'refuse') throw alreadyImported(this.parts.appId, d.earlier, d.count, this.url, await ways(d.earlier));
+    const d = decide(record, m.runId, reimport);
+    if (d.kind === 'refuse') throw alreadyImported(this.parts.appId, d.earlier, d.count, this.url, await ways(d.earlier), uploadedParts(m));
     return d.kind;
   }
 
@@ -88,7 +89,7 @@ export class ImportLedger {
     for (let attempt = 1; ; attempt++) {
       const { record, generation } = await readRecord(this.storage, this.ref);
       const d = decide(record, m.runId, o.reimport);
-      if (d.kind === 'refuse') throw alreadyImported(this.parts.appId, d.earlier, d.count, this.url, await ways(d.earlier));
+      if (d.kind === 'refuse') throw alreadyImported(this.parts.appId, d.earlier, d.count, this.url, await ways(d.earlier), uploadedParts(m));
       const mine = record?.imports.find((e) => e.runId === m.runId);
       const same = mine !== undefined && canonicalJson({ parts: mine.parts, send: mine.send }) === canonicalJson({ send: undefined, ...progressOf(m) });
       // a resume whose entry already says what the manifest says writes nothing

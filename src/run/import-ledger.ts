@@ -225,7 +225,14 @@ export interface WaysOn {
  * ALREADY_IMPORTED (exit 2): the identity is recorded by another run. Names that run (when, where,
  * its parts and jobs) and the two ways on: finish it, or import again on purpose.
  */
-export function alreadyImported(appId: string, earlier: ImportEntry, count: number, where: string, ways: WaysOn): BackfillError {
+export function alreadyImported(
+  appId: string,
+  earlier: ImportEntry,
+  count: number,
+  where: string,
+  ways: WaysOn,
+  uploaded: readonly string[] = [],
+): BackfillError {
   const place = `${earlier.host}:${earlier.dir}${earlier.stateUrl !== undefined ? `, state ${earlier.stateUrl}` : ''}`;
   const more = count > 1 ? ` (the last of ${count} imports recorded)` : '';
   const dir = ways.dirHere ? 'it is still on this machine' : 'not found on this machine';
@@ -240,7 +247,22 @@ export function alreadyImported(appId: string, earlier: ImportEntry, count: numb
         : 'That run is done.';
   const finish = `${state}${ways.status !== undefined ? ` See it with \`${ways.status}\`.` : ''}`;
   const hint =
-    `Nothing was uploaded or sent. ${finish} ` +
+    `${nothingSent(uploaded)} ${finish} ` +
     `${mayHaveImported(earlier) ? 'To import the same events again on purpose (Leanplum will hold every event twice)' : 'None of its parts reached Leanplum; to import anyway'}: \`${ways.reimport}\`.`;
   return new BackfillError('ALREADY_IMPORTED', message, hint);
+}
+
+/**
+ * What the refused run left: nothing, or (a launch refused after the upload) its uploaded parts,
+ * which stay in the bucket and reach Leanplum only if launched.
+ */
+export function nothingSent(uploaded: readonly string[]): string {
+  if (uploaded.length === 0) return 'Nothing was uploaded or sent.';
+  const shown = uploaded.length > 3 ? `${uploaded.slice(0, 3).join(', ')} … (${uploaded.length} in all)` : uploaded.join(', ');
+  return `Nothing was launched or sent. This run's uploaded parts (${shown}) stay in the bucket and reach Leanplum only if launched.`;
+}
+
+/** The gs:// URLs of a run's uploaded parts. */
+export function uploadedParts(m: Manifest): string[] {
+  return m.parts.filter((p) => p.upload !== undefined && p.bucket !== undefined && p.object !== undefined).map((p) => `gs://${p.bucket}/${p.object}`);
 }

@@ -157,6 +157,9 @@ describe('the import ledger: a lost run directory does not import twice', () => 
     const launch = await runCli(['launch', out, '--app-id', APP.id, '--api-url', s.sim.apiUrl, '--yes'], { env: env() });
     expect(launch.code).toBe(2);
     expect(launch.stderr).toContain('ALREADY_IMPORTED');
+    // its parts were uploaded (by `upload`): the refusal does not say otherwise, and names them
+    expect(launch.stderr).not.toContain('Nothing was uploaded');
+    expect(launch.stderr).toContain(`Nothing was launched or sent. This run's uploaded parts (${to}/`);
     expect([launches(), s.sim.jobs.size]).toEqual([l0, jobs0]);
     const reimport = adviceIn(launch.stderr).find((a) => a.includes('--reimport'));
     expect(reimport).toMatch(/^lp-backfill launch /);
