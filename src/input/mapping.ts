@@ -216,7 +216,10 @@ export function resolveMapping(rawHeader: readonly string[], opts: MappingOption
       problems.join('\n'),
       ambiguous
         ? 'Rename the columns in the export so that each name is unique (e.g. level and level_2), then map the one you mean by its new name. See docs/inputs-encoding.md.'
-        : undefined,
+        : event < 0 && opts.map.event === undefined
+          ? // no event column and none named: the likeliest mistake is the kind, not the mapping
+            'If the file holds user attributes (a row per user, no event), read it with --kind users (docs/kinds.md).'
+          : undefined,
     );
   }
 

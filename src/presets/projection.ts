@@ -279,7 +279,11 @@ export class JsonProjection {
       throw new BackfillError(
         'MISSING_COLUMN',
         problems.join('\n'),
-        `Paths are dotted (properties.distinct_id) and step into JSON strings that hold objects. The fields above are those of the first ${this.scanned} records read (--scan-records).`,
+        `Paths are dotted (properties.distinct_id) and step into JSON strings that hold objects. The fields above are those of the first ${this.scanned} records read (--scan-records).${
+          this.seenField.event || o.map.event !== undefined
+            ? ''
+            : ` If these records are people, not events (a people export), read them with --kind users${o.preset === undefined ? '' : ` --preset ${o.preset.name}`} (docs/kinds.md).`
+        }`,
       );
 
     this.hasValue = o.map.value !== undefined || (o.preset !== undefined ? o.preset.hasValue : this.seenField.value);

@@ -259,6 +259,27 @@ describe('--kind totals (exact clean.csv)', () => {
     expect(users.r.stdout).toMatch(/left out +.*plan.* \(carry them with --attr\)/);
   });
 
+  // review of issue 19: a people file read as events (the default kind) or totals got only
+  // "Did you mean --map event=name?" (a person's name as the event): the kind is the likely mistake
+  it('a people file read as events or totals: the refusal names --kind users, and the flags as printed run', async () => {
+    const dir = await tempDir();
+    const people = join(dir, 'people.csv');
+    await writeFile(people, csv('userId,name,plan', 'u1,Ana,pro'));
+    const first = await transform(people, '--kind', 'totals');
+    expect(first.r.code).toBe(2);
+    const flag = /read it with (--kind users)\b/.exec(first.r.stderr)?.[1];
+    expect(flag, first.r.stderr).toBe('--kind users');
+    const again = await transform(people, ...flag!.split(' '));
+    expect(again.r.code, again.r.stderr).toBe(0);
+    expect(again.clean).toBe(csv('userId,userAttributes.name,userAttributes.plan', 'u1,Ana,pro'));
+    const mp = await transform(sample('mixpanel-people.ndjson'), '--preset', 'mixpanel');
+    expect(mp.r.code).toBe(2);
+    const flags = /read them with (--kind users --preset mixpanel)\b/.exec(mp.r.stderr)?.[1];
+    expect(flags, mp.r.stderr).toBe('--kind users --preset mixpanel');
+    const mpAgain = await transform(sample('mixpanel-people.ndjson'), ...flags!.split(' '));
+    expect(mpAgain.r.code, mpAgain.r.stderr).toBe(0);
+  });
+
   it('--order input is refused for a per-user kind (exit 2, naming why)', async () => {
     const out = join(await tempDir(), 'out');
     const r = await runCli([
