@@ -120,6 +120,16 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
       message: `${summary.config.params.length} parameter names: Leanplum allows at most ${MAX_PARAM_NAMES_PER_APP} per app.`,
     });
   }
+  // Leanplum's email targeting reads the attribute `email` exactly: an `Email` column would import
+  // the addresses under another name, where no email campaign finds them
+  const names = summary.users?.attributes.map((a) => a.name) ?? [];
+  const nearEmail = names.filter((n) => n !== 'email' && /^e-?mail(_?address)?$/i.test(n));
+  if (nearEmail.length > 0 && !names.includes('email')) {
+    warnings.push({
+      code: 'email_attribute',
+      message: `Attribute ${nearEmail.map((n) => `"${n}"`).join(', ')} is not "email": Leanplum's email targeting reads the attribute email (exactly this name). If it holds the addresses, rename it: --rename-attr ${nearEmail[0]}=email (by its column or JSON name).`,
+    });
+  }
   if (split.count > 0) {
     const named = split.sample.map((x) => `${x.user} (${x.firstPart} … ${x.lastPart})`).join(', ');
     warnings.push({

@@ -283,6 +283,23 @@ describe('--kind users (exact clean CSV)', () => {
     );
   });
 
+  // review of issue 19: Leanplum's email targeting reads the attribute `email`; an `Email` column went in
+  // as the attribute Email without a word
+  it('an Email column: the report warns that email targeting reads "email", and the rename it names runs', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'crm.csv');
+    await writeFile(input, csv('userId,Email,plan', 'u1,a@x.com,pro'));
+    const first = await transform(input);
+    expect(first.r.code, first.r.stderr).toBe(0);
+    const w = first.report.warnings.find((x: { code: string }) => x.code === 'email_attribute')?.message as string | undefined;
+    expect(w).toContain('Attribute "Email" is not "email"');
+    const flag = /(--rename-attr \S+=email)/.exec(w ?? '')?.[1];
+    const again = await transform(input, ...flag!.split(' '));
+    expect(again.r.code, again.r.stderr).toBe(0);
+    expect(again.clean).toBe(csv('userId,userAttributes.email,userAttributes.plan', 'u1,a@x.com,pro'));
+    expect(again.report.warnings.map((x: { code: string }) => x.code)).not.toContain('email_attribute');
+  });
+
   it('--clear-empty writes the clears into clearUserAttributes; without --kind users the flag is refused', async () => {
     const { r, out, clean, summary } = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city', '--clear-empty');
     expect(r.code, r.stderr).toBe(0);
