@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
 import { BackfillError } from '../errors.js';
 import type { GcsOptions } from '../gcs/storage.js';
@@ -567,6 +569,11 @@ async function stages(o: RunOptions, lock: RunLock, loaded: Manifest | undefined
     m = await upload(lock, m, o.target!, deps);
     const gate = canaryGate(m, o.launch.canaryMaxFailures);
     let rest = o.launch;
+    if (gate.state === 'stopped' && !existsSync(join(dir, 'server-rejects.csv'))) {
+      // stopped in another directory (a --state-to task retried with an empty --out): its job's
+      // results are read again, so the stop shows the failed rows with their source lines
+      await followCanary(lock, m, o.wait, sink.csv, deps, gate.part.file);
+    }
     if (gate.state === 'pending') {
       // the canary alone, followed to its end; the next launch judges it (and stops the run, exit 5)
       await launchIfNeeded(lock, m, o.launch, sink.csv, deps);

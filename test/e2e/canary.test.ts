@@ -126,6 +126,23 @@ describe('canary, CSV import job', () => {
     expect(after.parts.map((p: { job?: { state: string } }) => p.job?.state)).toEqual(['FINISHED', 'FINISHED']);
   }, 120_000);
 
+  it('a canary stopped in a --state-to run: the retried task (an empty --out) shows the failed row with its source line and writes server-rejects.csv', async () => {
+    const bad = users[3]!;
+    const { file, out, badLine } = await export3000(bad);
+    s.sim.configureMulti({ failEvents: ['rejected_by_leanplum'] });
+    const prefix = `gs://${BUCKET}/canary-state-${Date.now()}`;
+    const args = (dir: string) => ['run', file, '--out', dir, ...mapping, ...cloud().slice(2), '--to', `${prefix}/objects`, '--state-to', `${prefix}/state`];
+    const first = await runCli(args(out), { env: env() });
+    expect(first.code, first.stderr).toBe(5);
+    const retried = join(await tempDir(), 'task');
+    const r = await runCli(args(retried), { env: env() });
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stderr).toContain('the canary stopped the run');
+    expect(r.stderr).toMatch(new RegExp(`clean-part-001\\.csv row \\d+ ← .*events\\.csv line ${badLine}: error: Event rejected: rejected_by_leanplum`));
+    expect(await readFile(join(retried, 'server-rejects.csv'), 'utf8')).toContain(`,${badLine},error,Event rejected: rejected_by_leanplum,`);
+    expect(jobsOf(await manifest(retried))).toHaveLength(1);
+  }, 120_000);
+
   it('a clean run: the canary finished before the next launch, every row imported once; a rerun launches nothing', async () => {
     const { file, out } = await export3000();
     const r = await runCli(['run', file, '--out', out, ...mapping, ...cloud()], { env: env() });
