@@ -111,6 +111,25 @@ export async function readRunStatus(where: string, man: Manifest, ask: { client:
   return { where, manifest: man, parts };
 }
 
+/**
+ * The canary's line (issue 20): its verdict as last judged, or that the other parts wait for it;
+ * undefined for a run without a canary. A stopped run says which allowance would let it go on.
+ */
+export function canaryStatus(m: Manifest): string | undefined {
+  const part = m.parts.find((p) => p.canary === true);
+  if (part === undefined) return undefined;
+  const c = m.canary;
+  const what = `${part.file} (${c?.users !== undefined ? `${c.users} users, ` : ''}${part.rows} rows)`;
+  if (c?.verdict === undefined) {
+    const waiting = m.parts.some((p) => p.canary !== true && p.launch === undefined);
+    return `canary     ${what}: not judged yet${waiting ? '; the other parts wait for its verdict' : ''}`;
+  }
+  const found = `${c.failedRows ?? 0} failed row(s), ${c.pastEventWarnings ?? 0} "Past event detected" (at most ${c.maxFailures ?? 0} allowed), judged ${c.at ?? '?'}`;
+  if (c.verdict === 'passed') return `canary     ${what}: passed, ${found}`;
+  const need = (c.failedRows ?? 0) + (c.pastEventWarnings ?? 0);
+  return `canary     ${what}: STOPPED the run, ${found}; nothing else was imported. To go on with these rows failed, give --canary-max-failures ${need} to the command that goes on (launch, send, or the run again)`;
+}
+
 export interface Totals {
   runs: number;
   parts: number;

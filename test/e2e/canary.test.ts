@@ -105,6 +105,12 @@ describe('canary, CSV import job', () => {
     expect(report.canary).toMatchObject({ part: 'clean-part-001.csv', users: 100, outcome: { verdict: 'stopped', failedRows: 1 } });
     expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('Stopped at');
 
+    // status says the canary stopped it, and what lets it go on
+    const status = await runCli(['status', out, '--app-id', APP.id, '--api-url', s.sim.apiUrl], { env: env() });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain('canary     clean-part-001.csv (100 users, 200 rows): STOPPED the run, 1 failed row(s)');
+    expect(status.stdout).toContain('--canary-max-failures 1');
+
     // the same command again: still stopped, nothing launched
     const again = await runCli(['run', file, '--out', out, ...mapping, ...cloud()], { env: env() });
     expect(again.code).toBe(5);

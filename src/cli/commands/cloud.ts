@@ -5,7 +5,7 @@ import { LeanplumClient } from '../../leanplum/client.js';
 import { MultiClient } from '../../leanplum/multi-client.js';
 import { scrubError } from '../../leanplum/redact.js';
 import type { Log } from '../../run/log.js';
-import { jobsToAsk, loadRuns, readRunStatus, totals, type RunStatus } from '../../pipeline/status.js';
+import { canaryStatus, jobsToAsk, loadRuns, readRunStatus, totals, type RunStatus } from '../../pipeline/status.js';
 import { launchRun, runBackfill, uploadRun, waitRun, type PipelineDeps } from '../../pipeline/run.js';
 import { confirmOnTty } from '../confirm.js';
 import type {
@@ -187,6 +187,8 @@ export async function statusCommand(o: StatusCommandOptions): Promise<void> {
           process.stdout.write(`job        ${p.file} ${p.jobId}: ${p.state ?? 'unknown'}${p.replaced > 0 ? ` (${p.replaced} earlier job(s) replaced)` : ''}\n`);
         else process.stdout.write(`part       ${p.file}: ${p.stage}, ${n(p.rows)} rows\n`);
       }
+      const canary = canaryStatus(r.manifest);
+      if (canary !== undefined) process.stdout.write(`${canary}\n`);
     }
     for (const w of warnings) process.stdout.write(`warning    ${w}\n`);
     for (const m of missing) process.stdout.write(`missing    ${m}: no state saved yet (the task has not started, or gave up): its users are not imported\n`);
