@@ -85,7 +85,7 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
     lines.push(`REJECT RATE ${(s.rejectRate * 100).toFixed(2)}% is above --max-reject-rate ${(s.config.maxRejectRate * 100).toFixed(2)}%`);
   // A past --import-at is fine for a preview, but the user should learn now, not at launch, that
   // this output can no longer be imported safely.
-  if (isStale(s.config.staleAfter, now)) {
+  if (s.config.kind !== 'users' && isStale(s.config.staleAfter, now)) {
     lines.push(
       `STALE      the launch deadline ${s.config.staleAfter} has passed: launch/run will refuse this output; transform again without --import-at to import it`,
     );

@@ -179,7 +179,7 @@ export function mayUpload(m: Manifest | undefined, dir: string, target: { bucket
   const r = outputGates(m, dir) ?? sinkGate(m!, dir, 'csv-job');
   if (r !== undefined) return r;
   // an output that can no longer be launched is not worth uploading: it would only leave objects behind
-  if (m!.parts.some((p) => !p.upload) && isStale(m!.transform!.staleAfter, now)) return staleRefusal(m!.transform!);
+  if (m!.parts.some((p) => !p.upload) && clampIsStale(m!.transform!, now)) return staleRefusal(m!.transform!);
   if (m!.target && (m!.target.bucket !== target.bucket || m!.target.prefix !== target.prefix)) {
     return {
       gate: 'target-changed',
@@ -188,6 +188,15 @@ export function mayUpload(m: Manifest | undefined, dir: string, target: { bucket
     };
   }
   return undefined;
+}
+
+/**
+ * Whether the run's clamp went stale. `--kind users` writes attributes, not events: no time in it
+ * was clamped for the import time (created/lastActive are attributes), so it never goes stale and
+ * may be launched or sent any time later.
+ */
+export function clampIsStale(t: NonNullable<Manifest['transform']>, now: Date): boolean {
+  return t.options['kind'] !== 'users' && isStale(t.staleAfter, now);
 }
 
 export function staleRefusal(t: NonNullable<Manifest['transform']>): Refusal {
@@ -249,7 +258,7 @@ export function mayLaunch(m: Manifest | undefined, dir: string, o: LaunchAsk): R
     };
   }
   // staleness first: it decides what to do (transform again), whatever else is missing
-  if (man.parts.some((p) => partStage(p) === 'transformed') && isStale(t.staleAfter, o.now)) return staleRefusal(t);
+  if (man.parts.some((p) => partStage(p) === 'transformed') && clampIsStale(t, o.now)) return staleRefusal(t);
   const plan: LaunchPlan = { launch: [], failedWithoutRelaunch: [] };
   for (const part of man.parts) {
     const stage = partStage(part);
@@ -265,7 +274,7 @@ export function mayLaunch(m: Manifest | undefined, dir: string, o: LaunchAsk): R
       else plan.failedWithoutRelaunch.push(part);
     } else plan.launch.push({ part });
   }
-  if (plan.launch.length > 0 && isStale(t.staleAfter, o.now)) return staleRefusal(t);
+  if (plan.launch.length > 0 && clampIsStale(t, o.now)) return staleRefusal(t);
   return plan;
 }
 

@@ -184,4 +184,22 @@ describe('--kind users through both sinks', () => {
       sorted({ ...USERS_STATE, a1: { ...USERS_STATE['a1']!, attributes: { age: 32, vip: true, scores: [1, 2.5], zip: '02139' } } }),
     );
   });
+
+  it('a users run never goes stale (no time in it was clamped): sent weeks after its import time; a totals run of that age is refused', async () => {
+    const past = ['--import-at', iso(T - 30 * DAY)];
+    const dir = await tempDir();
+    const input = join(dir, 'people.ndjson');
+    await writeFile(input, USERS_INPUT);
+    const users = await runCli(['run', input, '--out', join(dir, 'users'), '--kind', 'users', ...USERS_MAP, ...past, ...apiSink()], { env: env() });
+    expect(users.code, users.stderr).toBe(0);
+    expect(users.stdout + users.stderr).not.toContain('STALE');
+    expect(sorted(state())).toEqual(sorted(USERS_STATE));
+    const totalsInput = join(dir, 'events.csv');
+    await writeFile(totalsInput, TOTALS_INPUT.replace(/,\d{4}-\d\d-\d\dT[^,]*Z,/g, `,${iso(T - 60 * DAY)},`));
+    const totals = await runCli(['run', totalsInput, '--out', join(dir, 'totals'), '--kind', 'totals', ...past, '--max-reject-rate', '1', ...apiSink()], {
+      env: env(),
+    });
+    expect(totals.code).toBe(2);
+    expect(totals.stderr).toContain('CLAMP_STALE');
+  });
 });

@@ -11,7 +11,7 @@ import { kindOfOptions } from '../../model/kinds.js';
 import type { RunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
 import { saveManifest } from '../../run/manifest.js';
-import { isStale } from '../../time/clamp.js';
+import { clampIsStale } from '../../run/run-machine.js';
 import { type RowActions, rowActions } from './actions.js';
 import { BatchPacker, batchUuidOf, mayStart, reqIdOf, type Batch } from './batch-packer.js';
 import { type CleanRow, cleanRows } from './clean-rows.js';
@@ -116,7 +116,7 @@ export async function sendStage(lock: RunLock, m: Manifest, client: MultiClient,
   }
   if (unknown.length > 0 && token !== undefined && !asked.includes(token)) throw unknownError(view, unknown, token, o.command);
   const done = m.send?.completedAt !== undefined;
-  if (!done && isStale(t.staleAfter, o.now())) throw staleError(t, view);
+  if (!done && clampIsStale(t, o.now())) throw staleError(t, view);
 
   m.sink = 'api';
   m.leanplum = { appId: o.appId, apiUrl: o.apiUrl };
@@ -314,7 +314,7 @@ async function pump(
     const p = (async () => {
       try {
         await pacer.take();
-        if (stop === undefined && isStale(t.staleAfter, o.now())) stop ??= staleError(t, view);
+        if (stop === undefined && clampIsStale(t, o.now())) stop ??= staleError(t, view);
         if (stop !== undefined) {
           if (x.covered !== undefined) await unsent(x);
           return;
