@@ -39,5 +39,11 @@ export function canaryGate(m: Manifest, maxFailures: number): CanaryGate {
   const job = part.job;
   if (part.launch?.status !== 'launched' || job?.state !== 'FINISHED') return { state: 'pending', part };
   const counts = { failedRows: job.failures ?? 0, pastEventWarnings: job.pastEventWarnings ?? 0 };
+  // the rest is launched: the verdict that let it go (with its allowance) holds; judging it again
+  // with a lower one would say "stopped, nothing else launched" of a run whose rows are all in
+  if (restStarted(m)) return { state: 'passed', part, maxFailures: Math.max(maxFailures, m.canary?.maxFailures ?? 0), ...counts };
   return { state: canaryVerdict(counts, maxFailures), part, maxFailures, ...counts };
 }
+
+/** Whether any part other than the canary's was launched (its launch started, whatever came of it). */
+export const restStarted = (m: Manifest): boolean => m.parts.some((p) => p.canary !== true && p.launch !== undefined);

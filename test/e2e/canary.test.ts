@@ -130,6 +130,14 @@ describe('canary, CSV import job', () => {
     const after = await manifest(out);
     expect(jobsOf(after)).toHaveLength(2);
     expect(after.parts.map((p: { job?: { state: string } }) => p.job?.state)).toEqual(['FINISHED', 'FINISHED']);
+
+    // the run's first command again (no allowance): the rest is in, so the canary that let it go on
+    // is not judged again — no 'stopped, nothing else was launched', no launch, the verdict kept
+    const rerun = await runCli(['run', file, '--out', out, ...mapping, ...cloud()], { env: env() });
+    expect(rerun.stderr).not.toContain('the canary stopped the run');
+    expect(rerun.code).toBe(5);
+    expect(jobsOf(await manifest(out))).toHaveLength(2);
+    expect((await manifest(out)).canary).toMatchObject({ verdict: 'passed', maxFailures: 1 });
   }, 120_000);
 
   it('a canary stopped in a --state-to run: the retried task (an empty --out) shows the failed row with its source line and writes server-rejects.csv', async () => {
@@ -288,6 +296,14 @@ describe('canary, API sink', () => {
     const applied = lp.sim.multi.appliedActions();
     expect(applied).toHaveLength(5999);
     expect(new Set(applied.map((a) => a.reqId)).size).toBe(5999);
+
+    // the run's first command again (no allowance): everything was sent, so the canary that let it
+    // go on is not judged again — no 'stopped, nothing else was sent', no call, the verdict kept
+    const again = await runApi(file, out);
+    expect(again.stderr).not.toContain('the canary stopped the run');
+    expect(again.stderr).toContain('1 row(s) failed inside Leanplum');
+    expect(lp.sim.multi.appliedActions()).toHaveLength(5999);
+    expect((await manifest(out)).canary).toMatchObject({ verdict: 'passed', maxFailures: 1 });
   }, 120_000);
 
   it('a clean run: every canary call answered before any other call arrives; every row applied once', async () => {

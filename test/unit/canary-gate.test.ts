@@ -29,6 +29,15 @@ describe('canary gate', () => {
     expect(canaryGate(run([done, part('clean-part-002.csv')]), 3)).toMatchObject({ state: 'passed', maxFailures: 3 });
   });
 
+  it('once the rest was launched (an allowance let it go on), the verdict that let it go holds: a rerun without the allowance is not stopped', () => {
+    const done = part('clean-part-001.csv', { canary: true, launch: launched, job: { state: 'FINISHED', checkedAt: 't', failures: 1, pastEventWarnings: 0 } });
+    const m = run([done, part('clean-part-002.csv', { launch: { ...launched, jobId: 'j2' } })]);
+    m.canary = { part: 'clean-part-001.csv', verdict: 'passed', failedRows: 1, pastEventWarnings: 0, maxFailures: 1, at: 't' };
+    expect(canaryGate(m, 0)).toMatchObject({ state: 'passed', failedRows: 1, maxFailures: 1 });
+    // not launched yet: judged again with each allowance
+    expect(canaryGate(run([done, part('clean-part-002.csv')]), 0).state).toBe('stopped');
+  });
+
   it('wait follows the canary alone while the other parts wait for its verdict; never a run with nothing launched', () => {
     const canary = part('clean-part-001.csv', { canary: true, launch: launched, stage: 'launched' });
     expect(mayWait(run([canary, part('clean-part-002.csv', { stage: 'uploaded' })]), 'd', 'u')).toBeUndefined();
