@@ -243,13 +243,25 @@ export function alreadyImported(
     ways.finish !== undefined
       ? `That run is unfinished: finish it with \`${ways.finish}\`.`
       : unfinished(earlier)
-        ? 'That run is unfinished: finish it from its run directory, or run its --state-to task again.'
+        ? `That run is unfinished: ${unfinishedHow(earlier, ways.dirHere)}`
         : 'That run is done.';
   const finish = `${state}${ways.status !== undefined ? ` See it with \`${ways.status}\`.` : ''}`;
   const hint =
     `${nothingSent(uploaded)} ${finish} ` +
     `${mayHaveImported(earlier) ? 'To import the same events again on purpose (Leanplum will hold every event twice)' : 'None of its parts reached Leanplum; to import anyway'}: \`${ways.reimport}\`.`;
   return new BackfillError('ALREADY_IMPORTED', message, hint);
+}
+
+/** How an unfinished earlier run can be finished, from what the entry says of where it ran. */
+function unfinishedHow(e: ImportEntry, dirHere: boolean): string {
+  const unknown = e.parts.filter((p) => p.stage === 'launching').map((p) => p.file);
+  const look =
+    unknown.length === 0
+      ? ''
+      : ` ${unknown.join(', ')}'s launch has no known outcome: look at the app's import jobs in Leanplum before importing again (a job there holds those rows).`;
+  if (e.stateUrl !== undefined) return `run its --state-to task again (its state: ${e.stateUrl}).${look}`;
+  if (dirHere) return `finish it from its run directory ${e.dir}.${look}`;
+  return `only its run directory ${e.host}:${e.dir} can finish it (it kept no --state-to); on that machine, lp-backfill status on that directory shows what is left.${look}`;
 }
 
 /**

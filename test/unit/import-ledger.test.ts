@@ -197,6 +197,15 @@ describe('where ledgers live, and what a refusal says', () => {
     expect(err.hint).toContain('That run is unfinished');
     expect(err.hint).toContain('`lp-backfill run x.csv --reimport`');
     expect(err.hint).toContain('every event twice');
+    // its directory is not here and it kept no --state-to: no advice to finish it "from its run
+    // directory" or "its --state-to task"; the launch of unknown outcome is named, with where to look
+    expect(err.hint).not.toContain('--state-to task');
+    expect(err.hint).toContain('laptop:/home/me/runs/may');
+    expect(err.hint).toContain("clean-part-002.csv's launch has no known outcome");
+    expect(err.hint).toContain("app's import jobs in Leanplum");
+    // with a --state-to: its task is the way to finish it
+    const withState = alreadyImported('app-1', { ...e, stateUrl: 'gs://b/s/manifest.json' }, 2, 'gs://b/x.json', { dirHere: false, reimport: 'r' });
+    expect(withState.hint).toContain('run its --state-to task again (its state: gs://b/s/manifest.json)');
   });
 });
 
