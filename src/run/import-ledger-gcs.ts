@@ -10,6 +10,7 @@ import {
   alreadyImported,
   canonicalJson,
   checkRecord,
+  checkRecordError,
   decide,
   type IdentityParts,
   type ImportEntry,
@@ -42,7 +43,14 @@ export type WaysOnFor = (earlier: ImportEntry) => Promise<WaysOn>;
 const ATTEMPTS = 5;
 
 async function readRecord(storage: Storage, ref: ObjectRef): Promise<{ record: LedgerRecord | undefined; generation: string }> {
-  const found = await readJsonObject<unknown>(storage, ref);
+  let found: Awaited<ReturnType<typeof readJsonObject<unknown>>>;
+  try {
+    found = await readJsonObject<unknown>(storage, ref);
+  } catch (e) {
+    // not JSON: said as the ledger it is, not as a run's state object
+    if (e instanceof BackfillError && e.code === 'STAGE_REFUSED') throw checkRecordError(gsUrl(ref), 'is not valid JSON');
+    throw e;
+  }
   return { record: found.value === undefined ? undefined : checkRecord(found.value, gsUrl(ref)), generation: found.generation };
 }
 

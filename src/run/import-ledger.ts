@@ -174,13 +174,17 @@ export function checkRecord(x: unknown, where: string): LedgerRecord {
     typeof r.identity === 'string' &&
     Array.isArray(r.imports) &&
     r.imports.every((e) => typeof e === 'object' && e !== null && typeof e.runId === 'string' && Array.isArray(e.parts));
-  if (!ok)
-    throw new BackfillError(
-      'STAGE_REFUSED',
-      `${where} is not an import ledger record this lp-backfill can read`,
-      'It was edited or damaged, or written by a newer lp-backfill. Restore an earlier generation of it, or use that version.',
-    );
+  if (!ok) throw checkRecordError(where, 'is not a record this lp-backfill can read');
   return r as LedgerRecord;
+}
+
+/** The import ledger object cannot be read: nothing is decided on it, and the ways on. */
+export function checkRecordError(where: string, what: string): BackfillError {
+  return new BackfillError(
+    'STAGE_REFUSED',
+    `the import ledger ${where} ${what}: whether these inputs were imported already cannot be told`,
+    'Nothing was launched or sent. It was edited or damaged, or written by a newer lp-backfill: restore an earlier generation of it (with object versioning), or use that version. If you know what it held and want to go on without it, delete the object: the next run records itself anew (and no longer knows of the imports it named).',
+  );
 }
 
 /** "clean.csv: job 123 FINISHED" for each part, or what happened to the send. */

@@ -245,6 +245,24 @@ describe('the ledger record in GCS: compare-and-swap', () => {
     }
   });
 
+  it('a damaged ledger object (not JSON, or not a record) stops the run naming it as the import ledger, with the ways on', async () => {
+    const a = manifestFor({});
+    const l = ledger('damaged', a);
+    for (const text of ['garbage{', '{"schemaVersion":1,"identity":"x","imports":[{"runId":"r"}]}']) {
+      await storage().bucket(BUCKET).file(l.ref.name).save(text);
+      const err = await claim('damaged', a, '/runs/a').then(
+        () => undefined,
+        (e: unknown) => e as BackfillError,
+      );
+      expect(err?.code).toBe('STAGE_REFUSED');
+      expect(err?.message).toContain(`gs://${BUCKET}/${l.ref.name}`);
+      expect(err?.message).toContain('import ledger');
+      expect(err?.hint).not.toContain('state object');
+      expect(err?.hint).toContain('Nothing was launched or sent');
+      expect(err?.hint).toContain('delete the object');
+    }
+  });
+
   it('two tasks of the same run racing: both go on (the run resumes), one entry', async () => {
     const a = manifestFor({});
     const got = await Promise.allSettled([claim('same', a, '/runs/a'), claim('same', a, '/runs/a2')]);
