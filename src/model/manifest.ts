@@ -55,7 +55,16 @@ export interface PartState {
 export interface TransformRecord {
   at: string;
   /** gs:// inputs also carry the object generation read (a resume requires the same) and its crc32c */
-  inputs: { name: string; bytes: number; sha256: string; generation?: string; crc32c?: string }[];
+  inputs: {
+    name: string;
+    bytes: number;
+    sha256: string;
+    generation?: string;
+    crc32c?: string;
+    /** how it was read (--format, --delimiter, or what auto found): the import identity takes these, not the flags as typed */
+    format?: string;
+    delimiter?: string;
+  }[];
   /** what clean.lines numbers its inputs by: each input, or each zip entry as <zip>:<entry> */
   units?: string[];
   importAt: string;

@@ -98,6 +98,7 @@ export async function transformStage(
       bytes: i.bytes,
       sha256: i.sha256,
       ...(i.generation !== undefined ? { generation: i.generation, crc32c: i.crc32c ?? '' } : {}),
+      ...(i.format !== undefined ? { format: i.format, delimiter: i.delimiter } : {}),
     })),
     units: s.inputs.flatMap((i) => (i.entries !== undefined ? i.entries.map((e) => `${i.name}:${e}`) : [i.name])),
     importAt: s.config.importAt,

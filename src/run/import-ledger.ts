@@ -55,6 +55,13 @@ export function identityParts(m: Manifest, appId: string, sink: 'csv-job' | 'api
   const t = m.transform;
   if (t === undefined) throw new BackfillError('INTERNAL', `run ${m.runId} has no transform record to take its identity from`);
   const options = Object.fromEntries(Object.entries(t.options).filter(([k]) => !NOT_IDENTITY.has(k)));
+  // how each input was read, when the run recorded it: `--format csv` on a file auto reads as CSV
+  // (or `--delimiter ,` on a comma file) reads the same rows, so it is the same import
+  if (t.inputs.length > 0 && t.inputs.every((i) => i.format !== undefined)) {
+    delete options['format'];
+    delete options['delimiter'];
+    options['read'] = [...t.inputs].sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0)).map((i) => `${i.format} ${i.delimiter ?? ''}`);
+  }
   const kind = typeof t.options['kind'] === 'string' ? (t.options['kind'] as string) : 'events';
   return { appId, kind, sink, inputs: t.inputs.map((i) => i.sha256).sort(), options };
 }

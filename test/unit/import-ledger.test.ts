@@ -103,6 +103,20 @@ describe('import identity', () => {
     expect(importIdentity({ ...parts, kind: 'users' } satisfies IdentityParts)).not.toBe(b);
   });
 
+  it('takes how the inputs were read, not the reading flags as typed: --format csv or --delimiter , on a comma CSV is the same import', () => {
+    const read = (raw: Partial<RawTransformOptions>, format: string, delimiter: string) => {
+      const m = manifestFor({ ...base, ...raw });
+      m.transform!.inputs = m.transform!.inputs.map((i) => ({ ...i, format, delimiter }));
+      return importIdentity(identityParts(m, 'app-1', 'csv-job'));
+    };
+    const auto = read({}, 'csv', ',');
+    expect(read({ format: 'csv' }, 'csv', ',')).toBe(auto);
+    expect(read({ delimiter: ',' }, 'csv', ',')).toBe(auto);
+    // read otherwise: other rows, another import
+    expect(read({ delimiter: ';' }, 'csv', ';')).not.toBe(auto);
+    expect(read({ format: 'ndjson' }, 'ndjson', '')).not.toBe(auto);
+  });
+
   it('does not change with the import time, the output directory, the input names or their order', () => {
     const b = id(base);
     // how the same rows are cut into parts, ordered, or stopped on: a rerun with another value is the same import
