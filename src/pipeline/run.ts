@@ -190,7 +190,7 @@ async function launchIfNeeded(lock: RunLock, m: Manifest | undefined, l: LaunchF
       maxFailures: gate.maxFailures,
     };
     await recordCanary(lock, man, judged, deps.now, deps.log);
-    if (gate.state === 'stopped') throw await csvCanaryStop(lock.dir, gate, app);
+    if (gate.state === 'stopped') throw await csvCanaryStop(lock.dir, gate, app, lock.mirror?.url ?? man.stateUrl);
   } else if (gate.state === 'pending') {
     // the canary alone: the rest is launched only once its job FINISHED and it passed
     const only = gate.part;
@@ -231,7 +231,7 @@ async function confirmLaunch(dir: string, m: Manifest, deps: PipelineDeps): Prom
 }
 
 /** The CSV job's canary stopped the run: its failures joined to source lines, and the commands that go on. */
-async function csvCanaryStop(dir: string, gate: JudgedCanary, app: App): Promise<BackfillError> {
+async function csvCanaryStop(dir: string, gate: JudgedCanary, app: App, stateUrl: string | undefined): Promise<BackfillError> {
   const { rows, total } = await readServerRejects(dir, gate.part.file, 10);
   const shown = rows.map((r) => ({ where: `${r.part} row ${r.row}`, sourceFile: r.sourceFile, sourceLine: r.sourceLine, message: `${r.kind}: ${r.message}` }));
   const need = gate.failedRows + gate.pastEventWarnings;
@@ -243,7 +243,7 @@ async function csvCanaryStop(dir: string, gate: JudgedCanary, app: App): Promise
     pastEventWarnings: gate.pastEventWarnings,
     maxFailures: gate.maxFailures,
   };
-  return canaryStopped(dir, { ...judged, ...(await canaryFacts(dir)) }, { shown, total }, goOn, 'csv-job');
+  return canaryStopped(dir, { ...judged, ...(await canaryFacts(dir)) }, { shown, total }, goOn, 'csv-job', stateUrl);
 }
 
 /**

@@ -123,7 +123,14 @@ export function canaryStopped(
   failures: { shown: readonly CanaryFailure[]; total: number },
   goOn: string,
   sink: 'csv-job' | 'api',
+  /** --state-to: where the run's state lives (a batch engine's task goes on from there, not from `dir`) */
+  stateUrl?: string,
 ): BackfillError {
+  const need = j.failedRows + j.pastEventWarnings;
+  const task =
+    stateUrl === undefined
+      ? ''
+      : ` The run's state lives in ${stateUrl}: where ${dir} is gone (a batch engine's task), add --canary-max-failures ${need} to the task's own run command (the one with --state-to) instead.`;
   const lines = failures.shown.map((f) => `\n  ${f.where} ← ${f.sourceFile || '?'} line ${f.sourceLine || '?'}: ${f.message}`);
   const more = failures.total > failures.shown.length ? `\n  … ${failures.total - failures.shown.length} more in ${dir}/server-rejects.csv` : '';
   const what = sink === 'api' ? 'sent' : 'launched';
@@ -131,6 +138,6 @@ export function canaryStopped(
     'JOB_ROW_FAILURES',
     `the canary stopped the run: ${j.part} (${j.users} users, ${j.rows} rows) came back with ${j.failedRows} failed row(s) and ${j.pastEventWarnings} "Past event detected" warning(s); at most ${j.maxFailures} allowed (--canary-max-failures). Nothing else was ${what}.${lines.join('')}${more}`,
     `Fix the mapping or the input (each row above, with its source line, is in ${dir}/server-rejects.csv), then transform and run again into a new --out. The canary's other rows are in Leanplum already: a new run imports them again (see docs/canary.md). ` +
-      `Or, if these rows may fail, go on with this run: ${goOn}.`,
+      `Or, if these rows may fail, go on with this run: ${goOn}.${task}`,
   );
 }

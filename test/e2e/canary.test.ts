@@ -155,6 +155,13 @@ describe('canary, CSV import job', () => {
     expect(r.stderr).toMatch(new RegExp(`clean-part-001\\.csv row \\d+ ← .*events\\.csv line ${badLine}: error: Event rejected: rejected_by_leanplum`));
     expect(await readFile(join(retried, 'server-rejects.csv'), 'utf8')).toContain(`,${badLine},error,Event rejected: rejected_by_leanplum,`);
     expect(jobsOf(await manifest(retried))).toHaveLength(1);
+    // a batch engine's task has no directory to `launch` in later: the way on is its own command with the allowance
+    expect(r.stderr).toContain("add --canary-max-failures 1 to the task's own run command (the one with --state-to)");
+    const task2 = join(await tempDir(), 'task2');
+    const goOn = await runCli([...args(task2), '--canary-max-failures', '1'], { env: env() });
+    expect(goOn.stderr).toContain('canary     clean-part-001.csv passed');
+    expect(goOn.code).toBe(5); // the canary's failed row, reported at the end
+    expect(jobsOf(await manifest(task2))).toHaveLength(2);
   }, 120_000);
 
   it('a clean run: the canary finished before the next launch, every row imported once; a rerun launches nothing', async () => {

@@ -191,7 +191,7 @@ function canaryJudge(lock: RunLock, m: Manifest, o: SendOptions, log: Log): Cana
         message: `${r.kind}: ${r.message}`,
       }));
       const goOn = `\`${o.command} --canary-max-failures ${failedRows + pastEventWarnings}\``;
-      return canaryStopped(lock.dir, { ...judged, ...(await canaryFacts(lock.dir)) }, { shown, total }, goOn, 'api');
+      return canaryStopped(lock.dir, { ...judged, ...(await canaryFacts(lock.dir)) }, { shown, total }, goOn, 'api', m.stateUrl);
     },
   };
 }
