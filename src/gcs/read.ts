@@ -47,7 +47,7 @@ export function parseInputUrl(url: string): { bucket: string; prefix: string; pa
   return { bucket: m[1]!, path, prefix: wild === -1 ? path : path.slice(0, wild), pattern: wild === -1 ? undefined : globToRegExp(path) };
 }
 
-function readFailure(what: string, e: unknown): BackfillError {
+export function readFailure(what: string, e: unknown): BackfillError {
   const code = httpStatusOf(e);
   const hint =
     code === 401 || code === 403

@@ -1,5 +1,6 @@
 import type { Storage } from '@google-cloud/storage';
 import { readJsonObject } from '../gcs/json-object.js';
+import { readFailure } from '../gcs/read.js';
 import { parseGsUrl } from '../gcs/url.js';
 import type { LeanplumClient } from '../leanplum/client.js';
 import type { JobState, Manifest } from '../model/manifest.js';
@@ -58,7 +59,12 @@ export async function loadRuns(
     }
     const t = parseGsUrl(where);
     const base = t.prefix ? `${t.prefix}/` : '';
-    const [files] = await storage().bucket(t.bucket).getFiles({ prefix: base });
+    let files: { name: string }[];
+    try {
+      [files] = await storage().bucket(t.bucket).getFiles({ prefix: base });
+    } catch (e) {
+      throw readFailure(`listing ${where}`, e);
+    }
     const found = files
       .map((f) => f.name)
       .filter((n) => n === `${base}manifest.json` || /^shard-\d+-of-\d+\/manifest\.json$/.test(n.slice(base.length)))

@@ -142,6 +142,11 @@ describe('--state-to: a retried task on a new machine resumes its run from GCS',
     const none = await runCli(['status', `gs://${BUCKET}/states/nothing-here`], { env: env() });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('holds no run state');
+    // GCS not answering: said as GCS_FAILED (exit 4) with the fix, not as an internal error of the tool
+    const down = await runCli(['status', `gs://${BUCKET}/states`], { env: { ...env(), STORAGE_EMULATOR_HOST: 'http://127.0.0.1:1' } });
+    expect(down.stderr).not.toContain('internal error');
+    expect(down.stderr).toContain('GCS_FAILED');
+    expect(down.code).toBe(4);
   });
 
   it("a Cloud Run job of 4 tasks: each task its shard (from the engine's variables) and its state; status adds the shards up; a retried task adds no job", async () => {
