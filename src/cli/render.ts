@@ -5,6 +5,8 @@ import type { TransformSummary } from '../transform/transform.js';
 import { describeRepeat, type Repeat } from './flags.js';
 import { shownList } from '../input/shown.js';
 import { isStale } from '../time/clamp.js';
+import { type EventLikeColumn, eventLikeColumns, eventTimeColumn } from '../events/event-export.js';
+import { shellWord } from '../run/advice.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
@@ -50,6 +52,7 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
       `split      ${n(split.count)} user(s) larger than a part (--max-part-bytes) span parts: ${split.sample.map((x) => `${x.user} (${x.firstPart} … ${x.lastPart})`).join(', ')}${split.count > split.sample.length ? ', …' : ''}`,
     );
   }
+  for (const e of s.users === undefined ? [] : eventLikeColumns(s.users)) lines.push(`WARNING    ${eventExportAdvice(s, e, outDir)}`);
   if (s.config.leftOutColumns.length > 0) {
     // how to carry a column left out depends on the kind: totals rows have no place for it
     const carry = { events: 'carry them with --param', users: 'carry them with --attr', totals: 'a totals row carries no parameters' }[
@@ -158,4 +161,31 @@ function usersNotes(u: UsersStats): string {
   const fixes = u.valuesLeftOut.flatMap((v) => (v.fix === null ? [] : [v.fix]));
   const carry = fixes.length === 0 ? '' : `; to carry the names Leanplum refuses, add ${fixes.slice(0, 5).join(' ')}${fixes.length > 5 ? ' …' : ''}`;
   return `${conflicts.length > 0 ? `; type conflict in ${conflicts.slice(0, 5).join(', ')}${conflicts.length > 5 ? ', …' : ''} (written as text)` : ''}${left > 0 ? `; ${left} value(s) left out (${[...new Set(u.valuesLeftOut.map((v) => v.problem))].join(', ')}: see the report)${carry}` : ''}${u.clearEmpty ? '; --clear-empty: clears in clearUserAttributes (API sink only)' : ''}`;
+}
+
+/**
+ * --kind users on what looks like an event export: the attribute, why, and the fix — the totals run
+ * of the same CSV input as a command that runs as printed (when the inputs are files and a time
+ * column is plain), or --drop-attr when it is a people export after all.
+ */
+function eventExportAdvice(s: TransformSummary, e: EventLikeColumn, outDir: string): string {
+  const time = eventTimeColumn(s.users!, s.config.mapping.time);
+  const head = `attribute ${e.name} looks like an event export's column (${e.why}): each user gets the value of their latest record.`;
+  const tail = `If it is a people export and ${e.name} is no attribute, add --drop-attr ${shellWord(e.name)}.`;
+  const runnable = time !== undefined && s.inputs.every((i) => i.format === 'csv' && i.name !== '-');
+  if (!runnable)
+    return `${head} For an event export use --kind totals or --kind events with --map event=${shellWord(e.name)} --map time=${time === undefined ? '<its time column>' : shellWord(time)}. ${tail}`;
+  const c = s.config;
+  const flags = [
+    ...s.inputs.map((i) => shellWord(i.name)),
+    `--out ${shellWord(`${outDir.replace(/\/+$/, '')}-totals`)}`,
+    '--kind totals',
+    ...(c.mapping.userId === undefined ? [] : [`--map userId=${shellWord(c.mapping.userId)}`]),
+    `--map event=${shellWord(e.name)}`,
+    `--map time=${shellWord(time)}`,
+    ...(c.timeZone === 'UTC' ? [] : [`--tz ${shellWord(c.timeZone)}`]),
+    ...(c.timeFormat === 'auto' ? [] : [`--time-format ${shellWord(c.timeFormat)}`]),
+    ...(c.encoding === 'utf-8' ? [] : [`--encoding ${shellWord(c.encoding)}`]),
+  ];
+  return `${head} For an event export, count it per user: lp-backfill transform ${flags.join(' ')} (or import every event with --kind events). ${tail}`;
 }

@@ -136,6 +136,12 @@ export interface UserAttributeStats {
   conflict: boolean;
   /** up to 3 distinct cells as written, cut at 60 characters */
   samples: string[];
+  /**
+   * users whose records gave this attribute more than one value (the latest won): a profile's
+   * attributes rarely change between its records, an event export's `event_name` does (absent in
+   * older summaries)
+   */
+  usersWithSeveralValues?: number;
 }
 
 /** What a users run wrote, for summary.json `users` and the report's "users" section. */

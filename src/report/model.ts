@@ -2,6 +2,7 @@ import type { Report, Warning } from '../model/report.js';
 import type { TransformSummary } from '../model/summary.js';
 import { DAY } from '../time/clamp.js';
 import { MAX_EVENT_NAMES_PER_APP, MAX_PARAM_NAMES_PER_APP } from '../events/names.js';
+import { eventLikeColumns, eventTimeColumn } from '../events/event-export.js';
 import type { ReportCollector } from './collector.js';
 import { bucketDays } from './histogram.js';
 import { isoSeconds as iso } from '../time/iso.js';
@@ -128,6 +129,14 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
     warnings.push({
       code: 'email_attribute',
       message: `Attribute ${nearEmail.map((n) => `"${n}"`).join(', ')} is not "email": Leanplum's email targeting reads the attribute email (exactly this name). If it holds the addresses, rename it: --rename-attr ${nearEmail[0]}=email (by its column or JSON name).`,
+    });
+  }
+  // an event export read as users: its event column would become an attribute holding each user's latest event
+  for (const e of summary.users === undefined ? [] : eventLikeColumns(summary.users)) {
+    const time = eventTimeColumn(summary.users!, summary.config.mapping.time);
+    warnings.push({
+      code: 'event_export_as_users',
+      message: `Attribute "${e.name}" looks like an event export's column, not a user attribute (${e.why}): each user gets the value of their latest record. If the input is an event export, import it with --kind totals (per user and event: count, first/last time, value sum) or --kind events, with --map event=${e.name}${time === undefined ? ' and --map time=<its time column>' : ` --map time=${time}`}. If it is a people export and ${e.name} is no attribute, leave it out with --drop-attr ${e.name}.`,
     });
   }
   if (split.count > 0) {

@@ -56,6 +56,11 @@ export class UsersFold implements UserFold {
   private readonly fieldFilled = new Map<UserField, number>();
   private readonly leftOut = new Map<string, { name: string; problem: UserValueProblem; values: number; sample: string; message: string }>();
   private leftOutOther = 0;
+  /** the user being merged: per attribute number its first value (JSON text for a list), and those that took another */
+  private readonly userFirst = new Map<number, string | number | boolean>();
+  private readonly userVaried = new Set<number>();
+  /** per attribute number: users whose records gave it more than one value (an event export's `event_name` does) */
+  private varied: number[] = [];
   private users = 0;
   private several = 0;
   private records = 0;
@@ -139,7 +144,16 @@ export class UsersFold implements UserFold {
     const fields: UserRecord['fields'] = {};
     for (let i = 0; i < f.length; i += 2) fields[USER_FIELDS[f[i] as number]!] = f[i + 1] as UserValue;
     const attributes = Object.create(null) as Record<string, UserValue>;
-    for (let i = 0; i < a.length; i += 2) attributes[this.nameList[a[i] as number]!] = a[i + 1] as UserValue;
+    for (let i = 0; i < a.length; i += 2) {
+      const k = a[i] as number;
+      const v = a[i + 1] as UserValue;
+      attributes[this.nameList[k]!] = v;
+      if (isEmptyValue(v)) continue;
+      const seen = typeof v === 'object' ? JSON.stringify(v) : (v as string | number | boolean);
+      const first = this.userFirst.get(k);
+      if (first === undefined) this.userFirst.set(k, seen);
+      else if (first !== seen) this.userVaried.add(k);
+    }
     const record: UserRecord = { userId, time: Number.isFinite(time) ? time : undefined, fields, attributes };
     if (attributeTimes !== undefined) record.attributeTimes = attributeTimes;
     if (version !== undefined && version !== null) record.version = version;
@@ -152,6 +166,9 @@ export class UsersFold implements UserFold {
     this.records += m.records;
     this.folded += m.records;
     if (m.records > 1) this.several++;
+    for (const k of this.userVaried) this.varied[k] = (this.varied[k] ?? 0) + 1;
+    this.userVaried.clear();
+    this.userFirst.clear();
     let line = csvField(userId);
     for (const [f, n] of this.fieldFilled) {
       const v = m.fields[f];
@@ -198,6 +215,7 @@ export class UsersFold implements UserFold {
         types: counts(c.name),
         conflict: d.conflict !== undefined,
         samples: c.samples,
+        usersWithSeveralValues: this.varied[this.names.get(c.name)!] ?? 0,
       };
     });
     const valuesLeftOut = [...this.leftOut.values()].map((l) => {

@@ -59,6 +59,7 @@ describe('--kind users (exact clean CSV)', () => {
       types: { number: 3 },
       conflict: false,
       samples: ['43', '7'],
+      usersWithSeveralValues: 1,
     });
   });
 
@@ -333,5 +334,41 @@ describe('--kind users (exact clean CSV)', () => {
     const refused = await runCli(['transform', sample('users.csv'), '--out', await tempDir(), '--clear-empty', '--attr', 'x']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--attr, --clear-empty: only with --kind users/);
+  });
+});
+
+// review of issue 19: an EVENT export read with --kind users turned event_name and the timestamps into
+// user attributes without a word (each user got the name of their latest event as an attribute).
+describe('--kind users on an event export', () => {
+  it('warns in the printed summary and the report, naming --kind totals (a command that runs as printed) and --drop-attr', async () => {
+    const first = await transform(sample('ecommerce-clickstream.csv'), '--map', 'userId=visitor_id');
+    expect(first.r.code, first.r.stderr).toBe(0);
+    const line = first.r.stdout.split('\n').find((l) => l.startsWith('WARNING    attribute event_name'));
+    expect(line, first.r.stdout).toContain("looks like an event export's column (13 of 13 users with several records have several values of it)");
+    expect(line).toContain('add --drop-attr event_name.');
+    const w = first.report.warnings.find((x: { code: string }) => x.code === 'event_export_as_users')?.message as string | undefined;
+    expect(w).toContain('--kind totals');
+    expect(w).toContain('--map event=event_name --map time=ts_ms');
+    expect(first.summary.users.attributes.find((a: { name: string }) => a.name === 'event_name').usersWithSeveralValues).toBe(13);
+    const command = /count it per user: (lp-backfill transform .*?) \(or import/.exec(line!)?.[1];
+    expect(command).toBeDefined();
+    const shell = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn('bash', ['-c', command!.replace(/^lp-backfill /, `"${process.execPath}" "${CLI}" `)]);
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(shell.code, shell.stderr).toBe(0);
+    const totals = JSON.parse(await readFile(join(`${first.out}-totals`, 'summary.json'), 'utf8'));
+    expect(totals.config.kind).toBe('totals');
+    expect(totals.counts.occurrences).toBe(60);
+    // the fix for a people export: the column left out, no warning
+    const dropped = await transform(sample('ecommerce-clickstream.csv'), '--map', 'userId=visitor_id', '--drop-attr', 'event_name');
+    expect(dropped.r.stdout).not.toContain('WARNING');
+    expect(dropped.report.warnings.map((x: { code: string }) => x.code)).not.toContain('event_export_as_users');
+    // a people export with several records per user: no warning
+    const people = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city');
+    expect(people.report.warnings.map((x: { code: string }) => x.code)).not.toContain('event_export_as_users');
   });
 });
