@@ -32,7 +32,7 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
         ? `written    ${n(c.written)} rows (${n(c.expandedRows)} rows expanded), ${n(c.clamped)} clamped, ${n(c.nudgedToImportTime)} nudged to import time`
         : `written    ${n(c.written)} rows, one per user (--kind totals): ${n(c.occurrences)} occurrences of ${n(s.totals.eventNames)} event name(s); ${n(s.totals.clampedFirstTimes)} firstTime and ${n(s.totals.clampedLastTimes)} lastTime cells hold a clamped time`,
     `check      ${s.conservation.rows}; ${s.conservation.occurrences}`,
-    `cost       ${n(s.cost.billableLookups)} billable lookups as written (${s.cost.order === 'user' ? 'grouped by user' : 'input order'}); ${perUser ? 'one row per user, whatever the input order' : `${n(s.cost.billableLookupsInInputOrder)} in input order${s.cost.inputOrderCountedBeforeDedupe ? ' (before dedupe)' : ''}`}; ${n(s.cost.apiBillableLookups)} through the API (--sink api)${s.config.shard === null ? '' : `; shard ${s.config.shard}`}`,
+    `cost       ${n(s.cost.billableLookups)} billable lookups as written (${s.cost.order === 'user' ? 'grouped by user' : 'input order'}); ${perUser || s.cost.billableLookupsInInputOrder === null ? 'one row per user, whatever the input order' : `${n(s.cost.billableLookupsInInputOrder)} in input order${s.cost.inputOrderCountedBeforeDedupe ? ' (before dedupe)' : ''}`}; ${n(s.cost.apiBillableLookups)} through the API (--sink api)${s.config.shard === null ? '' : `; shard ${s.config.shard}`}`,
     ...(s.cost.byKind === undefined
       ? []
       : [

@@ -145,7 +145,8 @@ export interface Report {
     /** the order the file was written in */
     order: 'user' | 'input';
     billableLookupsAsWritten: number;
-    billableLookupsInInputOrder: number;
+    /** null for users and totals (one row per user: not counted), as in summary.json */
+    billableLookupsInInputOrder: number | null;
     /**
      * The API sink (`send`, `run --sink api`): Σ distinct users per JSON multi call, the calls packed
      * from the file as written as `send` packs them (whole users, ≤ 50 users / 500 actions)

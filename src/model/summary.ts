@@ -147,7 +147,12 @@ export interface TransformSummary {
     batchSize: number;
     order: 'user' | 'input';
     billableLookups: number;
-    billableLookupsInInputOrder: number;
+    /**
+     * null for the kinds of one row per user (users, totals): their rows exist only after the sort,
+     * so no input order of them is counted. Older summaries of those kinds hold a number (0 for users,
+     * the event rows' count for totals) that means nothing: read it only for kind events.
+     */
+    billableLookupsInInputOrder: number | null;
     /**
      * The API sink (`send`, `run --sink api`): Σ distinct users per JSON multi call, the calls packed
      * from the file as written exactly as `send` packs them (whole users, ≤ 50 users / 500 actions)

@@ -287,7 +287,7 @@ export function renderReportHtml(r: Report): string {
         [
           ['order of this file', r.cost.order === 'user' ? 'grouped by user (userId, then time)' : 'input order'],
           ['billable lookups, file as written', n(r.cost.billableLookupsAsWritten)],
-          r.kind === 'users' || r.kind === 'totals'
+          r.kind === 'users' || r.kind === 'totals' || r.cost.billableLookupsInInputOrder === null
             ? ['the same rows in input order', 'one row per user, whatever the input order']
             : [`the same rows in input order${r.cost.inputOrderCountedBeforeDedupe ? ' (counted before dedupe)' : ''}`, n(r.cost.billableLookupsInInputOrder)],
           ['no order costs less than (max of distinct users, rows ÷ 50)', n(r.cost.lowerBoundIfGroupedByUser)],

@@ -178,7 +178,8 @@ function buildSummary(cfg: TransformConfig, t: Tally, m: ResolvedMapping, inputs
       batchSize: LEANPLUM_BATCH,
       order: cfg.order,
       billableLookups: out.billableLookups,
-      billableLookupsInInputOrder: out.billableLookupsInInputOrder,
+      // one row per user: no input order of those rows was ever counted (the sort made them)
+      billableLookupsInInputOrder: cfg.kind === 'users' || cfg.kind === 'totals' ? null : out.billableLookupsInInputOrder,
       apiBillableLookups: out.apiBillableLookups,
       inputOrderCountedBeforeDedupe: cfg.order === 'user' && cfg.dedupe,
       distinctUsers: out.distinctUsers,

@@ -271,6 +271,42 @@ describe('--kind users (exact clean CSV)', () => {
     expect(html).toMatch(/the same rows in input order<\/td><td>one row per user, whatever the input order</);
   });
 
+  // review of issue 19: summary.json said billableLookupsInInputOrder 0 for --kind users (never counted),
+  // and for totals the input-order figure of the event rows, which no totals file has
+  it('summary.json and report.json cost.billableLookupsInInputOrder is null for users and totals (not counted), a number for events', async () => {
+    const users = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city');
+    expect(users.summary.cost.billableLookupsInInputOrder).toBeNull();
+    expect(users.report.cost.billableLookupsInInputOrder).toBeNull();
+    for (const kind of ['totals', 'events']) {
+      const out = await tempDir();
+      const r = await runCli([
+        'transform',
+        sample('ecommerce-clickstream.csv'),
+        '--out',
+        out,
+        '--kind',
+        kind,
+        '--map',
+        'userId=visitor_id',
+        '--map',
+        'event=event_name',
+        '--map',
+        'time=ts_ms',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const s = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+      const rep = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+      if (kind === 'totals') {
+        expect(s.cost.billableLookupsInInputOrder).toBeNull();
+        expect(rep.cost.billableLookupsInInputOrder).toBeNull();
+        expect(r.stdout).toContain('one row per user, whatever the input order');
+      } else {
+        expect(s.cost.billableLookupsInInputOrder).toBe(22);
+        expect(r.stdout).toContain('22 in input order');
+      }
+    }
+  });
+
   // review of issue 19: created "2024-05-17 14:30:00" (no offset) was read in UTC without a word,
   // where the events kind warns of date-times without an offset
   it('date-times without an offset are counted and the report warns (naive_times), as for events', async () => {
