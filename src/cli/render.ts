@@ -21,8 +21,14 @@ export function renderTransformSummary(s: TransformSummary, outDir: string, now:
       .join(', ') || 'none';
   const lines = [
     ...s.inputs.map((i) => `input      ${i.name} (${n(i.bytes)} bytes, sha256 ${i.sha256.slice(0, 12)}…)`),
-    `import at  ${s.config.importAt}   cutoff ${s.config.cutoff}   clamp target ${s.config.clampTarget}`,
-    `           launch before ${s.config.staleAfter} (import time + max delay), or transform again`,
+    // the time rule and its deadline: events and totals (first/last times are clamped); a users run
+    // clamps nothing and never goes stale (run-machine.ts clampIsStale)
+    ...(s.config.kind === 'users'
+      ? []
+      : [
+          `import at  ${s.config.importAt}   cutoff ${s.config.cutoff}   clamp target ${s.config.clampTarget}`,
+          `           launch before ${s.config.staleAfter} (import time + max delay), or transform again`,
+        ]),
     `rows       read ${n(c.read)}, kept ${n(c.kept)}, rejected ${n(c.rejected)}, dropped ${n(c.dropped)}`,
     `rejected   ${reasons(c.rejectedByReason)}`,
     `dropped    ${reasons(c.droppedByReason)}`,

@@ -202,11 +202,16 @@ export function renderReportHtml(r: Report): string {
           ['input', `${i.name} (${n(i.bytes)} bytes${run.sampled ? `; a preview of the first ${n(run.sampled)} rows only` : ''})`],
           [run.sampled ? 'sha256 (of the bytes read)' : 'sha256', i.sha256],
         ]),
-        ['import time T', run.importAt],
-        ['365-day cutoff (T + max delay − 365d)', run.cutoff],
-        ['clamp target (T − clamp age)', run.clampTarget],
-        ['max delay / clamp age / mode', `${run.maxDelay} / ${run.clampAge} / ${run.clampMode}`],
-        ['launch before', `${run.launchBefore} — after this the clamp is stale: transform again`],
+        // the time rule and its deadline: not for users (no clamp; a users run never goes stale)
+        ...(r.kind === 'users'
+          ? []
+          : [
+              ['import time T', run.importAt],
+              ['365-day cutoff (T + max delay − 365d)', run.cutoff],
+              ['clamp target (T − clamp age)', run.clampTarget],
+              ['max delay / clamp age / mode', `${run.maxDelay} / ${run.clampAge} / ${run.clampMode}`],
+              ['launch before', `${run.launchBefore} — after this the clamp is stale: transform again`],
+            ]),
         ['time zone for naive times', run.timeZone],
         ['time format', run.timeFormat],
         [

@@ -156,10 +156,12 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
   if (k.rejected > 0) {
     warnings.push({ code: 'rejected_rows', message: `${k.rejected} row(s) were refused (see rejects.csv); they will not be imported.` });
   }
-  warnings.push({
-    code: 'historical_permission',
-    message: 'By default Leanplum apps cannot use the API to send historical data: ask Leanplum to enable it for this app before launching.',
-  });
+  // about past events (events, and totals with their first/last times); user attributes are no history
+  if (summary.config.kind !== 'users')
+    warnings.push({
+      code: 'historical_permission',
+      message: 'By default Leanplum apps cannot use the API to send historical data: ask Leanplum to enable it for this app before launching.',
+    });
 
   const rows = (m: Map<string, { file: string; line: number; message: string; values: string[] }[]>, counts: Record<string, number>) =>
     Object.entries(counts)

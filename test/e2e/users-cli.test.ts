@@ -408,3 +408,38 @@ describe('--kind users on an event export', () => {
     expect(people.report.warnings.map((x: { code: string }) => x.code)).not.toContain('event_export_as_users');
   });
 });
+
+// review of issue 19: a users run printed the events-only lines — import time / cutoff / clamp target,
+// "launch before … or transform again" (a users run never goes stale) and the note that Leanplum must
+// allow historical data (about events) — while totals (first/last times clamped) need them
+describe('per kind, only the lines that apply', () => {
+  it('users: no clamp line, no launch deadline, no historical-data note; totals keep them', async () => {
+    const users = await transform(sample('users.csv'), ...USERS_CSV, '--rename-attr', 'address.city=address_city');
+    expect(users.r.code, users.r.stderr).toBe(0);
+    expect(users.r.stdout).not.toMatch(/cutoff|clamp target|launch before/);
+    expect(users.report.warnings.map((x: { code: string }) => x.code)).not.toContain('historical_permission');
+    const html = await readFile(join(users.out, 'report.html'), 'utf8');
+    expect(html).not.toMatch(/launch before|clamp target|365-day cutoff/);
+    const out = await tempDir();
+    const r = await runCli([
+      'transform',
+      sample('ecommerce-clickstream.csv'),
+      '--out',
+      out,
+      '--kind',
+      'totals',
+      '--map',
+      'userId=visitor_id',
+      '--map',
+      'event=event_name',
+      '--map',
+      'time=ts_ms',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^import at .* cutoff .* clamp target /m);
+    expect(r.stdout).toMatch(/launch before .* or transform again/);
+    const rep = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    expect(rep.warnings.map((x: { code: string }) => x.code)).toContain('historical_permission');
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toMatch(/launch before/);
+  });
+});
