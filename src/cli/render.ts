@@ -166,7 +166,8 @@ function usersNotes(u: UsersStats): string {
   const left = u.valuesLeftOut.reduce((k, v) => k + v.values, 0);
   const fixes = u.valuesLeftOut.flatMap((v) => (v.fix === null ? [] : [v.fix]));
   const carry = fixes.length === 0 ? '' : `; to carry the names Leanplum refuses, add ${fixes.slice(0, 5).join(' ')}${fixes.length > 5 ? ' …' : ''}`;
-  return `${conflicts.length > 0 ? `; type conflict in ${conflicts.slice(0, 5).join(', ')}${conflicts.length > 5 ? ', …' : ''} (written as text)` : ''}${left > 0 ? `; ${left} value(s) left out (${[...new Set(u.valuesLeftOut.map((v) => v.problem))].join(', ')}: see the report)${carry}` : ''}${u.clearEmpty ? '; --clear-empty: clears in clearUserAttributes (API sink only)' : ''}`;
+  const listLike = u.attributes.reduce((k, a) => k + (a.listLikeText ?? 0), 0);
+  return `${listLike > 0 ? `; ${listLike} text value(s) look like lists (the CSV job may read a list, --sink api sends text: see the report)` : ''}${conflicts.length > 0 ? `; type conflict in ${conflicts.slice(0, 5).join(', ')}${conflicts.length > 5 ? ', …' : ''} (written as text)` : ''}${left > 0 ? `; ${left} value(s) left out (${[...new Set(u.valuesLeftOut.map((v) => v.problem))].join(', ')}: see the report)${carry}` : ''}${u.clearEmpty ? '; --clear-empty: clears in clearUserAttributes (API sink only)' : ''}`;
 }
 
 /**

@@ -142,6 +142,11 @@ export interface UserAttributeStats {
    * older summaries)
    */
   usersWithSeveralValues?: number;
+  /**
+   * cells of a `string` column written as `[…]`: the API sink sends the text, Leanplum's CSV
+   * importer may read a list (not documented); counted and warned, never changed (absent in older summaries)
+   */
+  listLikeText?: number;
 }
 
 /** What a users run wrote, for summary.json `users` and the report's "users" section. */

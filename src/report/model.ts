@@ -139,6 +139,20 @@ export function buildReport(summary: TransformSummary, c: ReportCollector, gener
       message: `Attribute "${e.name}" looks like an event export's column, not a user attribute (${e.why}): each user gets the value of their latest record. If the input is an event export, import it with --kind totals (per user and event: count, first/last time, value sum) or --kind events, with --map event=${e.name}${time === undefined ? ' and --map time=<its time column>' : ` --map time=${time}`}. If it is a people export and ${e.name} is no attribute, leave it out with --drop-attr ${e.name}.`,
     });
   }
+  const listLike = (summary.users?.attributes ?? [])
+    .filter((a) => (a.listLikeText ?? 0) > 0)
+    .sort((a, b) => b.listLikeText! - a.listLikeText! || (a.name < b.name ? -1 : 1));
+  if (listLike.length > 0) {
+    warnings.push({
+      code: 'list_like_text',
+      message: `${listLike.reduce((s, a) => s + a.listLikeText!, 0)} text value(s) look like lists ([a, b]) in ${listLike
+        .slice(0, 10)
+        .map((a) => `${a.name} (${a.listLikeText})`)
+        .join(
+          ', ',
+        )}${listLike.length > 10 ? ', …' : ''}: written as they are. Leanplum's CSV import job may read such a cell as a list (not documented); --sink api sends it as text. The two sinks may set different values: import a few users first and look at them in Leanplum, or use one sink for these attributes.`,
+    });
+  }
   if (split.count > 0) {
     const named = split.sample.map((x) => `${x.user} (${x.firstPart} … ${x.lastPart})`).join(', ');
     warnings.push({

@@ -52,7 +52,7 @@ export class UsersFold implements UserFold {
   private nameList: string[] = [];
   private cols: ColumnSpec[] | undefined;
   /** attribute columns in header order, and per column its counts */
-  private attrCols: { name: string; filled: number; cleared: number; samples: string[] }[] = [];
+  private attrCols: { name: string; filled: number; cleared: number; samples: string[]; text: boolean; listLike: number }[] = [];
   private readonly fieldFilled = new Map<UserField, number>();
   private readonly leftOut = new Map<string, { name: string; problem: UserValueProblem; values: number; sample: string; message: string }>();
   private leftOutOther = 0;
@@ -128,7 +128,7 @@ export class UsersFold implements UserFold {
     const decided = this.types.decide(this.nameList.map((n) => PREFIX + n));
     const fields = USER_FIELDS.filter((f) => this.fieldsSeen.has(f));
     const names = [...this.nameList].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    this.attrCols = names.map((name) => ({ name, filled: 0, cleared: 0, samples: [] }));
+    this.attrCols = names.map((name) => ({ name, filled: 0, cleared: 0, samples: [], text: decided[PREFIX + name]!.type === 'string', listLike: 0 }));
     this.cols = [
       { name: 'userId', type: 'string' },
       ...fields.map((f): ColumnSpec => ({ name: f, type: USER_TIME_FIELDS.includes(f) ? 'epoch' : 'string' })),
@@ -187,6 +187,8 @@ export class UsersFold implements UserFold {
         cell = cellText(v);
         if (cell !== '') {
           c.filled++;
+          // text the CSV importer may read as a list (U), where the API sink sends the text
+          if (c.text && cell.startsWith('[') && cell.endsWith(']')) c.listLike++;
           if (c.samples.length < SAMPLES) {
             const s = cell.length > SAMPLE_CHARS ? `${cell.slice(0, SAMPLE_CHARS)}…` : cell;
             if (!c.samples.includes(s)) c.samples.push(s);
@@ -215,6 +217,7 @@ export class UsersFold implements UserFold {
         types: counts(c.name),
         conflict: d.conflict !== undefined,
         samples: c.samples,
+        listLikeText: c.listLike,
         usersWithSeveralValues: this.varied[this.names.get(c.name)!] ?? 0,
       };
     });

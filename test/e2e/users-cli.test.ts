@@ -59,6 +59,7 @@ describe('--kind users (exact clean CSV)', () => {
       types: { number: 3 },
       conflict: false,
       samples: ['43', '7'],
+      listLikeText: 0,
       usersWithSeveralValues: 1,
     });
   });
@@ -441,5 +442,26 @@ describe('per kind, only the lines that apply', () => {
     const rep = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
     expect(rep.warnings.map((x: { code: string }) => x.code)).toContain('historical_permission');
     expect(await readFile(join(out, 'report.html'), 'utf8')).toMatch(/launch before/);
+  });
+});
+
+// review of issue 19: a CSV cell "[a, b]" in a string column is sent as the text "[a, b]" by the API
+// sink, while Leanplum's CSV importer may read it as a list (undocumented): the two sinks could set
+// different values, without a word
+describe('list-like text', () => {
+  it('a string cell that looks like a list is counted per attribute and warned (list_like_text), the value unchanged', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'people.csv');
+    await writeFile(input, 'userId,tags,plan\nu1,"[a, b]",pro\nu2,plain,[free]\nu3,[x],team\n');
+    const { r, clean, summary, report } = await transform(input);
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean).toBe(csv('userId,userAttributes.plan,userAttributes.tags', 'u1,pro,"[a, b]"', 'u2,[free],plain', 'u3,team,[x]'));
+    const by = (name: string) => summary.users.attributes.find((a: { name: string }) => a.name === name);
+    expect(by('tags')).toMatchObject({ type: 'string', listLikeText: 2 });
+    expect(by('plan')).toMatchObject({ type: 'string', listLikeText: 1 });
+    const w = report.warnings.find((x: { code: string }) => x.code === 'list_like_text')?.message as string | undefined;
+    expect(w).toContain('tags (2), plan (1)');
+    expect(w).toContain('--sink api');
+    expect(r.stdout).toContain('3 text value(s) look like lists');
   });
 });
