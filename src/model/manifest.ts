@@ -119,6 +119,8 @@ export interface Manifest {
     verdict?: 'passed' | 'stopped';
     failedRows?: number;
     pastEventWarnings?: number;
+    /** API sink: canary rows whose answer was lost and left (--skip-unknown), counted against the allowance */
+    unknownRows?: number;
     maxFailures?: number;
     at?: string;
   };

@@ -130,9 +130,9 @@ export function canaryStatus(m: Manifest): string | undefined {
     const waiting = m.parts.some((p) => p.canary !== true && p.launch === undefined);
     return `canary     ${what}: not judged yet${waiting ? '; the other parts wait for its verdict' : ''}`;
   }
-  const found = `${c.failedRows ?? 0} failed row(s), ${c.pastEventWarnings ?? 0} "Past event detected" (at most ${c.maxFailures ?? 0} allowed), judged ${c.at ?? '?'}`;
+  const found = `${c.failedRows ?? 0} failed row(s), ${c.pastEventWarnings ?? 0} "Past event detected"${c.unknownRows ? `, ${c.unknownRows} row(s) whose answer was lost` : ''} (at most ${c.maxFailures ?? 0} allowed), judged ${c.at ?? '?'}`;
   if (c.verdict === 'passed') return `canary     ${what}: passed, ${found}`;
-  const need = (c.failedRows ?? 0) + (c.pastEventWarnings ?? 0);
+  const need = (c.failedRows ?? 0) + (c.pastEventWarnings ?? 0) + (c.unknownRows ?? 0);
   return `canary     ${what}: STOPPED the run, ${found}; nothing else was imported. To go on with these rows failed, give --canary-max-failures ${need} to the command that goes on (launch, send, or the run again)`;
 }
 

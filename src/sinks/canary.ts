@@ -21,7 +21,11 @@ export interface CanaryJudged extends CanaryCounts {
   part: string;
   verdict: 'passed' | 'stopped';
   maxFailures: number;
+  /** API sink: rows of canary calls whose answer was lost and that were left (--skip-unknown); they count against the allowance */
+  unknownRows?: number;
 }
+
+const lost = (j: CanaryJudged) => (j.unknownRows ? `, ${j.unknownRows} row(s) whose answer was lost (--skip-unknown)` : '');
 
 /** The verdict into manifest.json (canary) and report.json/html (canary.outcome); logged. */
 export async function recordCanary(lock: RunLock, m: Manifest, j: CanaryJudged, now: () => Date, log: Log): Promise<void> {
@@ -31,7 +35,8 @@ export async function recordCanary(lock: RunLock, m: Manifest, j: CanaryJudged, 
     m.canary.verdict === j.verdict &&
     m.canary.maxFailures === j.maxFailures &&
     m.canary.failedRows === j.failedRows &&
-    m.canary.pastEventWarnings === j.pastEventWarnings;
+    m.canary.pastEventWarnings === j.pastEventWarnings &&
+    m.canary.unknownRows === j.unknownRows;
   if (!same) {
     m.canary = {
       ...m.canary,
@@ -42,6 +47,8 @@ export async function recordCanary(lock: RunLock, m: Manifest, j: CanaryJudged, 
       maxFailures: j.maxFailures,
       at,
     };
+    if (j.unknownRows !== undefined) m.canary.unknownRows = j.unknownRows;
+    else delete m.canary.unknownRows;
     await saveManifest(lock, m, now());
   }
   const report = await readJson<Report>(join(lock.dir, 'report.json'));
@@ -61,8 +68,8 @@ export async function recordCanary(lock: RunLock, m: Manifest, j: CanaryJudged, 
     'canary',
     { part: j.part, verdict: j.verdict, failedRows: j.failedRows, pastEventWarnings: j.pastEventWarnings, maxFailures: j.maxFailures },
     j.verdict === 'passed'
-      ? `canary     ${j.part} passed: ${j.failedRows} failed row(s), ${j.pastEventWarnings} "Past event detected" (at most ${j.maxFailures} allowed); importing the rest`
-      : `canary     ${j.part} STOPPED the run: ${j.failedRows} failed row(s), ${j.pastEventWarnings} "Past event detected" (at most ${j.maxFailures} allowed)`,
+      ? `canary     ${j.part} passed: ${j.failedRows} failed row(s), ${j.pastEventWarnings} "Past event detected"${lost(j)} (at most ${j.maxFailures} allowed); importing the rest`
+      : `canary     ${j.part} STOPPED the run: ${j.failedRows} failed row(s), ${j.pastEventWarnings} "Past event detected"${lost(j)} (at most ${j.maxFailures} allowed)`,
   );
 }
 
@@ -126,7 +133,7 @@ export function canaryStopped(
   /** --state-to: where the run's state lives (a batch engine's task goes on from there, not from `dir`) */
   stateUrl?: string,
 ): BackfillError {
-  const need = j.failedRows + j.pastEventWarnings;
+  const need = j.failedRows + j.pastEventWarnings + (j.unknownRows ?? 0);
   const task =
     stateUrl === undefined
       ? ''
@@ -136,7 +143,7 @@ export function canaryStopped(
   const what = sink === 'api' ? 'sent' : 'launched';
   return new BackfillError(
     'JOB_ROW_FAILURES',
-    `the canary stopped the run: ${j.part} (${j.users} users, ${j.rows} rows) came back with ${j.failedRows} failed row(s) and ${j.pastEventWarnings} "Past event detected" warning(s); at most ${j.maxFailures} allowed (--canary-max-failures). Nothing else was ${what}.${lines.join('')}${more}`,
+    `the canary stopped the run: ${j.part} (${j.users} users, ${j.rows} rows) came back with ${j.failedRows} failed row(s) and ${j.pastEventWarnings} "Past event detected" warning(s)${lost(j)}; at most ${j.maxFailures} allowed (--canary-max-failures). Nothing else was ${what}.${lines.join('')}${more}`,
     `Fix the mapping or the input (each row above, with its source line, is in ${dir}/server-rejects.csv), then transform and run again into a new --out. The canary's other rows are in Leanplum already: a new run imports them again (see docs/canary.md). ` +
       `Or, if these rows may fail, go on with this run: ${goOn}.${task}`,
   );

@@ -261,6 +261,39 @@ describe('canary, API sink', () => {
   const runApi = (file: string, out: string, extra: string[] = []) =>
     runCli(['run', file, '--out', out, ...mapping, '--sink', 'api', '--app-id', lp.appId, '--api-url', lp.apiUrl, ...extra], { env: apiEnv() });
 
+  it('canary calls whose answers were lost and then skipped (--skip-unknown) do not pass the canary: their rows count against the allowance', async () => {
+    const { file, out } = await export3000();
+    lp.sim.loseMultiAnswers(100); // every canary call (and its retries) applied, its answer lost
+    const first = await runApi(file, out);
+    lp.sim.faults.clear();
+    expect(first.stderr).toContain('SEND_UNKNOWN');
+    const skip = [...first.stderr.matchAll(/`(lp-backfill [^`]+--skip-unknown [^`]+)`/g)].map((x) => x[1]!)[0]!;
+    const shell = (command: string) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn('sh', ['-c', command.replace(/^lp-backfill /, `"${process.execPath}" "${CLI}" `)], {
+          cwd: repoRoot,
+          env: { ...process.env, ...apiEnv() },
+        });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+    const calls = lp.sim.multi.callLog.length;
+    const skipped = await shell(skip);
+    // no answer, no verdict: not 'passed: 0 failed row(s)' with the rest sent on no evidence
+    expect(skipped.stderr).not.toContain('canary     clean-part-001.csv passed');
+    expect(skipped.stderr).toContain('the canary stopped the run');
+    expect(skipped.stderr).toContain('200 row(s) whose answer was lost');
+    expect(skipped.code).toBe(5);
+    expect(lp.sim.multi.callLog.length).toBe(calls);
+    // the printed way on counts them in the allowance, and sends the rest
+    const goOn = [...skipped.stderr.matchAll(/`(lp-backfill [^`]+--canary-max-failures [^`]+)`/g)].map((x) => x[1]!)[0]!;
+    expect(goOn).toContain('--canary-max-failures 200');
+    const sent = await shell(goOn);
+    expect(sent.stderr).toContain('canary     clean-part-001.csv passed');
+    expect(lp.sim.multi.appliedActions()).toHaveLength(6000);
+  }, 120_000);
+
   it("a failing row in a canary user: only the canary's calls are sent, exit 5, the row joined to its source line; the printed way on sends the rest", async () => {
     const bad = users[42]!;
     const { file, out, badLine } = await export3000(bad);

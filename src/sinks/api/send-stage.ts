@@ -173,12 +173,18 @@ function canaryJudge(lock: RunLock, m: Manifest, o: SendOptions, log: Log): Cana
       for (const b of view.batches.values()) if (b.send.first >= part.rows) return undefined;
       let failedRows = 0;
       let pastEventWarnings = 0;
+      // rows of canary calls whose answer was lost and that were left (--skip-unknown): no evidence
+      // either way, so they count against the allowance as failed rows would
+      let unknownRows = 0;
       for (const b of view.batches.values()) {
-        if (b.send.first >= part.rows || b.state !== 'answered') continue;
+        if (b.send.first >= part.rows) continue;
+        if (b.state === 'skipped') unknownRows += b.send.rows;
+        if (b.state !== 'answered') continue;
         failedRows += b.answer!.failed;
         pastEventWarnings += b.answer!.flagged.filter((f) => f[1] === 'w' && PAST_EVENT_WARNING.test(f[2])).length;
       }
-      const judged = { part: part.file, verdict: canaryVerdict({ failedRows, pastEventWarnings }, max), failedRows, pastEventWarnings, maxFailures: max };
+      const verdict = canaryVerdict({ failedRows: failedRows + unknownRows, pastEventWarnings }, max);
+      const judged = { part: part.file, verdict, failedRows, pastEventWarnings, maxFailures: max, ...(unknownRows > 0 ? { unknownRows } : {}) };
       await recordCanary(lock, m, judged, o.now, log);
       if (judged.verdict === 'passed') return undefined;
       // the canary's answers, each failed or warned row with its source line, into server-rejects.csv
@@ -190,7 +196,7 @@ function canaryJudge(lock: RunLock, m: Manifest, o: SendOptions, log: Log): Cana
         sourceLine: r.sourceLine,
         message: `${r.kind}: ${r.message}`,
       }));
-      const goOn = `\`${o.command} --canary-max-failures ${failedRows + pastEventWarnings}\``;
+      const goOn = `\`${o.command} --canary-max-failures ${failedRows + pastEventWarnings + unknownRows}\``;
       return canaryStopped(lock.dir, { ...judged, ...(await canaryFacts(lock.dir)) }, { shown, total }, goOn, 'api', m.stateUrl);
     },
   };
