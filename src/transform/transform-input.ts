@@ -217,24 +217,14 @@ export class TransformInput {
           'Leave out --preset and name the fields with --map and the attributes with --attr. Nothing was written.',
         );
       this.usersProjection = preset === undefined ? new UsersJsonProjection(this.cfg.users) : new UsersPresetProjection(preset, this.cfg.users);
-      this.jsonIt = this.jsonRecords(first)[Symbol.asyncIterator]();
       // read ahead: every path named must be in one of the first records (else exit 2, nothing written)
       const check = new UsersPathCheck(this.cfg.users, preset !== undefined);
-      let records = 0;
-      let bytes = 0;
-      while (records < this.cfg.scanRecords && bytes < SCAN_BYTES) {
-        const n = await this.jsonIt.next();
-        if (n.done === true) break;
-        this.ahead.push(n.value);
-        for (const r of n.value.recs) {
-          records++;
-          bytes += r.text?.length ?? 256;
-          if (isJsonObject(r.value)) {
-            check.scan(r.value);
-            if (this.usersProjection instanceof UsersPresetProjection) this.usersProjection.scan(r.value);
-          }
-        }
-      }
+      const projection = this.usersProjection;
+      await this.readAhead(first, (value) => {
+        if (!isJsonObject(value)) return;
+        check.scan(value);
+        if (projection instanceof UsersPresetProjection) projection.scan(value);
+      });
       const events = this.usersProjection instanceof UsersPresetProjection ? this.usersProjection.eventExportProblem() : undefined;
       if (events !== undefined)
         throw new BackfillError('CONFIG_INVALID', events, 'The counts are those of the first records read (--scan-records). Nothing was written.');
@@ -265,8 +255,22 @@ export class TransformInput {
       anonymous: this.cfg.anonymous,
       maxRejectRate: this.cfg.maxRejectRate,
     });
-    this.jsonIt = this.jsonRecords(first)[Symbol.asyncIterator]();
     // read ahead: the first records fix the parameter columns and show whether the paths exist
+    const projection = this.projection;
+    await this.readAhead(first, (value) => {
+      if (value !== undefined) projection.scan(value);
+    });
+    this.mapping = this.projection.freeze();
+    this.header = ['record'];
+  }
+
+  /**
+   * Opens the JSON records of the first input and reads ahead — at most --scan-records records and
+   * SCAN_BYTES — keeping the batches read (this.ahead, given out first by jsonBatches) and showing
+   * each record's value to `scan`.
+   */
+  private async readAhead(first: Unit, scan: (value: JsonRec['value']) => void): Promise<void> {
+    this.jsonIt = this.jsonRecords(first)[Symbol.asyncIterator]();
     let records = 0;
     let bytes = 0;
     while (records < this.cfg.scanRecords && bytes < SCAN_BYTES) {
@@ -276,11 +280,9 @@ export class TransformInput {
       for (const r of n.value.recs) {
         records++;
         bytes += r.text?.length ?? 256;
-        if (r.value !== undefined) this.projection.scan(r.value);
+        scan(r.value);
       }
     }
-    this.mapping = this.projection.freeze();
-    this.header = ['record'];
   }
 
   /** All records, in batches, up to --sample; then the units are closed. */

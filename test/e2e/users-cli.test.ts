@@ -465,3 +465,30 @@ describe('list-like text', () => {
     expect(r.stdout).toContain('3 text value(s) look like lists');
   });
 });
+
+// the JSON read-ahead is one function for users and events (transform-input.ts readAhead): both stop at --scan-records
+describe('JSON read-ahead, users and events', () => {
+  it('users: a path only a record after --scan-records has is refused; events: a key first seen after it is named, not carried', async () => {
+    const dir = await tempDir();
+    const people = join(dir, 'people.ndjson');
+    // the read-ahead takes whole chunks of the file: the late record lies far behind the first ones
+    const pad = (n: number, line: (i: number) => string) => Array.from({ length: n }, (_, i) => line(i)).join('');
+    await writeFile(people, `${pad(20_000, (i) => `{"userId":"u${i}","plan":"pro"}\n`)}{"userId":"b","profile":{"email":"b@x.io"}}\n`);
+    const late = await transform(people, '--scan-records', '10', '--attr', 'profile.email=email');
+    expect(late.r.code).toBe(2);
+    expect(late.r.stderr).toMatch(/attr: no record of the first \d+ has "profile\.email"/);
+    const seen = await transform(people, '--scan-records', '30000', '--attr', 'profile.email=email');
+    expect(seen.r.code, seen.r.stderr).toBe(0);
+    const events = join(dir, 'events.ndjson');
+    await writeFile(
+      events,
+      `${pad(20_000, (i) => `{"userId":"u${i}","event":"x","time":"2026-11-01T00:00:00Z","p":{"k":1}}\n`)}{"userId":"a","event":"x","time":"2026-11-01T00:00:01Z","p":{"k":2,"later":3}}\n`,
+    );
+    const out = await tempDir();
+    const r = await runCli(['transform', events, '--out', out, '--scan-records', '10', '--params-from', 'p', '--import-at', '2026-11-20T00:00:00Z']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+    expect(s.json.scannedRecords).toBeLessThan(20_000);
+    expect(s.json.paramsLeftOut).toMatchObject([{ name: 'later', rows: 1, why: 'not_in_header' }]);
+  });
+});
