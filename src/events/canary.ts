@@ -40,6 +40,11 @@ export function userHash(id: string): number {
     for (const b of bytes) h = Math.imul(h ^ b, 0x01000193);
   }
   // FNV-1a mixes its last bytes poorly ("u1" … "u9" land close together): murmur3's finaliser spreads them
+  return fmix32(h);
+}
+
+/** murmur3's 32-bit finaliser: every input bit reaches every output bit (unsigned result). */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -1,3 +1,5 @@
+import { fmix32 } from '../events/canary.js';
+
 /**
  * HyperLogLog distinct counter (2^12 registers, ~1.6% standard error) so that counting unique
  * users stays in constant memory on any input size.
@@ -12,12 +14,7 @@ export class DistinctCounter {
       h ^= s.charCodeAt(i);
       h = Math.imul(h, 0x01000193);
     }
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return h >>> 0;
+    return fmix32(h);
   }
 
   add(s: string): void {
