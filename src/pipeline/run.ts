@@ -572,7 +572,13 @@ async function stages(o: RunOptions, lock: RunLock, loaded: Manifest | undefined
     if (gate.state === 'stopped' && !existsSync(join(dir, 'server-rejects.csv'))) {
       // stopped in another directory (a --state-to task retried with an empty --out): its job's
       // results are read again, so the stop shows the failed rows with their source lines
-      await followCanary(lock, m, o.wait, sink.csv, deps, gate.part.file);
+      try {
+        await followCanary(lock, m, o.wait, sink.csv, deps, gate.part.file);
+      } catch (e) {
+        // results no longer there (or Leanplum not answering): the stop is said without its rows
+        if (!(e instanceof BackfillError)) throw e;
+        deps.log('canary', { error: e.message }, `warning    the canary job's results could not be read again: ${e.message}`);
+      }
     }
     if (gate.state === 'pending') {
       // the canary alone, followed to its end; the next launch judges it (and stops the run, exit 5)

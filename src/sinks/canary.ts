@@ -144,7 +144,7 @@ export function canaryStopped(
   return new BackfillError(
     'JOB_ROW_FAILURES',
     `the canary stopped the run: ${j.part} (${j.users} users, ${j.rows} rows) came back with ${j.failedRows} failed row(s) and ${j.pastEventWarnings} "Past event detected" warning(s)${lost(j)}; at most ${j.maxFailures} allowed (--canary-max-failures). Nothing else was ${what}.${lines.join('')}${more}`,
-    `Fix the mapping or the input (each row above, with its source line, is in ${dir}/server-rejects.csv), then transform and run again into a new --out. The canary's other rows are in Leanplum already: a new run imports them again (see docs/canary.md). ` +
+    `Fix the mapping or the input (${failures.shown.length > 0 ? `each row above, with its source line, is in ${dir}/server-rejects.csv` : `the canary job's results could not be read here, so its rows are not shown`}), then transform and run again into a new --out. The canary's other rows are in Leanplum already: a new run imports them again (see docs/canary.md). ` +
       `Or, if these rows may fail, go on with this run: ${goOn}.${task}`,
   );
 }
