@@ -14,6 +14,7 @@ export interface IdentityParts {
   appId: string;
   /** what the rows are (events until `--kind` exists) */
   kind: string;
+  /** how the first import went in: shown in the record, not part of the hash (importIdentity) */
   sink: 'csv-job' | 'api';
   /** each input's content: the sha256 of its bytes, computed while the transform read it (gs:// objects too) */
   inputs: string[];
@@ -66,9 +67,13 @@ export function identityParts(m: Manifest, appId: string, sink: 'csv-job' | 'api
   return { appId, kind, sink, inputs: t.inputs.map((i) => i.sha256).sort(), options };
 }
 
-/** sha256 (hex) of the canonical JSON of the identity's parts: the ledger object's name. */
+/**
+ * sha256 (hex) of the canonical JSON of the identity's parts: the ledger object's name. The sink is
+ * recorded (`covers.sink`) but not hashed: the same events sent through the JSON API after a CSV job
+ * imported them (or the other way round) are in Leanplum twice all the same.
+ */
 export function importIdentity(p: IdentityParts): string {
-  const { options, ...rest } = p;
+  const { options, sink: _sink, ...rest } = p;
   const { kind: _k, ...opts } = options;
   return createHash('sha256')
     .update(canonicalJson({ ...rest, options: opts }))

@@ -245,6 +245,39 @@ describe('the import ledger with the API sink', () => {
     expect(s.sim.multi.stats.calls).toBeGreaterThan(calls);
   });
 
+  it('a CSV job imported the export, its directory is lost: the same export through --sink api with the same --to is refused, no call sent', async () => {
+    const file = await exportFile();
+    const to = ['--to', `gs://${BUCKET}/${unique('both-sinks')}`];
+    const csv = await runCli(
+      [
+        'run',
+        file,
+        '--out',
+        join(await tempDir(), 'csv'),
+        ...mapping,
+        ...to,
+        '--app-id',
+        APP.id,
+        '--api-url',
+        s.sim.apiUrl,
+        '--yes',
+        '--poll-interval',
+        '1s',
+        '--timeout',
+        '30s',
+      ],
+      {
+        env: { STORAGE_EMULATOR_HOST: s.gcs.url, LEANPLUM_DEV_KEY: APP.devKey },
+      },
+    );
+    expect(csv.code, csv.stderr).toBe(0);
+    const calls = s.sim.multi.stats.calls;
+    const api = await runApi(file, join(await tempDir(), 'api'), to);
+    expect(api.code).toBe(2);
+    expect(api.stderr).toContain('ALREADY_IMPORTED');
+    expect(s.sim.multi.stats.calls).toBe(calls);
+  });
+
   it('run --sink api --state-to: the ledger lives beside the state; send by hand into a new directory with the same --to is refused', async () => {
     const file = await exportFile();
     const work = await tempDir();
