@@ -66,6 +66,10 @@ export abstract class LoopbackService {
         else res.destroy();
       });
     });
+    // Node closes an idle keep-alive connection after 5 s, about when the client may reuse it: on a
+    // loaded machine a launch POST then meets a reset socket (LAUNCH_UNKNOWN) now and then. Real
+    // services keep idle connections longer; so does the stand-in.
+    server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => server.listen(port, host, resolve));
     const addr = server.address();
     if (addr === null || typeof addr === 'string') throw new Error('server has no TCP address');
