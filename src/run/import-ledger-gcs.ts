@@ -84,7 +84,7 @@ export class ImportLedger {
   async check(m: Manifest, reimport: boolean, ways: WaysOnFor): Promise<'create' | 'resume' | 'reimport'> {
     const { record } = await readRecord(this.storage, this.ref);
     const d = decide(record, m.runId, reimport);
-    if (d.kind === 'refuse') throw alreadyImported(this.parts.appId, d.earlier, d.count, this.url, await ways(d.earlier), uploadedParts(m));
+    if (d.kind === 'refuse') throw alreadyImported(this.parts.appId, d.earlier, d.count, this.url, await ways(d.earlier), uploadedParts(m), this.parts.kind);
     return d.kind;
   }
 
@@ -97,7 +97,7 @@ export class ImportLedger {
     for (let attempt = 1; ; attempt++) {
       const { record, generation } = await readRecord(this.storage, this.ref);
       const d = decide(record, m.runId, o.reimport);
-      if (d.kind === 'refuse') throw alreadyImported(this.parts.appId, d.earlier, d.count, this.url, await ways(d.earlier), uploadedParts(m));
+      if (d.kind === 'refuse') throw alreadyImported(this.parts.appId, d.earlier, d.count, this.url, await ways(d.earlier), uploadedParts(m), this.parts.kind);
       const mine = record?.imports.find((e) => e.runId === m.runId);
       const same = mine !== undefined && canonicalJson({ parts: mine.parts, send: mine.send }) === canonicalJson({ send: undefined, ...progressOf(m) });
       // a resume whose entry already says what the manifest says writes nothing

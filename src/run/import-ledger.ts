@@ -248,6 +248,7 @@ export function alreadyImported(
   where: string,
   ways: WaysOn,
   uploaded: readonly string[] = [],
+  kind = 'events',
 ): BackfillError {
   const place = `${earlier.host}:${earlier.dir}${earlier.stateUrl !== undefined ? `, state ${earlier.stateUrl}` : ''}`;
   const more = count > 1 ? ` (the last of ${count} imports recorded)` : '';
@@ -264,8 +265,16 @@ export function alreadyImported(
   const finish = `${state}${ways.status !== undefined ? ` See it with \`${ways.status}\`.` : ''}`;
   const hint =
     `${nothingSent(uploaded)} ${finish} ` +
-    `${mayHaveImported(earlier) ? 'To import the same events again on purpose (Leanplum will hold every event twice)' : 'None of its parts reached Leanplum; to import anyway'}: \`${ways.reimport}\`.`;
+    `${mayHaveImported(earlier) ? secondImport(kind) : 'None of its parts reached Leanplum; to import anyway'}: \`${ways.reimport}\`.`;
   return new BackfillError('ALREADY_IMPORTED', message, hint);
+}
+
+/** What importing the same export again does, by --kind: events are tracked twice, attributes and totals are set again. */
+function secondImport(kind: string): string {
+  if (kind === 'users') return 'To set the same user attributes again on purpose (values changed in Leanplum since then are overwritten)';
+  if (kind === 'totals')
+    return 'To set the same per-user event totals again on purpose (they replace the counts Leanplum holds now: assumed, see docs/kinds.md)';
+  return 'To import the same events again on purpose (Leanplum will hold every event twice)';
 }
 
 /** How an unfinished earlier run can be finished, from what the entry says of where it ran. */

@@ -224,6 +224,22 @@ describe('where ledgers live, and what a refusal says', () => {
     const withState = alreadyImported('app-1', { ...e, stateUrl: 'gs://b/s/manifest.json' }, 2, 'gs://b/x.json', { dirHere: false, reimport: 'r' });
     expect(withState.hint).toContain('run its --state-to task again (its state: gs://b/s/manifest.json)');
   });
+
+  it('a users or totals import refused says what a second one does to attributes, not "every event twice"', () => {
+    const e: ImportEntry = {
+      ...entry('20261120-120000-abcdef'),
+      parts: [{ file: 'clean.csv', rows: 3, stage: 'finished', jobId: 'J1', jobState: 'FINISHED' }],
+    };
+    const ways = { dirHere: false, reimport: 'lp-backfill run people.csv --kind users --reimport' };
+    const users = alreadyImported('app-1', e, 1, 'gs://b/x.json', ways, [], 'users');
+    expect(users.hint).not.toContain('event');
+    expect(users.hint).toContain('To set the same user attributes again on purpose');
+    expect(users.hint).toContain('`lp-backfill run people.csv --kind users --reimport`');
+    const totals = alreadyImported('app-1', e, 1, 'gs://b/x.json', ways, [], 'totals');
+    expect(totals.hint).not.toContain('every event twice');
+    expect(totals.hint).toContain('To set the same per-user event totals again on purpose');
+    expect(alreadyImported('app-1', e, 1, 'gs://b/x.json', ways, [], 'events').hint).toContain('every event twice');
+  });
 });
 
 describe('the ledger record in GCS: compare-and-swap', () => {
