@@ -10,7 +10,7 @@ import type { MultiClient } from '../leanplum/multi-client.js';
 import type { Manifest } from '../model/manifest.js';
 import { sha256Stream } from '../files/file-hash.js';
 import { hostname } from 'node:os';
-import { adviceCommand, shellWord } from '../run/advice.js';
+import { adviceCommand, statusCommand } from '../run/advice.js';
 import { identityParts, type ImportEntry, NO_LEDGER, placeOfLedgerUrl, unfinished, type WaysOn } from '../run/import-ledger.js';
 import { ImportLedger, type LedgerPlace, type WaysOnFor } from '../run/import-ledger-gcs.js';
 import { type RunLock, withRunLock } from '../run/lock.js';
@@ -414,10 +414,10 @@ function waysOn(app: App, sink: Sink, deps: LedgerDeps): WaysOnFor {
     }
     const theirs = { appId: app.appId, apiUrl: e.apiUrl };
     const ways: WaysOn = { dirHere, reimport: deps.again?.(['--reimport']) ?? 'the same command with --reimport' };
-    if (dirHere) ways.status = `lp-backfill status ${shellWord(e.dir)}`;
+    if (dirHere) ways.status = statusCommand(e.dir, e.apiUrl);
     else if (e.stateUrl !== undefined) {
       const at = statePrefixOf(parseStateObjectUrl(e.stateUrl));
-      ways.status = `lp-backfill status ${shellWord(`gs://${at.bucket}/${at.prefix}`)}`;
+      ways.status = statusCommand(`gs://${at.bucket}/${at.prefix}`, e.apiUrl);
     }
     if (dirHere && unfinished(e)) {
       const allLaunched = e.parts.every((p) => p.jobId !== undefined || p.stage === 'finished' || p.stage === 'failed');

@@ -14,6 +14,11 @@ export function leanplumFlags(l: LeanplumTarget | undefined): string {
   return l === undefined || l.apiUrl === DEFAULT_API_URL ? app : `${app} --api-url ${shellWord(l.apiUrl)}`;
 }
 
+/** `lp-backfill status <dir or gs:// prefix>`, with the run's API URL when it is not the default (status asks it about unfinished jobs and refuses another one). */
+export function statusCommand(target: string, apiUrl: string | undefined): string {
+  return `lp-backfill status ${shellWord(target)}${apiUrl === undefined || apiUrl === DEFAULT_API_URL ? '' : ` --api-url ${shellWord(apiUrl)}`}`;
+}
+
 /** Where a run's key goes: the app (when known) and the API URL. */
 export interface LeanplumTarget {
   appId?: string | undefined;

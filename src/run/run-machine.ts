@@ -1,7 +1,7 @@
 import { BackfillError, type ErrorCode } from '../errors.js';
 import type { Manifest, PartState } from '../model/manifest.js';
 import { isStale } from '../time/clamp.js';
-import { adviceCommand, shellWord } from './advice.js';
+import { adviceCommand, shellWord, statusCommand } from './advice.js';
 import { partStage } from './part-stage.js';
 
 /**
@@ -119,7 +119,7 @@ export function mayTransform(m: Manifest | undefined, dir: string): Refusal | un
     return {
       gate: 'already-uploaded',
       message: `${dir} holds run ${m.runId}, already uploaded or launched: transforming into it would lose track of that`,
-      fix: `Use a new --out directory. (Follow the existing run with \`lp-backfill status ${shellWord(dir)}\`.)`,
+      fix: `Use a new --out directory. (Follow the existing run with \`${statusCommand(dir, m.leanplum?.apiUrl)}\`.)`,
     };
   }
   // a send has begun: its ledger and results belong to this clean output (a new transform would

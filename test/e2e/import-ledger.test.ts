@@ -132,6 +132,12 @@ describe('the import ledger: a lost run directory does not import twice', () => 
     expect(other.code).toBe(2);
     expect(other.stderr).toContain('it is still on this machine');
     const advice = adviceIn(other.stderr);
+    // the printed status, while the earlier job is still unfinished in its manifest (status asks the
+    // run's own --api-url about it: without that flag in the advice it stopped with STAGE_REFUSED)
+    const statusAdvice = advice.find((a) => a.startsWith('lp-backfill status '));
+    const early = await runAdvice(statusAdvice!, env());
+    expect(early.stderr).not.toContain('error');
+    expect(early.code).toBe(0);
     const finish = advice.find((a) => a.startsWith('lp-backfill wait '));
     expect(finish).toContain(join(work, 'first'));
     const done = await runAdvice(finish!, env());
