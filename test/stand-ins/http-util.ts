@@ -59,6 +59,9 @@ export abstract class LoopbackService {
   /** the answer to a request whose handler threw */
   protected abstract internalError(res: ServerResponse, e: Error): void;
 
+  /** how long an idle keep-alive connection stays open (Node's default, 5 s, when undefined) */
+  protected keepAliveMs: number | undefined;
+
   protected async listen(port = 0, host = '127.0.0.1'): Promise<string> {
     const server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
@@ -66,10 +69,7 @@ export abstract class LoopbackService {
         else res.destroy();
       });
     });
-    // Node closes an idle keep-alive connection after 5 s, about when the client may reuse it: on a
-    // loaded machine a launch POST then meets a reset socket (LAUNCH_UNKNOWN) now and then. Real
-    // services keep idle connections longer; so does the stand-in.
-    server.keepAliveTimeout = 60_000;
+    if (this.keepAliveMs !== undefined) server.keepAliveTimeout = this.keepAliveMs;
     await new Promise<void>((resolve) => server.listen(port, host, resolve));
     const addr = server.address();
     if (addr === null || typeof addr === 'string') throw new Error('server has no TCP address');

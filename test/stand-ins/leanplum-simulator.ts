@@ -150,6 +150,11 @@ export class LeanplumSimulator extends LoopbackService {
   }
 
   start(): Promise<string> {
+    // Node closes an idle keep-alive connection after 5 s, about when the client may reuse it: on a
+    // loaded machine a launch POST then met a reset socket (LAUNCH_UNKNOWN) now and then. Leanplum's
+    // servers keep idle connections longer; so does the stand-in. (Not the GCS stand-in: its
+    // dropped-connection resume test needs Node's default.)
+    this.keepAliveMs = 60_000;
     return this.listen(this.o.port, this.o.host);
   }
 
