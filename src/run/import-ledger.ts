@@ -73,10 +73,11 @@ export function identityParts(m: Manifest, appId: string, sink: 'csv-job' | 'api
  * imported them (or the other way round) are in Leanplum twice all the same.
  */
 export function importIdentity(p: IdentityParts): string {
-  const { options, sink: _sink, ...rest } = p;
-  const { kind: _k, ...opts } = options;
+  // the named fields only: a caller's extras (the record's `inputNames`) must not reach the hash,
+  // or a renamed or moved copy of the same export would be another import
+  const { kind: _k, ...opts } = p.options;
   return createHash('sha256')
-    .update(canonicalJson({ ...rest, options: opts }))
+    .update(canonicalJson({ appId: p.appId, kind: p.kind, inputs: p.inputs, options: opts }))
     .digest('hex');
 }
 

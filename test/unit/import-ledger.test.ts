@@ -106,6 +106,15 @@ describe('import identity', () => {
     expect(importIdentity({ ...parts, kind: 'users' } satisfies IdentityParts)).not.toBe(b);
   });
 
+  it('names its ledger object without the input names: a copy of the export under another name or path is the same import', () => {
+    // the record shows the names (covers.inputNames), but hashing them made a renamed or moved copy
+    // of the same bytes (another laptop, another working directory) a new identity: imported twice
+    const parts = identityParts(manifestFor(base), 'app-1', 'csv-job');
+    const at = (names: string[]) => ImportLedger.at({} as never, { bucket: 'b', prefix: 'p' }, { ...parts, inputNames: names }, () => undefined).identity;
+    expect(at(['samples/export.csv'])).toBe(at(['/tmp/renamed.csv']));
+    expect(at(['samples/export.csv'])).toBe(importIdentity(parts));
+  });
+
   it('takes how the inputs were read, not the reading flags as typed: --format csv or --delimiter , on a comma CSV is the same import', () => {
     const read = (raw: Partial<RawTransformOptions>, format: string, delimiter: string) => {
       const m = manifestFor({ ...base, ...raw });
