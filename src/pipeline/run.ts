@@ -182,14 +182,7 @@ async function launchIfNeeded(lock: RunLock, m: Manifest | undefined, l: LaunchF
   const man = m!;
   const gate = canaryGate(man, l.canaryMaxFailures);
   if (gate.state === 'stopped' || gate.state === 'passed') {
-    const judged = {
-      part: gate.part.file,
-      verdict: gate.state,
-      failedRows: gate.failedRows,
-      pastEventWarnings: gate.pastEventWarnings,
-      maxFailures: gate.maxFailures,
-    };
-    await recordCanary(lock, man, judged, deps.now, deps.log);
+    await recordCanary(lock, man, judgedOf(gate), deps.now, deps.log);
     if (gate.state === 'stopped') throw await csvCanaryStop(lock.dir, gate, app, lock.mirror?.url ?? man.stateUrl);
   } else if (gate.state === 'pending') {
     // the canary alone: the rest is launched only once its job FINISHED and it passed
@@ -230,20 +223,22 @@ async function confirmLaunch(dir: string, m: Manifest, deps: PipelineDeps): Prom
   if (answer === 'no') throw new BackfillError('LAUNCH_REFUSED', 'launch cancelled', 'Nothing was sent to Leanplum. Run again when ready.');
 }
 
+/** What the manifest and the stop message record of a judged canary. */
+const judgedOf = (gate: JudgedCanary) => ({
+  part: gate.part.file,
+  verdict: gate.state,
+  failedRows: gate.failedRows,
+  pastEventWarnings: gate.pastEventWarnings,
+  maxFailures: gate.maxFailures,
+});
+
 /** The CSV job's canary stopped the run: its failures joined to source lines, and the commands that go on. */
 async function csvCanaryStop(dir: string, gate: JudgedCanary, app: App, stateUrl: string | undefined): Promise<BackfillError> {
   const { rows, total } = await readServerRejects(dir, gate.part.file, 10);
   const shown = rows.map((r) => ({ where: `${r.part} row ${r.row}`, sourceFile: r.sourceFile, sourceLine: r.sourceLine, message: `${r.kind}: ${r.message}` }));
   const need = gate.failedRows + gate.pastEventWarnings;
   const goOn = `\`${adviceCommand('launch', dir, app, ` --canary-max-failures ${need} --yes`)}\`, then \`${adviceCommand('wait', dir, app)}\``;
-  const judged = {
-    part: gate.part.file,
-    verdict: gate.state,
-    failedRows: gate.failedRows,
-    pastEventWarnings: gate.pastEventWarnings,
-    maxFailures: gate.maxFailures,
-  };
-  return canaryStopped(dir, { ...judged, ...(await canaryFacts(dir)) }, { shown, total }, goOn, 'csv-job', stateUrl);
+  return canaryStopped(dir, { ...judgedOf(gate), ...(await canaryFacts(dir)) }, { shown, total }, goOn, 'csv-job', stateUrl);
 }
 
 /**
