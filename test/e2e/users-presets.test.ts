@@ -75,6 +75,28 @@ describe('--kind users --preset (exact clean CSV)', () => {
     expect(summary.counts).toMatchObject({ read: 8, kept: 5, rejected: 1, written: 3 });
   });
 
+  it('segment identify: context.locale/context.timezone → locale/timezone, the latest call wins whatever the line order, a trait of the same name wins over context', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'identify.ndjson');
+    const call = (userId: string, timestamp: string, context: object, traits: object) =>
+      JSON.stringify({ type: 'identify', userId, timestamp, context, traits });
+    await writeFile(
+      input,
+      [
+        call('seg-9', '2026-10-02T07:00:00Z', { locale: 'de-DE', timezone: 'Europe/Berlin' }, { plan: 'pro' }),
+        // an earlier call on a later line: loses
+        call('seg-9', '2026-10-01T07:00:00Z', { locale: 'en-US', timezone: 'America/New_York' }, {}),
+        call('seg-10', '2026-10-01T07:00:00Z', { locale: 'en-US', timezone: 'Europe/Amsterdam' }, { locale: 'nl-NL' }),
+      ].join('\n') + '\n',
+    );
+    const { r, clean, summary } = await transformWith([], input, '--preset', 'segment');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean).toBe(
+      csv('userId,locale,timezone,userAttributes.locale,userAttributes.plan', 'seg-10,nl-NL,Europe/Amsterdam,nl-NL,', 'seg-9,de-DE,Europe/Berlin,,pro'),
+    );
+    expect(summary.counts).toMatchObject({ read: 3, kept: 3, rejected: 0, dropped: 0, written: 2 });
+  });
+
   it('posthog persons: one user per distinct id, person_version decides, deleted persons dropped, properties as a JSON string, $geoip_* → fields', async () => {
     const { r, clean, summary } = await transform(sample('posthog-persons.jsonl'), '--preset', 'posthog');
     expect(r.code, r.stderr).toBe(0);

@@ -110,6 +110,31 @@ describe('segment identify calls', () => {
     expect(USER_PRESETS['segment']!.anonymousId).toBe('anonymousId');
   });
 
+  it('context.locale and context.timezone (filled by the Segment library) are the locale and timezone fields; a trait of the same name wins', () => {
+    expect(
+      read(
+        'segment',
+        '{"type":"identify","userId":"u-3","timestamp":"2024-03-01T09:00:00Z","context":{"ip":"203.0.113.7","library":{"name":"analytics.js","version":"4.1.0"},"locale":"en-US","timezone":"Europe/Amsterdam","userAgent":"Mozilla/5.0"},"traits":{"plan":"pro"}}',
+      ),
+    ).toEqual({
+      userId: 'u-3',
+      time: '2024-03-01T09:00:00Z',
+      fields: { locale: 'en-US', timezone: 'Europe/Amsterdam' },
+      attributes: { plan: 'pro' },
+    });
+    expect(
+      read(
+        'segment',
+        '{"type":"identify","userId":"u-3","timestamp":"2024-03-02T09:00:00Z","context":{"locale":"en-US","timezone":"Europe/Amsterdam"},"traits":{"locale":"nl-NL","timezone":""}}',
+      ),
+    ).toEqual({
+      userId: 'u-3',
+      time: '2024-03-02T09:00:00Z',
+      fields: { locale: 'nl-NL', timezone: 'Europe/Amsterdam' },
+      attributes: { locale: 'nl-NL', timezone: '' },
+    });
+  });
+
   it('without timestamp: originalTimestamp, then receivedAt', () => {
     expect(read('segment', '{"type":"identify","userId":"u","receivedAt":"2022-04-20T03:06:51.900Z","traits":{}}')).toMatchObject({
       time: '2022-04-20T03:06:51.900Z',
