@@ -120,6 +120,12 @@ export interface RawUserRecord {
 /** What a projection makes of one input record: a raw user record, or a decision with its reason. */
 export type RawUserResult = RawUserRecord | { kind: 'rejected'; reason: UserRejectReason; message: string } | { kind: 'dropped'; reason: UserDropReason };
 
+/**
+ * What a JSON projection makes of one input record: as RawUserResult, or several users from one
+ * record (a PostHog person from the API: one user per distinct id, all with the person's values).
+ */
+export type ProjectedUsers = RawUserResult | readonly RawUserRecord[];
+
 /** One attribute column of a users run, for summary.json `users` and the report. */
 export interface UserAttributeStats {
   /** the attribute name (the column is `userAttributes.<name>`) */

@@ -5,8 +5,8 @@ import { compilePath } from '../input/json/paths.js';
 import { jsonText, type JsonObject, type JsonValue } from '../input/json/json-text.js';
 import { isRefused, userValueOf } from '../input/json/user-values.js';
 import type { UserMappingOptions } from '../input/user-mapping.js';
-import { USER_FIELDS, type RawUserResult, type UserField, type UserValue } from '../model/user-record.js';
-import type { UserPreset } from './users/types.js';
+import { USER_FIELDS, type ProjectedUsers, type RawUserRecord, type RawUserResult, type UserField, type UserValue } from '../model/user-record.js';
+import type { UserPreset, VendorUser } from './users/types.js';
 
 type Reader = (r: unknown) => JsonValue | undefined;
 
@@ -34,10 +34,28 @@ export class UsersPresetProjection implements UsersProjection {
     this.mapped = Object.entries(opts.map).map(([target, path]) => ({ target: target as 'userId' | 'time' | UserField, read: compilePath(path!) }));
   }
 
-  project(rec: JsonObject): RawUserResult {
+  /**
+   * One record → its user (or a decision); a record the preset reads as several users (a PostHog
+   * person from the API: one per distinct id) → all of them, or the first decision among them for
+   * the whole record (a person with one bad distinct id is refused whole, nothing silently lost).
+   * --map userId names one id: then the record is one user.
+   */
+  project(rec: JsonObject): ProjectedUsers {
     if (this.preset.eventExport?.is(rec) === true) return { kind: 'dropped', reason: 'not_profile' };
     const v = this.preset.read(rec);
-    if ('kind' in v) return v;
+    if (!Array.isArray(v)) return 'kind' in v ? (v as RawUserResult) : this.one(v as VendorUser, rec);
+    const vs = v as readonly VendorUser[];
+    if (vs.length === 1 || this.mapped.some((m) => m.target === 'userId')) return this.one(vs[0]!, rec);
+    const out: RawUserRecord[] = [];
+    for (const u of vs) {
+      const r = this.one(u, rec);
+      if ('kind' in r) return r;
+      out.push(r);
+    }
+    return out;
+  }
+
+  private one(v: VendorUser, rec: JsonObject): RawUserResult {
     let idValue = v.userId;
     let time: JsonValue | undefined = v.time;
     const fields = { ...v.fields };
@@ -79,9 +97,9 @@ export class UsersPresetProjection implements UsersProjection {
     this.scanned.all++;
     if (this.preset.eventExport?.is(rec) === true) this.scanned.events++;
     const r = this.project(rec);
-    if ('kind' in r && r.kind === 'dropped') return;
+    if (!Array.isArray(r) && 'kind' in r && r.kind === 'dropped') return;
     this.scanned.records++;
-    if ('kind' in r && r.kind === 'rejected' && r.reason === 'missing_user_id') this.scanned.anonymousOnly++;
+    if (!Array.isArray(r) && 'kind' in r && r.kind === 'rejected' && r.reason === 'missing_user_id') this.scanned.anonymousOnly++;
   }
 
   /**

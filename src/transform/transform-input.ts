@@ -18,7 +18,7 @@ import { resolveUsersMapping, type UserMappingOptions, type UsersCsvLayout } fro
 import { UsersJsonProjection, UsersPathCheck, type UsersProjection } from '../input/json/user-projection.js';
 import { UsersPresetProjection } from '../presets/user-projection.js';
 import { USER_PRESETS, userPresetMapping } from '../presets/users/index.js';
-import type { RawUserResult } from '../model/user-record.js';
+import type { ProjectedUsers } from '../model/user-record.js';
 
 /** Input bytes handed to a reader at a time: a batch's records then die young (see transform.ts). */
 const SLICE = 1 << 16;
@@ -46,7 +46,7 @@ export interface RecordBatch {
   shown: string[][] | undefined;
   pre: (PreDecision | undefined)[] | undefined;
   /** --kind users, JSON: each record as a raw user record (or a decision), in place of `fields` */
-  users?: (RawUserResult | undefined)[] | undefined;
+  users?: (ProjectedUsers | undefined)[] | undefined;
 }
 
 export interface InputConfig {

@@ -25,7 +25,7 @@ import type { UserFold } from './user-fold.js';
 import { TotalsFold } from './totals-fold.js';
 import { UsersFold } from './users-fold.js';
 import { makeUsersStep, type UserDecision } from './users-step.js';
-import type { RawUserResult } from '../model/user-record.js';
+import type { ProjectedUsers } from '../model/user-record.js';
 import type { RowResult } from '../events/row.js';
 
 export type { RowObserver } from './row-observer.js';
@@ -278,7 +278,7 @@ export async function runTransform(cfg: TransformConfig, io: TransformIO = {}): 
     pre: PreDecision | undefined,
     unit: number,
     line: number,
-    user: RawUserResult | undefined,
+    user: ProjectedUsers | undefined,
   ): Promise<void> | undefined => {
     const file = names[unit]!;
     // --kind users: its own row step (users-step.ts); its decisions are counted below like a row's

@@ -113,6 +113,37 @@ describe('--kind users --preset (exact clean CSV)', () => {
     expect(summary.counts.droppedByReason).toMatchObject({ deleted: 1 });
   });
 
+  it('posthog persons from the API: one user per distinct id with the same values, properties null = no attribute, a person with an empty id refused whole', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'persons-api.jsonl');
+    const persons = [
+      {
+        id: 42,
+        name: 'p@example.com',
+        distinct_ids: ['0190a1b2-anon-9', 'ph-9'],
+        properties: { email: 'p@example.com', plan: 'pro', $geoip_country_code: 'NL', $geoip_time_zone: 'Europe/Amsterdam' },
+        created_at: '2024-05-01T10:00:00Z',
+        uuid: '0190a1b2-c3d4-7000-8000-000000000009',
+        is_identified: true,
+      },
+      { id: 43, name: 'ph-b', distinct_ids: ['ph-b'], properties: null, created_at: '2024-05-02T10:00:00Z', uuid: '0190a1b2-c3d4-7000-8000-00000000000b' },
+      { id: 44, distinct_ids: ['ph-c', ''], properties: { plan: 'free' }, created_at: '2024-05-03T10:00:00Z', uuid: '0190a1b2-c3d4-7000-8000-00000000000c' },
+    ];
+    await writeFile(input, persons.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    const { r, clean, rejects, summary } = await transform(input, '--preset', 'posthog');
+    expect(r.code, r.stderr).toBe(0);
+    expect(clean).toBe(
+      csv(
+        'userId,created,country,timezone,userAttributes.email,userAttributes.plan',
+        '0190a1b2-anon-9,1714557600,NL,Europe/Amsterdam,p@example.com,pro',
+        'ph-9,1714557600,NL,Europe/Amsterdam,p@example.com,pro',
+        'ph-b,1714644000,,,,',
+      ),
+    );
+    expect(summary.counts).toMatchObject({ read: 3, kept: 2, rejected: 1, dropped: 0, written: 3 });
+    expect(rejects).toContain('3,missing_user_id,');
+  });
+
   it('amplitude (the event export): the latest event_time per property, $identify applies $set only, events with nothing to set dropped', async () => {
     const { r, clean, summary } = await transform(sample('amplitude-export.zip'), '--preset', 'amplitude');
     expect(r.code, r.stderr).toBe(0);

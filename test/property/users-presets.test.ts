@@ -21,10 +21,13 @@ function merged(preset: string, lines: string[]): Record<string, Record<string, 
   lines.forEach((line, position) => {
     const p = parseJson(line);
     if (!p.ok) throw new Error(p.message);
-    const raw = projection.project(p.value as JsonObject);
-    if ('kind' in raw) return;
-    const r = settleUserRecord(raw, { timeFormat: 'auto', zone: 'UTC', clearEmpty: false }, () => {});
-    if (r.kind === 'kept') placed.push({ record: r.record, position });
+    const projected = projection.project(p.value as JsonObject);
+    // a PostHog person from the API is one user per distinct id
+    for (const raw of Array.isArray(projected) ? projected : [projected]) {
+      if ('kind' in raw) return;
+      const r = settleUserRecord(raw, { timeFormat: 'auto', zone: 'UTC', clearEmpty: false }, () => {});
+      if (r.kind === 'kept') placed.push({ record: r.record, position });
+    }
   });
   const out: Record<string, Record<string, UserValue>> = {};
   for (const u of mergeUserRecords(placed, false)) out[u.userId] = { ...u.attributes };

@@ -181,6 +181,49 @@ describe('posthog persons batch export', () => {
   });
 });
 
+describe('posthog persons from the API', () => {
+  it("the API's documented person (properties null): one user per distinct id, created_at → created, no attribute", () => {
+    expect(
+      read(
+        'posthog',
+        '{"id":0,"name":"string","distinct_ids":["string"],"properties":null,"created_at":"2019-08-24T14:15:22Z","uuid":"095be615-a8ad-4c33-8e9c-c7612fbf6c9f"}',
+      ),
+    ).toEqual([{ userId: 'string', time: undefined, fields: { created: '2019-08-24T14:15:22Z' }, attributes: {} }]);
+  });
+
+  it('a person with an anonymous and an identified distinct id is two users with the same values, as the batch export rows are', () => {
+    const person =
+      '{"id":42,"name":"p@example.com","distinct_ids":["0190a1b2-anon-9","ph-9"],"properties":{"email":"p@example.com","plan":"pro","$geoip_country_code":"NL","$geoip_time_zone":"Europe/Amsterdam","$initial_browser":"Safari","$creator_event_uuid":"0190a1b2-e009"},"created_at":"2024-05-01T10:00:00Z","uuid":"0190a1b2-c3d4-7000-8000-000000000009","last_seen_at":"2024-06-01T00:00:00Z","is_identified":true}';
+    const user = (userId: string) => ({
+      userId,
+      time: undefined,
+      fields: { created: '2024-05-01T10:00:00Z', country: 'NL', timezone: 'Europe/Amsterdam' },
+      attributes: { email: 'p@example.com', plan: 'pro', initial_browser: 'Safari' },
+    });
+    expect(read('posthog', person)).toEqual([user('0190a1b2-anon-9'), user('ph-9')]);
+    const projected = new UsersPresetProjection(USER_PRESETS['posthog']!, { map: {}, attrs: [], dropAttrs: [], renames: [] }).project(rec(person));
+    expect(projected).toEqual([
+      { ...user('0190a1b2-anon-9'), refused: [] },
+      { ...user('ph-9'), refused: [] },
+    ]);
+  });
+
+  it('no distinct id: no user id (rejected by the rules); one id a list or an object: the person is refused whole', () => {
+    expect(read('posthog', '{"id":1,"distinct_ids":[],"properties":{"plan":"pro"},"created_at":"2024-05-01T10:00:00Z"}')).toEqual({
+      userId: undefined,
+      time: undefined,
+      fields: { created: '2024-05-01T10:00:00Z' },
+      attributes: { plan: 'pro' },
+    });
+    const projection = new UsersPresetProjection(USER_PRESETS['posthog']!, { map: {}, attrs: [], dropAttrs: [], renames: [] });
+    expect(projection.project(rec('{"id":2,"distinct_ids":["ph-2",{"x":1}],"properties":{"plan":"pro"}}'))).toEqual({
+      kind: 'rejected',
+      reason: 'bad_user_id',
+      message: 'userId is a list or an object: expected a string or a whole number',
+    });
+  });
+});
+
 describe('amplitude user_properties', () => {
   it('the real export line: event_time (space, µs, no Z) is UTC; user_creation_time → created; empty user_properties sets nothing', () => {
     expect(

@@ -2,7 +2,7 @@
 // - without a preset: dotted paths for the user id, the record's time and the known fields; every
 //   other key an attribute (objects flattened with `_`) unless --attr names the only ones;
 // - with a preset: presets/user-projection.ts, on the same parts.
-import { USER_FIELDS, type RawUserRecord, type RawUserResult, type UserField, type UserValue } from '../../model/user-record.js';
+import { USER_FIELDS, type ProjectedUsers, type RawUserRecord, type RawUserResult, type UserField, type UserValue } from '../../model/user-record.js';
 import type { UserMappingOptions } from '../user-mapping.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json-text.js';
 import { compilePath, walkPaths } from './paths.js';
@@ -16,7 +16,7 @@ type Reader = (r: unknown) => JsonValue | undefined;
 
 /** One JSON record → a raw user record (or a decision); the transform's users row step reads it. */
 export interface UsersProjection {
-  project(rec: JsonObject): RawUserResult;
+  project(rec: JsonObject): ProjectedUsers;
 }
 
 /**

@@ -49,5 +49,6 @@ export interface UserPreset {
    * events, the transform stops before output (exit 2) naming --kind totals and --kind events.
    */
   eventExport?: { events: string; people: string; is(record: JsonObject): boolean } | undefined;
-  read(record: JsonObject): VendorUser | UserPresetSkip;
+  /** one record → one user, or several (a PostHog person from the API: one per distinct id) */
+  read(record: JsonObject): VendorUser | readonly VendorUser[] | UserPresetSkip;
 }
