@@ -16,6 +16,7 @@ import {
   type ImportEntry,
   importIdentity,
   LEDGER_SCHEMA_VERSION,
+  mayHaveImported,
   type LedgerRecord,
   ledgerObjectName,
   progressOf,
@@ -42,6 +43,24 @@ export type WaysOnFor = (earlier: ImportEntry) => Promise<WaysOn>;
 
 const ATTEMPTS = 5;
 
+/**
+ * GCS takes about one update a second to one object (more meet 429s): the entry is written at most
+ * once per PACE_MS, the latest progress winning; what is held back is written by the next save after
+ * the pause, or by flush() when the command ends (before the run lock is let go).
+ */
+export const PACE_MS = 1000;
+
+/** The pacing's clock (milliseconds, monotonic) and its wait: injected by tests. */
+export interface LedgerClock {
+  ms(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: LedgerClock = {
+  ms: () => performance.now(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
 async function readRecord(storage: Storage, ref: ObjectRef): Promise<{ record: LedgerRecord | undefined; generation: string }> {
   let found: Awaited<ReturnType<typeof readJsonObject<unknown>>>;
   try {
@@ -62,6 +81,10 @@ async function readRecord(storage: Storage, ref: ObjectRef): Promise<{ record: L
 export class ImportLedger {
   private generation = '0';
   private written: string | undefined;
+  /** when the record was last written (the pacing clock) */
+  private lastWrite: number | undefined;
+  /** progress held back by the pacing: written by the next save after the pause, or by flush() */
+  private pending: { m: Manifest; now: Date } | undefined;
 
   private constructor(
     private readonly storage: Storage,
@@ -69,15 +92,16 @@ export class ImportLedger {
     private readonly parts: IdentityParts & { inputNames: string[] },
     readonly identity: string,
     private readonly log: Log,
+    private readonly clock: LedgerClock,
   ) {}
 
   get url(): string {
     return gsUrl(this.ref);
   }
 
-  static at(storage: Storage, place: LedgerPlace, parts: IdentityParts & { inputNames: string[] }, log: Log): ImportLedger {
+  static at(storage: Storage, place: LedgerPlace, parts: IdentityParts & { inputNames: string[] }, log: Log, clock: LedgerClock = realClock): ImportLedger {
     const id = importIdentity(parts);
-    return new ImportLedger(storage, { bucket: place.bucket, name: ledgerObjectName(place.prefix, id) }, parts, id, log);
+    return new ImportLedger(storage, { bucket: place.bucket, name: ledgerObjectName(place.prefix, id) }, parts, id, log, clock);
   }
 
   /** Read only: refuses (ALREADY_IMPORTED) when another run recorded this identity and this one may not import again. */
@@ -113,6 +137,7 @@ export class ImportLedger {
       this.record = next;
       this.entry = next.imports.find((e) => e.runId === m.runId);
       this.written = canonicalJson(progressOf(m));
+      if (!same) this.lastWrite = this.clock.ms();
       const said = d.kind === 'resume' ? 'this run, resuming' : d.kind === 'reimport' ? 'recorded as a reimport' : 'recorded';
       this.log('ledger', { url: this.url, identity: this.identity, decision: d.kind }, `ledger     ${this.url} (${said})`);
       lock.ledger = this;
@@ -123,17 +148,49 @@ export class ImportLedger {
   private entry: ImportEntry | undefined;
   private record: LedgerRecord | undefined;
 
-  /** After a manifest save: the entry follows the run (parts launched, jobs ended, the send done). A failed write is said, not fatal. */
+  /**
+   * After a manifest save: the entry follows the run (parts launched, jobs ended, the send done),
+   * paced (PACE_MS) with the latest progress winning. Not paced: the first progress that may have
+   * reached Leanplum (a part launching, a send started), written before the call that makes it
+   * true. A failed write is said, not fatal.
+   */
   async save(m: Manifest, now: Date): Promise<void> {
+    if (this.entry === undefined || m.runId !== this.entry.runId) return;
+    const progress = progressOf(m);
+    if (canonicalJson(progress) === this.written) {
+      this.pending = undefined;
+      return;
+    }
+    const first = !mayHaveImported(this.entry) && mayHaveImported({ ...this.entry, ...progress });
+    const last = this.lastWrite;
+    if (!first && last !== undefined && this.clock.ms() - last < PACE_MS) {
+      // the manifest is a live object: what it says at the write is what is written
+      this.pending = { m: structuredClone(m), now };
+      return;
+    }
+    await this.write(m, now);
+  }
+
+  /** When the command ends (the run lock is let go after it): the progress held back is written, after the pause. */
+  async flush(): Promise<void> {
+    const held = this.pending;
+    if (held === undefined) return;
+    const wait = this.lastWrite === undefined ? 0 : this.lastWrite + PACE_MS - this.clock.ms();
+    if (wait > 0) await this.clock.sleep(Math.min(wait, PACE_MS));
+    await this.write(held.m, held.now);
+  }
+
+  private async write(m: Manifest, now: Date): Promise<void> {
+    this.pending = undefined;
     const progress = progressOf(m);
     const text = canonicalJson(progress);
-    if (text === this.written || this.entry === undefined || m.runId !== this.entry.runId) return;
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       try {
         // the record as last written, else (another run appended meanwhile) as it is now
         const { record, generation } = attempt === 1 ? { record: this.record, generation: this.generation } : await readRecord(this.storage, this.ref);
-        const entry: ImportEntry = { ...this.entry, ...progress, updatedAt: now.toISOString() };
+        const entry: ImportEntry = { ...this.entry!, ...progress, updatedAt: now.toISOString() };
         const next = withEntry(record, this.base(), entry);
+        this.lastWrite = this.clock.ms();
         this.generation = await writeJsonObjectIfGeneration(this.storage, this.ref, next, generation);
         this.record = next;
         this.entry = entry;

@@ -32,7 +32,7 @@ export interface RunLock {
   /** set when the run's state also lives in GCS: every manifest save goes there too, compare-and-swap */
   mirror?: ManifestMirror;
   /** set once the run recorded itself in an import ledger: saves that change its parts update the entry there */
-  ledger?: { save(m: Manifest, now: Date): Promise<void> };
+  ledger?: { save(m: Manifest, now: Date): Promise<void>; flush(): Promise<void> };
   release(): Promise<void>;
 }
 
@@ -207,7 +207,12 @@ export async function withRunLock<T>(dir: string, command: string, fn: (lock: Ru
   try {
     return await fn(lock);
   } finally {
-    await lock.release();
+    // the import ledger's paced updates: the command's last progress is written while the lock is held
+    try {
+      await lock.ledger?.flush();
+    } finally {
+      await lock.release();
+    }
     // a directory this command made and that stayed empty (it failed before writing) is not left behind
     if (kind === 'none') await rmdir(dir).catch(() => undefined);
   }

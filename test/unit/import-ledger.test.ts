@@ -328,4 +328,57 @@ describe('the ledger record in GCS: compare-and-swap', () => {
     ]);
     expect(stored.imports[0]!.parts[0]).toMatchObject({ stage: 'launched', jobId: 'J1' });
   });
+
+  it('a burst of saves is paced (at most one write a second, the latest progress winning) and the last state is in the object at the end', async () => {
+    const N = 40;
+    const a = manifestFor({});
+    a.parts = Array.from({ length: N }, (_, i) => ({
+      file: `clean-part-${String(i + 1).padStart(3, '0')}.csv`,
+      rows: 1,
+      bytes: 1,
+      sha256: SHA_A,
+      stage: 'uploaded' as const,
+    }));
+    let t = 0;
+    const clock = { ms: () => t, sleep: async (ms: number) => void (t += ms) };
+    const l = ImportLedger.at(
+      storage(),
+      { bucket: BUCKET, prefix: 'paced' },
+      { ...identityParts(a, 'app-1', 'csv-job'), inputNames: [] },
+      () => undefined,
+      clock,
+    );
+    const lock = lockAt('/runs/paced');
+    await l.claim(lock, a, { reimport: false, apiUrl: 'u', now: NOW }, ways);
+    const stored = async () => JSON.parse((await gcs.read(BUCKET, l.ref.name))!.data.toString('utf8')) as LedgerRecord;
+    // the writes, counted as the object's generations seen after each save
+    let seen = (await gcs.read(BUCKET, l.ref.name))!.meta.generation;
+    let writes = 0;
+    const count = async () => {
+      const g = (await gcs.read(BUCKET, l.ref.name))!.meta.generation;
+      if (g !== seen) writes++;
+      seen = g;
+    };
+    // two saves per part launched (launching, then launched with its job id), 100 ms apart: 8 s in all
+    for (const [i, p] of a.parts.entries()) {
+      p.stage = 'launching';
+      p.launch = { status: 'launching', startedAt: NOW.toISOString(), attempts: 1 };
+      await lock.ledger!.save(a, NOW);
+      await count();
+      if (i === 0) expect((await stored()).imports[0]!.parts[0]!.stage).toBe('launching'); // the first launch is on record before its POST
+      t += 50;
+      p.stage = 'launched';
+      p.launch = { status: 'launched', startedAt: NOW.toISOString(), jobId: `J${i}`, attempts: 1 };
+      await lock.ledger!.save(a, NOW);
+      await count();
+      t += 50;
+    }
+    const window = Math.ceil(t / 1000);
+    await lock.ledger!.flush();
+    await count();
+    expect(writes).toBeLessThanOrEqual(window + 1); // + the flush at the end of the command
+    expect(writes).toBeGreaterThan(1);
+    const parts = (await stored()).imports[0]!.parts;
+    expect(parts.map((p) => [p.stage, p.jobId])).toEqual(a.parts.map((_, i) => ['launched', `J${i}`]));
+  });
 });
