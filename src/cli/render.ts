@@ -137,11 +137,10 @@ export function renderShown(x: Shown, o: { repeats: readonly Repeat[] }, out: (t
       return;
     case 'sent': {
       const s = x.summary;
-      log(
-        'sent',
-        { ...s },
-        `sent       ${n(s.sent)} row(s) in ${n(s.batches)} call(s): ${n(s.ok)} ok, ${n(s.warned)} with a warning, ${n(s.failed)} failed; ${n(s.billableLookups)} billable lookups; ${n(s.requests)} request(s), ${n(s.retries)} retried`,
-      );
+      const figures = `${n(s.sent)} row(s) in ${n(s.batches)} call(s): ${n(s.ok)} ok, ${n(s.warned)} with a warning, ${n(s.failed)} failed`;
+      if (s.alreadyComplete === true)
+        log('sent', { ...s }, `sent       nothing: this run's send was already complete (earlier: ${figures}); nothing was sent now`);
+      else log('sent', { ...s }, `sent       ${figures}; ${n(s.billableLookups)} billable lookups; ${n(s.requests)} request(s), ${n(s.retries)} retried`);
       if (s.unknownSkipped.batches > 0)
         log(
           'unknown-skipped',

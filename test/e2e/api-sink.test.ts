@@ -61,8 +61,12 @@ describe('lp-backfill send (API sink)', () => {
     expect(await allText(dir)).not.toContain(KEY);
     // again: nothing more is sent
     const calls = sim.multi.stats.calls;
-    expect((await send(dir)).code).toBe(0);
+    const again = await send(dir);
+    expect(again.code).toBe(0);
     expect(sim.multi.stats.calls).toBe(calls);
+    // and says so: not "sent N row(s)" of rows this command did not send
+    expect(again.stderr).toMatch(/sent\s+nothing: this run's send was already complete \(earlier: [\d,]+ row\(s\)/);
+    expect(again.stderr).not.toMatch(/sent\s+[\d,]+ row\(s\) in/);
   });
 
   it('the preview shows the API billable lookups beside the CSV job figure: printed, report.json, report.html', async () => {

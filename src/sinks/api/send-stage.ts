@@ -65,6 +65,8 @@ export interface ApiSendSummary {
   unknownSkipped: { batches: number; rows: number };
   /** answers matched by echoed reqId or by position */
   redirects: { from: string; to: string }[];
+  /** a rerun of a completed send: nothing was sent by this command (the figures are the earlier send's) */
+  alreadyComplete?: true;
 }
 
 interface Built {
@@ -98,7 +100,8 @@ export async function sendStage(lock: RunLock, m: Manifest, client: MultiClient,
       'A bug in lp-backfill: the caller must pass the ledger mirror (send-state.ts sendMirrorFor).',
     );
   if (o.mirror !== undefined) await syncMirror(dir, o.mirror, log);
-  const view = replay(await readLedger(dir));
+  const before = await readLedger(dir);
+  const view = replay(before);
   const unknown = unknownBatches(view);
   const token = unknownToken(view);
   const asked = [...o.resendUnknown, ...o.skipUnknown];
@@ -140,7 +143,8 @@ export async function sendStage(lock: RunLock, m: Manifest, client: MultiClient,
       );
     const stopped = await pump(dir, m, client, o, log, view, writer, canaryJudge(lock, m, o, log));
     await writer.close();
-    const finalView = replay(await readLedger(dir));
+    const after = await readLedger(dir);
+    const finalView = replay(after);
     if (stopped !== undefined) {
       const still = unknownBatches(finalView);
       if (still.length > 0) throw unknownError(finalView, still, unknownToken(finalView)!, o.command, stopped);
@@ -149,7 +153,8 @@ export async function sendStage(lock: RunLock, m: Manifest, client: MultiClient,
     const summary = await writeResults(dir, m, finalView);
     m.send = { ...m.send, completedAt: m.send.completedAt ?? o.now().toISOString(), batches: summary.batches, billableLookups: summary.billableLookups };
     await saveManifest(lock, m, o.now());
-    return summary;
+    // completed before, and no line added to the send ledger: not one call was made
+    return done && after.length === before.length ? { ...summary, alreadyComplete: true } : summary;
   } finally {
     await writer.close().catch(() => undefined);
   }
