@@ -9,6 +9,7 @@ import { withRunLock } from '../../run/lock.js';
 import type { Log } from '../../run/log.js';
 import { loadManifest } from '../../run/manifest.js';
 import { judgeSend, sendStage, type ApiSendSummary } from '../../sinks/api/send-stage.js';
+import type { SendFlags as PipelineSendFlags } from '../../pipeline/run.js';
 import { canaryMaxFailures, sendPace } from '../command-options.js';
 import { type Args, FlagReader } from '../flags.js';
 import { renderShown } from '../render.js';
@@ -49,18 +50,11 @@ function sendStateRef(
 // `lp-backfill send <dir>` (and the send step of `run … --sink api`): the API sink. Flags are read
 // and checked here before the lock; the key is read from LEANPLUM_PROD_KEY or --client-key-file only.
 
-export interface SendFlags {
+/** The send command's flags: the pipeline's send flags (shared with `run --sink api`) and where the key goes. */
+export interface SendFlags extends PipelineSendFlags {
   appId: string | undefined;
   apiUrl: string;
   keyFile: string | undefined;
-  concurrency: number;
-  maxRps: number | undefined;
-  resendUnknown: string[];
-  skipUnknown: string[];
-  /** failed rows + "Past event detected" warnings the canary's batches may come back with */
-  canaryMaxFailures: number;
-  /** --reimport: send although the import ledger names another run of the same inputs and options */
-  reimport: boolean;
 }
 
 export interface SendCommandOptions extends SendFlags {

@@ -66,15 +66,20 @@ export function cleanLayout(header: readonly string[]): CleanLayout {
   return layout;
 }
 
-/** The track action of one clean row. A row that does not fit the header is a damaged file, not data. */
-export function trackAction(l: CleanLayout, fields: readonly string[], reqId: string, uuid: string): TrackAction {
-  if (fields.length !== l.width) {
+/** A clean row that does not fit its header is a damaged file, not data. */
+function checkWidth(width: number, fields: readonly string[]): void {
+  if (fields.length !== width) {
     throw new BackfillError(
       'INPUT_MALFORMED',
-      `a clean CSV row has ${fields.length} fields, its header ${l.width}`,
+      `a clean CSV row has ${fields.length} fields, its header ${width}`,
       'The run directory was changed after the transform; transform again.',
     );
   }
+}
+
+/** The track action of one clean row. A row that does not fit the header is a damaged file, not data. */
+export function trackAction(l: CleanLayout, fields: readonly string[], reqId: string, uuid: string): TrackAction {
+  checkWidth(l.width, fields);
   const time = Number(fields[l.time]);
   if (fields[l.time] === '' || !Number.isFinite(time)) {
     throw new BackfillError('INPUT_MALFORMED', `a clean CSV row has time "${fields[l.time]}", not epoch seconds`, 'Transform again.');
@@ -310,13 +315,7 @@ const badCell = (c: Cell, text: string, want: string) =>
  * `clearUserAttributes` cell (--clear-empty) are sent as null. Pure.
  */
 export function setUserAttributesJson(l: UserLayout, fields: readonly string[], reqId: string, uuid: string): string {
-  if (fields.length !== l.width) {
-    throw new BackfillError(
-      'INPUT_MALFORMED',
-      `a clean CSV row has ${fields.length} fields, its header ${l.width}`,
-      'The run directory was changed after the transform; transform again.',
-    );
-  }
+  checkWidth(l.width, fields);
   let s = `{"action":"setUserAttributes","userId":${JSON.stringify(fields[0])}`;
   for (const f of l.fields) {
     const v = fields[f.index]!;

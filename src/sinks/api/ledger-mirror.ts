@@ -1,4 +1,4 @@
-import { readFile, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
 import { writeFileDurable } from '../../files/json-file.js';
@@ -7,7 +7,7 @@ import { BackfillError } from '../../errors.js';
 import { httpStatusOf } from '../../gcs/http-status.js';
 import type { ObjectRef } from '../../gcs/storage.js';
 import { gsUrl } from '../../gcs/url.js';
-import { LEDGER_FILE } from './send-ledger.js';
+import { LEDGER_FILE, readLedgerText } from './send-ledger.js';
 
 /**
  * The send ledger kept in GCS too (--state-to), beside the run's manifest: a folder
@@ -240,14 +240,9 @@ export function reconcile(local: string, remote: string): Reconciled {
  */
 export async function syncMirror(dir: string, mirror: LedgerMirror, log: Log): Promise<Reconciled> {
   const path = join(dir, LEDGER_FILE);
-  let local = '';
-  try {
-    local = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+  const text = await readLedgerText(dir);
   // a last line cut short by a crash was never acted on (as readLedger)
-  local = local.slice(0, local.lastIndexOf('\n') + 1);
+  const local = text.slice(0, text.lastIndexOf('\n') + 1);
   const remote = await mirror.read();
   const how = reconcile(local, remote);
   if (how === 'pushed') {

@@ -129,15 +129,19 @@ const corrupt = (what: string) =>
     'The send ledger was edited or damaged; without it lp-backfill cannot know what Leanplum holds. Restore it, or ask for help before sending again.',
   );
 
-/** Reads the ledger (none: no entries). A last line cut short by a crash was never acted on and is ignored. */
-export async function readLedger(dir: string): Promise<LedgerEntry[]> {
-  let text: string;
+/** The send ledger's text as it is on disk; empty when the run has not sent yet. */
+export async function readLedgerText(dir: string): Promise<string> {
   try {
-    text = await readFile(join(dir, LEDGER_FILE), 'utf8');
+    return await readFile(join(dir, LEDGER_FILE), 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw e;
   }
+}
+
+/** Reads the ledger (none: no entries). A last line cut short by a crash was never acted on and is ignored. */
+export async function readLedger(dir: string): Promise<LedgerEntry[]> {
+  const text = await readLedgerText(dir);
   const lines = text.split('\n');
   const last = lines.pop()!;
   const out: LedgerEntry[] = [];
@@ -176,12 +180,7 @@ export class LedgerWriter {
   static async open(dir: string): Promise<LedgerWriter> {
     const path = join(dir, LEDGER_FILE);
     // a torn last line (a crash mid-write) is cut off first, so the next entry starts on its own line
-    let text = '';
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    const text = await readLedgerText(dir);
     const fh = await open(path, 'a+');
     if (text !== '' && !text.endsWith('\n')) await fh.truncate(Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
     if (text === '') await syncDir(dir);
