@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, runCli } from '../helpers/cli.js';
+import { CLI, runCli, runShell } from '../helpers/cli.js';
 import { repoRoot, tempDir } from '../helpers/run.js';
 import { APP, BUCKET, startServers } from '../helpers/servers.js';
 import { startApiSimulator } from '../stand-ins/leanplum-simulator.js';
@@ -61,17 +61,7 @@ const manifest = async (out: string) => JSON.parse(await readFile(join(out, 'man
 const jobsOf = (m: { parts: { object?: string }[] }) => [...s.sim.jobs.values()].filter((j) => m.parts.some((p) => p.object === j.file));
 
 /** A printed command, run by a shell exactly as printed (with `lp-backfill` being the built CLI). */
-function shell(command: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', command.replace(/^lp-backfill /, `"${process.execPath}" "${CLI}" `)], {
-      cwd: repoRoot,
-      env: { ...process.env, ...env() },
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
-}
+const shell = (command: string) => runShell(command, env());
 
 describe('canary, CSV import job', () => {
   it('a failing row in a canary user: exactly one launch (the canary), exit 5, the row joined to its source line; the printed way on runs', async () => {
@@ -268,18 +258,8 @@ describe('canary, API sink', () => {
     lp.sim.faults.clear();
     expect(first.stderr).toContain('SEND_UNKNOWN');
     const skip = [...first.stderr.matchAll(/`(lp-backfill [^`]+--skip-unknown [^`]+)`/g)].map((x) => x[1]!)[0]!;
-    const shell = (command: string) =>
-      new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn('sh', ['-c', command.replace(/^lp-backfill /, `"${process.execPath}" "${CLI}" `)], {
-          cwd: repoRoot,
-          env: { ...process.env, ...apiEnv() },
-        });
-        let stderr = '';
-        child.stderr.on('data', (d) => (stderr += d));
-        child.on('close', (code) => resolve({ code, stderr }));
-      });
     const calls = lp.sim.multi.callLog.length;
-    const skipped = await shell(skip);
+    const skipped = await runShell(skip, apiEnv());
     // no answer, no verdict: not 'passed: 0 failed row(s)' with the rest sent on no evidence
     expect(skipped.stderr).not.toContain('canary     clean-part-001.csv passed');
     expect(skipped.stderr).toContain('the canary stopped the run');
@@ -289,7 +269,7 @@ describe('canary, API sink', () => {
     // the printed way on counts them in the allowance, and sends the rest
     const goOn = [...skipped.stderr.matchAll(/`(lp-backfill [^`]+--canary-max-failures [^`]+)`/g)].map((x) => x[1]!)[0]!;
     expect(goOn).toContain('--canary-max-failures 200');
-    const sent = await shell(goOn);
+    const sent = await runShell(goOn, apiEnv());
     expect(sent.stderr).toContain('canary     clean-part-001.csv passed');
     expect(lp.sim.multi.appliedActions()).toHaveLength(6000);
   }, 120_000);
@@ -321,15 +301,7 @@ describe('canary, API sink', () => {
     const commands = [...r.stderr.matchAll(/`(lp-backfill [^`]+)`/g)].map((x) => x[1]!);
     expect(commands).toHaveLength(1);
     expect(commands[0]).toContain('--canary-max-failures 1');
-    const goOn = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn('sh', ['-c', commands[0]!.replace(/^lp-backfill /, `"${process.execPath}" "${CLI}" `)], {
-        cwd: repoRoot,
-        env: { ...process.env, ...apiEnv() },
-      });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (code) => resolve({ code, stderr }));
-    });
+    const goOn = await runShell(commands[0]!, apiEnv());
     expect(goOn.stderr).toContain('canary     clean-part-001.csv passed');
     // the canary's failed row is still a failed row: exit 5 at the end, every other row applied once
     expect(goOn.code).toBe(5);

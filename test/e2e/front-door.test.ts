@@ -1,12 +1,11 @@
 // One regression test per finding of the front-door review (issue "Front door"): ordinary mistakes
 // that put wrong data into a FINISHED import with exit 0, or advice that did not run as printed.
 // Each drives the built CLI as a user would, against the stand-ins where a cloud step is involved.
-import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, runCli } from '../helpers/cli.js';
-import { repoRoot, sample, tempDir } from '../helpers/run.js';
+import { adviceIn, runCli, runShell } from '../helpers/cli.js';
+import { sample, tempDir } from '../helpers/run.js';
 import { APP, BUCKET, startServers } from '../helpers/servers.js';
 
 let s: Awaited<ReturnType<typeof startServers>>;
@@ -37,28 +36,6 @@ const manifest = async (out: string) => JSON.parse(await readFile(join(out, 'man
 const uploads = () => s.gcs.log.filter((l) => l.path.startsWith('/upload')).length;
 const launches = () => s.sim.requests.filter((r) => r.action === 'multi').length;
 const hourAgo = () => new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000).toISOString().replace('.000Z', 'Z');
-
-/** The commands a message gives as advice: the `lp-backfill …` texts between backticks. */
-const adviceIn = (text: string) => [...text.matchAll(/`(lp-backfill [^`]+)`/g)].map((m) => m[1]!);
-
-/**
- * Runs an advice string exactly as printed, through a real shell, with `lp-backfill` being the
- * built CLI. Asynchronously: the stand-ins answer from this very process.
- */
-function runAdvice(advice: string, vars: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `lp-backfill() { "${process.execPath}" "${CLI}" "$@"; }\n${advice}`], {
-      cwd: repoRoot,
-      env: { ...process.env, ...vars },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('front door: a repeated flag is never read as its default', () => {
   it('--tz X --tz X is X (it fell back to UTC: times 4-5 h off), --count-column twice still expands', async () => {
@@ -198,9 +175,9 @@ describe('front door: advice runs as printed', () => {
     expect(adopt).toBeDefined();
     expect(wait).toBeDefined();
     // the user fills in the job id Leanplum shows; nothing else is changed
-    const a = await runAdvice(adopt.replace('<its job id>', created[0]!), env());
+    const a = await runShell(adopt.replace('<its job id>', created[0]!), env());
     expect(a.code, a.stderr).toBe(0);
-    const w = await runAdvice(wait, env());
+    const w = await runShell(wait, env());
     expect(w.code, w.stderr).toBe(0);
     expect(w.stdout).toContain(`${created[0]}: FINISHED`);
     expect(s.sim.jobs.size).toBe(jobsBefore.size + 1);
@@ -219,11 +196,11 @@ describe('front door: advice runs as printed', () => {
     expect(lost.code).toBe(4);
     const relaunch = adviceIn(lost.stderr).find((a) => a.includes('--relaunch-unknown'))!;
     expect(relaunch).toBeDefined();
-    const r = await runAdvice(relaunch, env());
+    const r = await runShell(relaunch, env());
     expect(r.code, r.stderr).toBe(0);
     expect(s.sim.jobs.size).toBe(jobsBefore + 1);
     const wait = adviceIn(lost.stderr).find((a) => a.startsWith('lp-backfill wait'))!;
-    const w = await runAdvice(wait, env());
+    const w = await runShell(wait, env());
     expect(w.code, w.stderr).toBe(0);
     expect(w.stdout).toContain('FINISHED');
   });

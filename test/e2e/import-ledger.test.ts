@@ -1,14 +1,13 @@
 // The import ledger (issue 20): the bucket remembers what was imported. A run directory lost after
 // a FINISHED run (a new laptop, a cleaned CI workspace) must not import every event a second time;
 // --reimport does so on purpose. Everything on the stand-ins; printed advice is run through a shell.
-import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiExport } from '../helpers/api-run.js';
-import { CLI, runCli } from '../helpers/cli.js';
+import { adviceIn, runCli, runShell } from '../helpers/cli.js';
 import { gameRunArgs, hourAgo } from '../helpers/game-run.js';
-import { repoRoot, sample, tempDir } from '../helpers/run.js';
+import { sample, tempDir } from '../helpers/run.js';
 import { APP, BUCKET, startServers } from '../helpers/servers.js';
 
 let s: Awaited<ReturnType<typeof startServers>>;
@@ -37,25 +36,6 @@ const ledgerOf = async (url: string) => {
   const got = await s.gcs.read(m[1]!, m[2]!);
   return got === undefined ? undefined : JSON.parse(got.data.toString('utf8'));
 };
-
-/** The commands a message gives as advice: the `lp-backfill …` texts between backticks. */
-const adviceIn = (text: string) => [...text.matchAll(/`(lp-backfill [^`]+)`/g)].map((m) => m[1]!);
-
-/** Runs an advice string exactly as printed, through a real shell, `lp-backfill` being the built CLI. */
-function runAdvice(advice: string, vars: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `lp-backfill() { "${process.execPath}" "${CLI}" "$@"; }\n${advice}`], {
-      cwd: repoRoot,
-      env: { ...process.env, ...vars },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('the import ledger: a lost run directory does not import twice', () => {
   it('FINISHED run, directory deleted, same command → exit 2 naming the earlier run, nothing uploaded or launched; --reimport imports once more', async () => {
@@ -88,7 +68,7 @@ describe('the import ledger: a lost run directory does not import twice', () => 
     // the way on, as printed: the same command with --reimport
     const reimport = adviceIn(again.stderr).find((a) => a.includes('--reimport'));
     expect(reimport).toBeDefined();
-    const r = await runAdvice(reimport!, env());
+    const r = await runShell(reimport!, env());
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(s.sim.jobs.size).toBe(jobs0 + 1);
@@ -135,16 +115,16 @@ describe('the import ledger: a lost run directory does not import twice', () => 
     // the printed status, while the earlier job is still unfinished in its manifest (status asks the
     // run's own --api-url about it: without that flag in the advice it stopped with STAGE_REFUSED)
     const statusAdvice = advice.find((a) => a.startsWith('lp-backfill status '));
-    const early = await runAdvice(statusAdvice!, env());
+    const early = await runShell(statusAdvice!, env());
     expect(early.stderr).not.toContain('error');
     expect(early.code).toBe(0);
     const finish = advice.find((a) => a.startsWith('lp-backfill wait '));
     expect(finish).toContain(join(work, 'first'));
-    const done = await runAdvice(finish!, env());
+    const done = await runShell(finish!, env());
     expect(done.stderr).not.toContain('error');
     expect(done.code).toBe(0);
     const status = advice.find((a) => a.startsWith('lp-backfill status '));
-    expect((await runAdvice(status!, env())).code).toBe(0);
+    expect((await runShell(status!, env())).code).toBe(0);
     expect(s.sim.jobs.size).toBe(jobs0);
     // the entry followed the job to its end (wait by hand attached the run's ledger again)
     const m = await manifestOf(join(work, 'first'));
@@ -169,7 +149,7 @@ describe('the import ledger: a lost run directory does not import twice', () => 
     expect([launches(), s.sim.jobs.size]).toEqual([l0, jobs0]);
     const reimport = adviceIn(launch.stderr).find((a) => a.includes('--reimport'));
     expect(reimport).toMatch(/^lp-backfill launch /);
-    expect((await runAdvice(reimport!, env())).code).toBe(0);
+    expect((await runShell(reimport!, env())).code).toBe(0);
     expect(s.sim.jobs.size).toBe(jobs0 + 1);
   });
 
@@ -201,7 +181,7 @@ describe('the import ledger: a lost run directory does not import twice', () => 
     expect(adviceIn(again.stderr).some((a) => a.includes('--reimport'))).toBe(true);
     // the earlier run's state, as printed: status of the --state-to prefix (both shards)
     const status = adviceIn(again.stderr).find((a) => a.startsWith('lp-backfill status gs://'));
-    const st = await runAdvice(status!, env());
+    const st = await runShell(status!, env());
     expect(st.code).toBe(0);
     expect(st.stdout).toContain(m0.runId);
     expect([uploads(), launches(), s.sim.jobs.size]).toEqual([up0, l0, jobs0]);
@@ -246,7 +226,7 @@ describe('the import ledger with the API sink', () => {
     expect(s.sim.multi.stats.calls).toBe(calls);
 
     const reimport = adviceIn(again.stderr).find((a) => a.includes('--reimport'));
-    const r = await runAdvice(reimport!, apiEnv());
+    const r = await runShell(reimport!, apiEnv());
     expect(r.code).toBe(0);
     expect(s.sim.multi.stats.calls).toBeGreaterThan(calls);
   });

@@ -4,8 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { CLI, runCli } from '../helpers/cli.js';
+import { runCli, runShell } from '../helpers/cli.js';
 import { sample, tempDir } from '../helpers/run.js';
 
 async function transform(input: string, ...args: string[]) {
@@ -217,13 +216,7 @@ describe('--kind users (exact clean CSV)', () => {
     const [left] = first.summary.users.valuesLeftOut;
     expect(left).toMatchObject({ name: '$feature.beta', problem: 'bad_name', values: 1, fix: "--rename-attr '$feature.beta=$feature_beta'" });
     const out = join(dir, 'o2');
-    const shell = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn('bash', ['-c', `"${process.execPath}" "${CLI}" transform "${input}" --out "${out}" --kind users --no-report ${left.fix}`]);
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stderr }));
-    });
+    const shell = await runShell(`lp-backfill transform "${input}" --out "${out}" --kind users --no-report ${left.fix}`);
     expect(shell.code, shell.stderr).toBe(0);
     expect(await readFile(join(out, 'clean.csv'), 'utf8')).toBe(csv('userId,userAttributes.$feature_beta,userAttributes.plan', 'a,true,pro'));
   });
@@ -232,14 +225,7 @@ describe('--kind users (exact clean CSV)', () => {
   // which the option parser reads as the flags -x: "Unknown argument: x", exit 2.
   it('a CSV column and a JSON key starting with "-": the printed --rename-attr runs as printed through a shell', async () => {
     const dir = await tempDir();
-    const bash = (args: string) =>
-      new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-        const child = spawn('bash', ['-c', `"${process.execPath}" "${CLI}" transform ${args}`]);
-        let stderr = '';
-        child.stderr.on('data', (d) => (stderr += d));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stderr }));
-      });
+    const bash = (args: string) => runShell(`lp-backfill transform ${args}`);
     const input = join(dir, 'dash.csv');
     await writeFile(input, 'userId,-x,plan\nu1,b,pro\n');
     const first = await transform(input);
@@ -389,13 +375,7 @@ describe('--kind users on an event export', () => {
     expect(first.summary.users.attributes.find((a: { name: string }) => a.name === 'event_name').usersWithSeveralValues).toBe(13);
     const command = /count it per user: (lp-backfill transform .*?) \(or import/.exec(line!)?.[1];
     expect(command).toBeDefined();
-    const shell = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn('bash', ['-c', command!.replace(/^lp-backfill /, `"${process.execPath}" "${CLI}" `)]);
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stderr }));
-    });
+    const shell = await runShell(command!);
     expect(shell.code, shell.stderr).toBe(0);
     const totals = JSON.parse(await readFile(join(`${first.out}-totals`, 'summary.json'), 'utf8'));
     expect(totals.config.kind).toBe('totals');
